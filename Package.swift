@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "secretsfs",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "secretsfs", targets: ["secretsfs"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "SecretsCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SecretsBackendLocal",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SecretsBackendEnv", dependencies: ["SecretsCore"]),
+        .target(
+            name: "SecretsBackendVault",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "SecretsBackendAWS",
+            dependencies: [
+                "SecretsCore", "AWSSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SecretsFileSystem",
+            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .systemLibrary(
+            name: "CFUSE",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        .target(
+            name: "SecretsFUSE",
+            dependencies: [
+                "CFUSE", "SecretsFileSystem", "SecretsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SecretsCLI",
+            dependencies: [
+                "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
+                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(name: "secretsfs", dependencies: ["SecretsCLI"]),
+
+        // A library every backend's tests run; it throws on the first broken promise.
+        .target(name: "SecretStoreConformance", dependencies: ["SecretsCore"], path: "Tests/SecretStoreConformance"),
+        .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
+        .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsBackendVaultTests", dependencies: ["SecretsBackendVault", "SecretStoreConformance"]),
+        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"]),
+        .testTarget(name: "SecretsBackendAWSTests", dependencies: ["SecretsBackendAWS", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsFileSystemTests", dependencies: ["SecretsFileSystem", "SecretsCore"]),
+        .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+/// The knobs of `CachingSecretStore`, as the `mount` flags set them.
+public struct CachePolicy: Sendable, Equatable {
+    /// How long a value is fresh. Zero turns caching off: every read reaches the store.
+    public var ttl: Duration
+    /// How long past its TTL a value may still be served when the store fails. Zero: never.
+    public var maxStale: Duration
+    /// How long a NotFound is remembered.
+    public var negativeTTL: Duration
+    /// How many entries at most; the least recently used leave first.
+    public var maxEntries: Int
+    /// A value read after this fraction of its TTL is refreshed in the background.
+    public var refreshAheadFraction: Double
+
+    public init(
+        ttl: Duration = .seconds(300),
+        maxStale: Duration = .seconds(86_400),
+        negativeTTL: Duration = .seconds(10),
+        maxEntries: Int = 10_000,
+        refreshAheadFraction: Double = 0.75
+    ) {
+        self.ttl = ttl
+        self.maxStale = maxStale
+        self.negativeTTL = negativeTTL
+        self.maxEntries = maxEntries
+        self.refreshAheadFraction = refreshAheadFraction
+    }
+}
+
+/// What the cache holds an answer for.
+public enum CacheKey: Hashable, Sendable {
+    case secret(SecretPath, version: String?)
+    case listing(SecretPath)
+    case versions(SecretPath)
+
+    public var path: SecretPath {
+        switch self {
+        case .secret(let path, _), .listing(let path), .versions(let path): return path
+        }
+    }
+}
+
+/// How a read was answered, for the audit log and `.status`.
+public enum CacheOutcome: String, Sendable {
+    case hit, miss, stale
+}

@@ -1,0 +1,268 @@
+import Logging
+import struct Foundation.Date
+
+/// A store in front of another store: TTL, one upstream call per key however many readers miss
+/// at once, stale-if-error bounded by `maxStale`, refresh-ahead, remembered misses and an LRU
+/// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
+public actor CachingSecretStore: SecretStore {
+    private enum Payload: Sendable {
+        case secret(Secret)
+        case listing(Listing)
+        case versions([VersionInfo])
+    }
+
+    private struct Entry {
+        var payload: Payload?
+        var missing: SecretError?
+        var fetchedAt: Duration
+        var lastUsed: UInt64
+        var staleLogged = false
+    }
+
+    public nonisolated let descriptor: StoreDescriptor
+    public nonisolated let upstream: any SecretStore
+    public nonisolated let policy: CachePolicy
+    private let clock: any TimeSource
+    private let logger: Logger
+
+    private var entries: [CacheKey: Entry] = [:]
+    private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
+    private var background: [UInt64: Task<Void, Never>] = [:]
+    private var tick: UInt64 = 0
+    private var stats = CacheStatistics()
+    private var changeHandler: (@Sendable (CacheKey) -> Void)?
+
+    public init(upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger)
+    {
+        self.upstream = upstream
+        self.descriptor = upstream.descriptor
+        self.policy = policy
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
+    /// to drop what the kernel keeps.
+    public func onChange(_ handler: @escaping @Sendable (CacheKey) -> Void) {
+        changeHandler = handler
+    }
+
+    public func statistics() -> CacheStatistics {
+        var copy = stats
+        copy.entries = entries.count
+        return copy
+    }
+
+    /// Waits for refresh-ahead work started so far; tests use it instead of sleeping.
+    public func waitForBackgroundWork() async {
+        while let (id, task) = background.first {
+            await task.value
+            background[id] = nil
+        }
+    }
+
+    // MARK: SecretStore
+
+    public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        try await readWithOutcome(path, version: version).0
+    }
+
+    /// Reads and says whether the answer came from the cache, the store, or was served stale.
+    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> (Secret, CacheOutcome) {
+        let upstream = self.upstream
+        let (payload, outcome) = try await lookup(.secret(path, version: version)) {
+            .secret(try await upstream.read(path, version: version))
+        }
+        guard case .secret(let secret) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        return (secret, outcome)
+    }
+
+    public func list(_ folder: SecretPath) async throws -> Listing {
+        let upstream = self.upstream
+        let (payload, _) = try await lookup(.listing(folder)) { .listing(try await upstream.list(folder)) }
+        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        return listing
+    }
+
+    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        let upstream = self.upstream
+        let (payload, _) = try await lookup(.versions(path)) { .versions(try await upstream.versions(of: path)) }
+        guard case .versions(let versions) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        return versions
+    }
+
+    public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
+        let info = try await callUpstream(path) { try await $0.write(path, content: content) }
+        invalidate(path)
+        return info
+    }
+
+    public func rotate(_ request: RotationRequest) async throws -> RotationResult {
+        let result = try await callUpstream(request.path) { try await $0.rotate(request) }
+        invalidate(request.path)
+        // Replace the entry now, so the next reader sees the new value without a miss.
+        _ = try? await read(request.path, version: nil)
+        return result
+    }
+
+    public func health() async -> HealthReport { await upstream.health() }
+
+    public func shutdown() async {
+        for task in background.values { task.cancel() }
+        entries.removeAll()
+        await upstream.shutdown()
+    }
+
+    /// Forgets everything about `path`: its value, versions, and the listings above it.
+    public func invalidate(_ path: SecretPath) {
+        var dropped: [CacheKey] = []
+        for key in entries.keys {
+            switch key {
+            case .secret(let p, _) where p == path, .versions(let p) where p == path:
+                dropped.append(key)
+            case .listing(let folder) where path.hasPrefix(folder) && folder != path:
+                dropped.append(key)
+            default:
+                break
+            }
+        }
+        for key in dropped {
+            entries[key] = nil
+            changeHandler?(key)
+        }
+        changeHandler?(.secret(path, version: nil))
+    }
+
+    // MARK: The cache itself
+
+    private func lookup(
+        _ key: CacheKey,
+        fetch: @escaping @Sendable () async throws -> Payload
+    ) async throws -> (Payload, CacheOutcome) {
+        let now = clock.monotonicNow()
+        if policy.ttl > .zero, var entry = entries[key] {
+            tick += 1
+            entry.lastUsed = tick
+            entries[key] = entry
+            let age = now - entry.fetchedAt
+            if let missing = entry.missing, age < policy.negativeTTL {
+                stats.hits += 1
+                throw missing
+            }
+            if let payload = entry.payload, age < policy.ttl {
+                stats.hits += 1
+                if age >= policy.ttl * policy.refreshAheadFraction { startRefresh(key, fetch: fetch) }
+                return (payload, .hit)
+            }
+        }
+        stats.misses += 1
+        do {
+            return (try await flight(key, fetch: fetch), .miss)
+        } catch {
+            let failure = SecretError.from(error)
+            if let stale = staleValue(for: key, failure: failure) { return (stale, .stale) }
+            throw failure
+        }
+    }
+
+    /// The last value for `key` when `failure` is one that may be hidden and it is not too old.
+    private func staleValue(for key: CacheKey, failure: SecretError) -> Payload? {
+        guard failure.code == .unavailable || failure.code == .internal, policy.maxStale > .zero,
+            var entry = entries[key], let payload = entry.payload,
+            clock.monotonicNow() - entry.fetchedAt < policy.ttl + policy.maxStale
+        else { return nil }
+        stats.staleServes += 1
+        if !entry.staleLogged {
+            entry.staleLogged = true
+            entries[key] = entry
+            logger.warning(
+                "serving stale value: backend failed",
+                metadata: ["path": "\(key.path)", "kind": "\(failure.code)"])
+        }
+        return payload
+    }
+
+    /// One upstream call per key at a time; every concurrent caller awaits the same answer.
+    private func flight(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) async throws -> Payload {
+        if let running = inflight[key] { return try await running.value }
+        stats.backendCalls += 1
+        let task = Task { try await fetch() }
+        inflight[key] = task
+        do {
+            let payload = try await task.value
+            inflight[key] = nil
+            store(key, payload)
+            return payload
+        } catch {
+            inflight[key] = nil
+            let failure = SecretError.from(error)
+            stats.record(error: failure, path: key.path, at: clock.wallNow())
+            if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
+                let previous = entries[key]
+                entries[key] = Entry(payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+                if previous?.payload != nil { changeHandler?(key) }
+                evictIfNeeded()
+            }
+            throw failure
+        }
+    }
+
+    private func startRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
+        guard inflight[key] == nil else { return }
+        stats.refreshes += 1
+        let id = nextTick()
+        background[id] = Task {
+            _ = try? await self.flight(key, fetch: fetch)
+            self.finishBackground(id)
+        }
+    }
+
+    private func finishBackground(_ id: UInt64) { background[id] = nil }
+
+    private func store(_ key: CacheKey, _ payload: Payload) {
+        guard policy.ttl > .zero else { return }
+        let previous = entries[key]
+        entries[key] = Entry(payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+        if let previous, previous.missing != nil || !Self.same(previous.payload, payload) {
+            changeHandler?(key)
+        }
+        evictIfNeeded()
+    }
+
+    private static func same(_ old: Payload?, _ new: Payload) -> Bool {
+        switch (old, new) {
+        case (.secret(let a)?, .secret(let b)): return a == b
+        case (.listing(let a)?, .listing(let b)): return a == b
+        case (.versions(let a)?, .versions(let b)): return a == b
+        default: return false
+        }
+    }
+
+    /// Drops the least recently used tenth at once, so a full cache does not sort on every insert.
+    private func evictIfNeeded() {
+        guard entries.count > policy.maxEntries else { return }
+        let target = max(0, policy.maxEntries - max(1, policy.maxEntries / 10))
+        let victims = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(entries.count - target)
+        for (key, _) in victims { entries[key] = nil }
+        stats.evictions += victims.count
+    }
+
+    private func nextTick() -> UInt64 {
+        tick += 1
+        return tick
+    }
+
+    private func callUpstream<T: Sendable>(
+        _ path: SecretPath,
+        _ body: @Sendable (any SecretStore) async throws -> T
+    ) async throws -> T {
+        stats.backendCalls += 1
+        do {
+            return try await body(upstream)
+        } catch {
+            let failure = SecretError.from(error)
+            stats.record(error: failure, path: path, at: clock.wallNow())
+            throw failure
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// A secret store: the protocol every backend answers and every wrapper (the cache) forwards.
+///
+/// Implementers must guarantee:
+/// - A missing secret, version or field throws `SecretError` with code `.notFound`; a refusal
+///   `.permissionDenied`; anything transient (unreachable, timeout, throttled, 5xx)
+///   `.unavailable`, which is what the cache may hide behind a stale value.
+/// - `list` of a folder that does not exist returns an empty listing, not an error: folders
+///   are implied by the secrets below them.
+/// - `versions` lists readable versions oldest first, `current` and `previous` among the labels.
+/// - `write` and `rotate` either make exactly one new version or change nothing.
+/// - No value, token or credential appears in an error message or a log line.
+public protocol SecretStore: Sendable {
+    var descriptor: StoreDescriptor { get }
+
+    /// The current value, or the version `version` when given.
+    func read(_ path: SecretPath, version: String?) async throws -> Secret
+
+    /// The names directly under `folder` (`.root` for the top).
+    func list(_ folder: SecretPath) async throws -> Listing
+
+    /// Every readable version, oldest first. Throws `.unsupported` when the store keeps none.
+    func versions(of path: SecretPath) async throws -> [VersionInfo]
+
+    /// Writes a new version holding `content`, creating the secret if needed.
+    func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo
+
+    /// Replaces the value (or one field) with a new random one, keeping every other field.
+    func rotate(_ request: RotationRequest) async throws -> RotationResult
+
+    /// Whether the store answers now.
+    func health() async -> HealthReport
+
+    /// Releases connections; the store is not used afterwards.
+    func shutdown() async
+}
+
+extension SecretStore {
+    public func read(_ path: SecretPath) async throws -> Secret {
+        try await read(path, version: nil)
+    }
+
+    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        throw SecretError.unsupported("\(descriptor.backend) keeps no versions").at(path)
+    }
+
+    public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
+        throw SecretError.unsupported("\(descriptor.backend) is read-only").at(path)
+    }
+
+    public func rotate(_ request: RotationRequest) async throws -> RotationResult {
+        throw SecretError.unsupported("\(descriptor.backend) cannot rotate").at(request.path)
+    }
+
+    public func shutdown() async {}
+}

@@ -1,0 +1,8 @@
+import SecretsCLI
+
+@main
+enum SecretsFSMain {
+    static func main() async {
+        await SecretsFSCommand.main()
+    }
+}
