@@ -53,6 +53,12 @@ public actor CachingSecretStore: SecretStore {
         return copy
     }
 
+    /// The cached current value of `path`, fresh or not, without asking the store or counting.
+    public func peek(_ path: SecretPath) -> Secret? {
+        if case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload { return secret }
+        return nil
+    }
+
     /// Waits for refresh-ahead work started so far; tests use it instead of sleeping.
     public func waitForBackgroundWork() async {
         while let (id, task) = background.first {

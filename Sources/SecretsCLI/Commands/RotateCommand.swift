@@ -1,0 +1,24 @@
+import ArgumentParser
+import Logging
+import SecretsCore
+
+struct RotateCommand: StoreCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate", abstract: "Replace a secret (or one field) with a new random value.")
+
+    @Argument(help: "Secret path, or secret/field.") var path: SecretPath
+    @Option(help: "Length of the new value.") var length: Int = 32
+    @OptionGroup var backend: BackendOptions
+
+    func run(store: any SecretStore, logger: Logger) async throws {
+        let generator = PasswordGenerator(length: length)
+        var target = (path, nil as String?)
+        if let parent = path.parent, !parent.isRoot, (try? await store.read(path)) == nil,
+            case .fields(let fields)? = try? await store.read(parent).content, fields[path.name] != nil
+        {
+            target = (parent, path.name)
+        }
+        let result = try await store.rotate(RotationRequest(path: target.0, field: target.1) { generator.generate() })
+        printLine("rotated \(path): \(result.oldVersion ?? "-") -> \(result.newVersion)")
+    }
+}

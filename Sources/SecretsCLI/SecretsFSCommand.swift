@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SecretsCore
+
+/// `secretsfs`: the root command. Errors end as one line on stderr and a named exit code.
+public struct SecretsFSCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "secretsfs",
+        abstract: "Secrets from a secret store, as read-only files.",
+        subcommands: [
+            MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
+            PutCommand.self, RotateCommand.self, HealthCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    public static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SecretError {
+            fail(error.description, ExitStatus.code(for: error))
+        } catch {
+            // Help and --version are "errors" that exit 0 and print what was asked for.
+            let code = exitCode(for: error)
+            if code == .success || error is CleanExit { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
+            fail(message.replacingOccurrences(of: "Error: ", with: ""), code == .validationFailure ? ExitStatus.usage : code)
+        }
+    }
+
+    static func fail(_ message: String, _ code: ExitCode) -> Never {
+        FileHandle.standardError.write(Data("secretsfs: \(message)\n".utf8))
+        Foundation.exit(code.rawValue)
+    }
+}
+
+/// A subcommand that talks to one store.
+protocol StoreCommand: AsyncParsableCommand {
+    var backend: BackendOptions { get }
+    func run(store: any SecretStore, logger: Logger) async throws
+}
+
+extension StoreCommand {
+    func run() async throws {
+        let logger = bootstrapLogging(backend, defaultLevel: .warning)
+        let factory = StoreFactory(options: backend, environment: ProcessInfo.processInfo.environment, logger: logger)
+        let store = try await factory.makeStore()
+        do {
+            try await run(store: store, logger: logger)
+            await store.shutdown()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+    }
+}
+
+func bootstrapLogging(_ options: BackendOptions, defaultLevel: Logger.Level) -> Logger {
+    let level = options.logLevel ?? defaultLevel
+    let format = options.logFormat
+    LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, format: format) }
+    return Logger(label: "secretsfs")
+}
+
+extension SecretPath: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        try? self.init(argument)
+    }
+}
+
+/// Reads `path`, or when it names a field of a multi-field secret, that field.
+func readValue(_ store: any SecretStore, _ path: SecretPath, version: String?) async throws -> SecretValue {
+    do {
+        let secret = try await store.read(path, version: version)
+        switch secret.content {
+        case .value(let value): return value
+        case .fields(let fields):
+            throw SecretError(.invalidArgument, "\(path) has fields (\(fields.keys.sorted().joined(separator: ", "))); name one")
+        }
+    } catch let error as SecretError where error.code == .notFound {
+        guard let parent = path.parent, !parent.isRoot,
+            let secret = try? await store.read(parent, version: version),
+            case .fields(let fields) = secret.content, let value = fields[path.name]
+        else { throw error.at(path) }
+        return value
+    }
+}
+
+func writeStdout(_ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = Foundation.write(1, bytes.baseAddress! + offset, bytes.count - offset)
+        if written <= 0 { return }
+        offset += written
+    }
+}
+
+func printLine(_ line: String) {
+    var line = line + "\n"
+    line.withUTF8 { writeStdout(UnsafeRawBufferPointer($0)) }
+}

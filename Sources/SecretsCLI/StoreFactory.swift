@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import SecretsBackendAWS
+import SecretsBackendEnv
+import SecretsBackendLocal
+import SecretsBackendVault
+import SecretsCore
+
+/// Builds the store the options name. The one place where backends are chosen and wired.
+struct StoreFactory {
+    var options: BackendOptions
+    var environment: [String: String]
+    var logger: Logger
+
+    var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
+
+    func backendKind() throws(SecretError) -> BackendKind {
+        if let kind = options.backend { return kind }
+        if let name = environment["SECRETSFS_BACKEND"] {
+            guard let kind = BackendKind(rawValue: name) else {
+                throw SecretError(.configuration, "SECRETSFS_BACKEND=\(name) is not one of local, env, vault, aws")
+            }
+            return kind
+        }
+        return .local
+    }
+
+    func makeStore() async throws -> any SecretStore {
+        switch try backendKind() {
+        case .local:
+            let path = options.store ?? environment["SECRETSFS_STORE"]
+                ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
+            return try await LocalSecretStore.open(path: path, logger: logger)
+        case .env:
+            return EnvSecretStore(environment: environment, prefix: options.envPrefix, includeGlobs: options.envInclude)
+        case .vault:
+            var vault = VaultOptions()
+            vault.address = options.vaultAddr
+            vault.tokenFile = options.vaultTokenFile
+            vault.namespace = options.vaultNamespace
+            vault.mount = options.vaultMount
+            vault.prefix = options.vaultPrefix
+            vault.auth = options.vaultAuth
+            vault.roleID = options.vaultRoleID
+            vault.secretIDFile = options.vaultSecretIDFile
+            vault.role = options.vaultRole
+            vault.jwtFile = options.vaultJWTFile
+            vault.authMount = options.vaultAuthMount
+            vault.caCertFile = options.vaultCACert
+            vault.skipVerify = options.vaultSkipVerify ? true : nil
+            vault.timeout = options.backendTimeout?.duration
+            return try await VaultSecretStore.connect(
+                options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger)
+        case .aws:
+            var aws = AWSOptions()
+            aws.region = options.awsRegion
+            aws.endpoint = options.awsEndpoint
+            aws.profile = options.awsProfile
+            aws.prefix = options.awsPrefix
+            aws.expandJSONFields = options.jsonFields.map { $0 == .expand }
+            aws.timeout = options.backendTimeout?.duration
+            return try await AWSSecretStore.connect(
+                options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger)
+        }
+    }
+}

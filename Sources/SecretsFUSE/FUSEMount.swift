@@ -1,0 +1,128 @@
+import CFUSE
+import Foundation
+import Logging
+import SecretsCore
+import SecretsFileSystem
+import ServiceLifecycle
+import Synchronization
+
+/// How the kernel mount is made.
+public struct MountOptions: Sendable {
+    public var mountpoint: String
+    public var allowOther: Bool
+    /// Shown as the source in `mount` and `/proc/mounts`: `secretsfs:local`.
+    public var fsName: String
+    /// Further `-o` options passed to the kernel mount as given (from fstab, say).
+    public var extraOptions: [String]
+
+    public init(mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = []) {
+        self.mountpoint = mountpoint
+        self.allowOther = allowOther
+        self.fsName = fsName
+        self.extraOptions = extraOptions
+    }
+
+    /// `default_permissions` is always on: the kernel enforces modes and owners.
+    var kernelOptions: String {
+        var options = ["default_permissions", "fsname=\(fsName)", "subtype=secretsfs"]
+        if allowOther { options.append("allow_other") }
+        options += extraOptions
+        return options.joined(separator: ",")
+    }
+}
+
+/// The mount as a service: mounts, runs libfuse's loop on a thread of its own (never on Swift's
+/// cooperative pool), and on graceful shutdown lets requests in flight finish, then unmounts.
+public final class FUSEMount: Service, Sendable {
+    private let fileSystem: SecretsFileSystem
+    private let options: MountOptions
+    private let logger: Logger
+    private let onReady: @Sendable () -> Void
+    private let loopThread = Mutex<pthread_t?>(nil)
+    private let loopFinished = Atomic<Bool>(false)
+    private let session = Mutex<SessionPointer?>(nil)
+
+    private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
+
+    public init(
+        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger,
+        onReady: @escaping @Sendable () -> Void = {}
+    ) {
+        self.fileSystem = fileSystem
+        self.options = options
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        try MountPoint.prepare(options.mountpoint)
+        let bridge = Bridge(fileSystem: fileSystem, logger: logger)
+        let userdata = Unmanaged.passRetained(bridge)
+        defer { userdata.release() }
+
+        var argv: [UnsafeMutablePointer<CChar>?] = ["secretsfs", "-o", options.kernelOptions].map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
+        defer { fuse_opt_free_args(&args) }
+        var ops = Operations.table()
+        guard let raw = secretsfs_session_new(&args, &ops, userdata.toOpaque()) else {
+            throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
+        }
+        defer { fuse_session_destroy(raw) }
+        guard fuse_session_mount(raw, options.mountpoint) == 0 else {
+            throw SecretError(.configuration, "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+        }
+        session.withLock { $0 = SessionPointer(raw: raw) }
+        let notifier = KernelNotifier(session: raw)
+        await fileSystem.attach(notifier)
+        _ = secretsfs_install_wake_handler()
+        logger.info("mounted", metadata: ["mountpoint": "\(options.mountpoint)", "backend": "\(fileSystem.backendName)"])
+        onReady()
+
+        await withGracefulShutdownHandler {
+            await runLoop(raw)
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+
+        // Requests already taken from the kernel are answered before the mount goes away.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while bridge.inflight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        notifier.close()
+        session.withLock { $0 = nil }
+        fuse_session_unmount(raw)
+        logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
+    }
+
+    private func runLoop(_ raw: OpaquePointer) async {
+        let pointer = SessionPointer(raw: raw)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                loopThread.withLock { $0 = pthread_self() }
+                // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
+                let result = fuse_session_loop(pointer.raw)
+                if result != 0 { logger.error("FUSE loop ended with an error", metadata: ["errno": "\(-result)"]) }
+                loopFinished.store(true, ordering: .relaxed)
+                continuation.resume()
+            }
+            thread.name = "secretsfs-fuse-loop"
+            thread.start()
+        }
+    }
+
+    /// Ends the loop: flag the session, then interrupt the loop thread's read of /dev/fuse.
+    private func requestStop() {
+        guard let raw = session.withLock({ $0 }) else { return }
+        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        fuse_session_exit(raw.raw)
+        Task.detached { [self] in
+            // The signal may land before the loop thread enters read(2); repeat until it has ended.
+            for _ in 0..<100 where !loopFinished.load(ordering: .relaxed) {
+                if let thread = loopThread.withLock({ $0 }) { pthread_kill(thread, SIGUSR1) }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+}

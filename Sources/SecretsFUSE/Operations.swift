@@ -1,0 +1,107 @@
+import CFUSE
+import SecretsFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The low-level operations table. Each callback copies what it needs out of C memory (names and
+/// `fuse_file_info` die when it returns), then hands the work to the bridge.
+enum Operations {
+    static let setSize = Int32(1 << 3)
+    /// mode, uid, gid: changes a read-only tree refuses even on `.rotate`.
+    static let setOwnership = Int32((1 << 0) | (1 << 1) | (1 << 2))
+
+    static func table() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { _, conn in
+            guard let conn else { return }
+            // The kernel drops cached pages when it sees a value's mtime or size change.
+            secretsfs_conn_want(conn, UInt32(FUSE_CAP_AUTO_INVAL_DATA))
+            secretsfs_conn_unwant(conn, UInt32(FUSE_CAP_ATOMIC_O_TRUNC))
+        }
+        ops.lookup = { req, parent, name in
+            let name = String(cString: name!)
+            Bridge.from(req).spawn(req) { .entry(try await $0.lookup(parent: UInt64(parent), name: name)) }
+        }
+        ops.forget = { req, _, nlookup in
+            // Inode numbers are kept for the life of the mount, so there is nothing to drop.
+            FUSEReplier.send(Request(raw: req!), .none(nlookup: nlookup))
+        }
+        ops.getattr = { req, ino, _ in
+            Bridge.from(req).spawn(req) { .attributes(try await $0.getattr(UInt64(ino))) }
+        }
+        ops.setattr = { req, ino, attr, toSet, _ in
+            let size = (toSet & setSize) != 0 ? Int(attr!.pointee.st_size) : nil
+            let other = (toSet & setOwnership) != 0
+            Bridge.from(req).spawn(req) {
+                .attributes(try await $0.setattr(UInt64(ino), truncatingTo: size, otherChanges: other))
+            }
+        }
+        ops.readlink = { req, ino in
+            Bridge.from(req).spawn(req) { .link(try await $0.readlink(UInt64(ino))) }
+        }
+        ops.open = { req, ino, fi in
+            let info = fi!.pointee
+            let writing = (info.flags & O_ACCMODE) != O_RDONLY
+            let context = Request(raw: req!).context
+            Bridge.from(req).spawn(req) {
+                .open(try await $0.open(UInt64(ino), writing: writing, context: context), info)
+            }
+        }
+        ops.read = { req, ino, size, offset, fi in
+            let handle = fi?.pointee.fh ?? 0
+            Bridge.from(req).spawn(req) {
+                .bytes(try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size))
+            }
+        }
+        ops.write = { req, ino, buf, size, _, fi in
+            let data = [UInt8](UnsafeRawBufferPointer(start: buf, count: size))
+            let handle = fi?.pointee.fh ?? 0
+            let context = Request(raw: req!).context
+            Bridge.from(req).spawn(req) {
+                .written(try await $0.write(UInt64(ino), handle: handle, data: data, context: context))
+            }
+        }
+        ops.flush = { req, _, _ in FUSEReplier.send(Request(raw: req!), .ok) }
+        ops.release = { req, _, fi in
+            let handle = fi?.pointee.fh ?? 0
+            Bridge.from(req).answer(req) { fs in
+                fs.release(handle)
+                return .ok
+            }
+        }
+        ops.opendir = { req, ino, fi in
+            let info = fi!.pointee
+            Bridge.from(req).spawn(req) { .open(try await $0.opendir(UInt64(ino)), info) }
+        }
+        ops.readdir = { req, _, size, offset, fi in
+            let handle = fi?.pointee.fh ?? 0
+            Bridge.from(req).answer(req) { .directory(try $0.readdir(handle, offset: Int(offset)), maxSize: size) }
+        }
+        ops.releasedir = { req, _, fi in
+            let handle = fi?.pointee.fh ?? 0
+            Bridge.from(req).answer(req) { fs in
+                fs.release(handle)
+                return .ok
+            }
+        }
+        ops.statfs = { req, _ in FUSEReplier.send(Request(raw: req!), .statfs) }
+        ops.mknod = { req, _, _, _, _ in refuse(req) }
+        ops.mkdir = { req, _, _, _ in refuse(req) }
+        ops.unlink = { req, _, _ in refuse(req) }
+        ops.rmdir = { req, _, _ in refuse(req) }
+        ops.symlink = { req, _, _, _ in refuse(req) }
+        ops.rename = { req, _, _, _, _, _ in refuse(req) }
+        ops.link = { req, _, _, _ in refuse(req) }
+        ops.create = { req, _, _, _, _ in refuse(req) }
+        ops.setxattr = { req, _, _, _, _, _ in refuse(req) }
+        ops.removexattr = { req, _, _ in refuse(req) }
+        ops.fallocate = { req, _, _, _, _, _ in refuse(req) }
+        return ops
+    }
+
+    private static func refuse(_ req: fuse_req_t?) {
+        Bridge.from(req).answer(req) { throw $0.refuseChange() }
+    }
+}

@@ -1,0 +1,82 @@
+import SecretsCore
+
+extension SecretsFileSystem {
+    /// Every entry of a folder node, `.` and `..` first, with offsets the kernel continues from.
+    func directoryEntries(of node: Node, key: NodeKey, inode: UInt64) async throws -> [DirectoryEntry] {
+        var names: [(String, NodeKey, NodeType)] = []
+        switch node {
+        case .folder(let path, let isPrefix, _, let fields):
+            var shown = Set<String>()
+            if isPrefix || path.isRoot {
+                let listing = try await store.list(path)
+                for name in listing.folders.union(listing.secrets).sorted() {
+                    let type: NodeType = listing.folders.contains(name) ? .directory : await peekType(try path.appending(name))
+                    names.append((name, .path(try path.appending(name)), type))
+                    shown.insert(name)
+                }
+                if capabilities.contains(.versions) { names.append((".versions", .versionsRoot(folder: path), .directory)) }
+            }
+            for field in (fields ?? [:]).keys.sorted() {
+                guard !shown.contains(field), SecretPath.isValidSegment(field) else {
+                    logCollisionOnce(try path.appending(field), "a field is hidden by a secret or folder of the same name")
+                    continue
+                }
+                names.append((field, .path(try path.appending(field)), .file))
+            }
+            names.append((".rotate", .rotate(folder: path), .file))
+            if path.isRoot {
+                names.append((".status", .status, .file))
+                names.append((".metrics", .metrics, .file))
+            }
+        case .versionsRoot(let folder):
+            for name in try await store.list(folder).secrets.sorted() {
+                names.append((name, .versions(of: try folder.appending(name)), .directory))
+            }
+        case .versions(let secret):
+            let type = await peekType(secret)
+            for version in try await store.versions(of: secret) {
+                names.append((version.id, .version(of: secret, id: version.id), type))
+                for label in version.labels {
+                    names.append((label, .label(of: secret, label: label), .symlink))
+                }
+            }
+        case .versionFolder(let secret, let id, _, let fields):
+            for field in fields.keys.sorted() {
+                names.append((field, .versionField(of: secret, id: id, field: field), .file))
+            }
+        default:
+            throw SecretError(.invalidArgument, "not a folder")
+        }
+        var entries = [
+            DirectoryEntry(name: ".", inode: inode, type: .directory, offset: 1),
+            DirectoryEntry(name: "..", inode: parentInode(of: key), type: .directory, offset: 2),
+        ]
+        entries.reserveCapacity(names.count + 2)
+        for (name, childKey, type) in names {
+            entries.append(
+                DirectoryEntry(name: name, inode: inodes.inode(for: childKey), type: type, offset: entries.count + 1))
+        }
+        return entries
+    }
+
+    /// A secret's type if its value is cached; otherwise the kernel asks with a lookup.
+    private func peekType(_ path: SecretPath) async -> NodeType {
+        switch await store.peek(path)?.content {
+        case .value?: return .file
+        case .fields?: return .directory
+        case nil: return .unknown
+        }
+    }
+
+    private func parentInode(of key: NodeKey) -> UInt64 {
+        let parent: NodeKey
+        switch key {
+        case .path(let path): parent = .path(path.parent ?? .root)
+        case .versionsRoot(let folder): parent = .path(folder)
+        case .versions(let secret): parent = .versionsRoot(folder: secret.parent ?? .root)
+        case .version(let secret, _): parent = .versions(of: secret)
+        default: parent = .path(.root)
+        }
+        return inodes.inode(for: parent)
+    }
+}

@@ -1,0 +1,34 @@
+import SecretsCore
+import Synchronization
+
+/// What an open file or folder holds until it is released: the bytes it reads (so a reader sees
+/// one whole version however the value changes meanwhile), or the entries of a folder.
+enum Handle: Sendable {
+    case bytes(SecretValue)
+    case rotate(folder: SecretPath, history: SecretValue)
+    case directory([DirectoryEntry])
+}
+
+final class HandleTable: Sendable {
+    private struct State {
+        var handles: [UInt64: Handle] = [:]
+        var next: UInt64 = 1
+    }
+
+    private let state = Mutex(State())
+
+    func insert(_ handle: Handle) -> UInt64 {
+        state.withLock { state in
+            let id = state.next
+            state.next += 1
+            state.handles[id] = handle
+            return id
+        }
+    }
+
+    func get(_ id: UInt64) -> Handle? { state.withLock { $0.handles[id] } }
+
+    func remove(_ id: UInt64) { _ = state.withLock { $0.handles.removeValue(forKey: id) } }
+
+    var count: Int { state.withLock { $0.handles.count } }
+}

@@ -1,0 +1,64 @@
+import SecretsCore
+import Synchronization
+
+/// What an inode stands for. Inode numbers are handed out on first sight and never reused, so a
+/// path keeps its number for the life of the mount.
+enum NodeKey: Hashable, Sendable {
+    /// The root, a folder, a secret file, a multi-field secret's folder, or one of its fields:
+    /// which of these is decided when the node is resolved, not when it is numbered.
+    case path(SecretPath)
+    /// `<folder>/.versions`
+    case versionsRoot(folder: SecretPath)
+    /// `<folder>/.versions/<name>`: the versions of one secret.
+    case versions(of: SecretPath)
+    /// `<folder>/.versions/<name>/<id>`: a file, or a folder of fields.
+    case version(of: SecretPath, id: String)
+    /// `<folder>/.versions/<name>/<id>/<field>`
+    case versionField(of: SecretPath, id: String, field: String)
+    /// `<folder>/.versions/<name>/<label>`: a symlink to a version id.
+    case label(of: SecretPath, label: String)
+    /// `<folder>/.rotate`
+    case rotate(folder: SecretPath)
+    case status
+    case metrics
+}
+
+/// The two-way map between inode numbers and nodes.
+final class InodeTable: Sendable {
+    static let rootInode: UInt64 = 1
+
+    private struct State {
+        var byKey: [NodeKey: UInt64] = [.path(.root): InodeTable.rootInode]
+        var byInode: [UInt64: NodeKey] = [InodeTable.rootInode: .path(.root)]
+        var next: UInt64 = InodeTable.rootInode + 1
+    }
+
+    private let state = Mutex(State())
+
+    func inode(for key: NodeKey) -> UInt64 {
+        state.withLock { state in
+            if let existing = state.byKey[key] { return existing }
+            let inode = state.next
+            state.next += 1
+            state.byKey[key] = inode
+            state.byInode[inode] = key
+            return inode
+        }
+    }
+
+    /// The inode of `key` if it has been numbered, without numbering it.
+    func existingInode(for key: NodeKey) -> UInt64? {
+        state.withLock { $0.byKey[key] }
+    }
+
+    func key(for inode: UInt64) -> NodeKey? {
+        state.withLock { $0.byInode[inode] }
+    }
+
+    /// Every numbered node whose key satisfies `predicate`, for invalidating what the kernel holds.
+    func inodes(where predicate: (NodeKey) -> Bool) -> [(NodeKey, UInt64)] {
+        state.withLock { state in state.byKey.filter { predicate($0.key) }.map { ($0.key, $0.value) } }
+    }
+
+    var count: Int { state.withLock { $0.byKey.count } }
+}

@@ -1,0 +1,63 @@
+import SecretsCore
+
+extension SecretsFileSystem {
+    /// Rotates each path written to a `.rotate` file, one per line, relative to its folder. Returns
+    /// only once the store has accepted every new version; stops at the first failure.
+    func rotate(lines data: [UInt8], in folder: SecretPath) async throws {
+        let targets = try Self.parseRotateInput(data)
+        guard capabilities.contains(.rotate) else {
+            throw SecretError.unsupported("\(store.descriptor.backend) cannot rotate")
+        }
+        for relative in targets {
+            let path = folder.appending(relative)
+            let generator = options.generator
+            var field: String?
+            do {
+                let secretPath: SecretPath
+                (secretPath, field) = try await rotationTarget(path)
+                let result = try await store.rotate(RotationRequest(path: secretPath, field: field) { generator.generate() })
+                rotations.append(
+                    path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: "ok",
+                    at: clock.wallNow())
+                logger.info(
+                    "rotated", metadata: ["path": "\(path)", "old": "\(result.oldVersion ?? "-")", "new": "\(result.newVersion)"])
+            } catch {
+                let failure = SecretError.from(error)
+                rotations.append(
+                    path: path, field: field, old: nil, new: nil, outcome: "error: \(failure.code)", at: clock.wallNow())
+                logger.warning("rotation failed", metadata: ["path": "\(path)", "kind": "\(failure.code)"])
+                throw failure
+            }
+        }
+    }
+
+    /// A `.rotate` write: UTF-8, at most 4 KiB, one relative path per line, at least one line.
+    static func parseRotateInput(_ data: [UInt8]) throws(SecretError) -> [SecretPath] {
+        guard data.count <= maxRotateInput else { throw SecretError(.invalidArgument, ".rotate input over 4 KiB") }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw SecretError(.invalidArgument, ".rotate input is not UTF-8")
+        }
+        var targets: [SecretPath] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let path = try SecretPath(trimmed)
+            guard !path.isRoot else { throw SecretError(.invalidArgument, ".rotate line names no secret") }
+            targets.append(path)
+        }
+        guard !targets.isEmpty else { throw SecretError(.invalidArgument, ".rotate input is empty") }
+        return targets
+    }
+
+    /// The secret and field a rotate line names: a secret file, or a field of a multi-field secret.
+    private func rotationTarget(_ path: SecretPath) async throws -> (SecretPath, String?) {
+        switch try await resolvePath(path) {
+        case .secretFile(let secretPath, _, _):
+            return (secretPath, nil)
+        case .field(let secretPath, let name, _, _):
+            return (secretPath, name)
+        default:
+            throw SecretError(.invalidArgument, "not a secret or a field; name one value to rotate").at(path)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import SecretsCore
+import Synchronization
+
+/// The recent rotations that reading a `.rotate` file shows: one JSON line each, never a value.
+final class RotationLog: Sendable {
+    struct Record: Sendable, Encodable {
+        var time: String
+        var path: String
+        var field: String?
+        var oldVersion: String?
+        var newVersion: String?
+        var outcome: String
+
+        enum CodingKeys: String, CodingKey {
+            case time, path, field, outcome
+            case oldVersion = "old_version"
+            case newVersion = "new_version"
+        }
+    }
+
+    private static let limit = 200
+    private let records = Mutex<[(SecretPath, Record)]>([])
+    private let totals = Mutex<[String: Int]>([:])
+
+    func append(path: SecretPath, field: String?, old: String?, new: String?, outcome: String, at time: Date) {
+        let record = Record(
+            time: time.formatted(.iso8601), path: path.string, field: field, oldVersion: old,
+            newVersion: new, outcome: outcome)
+        totals.withLock { $0[outcome == "ok" ? "ok" : "error", default: 0] += 1 }
+        records.withLock { records in
+            records.append((path, record))
+            if records.count > Self.limit { records.removeFirst(records.count - Self.limit) }
+        }
+    }
+
+    /// The lines for rotations under `folder`, oldest first.
+    func lines(under folder: SecretPath) -> [UInt8] {
+        let selected = records.withLock { $0.filter { $0.0.hasPrefix(folder) }.map(\.1) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var out: [UInt8] = []
+        for record in selected {
+            if let line = try? encoder.encode(record) {
+                out += line
+                out.append(UInt8(ascii: "\n"))
+            }
+        }
+        return out
+    }
+
+    /// Rotations since the mount started, by outcome (`ok`, `error`).
+    func counts() -> [String: Int] { totals.withLock { $0 } }
+}

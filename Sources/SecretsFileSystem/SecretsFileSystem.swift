@@ -1,0 +1,320 @@
+import Foundation
+import Logging
+import SecretsCore
+import Synchronization
+
+/// The mount's semantics without the kernel: inodes, what each node is, and the operations the
+/// FUSE layer forwards. Every operation returns a value or throws a `SecretError`; the FUSE layer
+/// turns errors into errno through `ErrnoMapping` and replies exactly once.
+public final class SecretsFileSystem: Sendable {
+    public static let rootInode = InodeTable.rootInode
+    static let reservedNames: Set<String> = [".versions", ".rotate", ".status", ".metrics"]
+    static let maxRotateInput = 4096
+
+    let store: CachingSecretStore
+    let options: FileSystemOptions
+    let clock: any TimeSource
+    let logger: Logger
+    let inodes = InodeTable()
+    let handles = HandleTable()
+    let rotations = RotationLog()
+    let mountedAt: Date
+    let startedMonotonic: Duration
+    private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
+    private let loggedCollisions = Mutex<Set<SecretPath>>([])
+
+    public init(store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger) {
+        self.store = store
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.mountedAt = clock.wallNow()
+        self.startedMonotonic = clock.monotonicNow()
+    }
+
+    /// Connects the kernel's caches: from now on every change the cache sees drops what the
+    /// kernel holds for the nodes it touches.
+    public func attach(_ kernel: any KernelCacheInvalidator) async {
+        invalidator.withLock { $0 = kernel }
+        await store.onChange { [weak self] key in self?.cacheChanged(key) }
+    }
+
+    var capabilities: StoreCapabilities { store.descriptor.capabilities }
+
+    // MARK: Operations
+
+    public func lookup(parent: UInt64, name: String) async throws -> EntryReply {
+        let parentKey = try key(parent)
+        let childKey = try await childKey(of: parentKey, named: name)
+        let node = try await resolve(childKey)
+        let attributes = try await attributes(of: node, inode: inodes.inode(for: childKey))
+        let timeout = timeout(for: node)
+        return EntryReply(attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout)
+    }
+
+    public func getattr(_ inode: UInt64) async throws -> AttributeReply {
+        let node = try await resolve(try key(inode))
+        return AttributeReply(attributes: try await attributes(of: node, inode: inode), timeout: timeout(for: node))
+    }
+
+    public func readlink(_ inode: UInt64) async throws -> String {
+        guard case .label(_, _, let target) = try await resolve(try key(inode)) else {
+            throw SecretError(.invalidArgument, "not a symlink")
+        }
+        return target
+    }
+
+    public func open(_ inode: UInt64, writing: Bool, context: RequestContext) async throws -> OpenReply {
+        let node = try await resolve(try key(inode))
+        switch node {
+        case .rotate(let folder):
+            let history = SecretValue(bytes: rotations.lines(under: folder))
+            return OpenReply(handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true, keepCache: false)
+        case .status, .metrics:
+            guard !writing else { throw SecretError(.readOnly, "read-only file") }
+            let bytes = try await document(for: node)
+            return OpenReply(handle: handles.insert(.bytes(SecretValue(bytes: bytes))), directIO: true, keepCache: false)
+        default:
+            guard !writing else { throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate") }
+            guard let value = node.value else { throw SecretError(.invalidArgument, "not a file") }
+            let handle = handles.insert(.bytes(value))
+            return OpenReply(handle: handle, directIO: options.directIO, keepCache: !options.directIO)
+        }
+    }
+
+    public func read(_ inode: UInt64, handle: UInt64, offset: Int, size: Int) async throws -> [UInt8] {
+        switch handles.get(handle) {
+        case .bytes(let value)?, .rotate(_, let value)?:
+            return value.slice(offset: offset, length: size)
+        case .directory?:
+            throw SecretError(.invalidArgument, "is a folder")
+        case nil:
+            // No handle (the kernel opened without asking us): read what the node holds now.
+            let node = try await resolve(try key(inode))
+            if let value = node.value { return value.slice(offset: offset, length: size) }
+            return SecretValue(bytes: try await document(for: node)).slice(offset: offset, length: size)
+        }
+    }
+
+    public func write(_ inode: UInt64, handle: UInt64, data: [UInt8], context: RequestContext) async throws -> Int {
+        guard case .rotate(let folder) = try key(inode) else {
+            throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate")
+        }
+        try await rotate(lines: data, in: folder)
+        return data.count
+    }
+
+    /// Truncation is how shells open `.rotate` for `>`; anything else changes a read-only tree.
+    public func setattr(_ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool) async throws -> AttributeReply {
+        guard case .rotate = try key(inode), size == 0, !otherChanges else {
+            throw SecretError(.readOnly, "read-only file system")
+        }
+        return try await getattr(inode)
+    }
+
+    public func release(_ handle: UInt64) { handles.remove(handle) }
+
+    public func opendir(_ inode: UInt64) async throws -> OpenReply {
+        let key = try key(inode)
+        let node = try await resolve(key)
+        guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
+        let entries = try await directoryEntries(of: node, key: key, inode: inode)
+        return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
+    }
+
+    /// The entries after `offset`, as many as the caller wants to take.
+    public func readdir(_ handle: UInt64, offset: Int) throws -> ArraySlice<DirectoryEntry> {
+        guard case .directory(let entries)? = handles.get(handle) else {
+            throw SecretError(.invalidArgument, "folder not open")
+        }
+        return entries.dropFirst(max(offset, 0))
+    }
+
+    /// Any change to the tree but `.rotate`: creating, removing, renaming, linking, xattrs.
+    public func refuseChange() -> SecretError { SecretError(.readOnly, "read-only file system") }
+
+    // MARK: Inodes and names
+
+    func key(_ inode: UInt64) throws -> NodeKey {
+        guard let key = inodes.key(for: inode) else { throw SecretError(.notFound, "stale inode") }
+        return key
+    }
+
+    /// The key of `name` inside the node `parent`, or notFound.
+    func childKey(of parent: NodeKey, named name: String) async throws -> NodeKey {
+        if name.utf8.count > SecretPath.maxSegmentBytes { throw SecretError(.nameTooLong, "name too long") }
+        switch parent {
+        case .path(let folder):
+            switch name {
+            case ".rotate": return .rotate(folder: folder)
+            case ".versions" where capabilities.contains(.versions): return .versionsRoot(folder: folder)
+            case ".status" where folder.isRoot: return .status
+            case ".metrics" where folder.isRoot: return .metrics
+            default: return .path(try segment(name, in: folder))
+            }
+        case .versionsRoot(let folder):
+            return .versions(of: try segment(name, in: folder))
+        case .versions(let secret):
+            let versions = try await store.versions(of: secret)
+            if versions.contains(where: { $0.labels.contains(name) }) { return .label(of: secret, label: name) }
+            if versions.contains(where: { $0.id == name }) { return .version(of: secret, id: name) }
+            throw SecretError.notFound(secret, "no such version")
+        case .version(let secret, let id):
+            return .versionField(of: secret, id: id, field: name)
+        default:
+            throw SecretError(.notFound, "not a folder")
+        }
+    }
+
+    private func segment(_ name: String, in folder: SecretPath) throws -> SecretPath {
+        guard SecretPath.isValidSegment(name) else { throw SecretError(.notFound, "no such name") }
+        return try folder.appending(name)
+    }
+
+    // MARK: Resolving nodes
+
+    func resolve(_ key: NodeKey) async throws -> Node {
+        switch key {
+        case .path(let path):
+            return try await resolvePath(path)
+        case .versionsRoot(let folder):
+            guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
+                throw SecretError.notFound(folder, "no versions here")
+            }
+            return .versionsRoot(folder: folder)
+        case .versions(let secret):
+            _ = try await store.versions(of: secret)
+            return .versions(of: secret)
+        case .version(let secret, let id):
+            let version = try await store.read(secret, version: id)
+            switch version.content {
+            case .value(let value): return .versionFile(of: secret, id: id, version, value)
+            case .fields(let fields): return .versionFolder(of: secret, id: id, version, fields)
+            }
+        case .versionField(let secret, let id, let field):
+            let version = try await store.read(secret, version: id)
+            guard case .fields(let fields) = version.content, let value = fields[field] else {
+                throw SecretError.notFound(secret, "no such field")
+            }
+            return .versionField(of: secret, id: id, name: field, version, value)
+        case .label(let secret, let label):
+            let versions = try await store.versions(of: secret)
+            guard let target = versions.first(where: { $0.labels.contains(label) }) else {
+                throw SecretError.notFound(secret, "no such label")
+            }
+            return .label(of: secret, label: label, target: target.id)
+        case .rotate(let folder):
+            guard case .folder = try await resolvePath(folder) else { throw SecretError.notFound(folder, "not a folder") }
+            return .rotate(folder: folder)
+        case .status:
+            return .status
+        case .metrics:
+            return .metrics
+        }
+    }
+
+    /// Decides what a path is now: a secret is looked for among its parent's listed secrets, then
+    /// its folders, then the fields of a multi-field parent, and last by reading it, for stores
+    /// where a name has several spellings (env).
+    func resolvePath(_ path: SecretPath) async throws -> Node {
+        guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
+        let listing = try await store.list(parent)
+        let isPrefix = listing.folders.contains(path.name)
+        if listing.secrets.contains(path.name) {
+            do {
+                return try await node(reading: path, isPrefix: isPrefix)
+            } catch let error as SecretError where error.code == .notFound && isPrefix {
+                // Deleted since the listing; the prefix folder remains.
+            }
+        }
+        if isPrefix { return .folder(path, isPrefix: true, secret: nil, fields: nil) }
+        if !parent.isRoot, case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent),
+            let value = fields[path.name]
+        {
+            return .field(of: parent, name: path.name, secret, value)
+        }
+        return try await node(reading: path, isPrefix: false)
+    }
+
+    private func node(reading path: SecretPath, isPrefix: Bool) async throws -> Node {
+        let secret = try await store.read(path)
+        switch secret.content {
+        case .value(let value):
+            if isPrefix {
+                logCollisionOnce(path, "a secret and a folder share this name; the folder is shown")
+                return .folder(path, isPrefix: true, secret: nil, fields: nil)
+            }
+            return .secretFile(path, secret, value)
+        case .fields(let fields):
+            return .folder(path, isPrefix: isPrefix, secret: secret, fields: fields)
+        }
+    }
+
+    func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
+        let first = loggedCollisions.withLock { $0.insert(path).inserted }
+        if first { logger.warning(message, metadata: ["path": "\(path)"]) }
+    }
+
+    // MARK: Attributes
+
+    func attributes(of node: Node, inode: UInt64) async throws -> NodeAttributes {
+        var attributes = NodeAttributes(
+            inode: inode, type: .file, permissions: options.fileMode, size: 0,
+            modified: node.secret?.createdAt ?? mountedAt, uid: options.uid, gid: options.gid)
+        switch node {
+        case .folder, .versionsRoot, .versions, .versionFolder:
+            attributes.type = .directory
+            attributes.permissions = options.dirMode
+        case .label(_, _, let target):
+            attributes.type = .symlink
+            attributes.permissions = 0o777
+            attributes.size = target.utf8.count
+        case .rotate:
+            attributes.permissions = 0o600
+        case .status, .metrics:
+            attributes.permissions = 0o444
+            attributes.size = try await document(for: node).count
+            attributes.modified = clock.wallNow()
+        default:
+            attributes.size = node.value?.count ?? 0
+        }
+        return attributes
+    }
+
+    /// Generated files change on every read, so the kernel keeps no attributes for them.
+    func timeout(for node: Node) -> Double {
+        switch node {
+        case .status, .metrics, .rotate: return 0
+        default: return options.kernelCacheTimeout
+        }
+    }
+
+    // MARK: Kernel cache
+
+    /// Maps a change the cache saw to the inodes the kernel may hold for it.
+    func cacheChanged(_ key: CacheKey) {
+        guard let kernel = invalidator.withLock({ $0 }) else { return }
+        let affected: [(NodeKey, UInt64)]
+        switch key {
+        case .secret(let path, _), .versions(let path):
+            affected = inodes.inodes { node in
+                switch node {
+                case .path(let p): return p == path || p.parent == path
+                case .versions(let p), .label(let p, _): return p == path
+                default: return false
+                }
+            }
+        case .listing(let folder):
+            affected = inodes.inodes { node in
+                if case .path(folder) = node { return true }
+                if case .versionsRoot(folder) = node { return true }
+                return false
+            }
+        }
+        for (_, inode) in affected { kernel.invalidateInode(inode) }
+    }
+}
+
+extension SecretsFileSystem {
+    public var backendName: String { store.descriptor.backend }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import SecretsCore
+
+extension SecretsFileSystem {
+    /// The bytes of `.status` or `.metrics`, made fresh on each open. Figures and names only.
+    func document(for node: Node) async throws -> [UInt8] {
+        let snapshot = await snapshot()
+        switch node {
+        case .status: return try StatusRenderer.json(snapshot)
+        case .metrics: return Array(StatusRenderer.prometheus(snapshot).utf8)
+        default: throw SecretError(.invalidArgument, "not a generated file")
+        }
+    }
+
+    func snapshot() async -> StatusSnapshot {
+        StatusSnapshot(
+            descriptor: store.descriptor,
+            health: await store.health(),
+            uptime: (clock.monotonicNow() - startedMonotonic).seconds,
+            cache: await store.statistics(),
+            rotations: rotations.counts(),
+            openHandles: handles.count,
+            inodes: inodes.count)
+    }
+}
+
+/// Everything `.status` and `.metrics` show, gathered once.
+struct StatusSnapshot: Sendable {
+    var descriptor: StoreDescriptor
+    var health: HealthReport
+    var uptime: Double
+    var cache: CacheStatistics
+    var rotations: [String: Int]
+    var openHandles: Int
+    var inodes: Int
+}
+
+enum StatusRenderer {
+    private struct StatusJSON: Encodable {
+        struct Cache: Encodable {
+            var entries, hits, misses, staleServes, backendCalls, refreshes, evictions: Int
+            var hitRate: Double
+        }
+        struct RecentError: Encodable {
+            var time: String
+            var path: String
+            var kind: String
+        }
+        var backend: String
+        var address: String
+        var healthy: Bool
+        var healthDetail: String
+        var uptimeSeconds: Double
+        var cache: Cache
+        var errorsByKind: [String: Int]
+        var lastErrors: [RecentError]
+        var rotations: [String: Int]
+        var openHandles: Int
+        var inodes: Int
+    }
+
+    static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
+        let stats = snapshot.cache
+        let document = StatusJSON(
+            backend: snapshot.descriptor.backend,
+            address: snapshot.descriptor.address,
+            healthy: snapshot.health.healthy,
+            healthDetail: snapshot.health.detail,
+            uptimeSeconds: (snapshot.uptime * 1000).rounded() / 1000,
+            cache: .init(
+                entries: stats.entries, hits: stats.hits, misses: stats.misses, staleServes: stats.staleServes,
+                backendCalls: stats.backendCalls, refreshes: stats.refreshes, evictions: stats.evictions,
+                hitRate: (stats.hitRate * 10000).rounded() / 10000),
+            errorsByKind: stats.errorsByKind,
+            lastErrors: stats.recentErrors.map { .init(time: $0.time.formatted(.iso8601), path: $0.path, kind: $0.kind) },
+            rotations: snapshot.rotations,
+            openHandles: snapshot.openHandles,
+            inodes: snapshot.inodes)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(document)) + [UInt8(ascii: "\n")]
+    }
+
+    /// Prometheus text exposition format, version 0.0.4.
+    static func prometheus(_ snapshot: StatusSnapshot) -> String {
+        let stats = snapshot.cache
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            out += "# HELP secretsfs_\(name) \(help)\n# TYPE secretsfs_\(name) \(type)\n"
+            for (labels, value) in samples {
+                let rendered = value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                out += "secretsfs_\(name)\(labels) \(rendered)\n"
+            }
+        }
+        let backend = "{backend=\"\(escape(snapshot.descriptor.backend))\"}"
+        metric("backend_healthy", "gauge", "1 when the backend answers its health check.", [(backend, snapshot.health.healthy ? 1 : 0)])
+        metric("uptime_seconds", "gauge", "Seconds since the mount started.", [("", snapshot.uptime)])
+        metric("cache_entries", "gauge", "Entries in the cache.", [("", Double(stats.entries))])
+        metric("cache_hits_total", "counter", "Reads answered from the cache.", [("", Double(stats.hits))])
+        metric("cache_misses_total", "counter", "Reads that went to the backend.", [("", Double(stats.misses))])
+        metric("cache_hit_ratio", "gauge", "Hits over hits and misses.", [("", stats.hitRate)])
+        metric("cache_stale_serves_total", "counter", "Values served stale because the backend failed.", [("", Double(stats.staleServes))])
+        metric("cache_refreshes_total", "counter", "Background refreshes before expiry.", [("", Double(stats.refreshes))])
+        metric("cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
+        metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
+        metric(
+            "errors_total", "counter", "Backend errors by kind.",
+            stats.errorsByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })
+        metric(
+            "rotations_total", "counter", "Rotations through .rotate by outcome.",
+            ["ok", "error"].map { ("{outcome=\"\($0)\"}", Double(snapshot.rotations[$0] ?? 0)) })
+        metric("open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
+        return out
+    }
+
+    private static func escape(_ label: String) -> String {
+        label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,145 @@
+"""Real mounts of the built binary: start `secretsfs mount`, wait until the kernel shows the
+mount, exercise it with ordinary file calls, and always unmount, even when a test fails."""
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
+
+
+def is_mounted(mountpoint):
+    target = os.path.realpath(mountpoint)
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == target for line in f)
+
+
+def force_unmount(mountpoint):
+    subprocess.run(["fusermount3", "-uz", mountpoint], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Mount:
+    """One `secretsfs mount` process and its mountpoint."""
+
+    def __init__(self, workdir, args, env=None):
+        self.path = str(workdir / "mnt")
+        os.makedirs(self.path, exist_ok=True)
+        self.log_path = workdir / f"mount-{int(time.time() * 1000)}.log"
+        self.args = args
+        self.env = env
+        self.process = None
+
+    def start(self, timeout=30):
+        env = dict(self.env if self.env is not None else os.environ)
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [BIN, "mount", self.path, "--log-format", "json", "--log-level", "debug", *self.args],
+            stdout=self.log, stderr=self.log, env=env, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"mount exited with {self.process.returncode}: {self.log_text()}")
+            if is_mounted(self.path):
+                return self
+            time.sleep(0.02)
+        raise AssertionError(f"mount not ready after {timeout}s: {self.log_text()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the daemon with `sig`; returns its exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        return code
+
+    def cleanup(self):
+        self.stop()
+        if is_mounted(self.path):
+            force_unmount(self.path)
+        self.log.close()
+
+    def log_text(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def read(self, *parts):
+        with open(self.p(*parts), "rb") as f:
+            return f.read()
+
+
+class Env:
+    """A working folder with a local store, the CLI bound to it, and mounts that are always cleaned up."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.store = str(workdir / "secrets.db")
+        self.mounts = []
+        self.planted = []
+
+    def cli(self, *args, input=None, check=True, backend=None, env=None):
+        backend = backend if backend is not None else ["--store", self.store]
+        result = subprocess.run(
+            [BIN, *args, *backend], input=input, capture_output=True, env=env, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"secretsfs {' '.join(args)} exited {result.returncode}: {result.stderr!r}")
+        return result
+
+    def put(self, path, value, field=None):
+        value = value.encode() if isinstance(value, str) else value
+        self.planted.append(value)
+        extra = ["--field", field] if field else []
+        self.cli("put", path, *extra, input=value)
+
+    def mount(self, *args, backend=None, env=None, start=True):
+        backend = backend if backend is not None else ["--store", self.store]
+        mount = Mount(self.workdir / f"m{len(self.mounts)}", [*args, *backend], env)
+        os.makedirs(self.workdir / f"m{len(self.mounts)}", exist_ok=True)
+        self.mounts.append(mount)
+        return mount.start() if start else mount
+
+    def assert_no_planted_values(self, text, where):
+        for value in self.planted:
+            if len(value) >= 6:
+                assert value not in (text if isinstance(text, bytes) else text.encode()), \
+                    f"a planted value leaked into {where}"
+
+
+@pytest.fixture
+def env(tmp_path):
+    environment = Env(tmp_path)
+    yield environment
+    for mount in environment.mounts:
+        mount.cleanup()
+        environment.assert_no_planted_values(mount.log_text(), f"the daemon log {mount.log_path}")
+
+
+@pytest.fixture
+def sample(env):
+    """A local store with the secrets of DESIGN section 1: openai/api_key with three versions,
+    a multi-field db, and a binary value."""
+    env.put("openai/api_key", "sk-first-0000000001")
+    env.put("openai/api_key", "sk-second-000000002")
+    env.put("openai/api_key", "sk-current-00000003")
+    env.put("db", "alice-the-user", field="username")
+    env.put("db", "hunter2-password", field="password")
+    env.put("bin/blob", bytes([0, 1, 2, 255, 254, 10, 0]))
+    env.put("top", "top-level-value-xyz")
+    return env
+
+
+def status(mount):
+    return json.loads(mount.read(".status"))

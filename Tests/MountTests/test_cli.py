@@ -1,0 +1,130 @@
+"""Every subcommand of DESIGN section 5 and the bad inputs: one line on stderr, a non-zero exit."""
+
+import os
+import socket
+
+import pytest
+
+
+def one_line(result):
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_put_and_get_bytes_exactly(env):
+    env.put("a/b", b"no-newline-here")
+    assert env.cli("get", "a/b").stdout == b"no-newline-here"
+    blob = bytes(range(256))
+    env.put("bin", blob)
+    assert env.cli("get", "bin").stdout == blob
+
+
+def test_put_from_file(env, tmp_path):
+    source = tmp_path / "value"
+    source.write_bytes(b"from-a-file-value")
+    env.planted.append(b"from-a-file-value")
+    env.cli("put", "f", "--from-file", str(source))
+    assert env.cli("get", "f").stdout == b"from-a-file-value"
+
+
+def test_put_empty_is_refused_and_writes_nothing(env):
+    env.put("keep", "kept-value-123456")
+    result = env.cli("put", "keep", input=b"", check=False)
+    assert result.returncode != 0 and "empty" in one_line(result)
+    assert env.cli("get", "keep").stdout == b"kept-value-123456"
+
+
+def test_get_version_and_versions(env):
+    env.put("v", "first-value-00001")
+    env.put("v", "second-value-0002")
+    assert env.cli("get", "v", "--version", "1").stdout == b"first-value-00001"
+    lines = env.cli("versions", "v").stdout.decode().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["1", "2"]
+    assert lines[1].split("\t")[2].split(",") == ["current"]
+    assert "previous" in lines[0]
+
+
+def test_get_field(env):
+    env.put("db", "alice-username", field="username")
+    env.put("db", "s3cret-password", field="password")
+    assert env.cli("get", "db/password").stdout == b"s3cret-password"
+    result = env.cli("get", "db", check=False)
+    assert result.returncode != 0 and "password" in one_line(result)
+    assert b"s3cret" not in result.stderr
+
+
+def test_ls_and_recursive(env):
+    env.put("openai/api_key", "value-one-12345")
+    env.put("openai/org/id", "value-two-12345")
+    env.put("top", "value-three-1234")
+    assert env.cli("ls").stdout.decode().splitlines() == ["openai/", "top"]
+    assert env.cli("ls", "openai").stdout.decode().splitlines() == ["api_key", "org/"]
+    assert env.cli("ls", "--recursive").stdout.decode().splitlines() == ["openai/api_key", "openai/org/id", "top"]
+
+
+def test_rotate_command(env):
+    env.put("r", "before-rotation-1")
+    out = env.cli("rotate", "r").stdout.decode()
+    assert "1 -> 2" in out
+    new = env.cli("get", "r").stdout
+    assert len(new) == 32 and new.isalnum()
+    assert new.decode() not in out
+
+
+def test_health(env):
+    env.put("x", "health-check-value")
+    assert "healthy" in env.cli("health").stdout.decode()
+
+
+def test_unknown_path_is_exit_2(env):
+    result = env.cli("get", "nope/nothing", check=False)
+    assert result.returncode == 2
+    assert "nope/nothing" in one_line(result)
+
+
+def test_bad_option_is_one_line(env):
+    result = env.cli("get", "x", "--bogus", check=False)
+    assert result.returncode == 64
+    assert "bogus" in one_line(result)
+
+
+def test_bad_duration_is_one_line(env, tmp_path):
+    result = env.cli("mount", str(tmp_path), "--cache-ttl", "soon", check=False)
+    assert result.returncode == 64
+    assert "cache-ttl" in one_line(result)
+
+
+def test_bad_backend_is_one_line(env):
+    result = env.cli("get", "x", backend=["--backend", "nosuch"], check=False)
+    assert result.returncode == 64
+    assert "nosuch" in one_line(result)
+
+
+def test_invalid_path_is_one_line(env):
+    result = env.cli("get", "a/../b", check=False)
+    assert result.returncode != 0
+    one_line(result)
+
+
+def test_unreachable_vault_at_get_is_one_line(env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environment = {**os.environ, "VAULT_TOKEN": "s.planted-token-value"}
+    result = env.cli("get", "x", backend=["--backend", "vault", "--vault-addr", f"http://127.0.0.1:{port}",
+                                          "--backend-timeout", "2s"], env=environment, check=False)
+    assert result.returncode != 0
+    line = one_line(result)
+    assert "planted-token" not in line
+
+
+def test_unmount_of_a_plain_folder_fails_clearly(env, tmp_path):
+    result = env.cli("unmount", str(tmp_path), backend=[], check=False)
+    assert result.returncode != 0
+    assert "not a mountpoint" in one_line(result)
+
+
+def test_help_exits_zero(env):
+    result = env.cli("--help", backend=[], check=False)
+    assert result.returncode == 0 and b"mount" in result.stdout

@@ -1,0 +1,86 @@
+"""The daemon's life: freshness after the TTL, clean exit on signals, recovery from a dead mount."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Mount, is_mounted
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_outside_change_is_visible_after_the_ttl(sample):
+    m = sample.mount("--cache-ttl", "1s")
+    assert m.read("top") == b"top-level-value-xyz"
+    sample.put("top", "changed-outside-999")
+    # Within the TTL the cached value may still be served; after it, the new one must be.
+    time.sleep(1.5)
+    assert wait_for(lambda: m.read("top") == b"changed-outside-999", 3)
+    assert os.stat(m.p("top")).st_size == len(b"changed-outside-999")
+
+
+def test_outside_change_is_not_seen_before_the_ttl(sample):
+    m = sample.mount("--cache-ttl", "1h")
+    assert m.read("top") == b"top-level-value-xyz"
+    sample.put("top", "changed-outside-888")
+    assert m.read("top") == b"top-level-value-xyz"
+
+
+def test_new_secret_appears_after_the_ttl(sample):
+    m = sample.mount("--cache-ttl", "1s", "--negative-ttl", "1s")
+    assert "later" not in os.listdir(m.path)
+    sample.put("later", "appeared-later-123")
+    assert wait_for(lambda: "later" in os.listdir(m.path), 4)
+    assert m.read("later") == b"appeared-later-123"
+
+
+def test_cache_ttl_zero_reads_through(sample):
+    m = sample.mount("--cache-ttl", "0")
+    assert m.read("top") == b"top-level-value-xyz"
+    sample.put("top", "changed-outside-777")
+    assert wait_for(lambda: m.read("top") == b"changed-outside-777", 2)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_unmounts_cleanly_and_exits_zero(sample, sig):
+    m = sample.mount()
+    assert m.read("top") == b"top-level-value-xyz"
+    assert m.stop(sig) == 0
+    assert not is_mounted(m.path)
+    assert '"unmounted"' in m.log_text() or "unmounted" in m.log_text()
+
+
+def test_unmount_command_ends_the_daemon(sample):
+    m = sample.mount()
+    sample.cli("unmount", m.path, backend=[])
+    assert m.process.wait(timeout=10) == 0
+    assert not is_mounted(m.path)
+
+
+def test_killed_daemon_leaves_dead_mount_that_next_mount_clears(sample):
+    m = sample.mount()
+    m.stop(signal.SIGKILL)
+    with pytest.raises(OSError):
+        os.stat(m.p("top"))
+    again = Mount(sample.workdir / "m0", ["--store", sample.store])
+    sample.mounts.append(again)
+    again.path = m.path
+    again.start()
+    assert again.read("top") == b"top-level-value-xyz"
+
+
+def test_missing_mountpoint_is_one_clear_line(env):
+    result = env.cli("mount", str(env.workdir / "does-not-exist"), check=False)
+    assert result.returncode != 0
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0], lines

@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+import SecretsCore
+import Synchronization
+import Testing
+
+@testable import SecretsFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class RecordingInvalidator: KernelCacheInvalidator {
+    let inodes = Mutex<[UInt64]>([])
+    func invalidateInode(_ inode: UInt64) { inodes.withLock { $0.append(inode) } }
+    func invalidateEntry(parent: UInt64, name: String) {}
+}
+
+struct Fixture {
+    let store = MemoryStore()
+    let clock = ManualTimeSource()
+    let fs: SecretsFileSystem
+    let context = RequestContext(uid: 0, gid: 0, pid: 1)
+
+    init(ttl: Duration = .seconds(300)) {
+        store.seed("openai/api_key", .value(SecretValue(string: "first-value")))
+        store.seed("openai/api_key", .value(SecretValue(string: "current-value")))
+        store.seed("db", .fields(["username": SecretValue(string: "alice"), "password": SecretValue(string: "pw-1")]))
+        store.seed("top", .value(SecretValue(bytes: [0, 255, 1])))
+        let cache = CachingSecretStore(
+            upstream: store, policy: CachePolicy(ttl: ttl), clock: clock, logger: Logger(label: "test"))
+        fs = SecretsFileSystem(
+            store: cache, options: FileSystemOptions(uid: 7, gid: 8), clock: clock, logger: Logger(label: "test"))
+    }
+
+    func lookup(_ path: String) async throws -> EntryReply {
+        var parent = SecretsFileSystem.rootInode
+        var reply: EntryReply?
+        for name in path.split(separator: "/") {
+            reply = try await fs.lookup(parent: parent, name: String(name))
+            parent = reply!.attributes.inode
+        }
+        return reply!
+    }
+
+    func readAll(_ path: String) async throws -> [UInt8] {
+        let inode = try await lookup(path).attributes.inode
+        let open = try await fs.open(inode, writing: false, context: context)
+        defer { fs.release(open.handle) }
+        return try await fs.read(inode, handle: open.handle, offset: 0, size: 1 << 16)
+    }
+
+    func names(_ path: String) async throws -> [String] {
+        let inode = path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(path).attributes.inode
+        let open = try await fs.opendir(inode)
+        defer { fs.release(open.handle) }
+        return try fs.readdir(open.handle, offset: 0).map(\.name)
+    }
+
+    func errno(_ body: () async throws -> Void) async -> Int32? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return ErrnoMapping.errno(for: error)
+        }
+    }
+}
+
+@Suite struct FileSystemTests {
+    @Test func secretFileAttributesAndBytes() async throws {
+        let f = Fixture()
+        let entry = try await f.lookup("openai/api_key")
+        #expect(entry.attributes.type == .file)
+        #expect(entry.attributes.size == 13)
+        #expect(entry.attributes.permissions == 0o400)
+        #expect(entry.attributes.uid == 7 && entry.attributes.gid == 8)
+        #expect(entry.attributes.modified == Date(timeIntervalSince1970: 1_700_000_001))
+        #expect(try await f.readAll("openai/api_key") == Array("current-value".utf8))
+        #expect(try await f.readAll("top") == [0, 255, 1])
+    }
+
+    @Test func foldersFieldsAndDotNames() async throws {
+        let f = Fixture()
+        #expect(try await f.names("") == [".", "..", "db", "openai", "top", ".versions", ".rotate", ".status", ".metrics"])
+        #expect(try await f.names("db") == [".", "..", "password", "username", ".rotate"])
+        #expect(try await f.lookup("db").attributes.type == .directory)
+        #expect(try await f.readAll("db/password") == Array("pw-1".utf8))
+        #expect(await f.errno { _ = try await f.lookup("openai/.status") } == ENOENT)
+        #expect(await f.errno { _ = try await f.lookup(".hidden") } == ENOENT)
+        #expect(await f.errno { _ = try await f.lookup("db/nofield") } == ENOENT)
+        #expect(await f.errno { _ = try await f.lookup(String(repeating: "a", count: 256)) } == ENAMETOOLONG)
+    }
+
+    @Test func versionsAndLabels() async throws {
+        let f = Fixture()
+        #expect(try await f.names("openai/.versions") == [".", "..", "api_key"])
+        #expect(try await f.names("openai/.versions/api_key") == [".", "..", "1", "previous", "2", "current"])
+        let current = try await f.lookup("openai/.versions/api_key/current")
+        #expect(current.attributes.type == .symlink)
+        #expect(try await f.fs.readlink(current.attributes.inode) == "2")
+        #expect(try await f.readAll("openai/.versions/api_key/1") == Array("first-value".utf8))
+        #expect(try await f.lookup(".versions/db/1").attributes.type == .directory)
+        #expect(await f.errno { _ = try await f.lookup("openai/.versions/api_key/7") } == ENOENT)
+    }
+
+    @Test func rotationThroughControlFileReplacesValueAndInvalidatesKernel() async throws {
+        let f = Fixture()
+        let kernel = RecordingInvalidator()
+        await f.fs.attach(kernel)
+        let secretInode = try await f.lookup("openai/api_key").attributes.inode
+        let rotate = try await f.lookup("openai/.rotate").attributes.inode
+        let open = try await f.fs.open(rotate, writing: true, context: f.context)
+        #expect(try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context) == 8)
+        f.fs.release(open.handle)
+        let value = try await f.readAll("openai/api_key")
+        #expect(value.count == 32 && value != Array("current-value".utf8))
+        try await Task.sleep(for: .milliseconds(10))
+        #expect(kernel.inodes.withLock { $0.contains(secretInode) })
+        let history = try await f.readAll("openai/.rotate")
+        #expect(String(decoding: history, as: UTF8.self).contains("\"new_version\":\"3\""))
+        #expect(!history.containsSubsequence(value))
+    }
+
+    @Test func openHandlePinsTheVersionItOpened() async throws {
+        let f = Fixture()
+        let inode = try await f.lookup("openai/api_key").attributes.inode
+        let open = try await f.fs.open(inode, writing: false, context: f.context)
+        let rotate = try await f.lookup("openai/.rotate").attributes.inode
+        _ = try await f.fs.write(rotate, handle: 0, data: Array("api_key".utf8), context: f.context)
+        #expect(try await f.fs.read(inode, handle: open.handle, offset: 0, size: 100) == Array("current-value".utf8))
+        #expect(try await f.fs.read(inode, handle: open.handle, offset: 8, size: 100) == Array("value".utf8))
+    }
+
+    @Test func rotateInputRules() throws {
+        #expect(try SecretsFileSystem.parseRotateInput(Array("a\n b/c \n\n".utf8)).map(\.string) == ["a", "b/c"])
+        for bad in [[], Array("\n \n".utf8), [0xff, 0xfe], Array(".status".utf8), Array("../x".utf8),
+                    Array(repeating: UInt8(ascii: "a"), count: 4097)] as [[UInt8]] {
+            #expect(throws: SecretError.self) { try SecretsFileSystem.parseRotateInput(bad) }
+        }
+    }
+
+    @Test func rotateErrnos() async throws {
+        let f = Fixture()
+        let rotate = try await f.lookup("openai/.rotate").attributes.inode
+        func write(_ text: String) async -> Int32? {
+            await f.errno { _ = try await f.fs.write(rotate, handle: 0, data: Array(text.utf8), context: f.context) }
+        }
+        #expect(await write("missing") == ENOENT)
+        #expect(await write("") == EINVAL)
+        #expect(await write(".versions") == EINVAL)
+        let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate").attributes.inode
+        #expect(await f.errno { _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context) } == EINVAL)
+        let secret = try await f.lookup("top").attributes.inode
+        #expect(await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context) } == EROFS)
+        #expect(await f.errno { _ = try await f.fs.open(secret, writing: true, context: f.context) } == EROFS)
+    }
+
+    @Test func rotateOnStoreWithoutRotationIsUnsupported() async throws {
+        let store = MemoryStore(capabilities: [])
+        store.seed("a", .value(SecretValue(string: "x")))
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let rotate = try await fs.lookup(parent: 1, name: ".rotate").attributes.inode
+        do {
+            _ = try await fs.write(rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0))
+            Issue.record("rotation should fail")
+        } catch {
+            #expect(ErrnoMapping.errno(for: error) == EOPNOTSUPP)
+        }
+        await #expect(throws: SecretError.self) { try await fs.lookup(parent: 1, name: ".versions") }
+    }
+
+    @Test func statusAndMetricsHoldFiguresNotValues() async throws {
+        let f = Fixture()
+        _ = try await f.readAll("openai/api_key")
+        _ = try await f.readAll("openai/api_key")
+        let status = try await f.readAll(".status")
+        let json = try JSONSerialization.jsonObject(with: Data(status)) as! [String: Any]
+        #expect(json["backend"] as? String == "memory")
+        let cache = json["cache"] as! [String: Any]
+        #expect((cache["hits"] as! Int) >= 1)
+        #expect(!status.containsSubsequence(Array("current-value".utf8)))
+        let metrics = String(decoding: try await f.readAll(".metrics"), as: UTF8.self)
+        #expect(metrics.contains("# TYPE secretsfs_cache_hits_total counter"))
+        #expect(metrics.contains("secretsfs_backend_healthy{backend=\"memory\"} 1"))
+    }
+
+    @Test func errnoTable() {
+        let table: [(SecretError.Code, Int32)] = [
+            (.notFound, ENOENT), (.permissionDenied, EACCES), (.unavailable, EIO), (.readOnly, EROFS),
+            (.unsupported, EOPNOTSUPP), (.invalidArgument, EINVAL), (.nameTooLong, ENAMETOOLONG),
+            (.malformedResponse, EIO), (.internal, EIO),
+        ]
+        for (code, expected) in table {
+            #expect(ErrnoMapping.errno(for: SecretError(code, "x")) == expected)
+        }
+        struct Foreign: Error {}
+        #expect(ErrnoMapping.errno(for: Foreign()) == EIO)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        return (0...(count - needle.count)).contains { Array(self[$0..<($0 + needle.count)]) == needle }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import SecretsCore
+import Synchronization
+
+/// An in-memory `SecretStore` for tests of the file system's semantics: versions, fields, rotation.
+final class MemoryStore: SecretStore {
+    struct Stored {
+        var versions: [Secret]
+    }
+
+    let descriptor: StoreDescriptor
+    private let state = Mutex<[SecretPath: Stored]>([:])
+    let reads = Atomic<Int>(0)
+
+    init(capabilities: StoreCapabilities = [.versions, .write, .rotate]) {
+        descriptor = StoreDescriptor(backend: "memory", address: "memory", capabilities: capabilities)
+    }
+
+    func seed(_ path: String, _ content: SecretContent) {
+        let path = try! SecretPath(path)
+        state.withLock { state in
+            var stored = state[path] ?? Stored(versions: [])
+            let id = String(stored.versions.count + 1)
+            stored.versions.append(Secret(content: content, version: id, createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(stored.versions.count))))
+            state[path] = stored
+        }
+    }
+
+    func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        reads.add(1, ordering: .relaxed)
+        return try state.withLock { state in
+            guard let stored = state[path] else { throw SecretError.notFound(path) }
+            guard let version else { return stored.versions.last! }
+            guard let found = stored.versions.first(where: { $0.version == version }) else {
+                throw SecretError.notFound(path, "no such version")
+            }
+            return found
+        }
+    }
+
+    func list(_ folder: SecretPath) async throws -> Listing {
+        state.withLock { Listing.children(of: folder, among: $0.keys.map(\.segments)) }
+    }
+
+    func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        try state.withLock { state in
+            guard let stored = state[path] else { throw SecretError.notFound(path) }
+            return VersionInfo.labellingCurrentAndPrevious(stored.versions.map { VersionInfo(id: $0.version, createdAt: $0.createdAt) })
+        }
+    }
+
+    func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
+        seed(path.string, content)
+        let last = try await read(path, version: nil)
+        return VersionInfo(id: last.version, createdAt: last.createdAt)
+    }
+
+    func rotate(_ request: RotationRequest) async throws -> RotationResult {
+        let current = try await read(request.path, version: nil)
+        let content = try current.content.rotated(field: request.field, to: request.generate())
+        let info = try await write(request.path, content: content)
+        return RotationResult(path: request.path, field: request.field, oldVersion: current.version, newVersion: info.id)
+    }
+
+    func health() async -> HealthReport { HealthReport(healthy: true, detail: "ok") }
+}

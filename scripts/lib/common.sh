@@ -1,0 +1,48 @@
+# Shared by scripts/demo, scripts/test and scripts/bench: toolchain on PATH, and what a fresh
+# Debian machine with Swift lacks, installed only when missing.
+export PATH=/opt/swift/usr/bin:$PATH
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_system_packages() {
+    local missing=()
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    pkg-config --exists fuse3 2>/dev/null || missing+=(libfuse3-dev)
+    command -v fusermount3 >/dev/null || missing+=(fuse3)
+    command -v getfattr >/dev/null || missing+=(attr)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v openssl >/dev/null || missing+=(openssl)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    [ -e /dev/fuse ] || { echo "error: /dev/fuse is missing; FUSE cannot work here" >&2; return 1; }
+}
+
+# ensure_python_packages MODULE=PIP_SPEC ...: installs each pip spec whose module does not import.
+ensure_python_packages() {
+    local spec module missing=()
+    for spec in "$@"; do
+        module=${spec%%=*}
+        python3 -c "import $module" 2>/dev/null || missing+=("${spec#*=}")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "pip installing ${missing[*]}"
+        python3 -m pip install -q --disable-pip-version-check "${missing[@]}" 2>&1 | grep -v 'Running pip as' >&2 || true
+    fi
+}
+
+ensure_swift() {
+    command -v swift >/dev/null || { echo "error: swift not found (expected at /opt/swift/usr/bin)" >&2; return 1; }
+}
+
+# build [debug|release]: builds the package; prints the binary's path.
+build() {
+    local configuration=${1:-debug}
+    (cd "$ROOT" && swift build -c "$configuration" >&2) || return 1
+    echo "$ROOT/.build/$configuration/secretsfs"
+}
