@@ -41,6 +41,15 @@ static inline int secretsfs_install_wake_handler(void) {
     return sigaction(SIGUSR1, &sa, NULL);
 }
 
+// Threads made from Dispatch's workers inherit a mask that blocks SIGUSR1; the loop thread
+// must receive it.
+static inline int secretsfs_unblock_wake_signal(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static inline int secretsfs_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
 
 #endif

@@ -69,7 +69,7 @@ func bootstrapLogging(_ options: BackendOptions, defaultLevel: Logger.Level) -> 
     return Logger(label: "secretsfs")
 }
 
-extension SecretPath: @retroactive ExpressibleByArgument {
+extension SecretPath: ExpressibleByArgument {
     public init?(argument: String) {
         try? self.init(argument)
     }

@@ -10,19 +10,37 @@ public struct CachePolicy: Sendable, Equatable {
     public var maxEntries: Int
     /// A value read after this fraction of its TTL is refreshed in the background.
     public var refreshAheadFraction: Double
+    /// The deadline of each backend call; past it the call counts as unavailable.
+    public var backendTimeout: Duration
+    /// How long a reader of an expired value waits for the backend before it is given the stale
+    /// value (while the call goes on in the background). Readers never wait longer than this on a
+    /// backend that hangs, as long as a stale value may be served.
+    public var staleGrace: Duration
+    /// Consecutive unavailable answers that open the circuit breaker; zero turns it off.
+    public var breakerThreshold: Int
+    /// How long the breaker stays open before one call is let through to probe the backend.
+    public var breakerCooldown: Duration
 
     public init(
         ttl: Duration = .seconds(300),
         maxStale: Duration = .seconds(86_400),
         negativeTTL: Duration = .seconds(10),
         maxEntries: Int = 10_000,
-        refreshAheadFraction: Double = 0.75
+        refreshAheadFraction: Double = 0.75,
+        backendTimeout: Duration = .seconds(5),
+        staleGrace: Duration = .milliseconds(250),
+        breakerThreshold: Int = 5,
+        breakerCooldown: Duration = .seconds(5)
     ) {
         self.ttl = ttl
         self.maxStale = maxStale
         self.negativeTTL = negativeTTL
         self.maxEntries = maxEntries
         self.refreshAheadFraction = refreshAheadFraction
+        self.backendTimeout = backendTimeout
+        self.staleGrace = staleGrace
+        self.breakerThreshold = breakerThreshold
+        self.breakerCooldown = breakerCooldown
     }
 }
 

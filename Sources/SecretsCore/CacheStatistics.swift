@@ -15,6 +15,10 @@ public struct CacheStatistics: Sendable, Equatable {
     public var backendCalls = 0
     public var refreshes = 0
     public var evictions = 0
+    /// Calls refused without reaching the backend because the breaker was open.
+    public var breakerRejections = 0
+    /// `closed`, `open` or `half_open`.
+    public var breakerState = "closed"
     public var errorsByKind: [String: Int] = [:]
     public var recentErrors: [RecentError] = []
 

@@ -31,6 +31,7 @@ public actor CachingSecretStore: SecretStore {
     private var tick: UInt64 = 0
     private var stats = CacheStatistics()
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
+    private var breaker: CircuitBreaker
 
     public init(upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger)
     {
@@ -39,6 +40,7 @@ public actor CachingSecretStore: SecretStore {
         self.policy = policy
         self.clock = clock
         self.logger = logger
+        self.breaker = CircuitBreaker(threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown)
     }
 
     /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
@@ -50,6 +52,7 @@ public actor CachingSecretStore: SecretStore {
     public func statistics() -> CacheStatistics {
         var copy = stats
         copy.entries = entries.count
+        copy.breakerState = breaker.state(at: clock.monotonicNow()).rawValue
         return copy
     }
 
@@ -146,6 +149,7 @@ public actor CachingSecretStore: SecretStore {
         fetch: @escaping @Sendable () async throws -> Payload
     ) async throws -> (Payload, CacheOutcome) {
         let now = clock.monotonicNow()
+        var staleCandidate = false
         if policy.ttl > .zero, var entry = entries[key] {
             tick += 1
             entry.lastUsed = tick
@@ -155,61 +159,114 @@ public actor CachingSecretStore: SecretStore {
                 stats.hits += 1
                 throw missing
             }
-            if let payload = entry.payload, age < policy.ttl {
-                stats.hits += 1
-                if age >= policy.ttl * policy.refreshAheadFraction { startRefresh(key, fetch: fetch) }
-                return (payload, .hit)
+            if let payload = entry.payload {
+                if age < policy.ttl {
+                    stats.hits += 1
+                    if age >= policy.ttl * policy.refreshAheadFraction { startRefresh(key, fetch: fetch) }
+                    return (payload, .hit)
+                }
+                staleCandidate = policy.maxStale > .zero && age < policy.ttl + policy.maxStale
             }
         }
         stats.misses += 1
+        let task = flightTask(key, fetch: fetch)
         do {
-            return (try await flight(key, fetch: fetch), .miss)
+            if staleCandidate, let payload = try await firstWithin(policy.staleGrace, task) {
+                return (payload, .miss)
+            } else if !staleCandidate {
+                return (try await task.value, .miss)
+            }
+            // The backend is slow: the reader gets the last value now; the call goes on and
+            // refreshes the entry when it answers.
+            if let stale = staleValue(for: key, reason: "backend slow") { return (stale, .stale) }
+            return (try await task.value, .miss)
         } catch {
             let failure = SecretError.from(error)
-            if let stale = staleValue(for: key, failure: failure) { return (stale, .stale) }
+            if failure.code == .unavailable || failure.code == .internal,
+                let stale = staleValue(for: key, reason: "backend failed")
+            {
+                return (stale, .stale)
+            }
             throw failure
         }
     }
 
-    /// The last value for `key` when `failure` is one that may be hidden and it is not too old.
-    private func staleValue(for key: CacheKey, failure: SecretError) -> Payload? {
-        guard failure.code == .unavailable || failure.code == .internal, policy.maxStale > .zero,
-            var entry = entries[key], let payload = entry.payload,
+    /// The task's value if it comes within `grace`, nil if not.
+    private func firstWithin(_ grace: Duration, _ task: Task<Payload, any Error>) async throws -> Payload? {
+        let clock = self.clock
+        return try await withThrowingTaskGroup(of: Payload?.self) { group in
+            group.addTask { try await task.value }
+            group.addTask {
+                try? await clock.sleep(for: grace)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    /// The last value for `key` if it is not too old to serve.
+    private func staleValue(for key: CacheKey, reason: String) -> Payload? {
+        guard policy.maxStale > .zero, var entry = entries[key], let payload = entry.payload,
             clock.monotonicNow() - entry.fetchedAt < policy.ttl + policy.maxStale
         else { return nil }
         stats.staleServes += 1
         if !entry.staleLogged {
             entry.staleLogged = true
             entries[key] = entry
-            logger.warning(
-                "serving stale value: backend failed",
-                metadata: ["path": "\(key.path)", "kind": "\(failure.code)"])
+            logger.warning("serving stale value", metadata: ["path": "\(key.path)", "reason": "\(reason)"])
         }
         return payload
     }
 
-    /// One upstream call per key at a time; every concurrent caller awaits the same answer.
-    private func flight(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) async throws -> Payload {
-        if let running = inflight[key] { return try await running.value }
+    /// The one upstream call for `key`: joined if one is running, refused while the breaker is
+    /// open. The task stores its own answer, so it completes even when no reader waits any more.
+    private func flightTask(
+        _ key: CacheKey,
+        fetch: @escaping @Sendable () async throws -> Payload
+    ) -> Task<Payload, any Error> {
+        if let running = inflight[key] { return running }
+        guard breaker.allow(at: clock.monotonicNow()) else {
+            stats.breakerRejections += 1
+            return Task { throw SecretError(.unavailable, "backend circuit open after repeated failures") }
+        }
         stats.backendCalls += 1
-        let task = Task { try await fetch() }
+        let timeout = policy.backendTimeout
+        let clock = self.clock
+        let task = Task {
+            do {
+                let payload = try await withDeadline(timeout, clock: clock, what: "backend call") { try await fetch() }
+                self.finish(key, .success(payload))
+                return payload
+            } catch {
+                let failure = SecretError.from(error)
+                self.finish(key, .failure(failure))
+                throw failure
+            }
+        }
         inflight[key] = task
-        do {
-            let payload = try await task.value
-            inflight[key] = nil
+        return task
+    }
+
+    private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>) {
+        inflight[key] = nil
+        switch result {
+        case .success(let payload):
+            breaker.recordSuccess()
             store(key, payload)
-            return payload
-        } catch {
-            inflight[key] = nil
-            let failure = SecretError.from(error)
+        case .failure(let failure):
             stats.record(error: failure, path: key.path, at: clock.wallNow())
+            if failure.code == .unavailable {
+                breaker.recordUnavailable(at: clock.monotonicNow())
+            } else {
+                breaker.recordSuccess()
+            }
             if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
                 let previous = entries[key]
                 entries[key] = Entry(payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
                 if previous?.payload != nil { changeHandler?(key) }
                 evictIfNeeded()
             }
-            throw failure
         }
     }
 
@@ -217,8 +274,9 @@ public actor CachingSecretStore: SecretStore {
         guard inflight[key] == nil else { return }
         stats.refreshes += 1
         let id = nextTick()
+        let task = flightTask(key, fetch: fetch)
         background[id] = Task {
-            _ = try? await self.flight(key, fetch: fetch)
+            _ = try? await task.value
             self.finishBackground(id)
         }
     }
@@ -260,14 +318,20 @@ public actor CachingSecretStore: SecretStore {
 
     private func callUpstream<T: Sendable>(
         _ path: SecretPath,
-        _ body: @Sendable (any SecretStore) async throws -> T
+        _ body: @escaping @Sendable (any SecretStore) async throws -> T
     ) async throws -> T {
         stats.backendCalls += 1
+        let upstream = self.upstream
         do {
-            return try await body(upstream)
+            let value = try await withDeadline(policy.backendTimeout, clock: clock, what: "backend call") {
+                try await body(upstream)
+            }
+            breaker.recordSuccess()
+            return value
         } catch {
             let failure = SecretError.from(error)
             stats.record(error: failure, path: path, at: clock.wallNow())
+            if failure.code == .unavailable { breaker.recordUnavailable(at: clock.monotonicNow()) }
             throw failure
         }
     }

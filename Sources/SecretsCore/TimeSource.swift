@@ -1,12 +1,15 @@
 import struct Foundation.Date
 import Synchronization
 
-/// Where the cache and the file system read the time. Injected so TTL tests run without sleeping.
+/// Where the cache and the file system read the time, and how they wait. Injected so that TTL,
+/// deadline and breaker tests run without sleeping.
 public protocol TimeSource: Sendable {
     /// Monotonic time since an arbitrary origin; only differences mean anything.
     func monotonicNow() -> Duration
     /// Wall-clock time, for logs, `.rotate` history and file times.
     func wallNow() -> Date
+    /// Suspends for `duration` of this source's time; throws `CancellationError` when cancelled.
+    func sleep(for duration: Duration) async throws
 }
 
 public struct SystemTimeSource: TimeSource {
@@ -14,23 +17,64 @@ public struct SystemTimeSource: TimeSource {
     public init() {}
     public func monotonicNow() -> Duration { ContinuousClock.now - Self.origin }
     public func wallNow() -> Date { Date() }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
 }
 
-/// A clock that moves only when told to.
+/// A clock that moves only when told to. Sleepers wake when `advance` passes their deadline.
 public final class ManualTimeSource: TimeSource {
-    private let state: Mutex<(Duration, Date)>
-
-    public init(wall: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
-        state = Mutex((.zero, wall))
+    private struct Sleeper {
+        var deadline: Duration
+        var continuation: CheckedContinuation<Void, any Error>
     }
 
-    public func monotonicNow() -> Duration { state.withLock { $0.0 } }
-    public func wallNow() -> Date { state.withLock { $0.1 } }
+    private struct State {
+        var now: Duration = .zero
+        var wall: Date
+        var sleepers: [UInt64: Sleeper] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+
+    public init(wall: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        state = Mutex(State(wall: wall))
+    }
+
+    public func monotonicNow() -> Duration { state.withLock { $0.now } }
+    public func wallNow() -> Date { state.withLock { $0.wall } }
 
     public func advance(by duration: Duration) {
-        state.withLock { value in
-            value.0 += duration
-            value.1 = value.1.addingTimeInterval(duration.seconds)
+        let due = state.withLock { state in
+            state.now += duration
+            state.wall = state.wall.addingTimeInterval(duration.seconds)
+            let due = state.sleepers.filter { $0.value.deadline <= state.now }
+            for id in due.keys { state.sleepers[id] = nil }
+            return due.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// How many tasks are waiting in `sleep`.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    public func sleep(for duration: Duration) async throws {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if duration <= .zero || Task.isCancelled { return true }
+                    state.sleepers[id] = Sleeper(deadline: state.now + duration, continuation: continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            try Task.checkCancellation()
+        } onCancel: {
+            let continuation = state.withLock { $0.sleepers.removeValue(forKey: id)?.continuation }
+            continuation?.resume(throwing: CancellationError())
         }
     }
 }
@@ -40,5 +84,28 @@ extension Duration {
     public var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+/// Runs `body` with a deadline measured on `clock`: past it, the caller gets `.unavailable` and
+/// the body is cancelled.
+public func withDeadline<T: Sendable>(
+    _ timeout: Duration,
+    clock: any TimeSource,
+    what: @autoclosure () -> String,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let message = "\(what()) took longer than \(timeout.seconds)s"
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await clock.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw SecretError(.unavailable, message)
+        }
+        return value
     }
 }

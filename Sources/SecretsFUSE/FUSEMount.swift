@@ -60,7 +60,8 @@ public final class FUSEMount: Service, Sendable {
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
-        var argv: [UnsafeMutablePointer<CChar>?] = ["secretsfs", "-o", options.kernelOptions].map { strdup($0) }
+        let words: [String] = ["secretsfs", "-o", options.kernelOptions]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
         defer { fuse_opt_free_args(&args) }
@@ -100,6 +101,7 @@ public final class FUSEMount: Service, Sendable {
         let pointer = SessionPointer(raw: raw)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
+                _ = secretsfs_unblock_wake_signal()
                 loopThread.withLock { $0 = pthread_self() }
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
                 let result = fuse_session_loop(pointer.raw)

@@ -32,8 +32,8 @@ enum Operations {
             Bridge.from(req).spawn(req) { .attributes(try await $0.getattr(UInt64(ino))) }
         }
         ops.setattr = { req, ino, attr, toSet, _ in
-            let size = (toSet & setSize) != 0 ? Int(attr!.pointee.st_size) : nil
-            let other = (toSet & setOwnership) != 0
+            let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
+            let other = (toSet & Operations.setOwnership) != 0
             Bridge.from(req).spawn(req) {
                 .attributes(try await $0.setattr(UInt64(ino), truncatingTo: size, otherChanges: other))
             }
@@ -73,7 +73,8 @@ enum Operations {
         }
         ops.opendir = { req, ino, fi in
             let info = fi!.pointee
-            Bridge.from(req).spawn(req) { .open(try await $0.opendir(UInt64(ino)), info) }
+            let context = Request(raw: req!).context
+            Bridge.from(req).spawn(req) { .open(try await $0.opendir(UInt64(ino), context: context), info) }
         }
         ops.readdir = { req, _, size, offset, fi in
             let handle = fi?.pointee.fh ?? 0
@@ -87,17 +88,17 @@ enum Operations {
             }
         }
         ops.statfs = { req, _ in FUSEReplier.send(Request(raw: req!), .statfs) }
-        ops.mknod = { req, _, _, _, _ in refuse(req) }
-        ops.mkdir = { req, _, _, _ in refuse(req) }
-        ops.unlink = { req, _, _ in refuse(req) }
-        ops.rmdir = { req, _, _ in refuse(req) }
-        ops.symlink = { req, _, _, _ in refuse(req) }
-        ops.rename = { req, _, _, _, _, _ in refuse(req) }
-        ops.link = { req, _, _, _ in refuse(req) }
-        ops.create = { req, _, _, _, _ in refuse(req) }
-        ops.setxattr = { req, _, _, _, _, _ in refuse(req) }
-        ops.removexattr = { req, _, _ in refuse(req) }
-        ops.fallocate = { req, _, _, _, _, _ in refuse(req) }
+        ops.mknod = { req, _, _, _, _ in Operations.refuse(req) }
+        ops.mkdir = { req, _, _, _ in Operations.refuse(req) }
+        ops.unlink = { req, _, _ in Operations.refuse(req) }
+        ops.rmdir = { req, _, _ in Operations.refuse(req) }
+        ops.symlink = { req, _, _, _ in Operations.refuse(req) }
+        ops.rename = { req, _, _, _, _, _ in Operations.refuse(req) }
+        ops.link = { req, _, _, _ in Operations.refuse(req) }
+        ops.create = { req, _, _, _, _ in Operations.refuse(req) }
+        ops.setxattr = { req, _, _, _, _, _ in Operations.refuse(req) }
+        ops.removexattr = { req, _, _ in Operations.refuse(req) }
+        ops.fallocate = { req, _, _, _, _, _ in Operations.refuse(req) }
         return ops
     }
 

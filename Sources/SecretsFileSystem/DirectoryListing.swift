@@ -2,7 +2,7 @@ import SecretsCore
 
 extension SecretsFileSystem {
     /// Every entry of a folder node, `.` and `..` first, with offsets the kernel continues from.
-    func directoryEntries(of node: Node, key: NodeKey, inode: UInt64) async throws -> [DirectoryEntry] {
+    func directoryEntries(of node: Node, key: NodeKey, inode: UInt64, caller: Caller?) async throws -> [DirectoryEntry] {
         var names: [(String, NodeKey, NodeType)] = []
         switch node {
         case .folder(let path, let isPrefix, _, let fields):
@@ -47,6 +47,9 @@ extension SecretsFileSystem {
         default:
             throw SecretError(.invalidArgument, "not a folder")
         }
+        names = names.filter { name, childKey, type in
+            name.hasPrefix(".") || visible(childKey, isFolder: type == .directory && Self.isFolderPath(childKey), to: caller)
+        }
         var entries = [
             DirectoryEntry(name: ".", inode: inode, type: .directory, offset: 1),
             DirectoryEntry(name: "..", inode: parentInode(of: key), type: .directory, offset: 2),
@@ -57,6 +60,12 @@ extension SecretsFileSystem {
                 DirectoryEntry(name: name, inode: inodes.inode(for: childKey), type: type, offset: entries.count + 1))
         }
         return entries
+    }
+
+    /// Prefix folders are judged by what may lie below them; a secret's folder by the secret.
+    static func isFolderPath(_ key: NodeKey) -> Bool {
+        if case .path = key { return true }
+        return false
     }
 
     /// A secret's type if its value is cached; otherwise the kernel asks with a lookup.

@@ -13,6 +13,17 @@ public struct FileSystemOptions: Sendable {
     public var kernelCacheTimeout: Double
     /// Makes the values of rotations.
     public var generator: PasswordGenerator
+    /// Who may open what; nil lets the kernel's mode checks alone decide.
+    public var policy: AccessPolicy?
+    /// Where a line per open and per rotation goes; nil for none.
+    public var audit: (any AuditSink)?
+    /// How the caller's executable and groups are found.
+    public var callers: any CallerResolver
+
+    /// Policy and audit need every open to reach the daemon.
+    public var perOpenChecks: Bool { policy != nil || audit != nil }
+    /// Whether reads bypass the page cache: `--direct-io`, or per-open checks.
+    public var bypassPageCache: Bool { directIO || perOpenChecks }
 
     public init(
         uid: UInt32,
@@ -21,7 +32,10 @@ public struct FileSystemOptions: Sendable {
         dirMode: UInt16 = 0o500,
         directIO: Bool = false,
         kernelCacheTimeout: Double = 300,
-        generator: PasswordGenerator = PasswordGenerator()
+        generator: PasswordGenerator = PasswordGenerator(),
+        policy: AccessPolicy? = nil,
+        audit: (any AuditSink)? = nil,
+        callers: any CallerResolver = ProcCallerResolver()
     ) {
         self.uid = uid
         self.gid = gid
@@ -30,5 +44,8 @@ public struct FileSystemOptions: Sendable {
         self.directIO = directIO
         self.kernelCacheTimeout = kernelCacheTimeout
         self.generator = generator
+        self.policy = policy
+        self.audit = audit
+        self.callers = callers
     }
 }

@@ -3,7 +3,7 @@ import SecretsCore
 extension SecretsFileSystem {
     /// Rotates each path written to a `.rotate` file, one per line, relative to its folder. Returns
     /// only once the store has accepted every new version; stops at the first failure.
-    func rotate(lines data: [UInt8], in folder: SecretPath) async throws {
+    func rotate(lines data: [UInt8], in folder: SecretPath, caller: Caller?) async throws {
         let targets = try Self.parseRotateInput(data)
         guard capabilities.contains(.rotate) else {
             throw SecretError.unsupported("\(store.descriptor.backend) cannot rotate")
@@ -13,18 +13,23 @@ extension SecretsFileSystem {
             let generator = options.generator
             var field: String?
             do {
+                if let caller, let policy = options.policy, !policy.allows(path, caller) {
+                    throw SecretError(.permissionDenied, "denied by policy").at(path)
+                }
                 let secretPath: SecretPath
                 (secretPath, field) = try await rotationTarget(path)
                 let result = try await store.rotate(RotationRequest(path: secretPath, field: field) { generator.generate() })
                 rotations.append(
                     path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: "ok",
                     at: clock.wallNow())
+                if let caller { audit(.rotate, .path(path), result.newVersion, caller, nil, error: nil) }
                 logger.info(
                     "rotated", metadata: ["path": "\(path)", "old": "\(result.oldVersion ?? "-")", "new": "\(result.newVersion)"])
             } catch {
                 let failure = SecretError.from(error)
                 rotations.append(
                     path: path, field: field, old: nil, new: nil, outcome: "error: \(failure.code)", at: clock.wallNow())
+                if let caller { audit(.rotate, .path(path), nil, caller, nil, error: failure) }
                 logger.warning("rotation failed", metadata: ["path": "\(path)", "kind": "\(failure.code)"])
                 throw failure
             }

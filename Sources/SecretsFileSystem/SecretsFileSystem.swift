@@ -65,7 +65,19 @@ public final class SecretsFileSystem: Sendable {
     }
 
     public func open(_ inode: UInt64, writing: Bool, context: RequestContext) async throws -> OpenReply {
-        let node = try await resolve(try key(inode))
+        let key = try key(inode)
+        let caller = options.perOpenChecks ? options.callers.resolve(context) : nil
+        let outcome = OutcomeRecorder()
+        let node: Node
+        do {
+            node = try await resolve(key, outcome: outcome)
+            if let caller, let policy = options.policy, let path = Self.policyPath(key), !policy.allows(path, caller) {
+                throw SecretError(.permissionDenied, "denied by policy").at(path)
+            }
+        } catch {
+            if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
+            throw error
+        }
         switch node {
         case .rotate(let folder):
             let history = SecretValue(bytes: rotations.lines(under: folder))
@@ -77,8 +89,10 @@ public final class SecretsFileSystem: Sendable {
         default:
             guard !writing else { throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate") }
             guard let value = node.value else { throw SecretError(.invalidArgument, "not a file") }
+            if let caller { audit(.open, key, node.secret?.version, caller, outcome.value, error: nil) }
             let handle = handles.insert(.bytes(value))
-            return OpenReply(handle: handle, directIO: options.directIO, keepCache: !options.directIO)
+            let bypass = options.bypassPageCache
+            return OpenReply(handle: handle, directIO: bypass, keepCache: !bypass)
         }
     }
 
@@ -100,7 +114,8 @@ public final class SecretsFileSystem: Sendable {
         guard case .rotate(let folder) = try key(inode) else {
             throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate")
         }
-        try await rotate(lines: data, in: folder)
+        let caller = options.perOpenChecks ? options.callers.resolve(context) : nil
+        try await rotate(lines: data, in: folder, caller: caller)
         return data.count
     }
 
@@ -114,11 +129,12 @@ public final class SecretsFileSystem: Sendable {
 
     public func release(_ handle: UInt64) { handles.remove(handle) }
 
-    public func opendir(_ inode: UInt64) async throws -> OpenReply {
+    public func opendir(_ inode: UInt64, context: RequestContext) async throws -> OpenReply {
         let key = try key(inode)
         let node = try await resolve(key)
         guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
-        let entries = try await directoryEntries(of: node, key: key, inode: inode)
+        let caller = options.policy != nil ? options.callers.resolve(context) : nil
+        let entries = try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
         return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
     }
 
@@ -173,10 +189,10 @@ public final class SecretsFileSystem: Sendable {
 
     // MARK: Resolving nodes
 
-    func resolve(_ key: NodeKey) async throws -> Node {
+    func resolve(_ key: NodeKey, outcome: OutcomeRecorder? = nil) async throws -> Node {
         switch key {
         case .path(let path):
-            return try await resolvePath(path)
+            return try await resolvePath(path, outcome: outcome)
         case .versionsRoot(let folder):
             guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
                 throw SecretError.notFound(folder, "no versions here")
@@ -186,13 +202,13 @@ public final class SecretsFileSystem: Sendable {
             _ = try await store.versions(of: secret)
             return .versions(of: secret)
         case .version(let secret, let id):
-            let version = try await store.read(secret, version: id)
+            let version = try await read(secret, version: id, outcome: outcome)
             switch version.content {
             case .value(let value): return .versionFile(of: secret, id: id, version, value)
             case .fields(let fields): return .versionFolder(of: secret, id: id, version, fields)
             }
         case .versionField(let secret, let id, let field):
-            let version = try await store.read(secret, version: id)
+            let version = try await read(secret, version: id, outcome: outcome)
             guard case .fields(let fields) = version.content, let value = fields[field] else {
                 throw SecretError.notFound(secret, "no such field")
             }
@@ -216,28 +232,28 @@ public final class SecretsFileSystem: Sendable {
     /// Decides what a path is now: a secret is looked for among its parent's listed secrets, then
     /// its folders, then the fields of a multi-field parent, and last by reading it, for stores
     /// where a name has several spellings (env).
-    func resolvePath(_ path: SecretPath) async throws -> Node {
+    func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
         guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
         let listing = try await store.list(parent)
         let isPrefix = listing.folders.contains(path.name)
         if listing.secrets.contains(path.name) {
             do {
-                return try await node(reading: path, isPrefix: isPrefix)
+                return try await node(reading: path, isPrefix: isPrefix, outcome: outcome)
             } catch let error as SecretError where error.code == .notFound && isPrefix {
                 // Deleted since the listing; the prefix folder remains.
             }
         }
         if isPrefix { return .folder(path, isPrefix: true, secret: nil, fields: nil) }
-        if !parent.isRoot, case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent),
+        if !parent.isRoot, case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent, outcome: outcome),
             let value = fields[path.name]
         {
             return .field(of: parent, name: path.name, secret, value)
         }
-        return try await node(reading: path, isPrefix: false)
+        return try await node(reading: path, isPrefix: false, outcome: outcome)
     }
 
-    private func node(reading path: SecretPath, isPrefix: Bool) async throws -> Node {
-        let secret = try await store.read(path)
+    private func node(reading path: SecretPath, isPrefix: Bool, outcome: OutcomeRecorder?) async throws -> Node {
+        let secret = try await read(path, version: nil, outcome: outcome)
         switch secret.content {
         case .value(let value):
             if isPrefix {
@@ -248,6 +264,13 @@ public final class SecretsFileSystem: Sendable {
         case .fields(let fields):
             return .folder(path, isPrefix: isPrefix, secret: secret, fields: fields)
         }
+    }
+
+    private func read(_ path: SecretPath, version: String?, outcome: OutcomeRecorder?) async throws -> Secret {
+        guard let outcome else { return try await store.read(path, version: version) }
+        let (secret, how) = try await store.readWithOutcome(path, version: version)
+        outcome.value = how
+        return secret
     }
 
     func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {

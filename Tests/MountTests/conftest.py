@@ -46,7 +46,9 @@ class Mount:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"mount exited with {self.process.returncode}: {self.log_text()}")
-            if is_mounted(self.path):
+            # The daemon says "mounted" once the kernel mount is made; a dead mount left on the
+            # same folder by a killed daemon would fool a look at mountinfo alone.
+            if is_mounted(self.path) and '"message":"mounted"' in self.log_text():
                 return self
             time.sleep(0.02)
         raise AssertionError(f"mount not ready after {timeout}s: {self.log_text()}")
@@ -70,7 +72,8 @@ class Mount:
         self.log.close()
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def p(self, *parts):

@@ -78,7 +78,7 @@ def test_rotate_history_is_json_lines_without_values(sample):
     "data, expected",
     [
         (b"nope\n", errno.ENOENT),
-        (b"", errno.EINVAL),
+        (b"\n", errno.EINVAL),
         (b"\n\n  \n", errno.EINVAL),
         (b"a" * 4097, errno.EINVAL),
         (b"\xff\xfe\n", errno.EINVAL),

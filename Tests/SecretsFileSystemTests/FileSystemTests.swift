@@ -52,7 +52,7 @@ struct Fixture {
 
     func names(_ path: String) async throws -> [String] {
         let inode = path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(path).attributes.inode
-        let open = try await fs.opendir(inode)
+        let open = try await fs.opendir(inode, context: context)
         defer { fs.release(open.handle) }
         return try fs.readdir(open.handle, offset: 0).map(\.name)
     }

@@ -1,0 +1,65 @@
+import Foundation
+import SecretsCore
+import Synchronization
+
+/// Carries how the cache answered a read out of node resolution, for the audit line.
+final class OutcomeRecorder: Sendable {
+    private let state = Mutex<CacheOutcome?>(nil)
+    var value: CacheOutcome? {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
+    }
+}
+
+extension SecretsFileSystem {
+    /// The secret path a policy judges for a node; nil for nodes that hold no value.
+    static func policyPath(_ key: NodeKey) -> SecretPath? {
+        switch key {
+        case .path(let path): return path
+        case .versions(let secret), .version(let secret, _), .versionField(let secret, _, _), .label(let secret, _):
+            return secret
+        case .versionsRoot, .rotate, .status, .metrics:
+            return nil
+        }
+    }
+
+    static func isValueNode(_ key: NodeKey) -> Bool {
+        switch key {
+        case .path, .version, .versionField, .label: return true
+        default: return false
+        }
+    }
+
+    /// Whether a listing shows `key` to `caller`: names the caller may not read are left out.
+    func visible(_ key: NodeKey, isFolder: Bool, to caller: Caller?) -> Bool {
+        guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return true }
+        return isFolder ? policy.mayAllowBelow(path, caller) : policy.allows(path, caller)
+    }
+
+    func audit(
+        _ action: AuditEvent.Action, _ key: NodeKey, _ version: String?, _ caller: Caller, _ cache: CacheOutcome?,
+        error: (any Error)?
+    ) {
+        guard let sink = options.audit else { return }
+        let outcome: AuditEvent.Outcome
+        switch (error as? SecretError)?.code {
+        case nil where error == nil: outcome = cache == .stale ? .stale : .ok
+        case .notFound?: outcome = .notFound
+        case .permissionDenied?: outcome = .denied
+        default: outcome = .error
+        }
+        let path: String
+        switch key {
+        case .path(let p): path = p.string
+        case .version(let s, let id): path = "\(s.string)@\(id)"
+        case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
+        case .label(let s, let label): path = "\(s.string)@\(label)"
+        default: path = Self.policyPath(key)?.string ?? ""
+        }
+        sink.record(
+            AuditEvent(
+                time: clock.wallNow().formatted(.iso8601), action: action, path: path, version: version,
+                outcome: outcome, cache: cache?.rawValue, uid: caller.uid, gid: caller.gid, pid: caller.pid,
+                executable: caller.executable))
+    }
+}

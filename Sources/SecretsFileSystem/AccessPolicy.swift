@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SecretsCore
+
+/// Who may open what, from the config file. Rules are tried in order and the first whose path
+/// glob matches decides; a path no rule matches is refused. `*` and `?` stay within one path
+/// segment, `**` spans any number of them.
+public struct AccessPolicy: Sendable, Equatable {
+    public struct Rule: Sendable, Equatable {
+        public var path: String
+        /// Empty means any uid.
+        public var uids: [UInt32]
+        /// Empty means any group; otherwise the caller's primary or a supplementary group.
+        public var gids: [UInt32]
+        /// Globs matched against the caller's `/proc/PID/exe`; empty means any program.
+        public var executables: [String]
+
+        public init(path: String, uids: [UInt32] = [], gids: [UInt32] = [], executables: [String] = []) {
+            self.path = path
+            self.uids = uids
+            self.gids = gids
+            self.executables = executables
+        }
+
+        var segments: [Substring] { path.split(separator: "/") }
+
+        func admits(_ caller: Caller) -> Bool {
+            if !uids.isEmpty, !uids.contains(caller.uid) { return false }
+            if !gids.isEmpty, !gids.contains(caller.gid), caller.groups.allSatisfy({ !gids.contains($0) }) { return false }
+            if !executables.isEmpty {
+                guard let exe = caller.executable, executables.contains(where: { Glob.matches($0, exe) }) else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    public var rules: [Rule]
+
+    public init(rules: [Rule]) { self.rules = rules }
+
+    /// Whether `caller` may read `path`.
+    public func allows(_ path: SecretPath, _ caller: Caller) -> Bool {
+        guard let rule = rules.first(where: { Glob.matchesPath($0.segments, path.segments[...]) }) else { return false }
+        return rule.admits(caller)
+    }
+
+    /// Whether anything below `folder` might be readable by `caller`, so the folder is listed.
+    public func mayAllowBelow(_ folder: SecretPath, _ caller: Caller) -> Bool {
+        if folder.isRoot { return true }
+        return rules.contains { rule in rule.admits(caller) && Glob.prefixCompatible(rule.segments, folder.segments[...]) }
+    }
+}
+
+/// The process behind a request, resolved once per open.
+public struct Caller: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public var groups: [UInt32]
+    public var executable: String?
+
+    public init(uid: UInt32, gid: UInt32, pid: Int32, groups: [UInt32] = [], executable: String? = nil) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+        self.groups = groups
+        self.executable = executable
+    }
+}
+
+enum Glob {
+    /// fnmatch(3) on one string; `/` is an ordinary character here.
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        fnmatch(pattern, text, 0) == 0
+    }
+
+    static func matchesPath(_ pattern: [Substring], _ path: ArraySlice<String>) -> Bool {
+        guard let first = pattern.first else { return path.isEmpty }
+        let rest = Array(pattern.dropFirst())
+        if first == "**" {
+            // Zero or more segments.
+            for skip in 0...path.count where matchesPath(rest, path.dropFirst(skip)) { return true }
+            return false
+        }
+        guard let segment = path.first, matches(String(first), segment) else { return false }
+        return matchesPath(rest, path.dropFirst())
+    }
+
+    /// Whether some path starting with `folder` could match `pattern`.
+    static func prefixCompatible(_ pattern: [Substring], _ folder: ArraySlice<String>) -> Bool {
+        guard let segment = folder.first else { return true }
+        guard let first = pattern.first else { return false }
+        if first == "**" { return true }
+        guard matches(String(first), segment) else { return false }
+        return prefixCompatible(Array(pattern.dropFirst()), folder.dropFirst())
+    }
+}
