@@ -22,14 +22,18 @@ enum Operations {
         }
         ops.lookup = { req, parent, name in
             let name = String(cString: name!)
-            Bridge.from(req).spawn(req) { .entry(try await $0.lookup(parent: UInt64(parent), name: name)) }
+            let context = Request(raw: req!).context
+            Bridge.from(req).spawn(req) {
+                .entry(try await $0.lookup(parent: UInt64(parent), name: name, context: context))
+            }
         }
         ops.forget = { req, _, nlookup in
             // Inode numbers are kept for the life of the mount, so there is nothing to drop.
             FUSEReplier.send(Request(raw: req!), .none(nlookup: nlookup))
         }
         ops.getattr = { req, ino, _ in
-            Bridge.from(req).spawn(req) { .attributes(try await $0.getattr(UInt64(ino))) }
+            let context = Request(raw: req!).context
+            Bridge.from(req).spawn(req) { .attributes(try await $0.getattr(UInt64(ino), context: context)) }
         }
         ops.setattr = { req, ino, attr, toSet, _ in
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
@@ -42,6 +46,12 @@ enum Operations {
             Bridge.from(req).spawn(req) { .link(try await $0.readlink(UInt64(ino))) }
         }
         ops.open = { req, ino, fi in
+            let bridge = Bridge.from(req)
+            if bridge.fileSystem.opensStayInKernel {
+                // The kernel stops sending OPEN (and RELEASE) for good: see SecretsFileSystem.
+                FUSEReplier.send(Request(raw: req!), .error(ENOSYS))
+                return
+            }
             let info = fi!.pointee
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
             let context = Request(raw: req!).context
@@ -51,8 +61,9 @@ enum Operations {
         }
         ops.read = { req, ino, size, offset, fi in
             let handle = fi?.pointee.fh ?? 0
+            let context = Request(raw: req!).context
             Bridge.from(req).spawn(req) {
-                .bytes(try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size))
+                .bytes(try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size, context: context))
             }
         }
         ops.write = { req, ino, buf, size, _, fi in
@@ -63,7 +74,7 @@ enum Operations {
                 .written(try await $0.write(UInt64(ino), handle: handle, data: data, context: context))
             }
         }
-        ops.flush = { req, _, _ in FUSEReplier.send(Request(raw: req!), .ok) }
+        // No flush: libfuse answers ENOSYS once and the kernel stops sending it on every close.
         ops.release = { req, _, fi in
             let handle = fi?.pointee.fh ?? 0
             Bridge.from(req).answer(req) { fs in

@@ -8,6 +8,8 @@ extension SecretsFileSystem {
         guard capabilities.contains(.rotate) else {
             throw SecretError.unsupported("\(store.descriptor.backend) cannot rotate")
         }
+        // The next read of any `.rotate` or `.status` shows this rotation.
+        defer { generated.removeAll() }
         for relative in targets {
             let path = folder.appending(relative)
             let generator = options.generator

@@ -21,6 +21,7 @@ public final class SecretsFileSystem: Sendable {
     let mountedAt: Date
     let startedMonotonic: Duration
     private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
+    let generated = GeneratedSnapshots()
     private let loggedCollisions = Mutex<Set<SecretPath>>([])
 
     public init(store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger) {
@@ -41,20 +42,26 @@ public final class SecretsFileSystem: Sendable {
 
     var capabilities: StoreCapabilities { store.descriptor.capabilities }
 
+    /// When nothing needs to see each open (no policy, no audit, no direct I/O), the kernel may
+    /// open files without asking: the FUSE layer answers OPEN with ENOSYS once, and from then on
+    /// reads come from the page cache until the daemon invalidates them.
+    public var opensStayInKernel: Bool { !options.bypassPageCache }
+
     // MARK: Operations
 
-    public func lookup(parent: UInt64, name: String) async throws -> EntryReply {
+    public func lookup(parent: UInt64, name: String, context: RequestContext = .unknown) async throws -> EntryReply {
         let parentKey = try key(parent)
         let childKey = try await childKey(of: parentKey, named: name)
         let node = try await resolve(childKey)
-        let attributes = try await attributes(of: node, inode: inodes.inode(for: childKey))
+        let attributes = try await attributes(of: node, inode: inodes.inode(for: childKey), pid: context.pid)
         let timeout = timeout(for: node)
         return EntryReply(attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout)
     }
 
-    public func getattr(_ inode: UInt64) async throws -> AttributeReply {
+    public func getattr(_ inode: UInt64, context: RequestContext = .unknown) async throws -> AttributeReply {
         let node = try await resolve(try key(inode))
-        return AttributeReply(attributes: try await attributes(of: node, inode: inode), timeout: timeout(for: node))
+        let attributes = try await attributes(of: node, inode: inode, pid: context.pid)
+        return AttributeReply(attributes: attributes, timeout: timeout(for: node))
     }
 
     public func readlink(_ inode: UInt64) async throws -> String {
@@ -80,12 +87,12 @@ public final class SecretsFileSystem: Sendable {
         }
         switch node {
         case .rotate(let folder):
-            let history = SecretValue(bytes: rotations.lines(under: folder))
+            let history = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
             return OpenReply(handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true, keepCache: false)
         case .status, .metrics:
             guard !writing else { throw SecretError(.readOnly, "read-only file") }
-            let bytes = try await document(for: node)
-            return OpenReply(handle: handles.insert(.bytes(SecretValue(bytes: bytes))), directIO: true, keepCache: false)
+            let bytes = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
+            return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
         default:
             guard !writing else { throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate") }
             guard let value = node.value else { throw SecretError(.invalidArgument, "not a file") }
@@ -96,7 +103,9 @@ public final class SecretsFileSystem: Sendable {
         }
     }
 
-    public func read(_ inode: UInt64, handle: UInt64, offset: Int, size: Int) async throws -> [UInt8] {
+    public func read(
+        _ inode: UInt64, handle: UInt64, offset: Int, size: Int, context: RequestContext = .unknown
+    ) async throws -> [UInt8] {
         switch handles.get(handle) {
         case .bytes(let value)?, .rotate(_, let value)?:
             return value.slice(offset: offset, length: size)
@@ -106,7 +115,8 @@ public final class SecretsFileSystem: Sendable {
             // No handle (the kernel opened without asking us): read what the node holds now.
             let node = try await resolve(try key(inode))
             if let value = node.value { return value.slice(offset: offset, length: size) }
-            return SecretValue(bytes: try await document(for: node)).slice(offset: offset, length: size)
+            let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: context.pid)
+            return snapshot.bytes.slice(offset: offset, length: size)
         }
     }
 
@@ -124,7 +134,7 @@ public final class SecretsFileSystem: Sendable {
         guard case .rotate = try key(inode), size == 0, !otherChanges else {
             throw SecretError(.readOnly, "read-only file system")
         }
-        return try await getattr(inode)
+        return try await getattr(inode, context: .unknown)
     }
 
     public func release(_ handle: UInt64) { handles.remove(handle) }
@@ -280,7 +290,7 @@ public final class SecretsFileSystem: Sendable {
 
     // MARK: Attributes
 
-    func attributes(of node: Node, inode: UInt64) async throws -> NodeAttributes {
+    func attributes(of node: Node, inode: UInt64, pid: Int32) async throws -> NodeAttributes {
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: options.fileMode, size: 0,
             modified: node.secret?.createdAt ?? mountedAt, uid: options.uid, gid: options.gid)
@@ -292,16 +302,29 @@ public final class SecretsFileSystem: Sendable {
             attributes.type = .symlink
             attributes.permissions = 0o777
             attributes.size = target.utf8.count
-        case .rotate:
-            attributes.permissions = 0o600
-        case .status, .metrics:
-            attributes.permissions = 0o444
-            attributes.size = try await document(for: node).count
-            attributes.modified = clock.wallNow()
+        case .rotate, .status, .metrics:
+            if case .rotate = node { attributes.permissions = 0o600 } else { attributes.permissions = 0o444 }
+            let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: pid)
+            attributes.size = snapshot.bytes.count
+            attributes.modified = snapshot.made
         default:
             attributes.size = node.value?.count ?? 0
         }
         return attributes
+    }
+
+    /// The bytes of a generated file as one process sees them now: made anew unless this
+    /// process had them made a moment ago (see `GeneratedSnapshots`).
+    func generatedSnapshot(of node: Node, inode: UInt64, pid: Int32) async throws -> GeneratedSnapshots.Snapshot {
+        let now = clock.monotonicNow()
+        if let recent = generated.recent(inode: inode, pid: pid, now: now) { return recent }
+        let bytes: [UInt8]
+        if case .rotate(let folder) = node {
+            bytes = rotations.lines(under: folder)
+        } else {
+            bytes = try await document(for: node)
+        }
+        return generated.store(inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: now)
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.
