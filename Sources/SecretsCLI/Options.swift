@@ -7,6 +7,9 @@ import SecretsCore
 public struct BackendOptions: ParsableArguments, Sendable {
     public init() {}
 
+    @Option(help: "YAML file whose keys are these flags' names (env: SECRETSFS_CONFIG); flags and environment win.")
+    var config: String?
+
     @Option(help: "Backend: local, env, vault or aws (env: SECRETSFS_BACKEND; default local).")
     var backend: BackendKind?
 

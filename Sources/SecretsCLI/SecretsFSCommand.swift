@@ -10,7 +10,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
         abstract: "Secrets from a secret store, as read-only files.",
         subcommands: [
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
-            PutCommand.self, RotateCommand.self, HealthCommand.self,
+            PutCommand.self, RotateCommand.self, HealthCommand.self, StatusCommand.self,
         ]
     )
 
@@ -18,7 +18,9 @@ public struct SecretsFSCommand: AsyncParsableCommand {
 
     public static func main() async {
         do {
-            var command = try parseAsRoot()
+            let argv = try ArgumentRewriter.rewrite(
+                Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+            var command = try parseAsRoot(argv)
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -36,6 +38,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     }
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {
+        DaemonReadiness.reportFailure(message)
         FileHandle.standardError.write(Data("secretsfs: \(message)\n".utf8))
         Foundation.exit(code.rawValue)
     }

@@ -38,6 +38,7 @@ public final class FUSEMount: Service, Sendable {
     private let options: MountOptions
     private let logger: Logger
     private let onReady: @Sendable () -> Void
+    private let onStopping: @Sendable () -> Void
     private let loopThread = Mutex<pthread_t?>(nil)
     private let loopFinished = Atomic<Bool>(false)
     private let session = Mutex<SessionPointer?>(nil)
@@ -46,12 +47,14 @@ public final class FUSEMount: Service, Sendable {
 
     public init(
         fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger,
-        onReady: @escaping @Sendable () -> Void = {}
+        onReady: @escaping @Sendable () -> Void = {},
+        onStopping: @escaping @Sendable () -> Void = {}
     ) {
         self.fileSystem = fileSystem
         self.options = options
         self.logger = logger
         self.onReady = onReady
+        self.onStopping = onStopping
     }
 
     public func run() async throws {
@@ -86,6 +89,7 @@ public final class FUSEMount: Service, Sendable {
             self.requestStop()
         }
 
+        onStopping()
         // Requests already taken from the kernel are answered before the mount goes away.
         let deadline = ContinuousClock.now + .seconds(10)
         while bridge.inflight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {

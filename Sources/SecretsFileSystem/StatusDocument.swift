@@ -38,8 +38,9 @@ struct StatusSnapshot: Sendable {
 enum StatusRenderer {
     private struct StatusJSON: Encodable {
         struct Cache: Encodable {
-            var entries, hits, misses, staleServes, backendCalls, refreshes, evictions: Int
+            var entries, hits, misses, staleServes, backendCalls, refreshes, evictions, breakerRejections: Int
             var hitRate: Double
+            var breakerState: String
         }
         struct RecentError: Encodable {
             var time: String
@@ -70,7 +71,8 @@ enum StatusRenderer {
             cache: .init(
                 entries: stats.entries, hits: stats.hits, misses: stats.misses, staleServes: stats.staleServes,
                 backendCalls: stats.backendCalls, refreshes: stats.refreshes, evictions: stats.evictions,
-                hitRate: (stats.hitRate * 10000).rounded() / 10000),
+                breakerRejections: stats.breakerRejections,
+                hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState),
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map { .init(time: $0.time.formatted(.iso8601), path: $0.path, kind: $0.kind) },
             rotations: snapshot.rotations,
@@ -104,6 +106,12 @@ enum StatusRenderer {
         metric("cache_refreshes_total", "counter", "Background refreshes before expiry.", [("", Double(stats.refreshes))])
         metric("cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
         metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
+        metric(
+            "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
+            [("", stats.breakerState == "closed" ? 0 : 1)])
+        metric(
+            "breaker_rejections_total", "counter", "Calls refused by the open breaker.",
+            [("", Double(stats.breakerRejections))])
         metric(
             "errors_total", "counter", "Backend errors by kind.",
             stats.errorsByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })

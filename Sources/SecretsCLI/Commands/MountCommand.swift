@@ -27,8 +27,15 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: "Group of every file (default: the mounting user's group).") var gid: UInt32?
     @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode: ModeArgument?
     @Option(name: .customLong("dir-mode"), help: "Mode of folders, octal (default 0500).") var dirMode: ModeArgument?
-    @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes still apply).")
+    @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes and the policy still apply).")
     var allowOther = false
+    @Option(name: .customLong("audit-log"), help: "Append one JSON line per open and per rotation to this file.")
+    var auditLog: String?
+    @Flag(help: "Lock the daemon's memory so values never reach swap.") var mlock = false
+    @Flag(help: "Run in the background; exit 0 once the mount serves, or non-zero with the daemon's error.")
+    var daemon = false
+    @Option(name: .customLong("log-file"), help: "With --daemon: where the daemon's log goes (default: nowhere).")
+    var logFile: String?
     @Option(name: .short, help: "Mount options, comma-separated, as in fstab (repeatable).") var o: [String] = []
 
     @OptionGroup var backend: BackendOptions
@@ -38,26 +45,48 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if daemon {
+            // Check what can be checked here, so the common mistakes fail before forking.
+            try MountPoint.prepare(mountpoint)
+            let arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--daemon" }
+            let rewritten = try ArgumentRewriter.rewrite(arguments, environment: ProcessInfo.processInfo.environment)
+                .filter { $0 != "--daemon" }
+            let verdict = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile)
+            guard verdict.ok else { throw SecretError(.unavailable, verdict.message) }
+            return
+        }
         let logger = bootstrapLogging(backend, defaultLevel: .info)
+        ProcessHardening.disableDumps()
+        if mlock { try ProcessHardening.lockMemory() }
         // Check the mountpoint before connecting, so a typo fails fast with one line.
         try MountPoint.prepare(mountpoint)
         let environment = ProcessInfo.processInfo.environment
+        let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
+        let audit = try auditLog.map { try FileAuditSink(path: $0) }
+
         let upstream = try await StoreFactory(options: backend, environment: environment, logger: logger).makeStore()
-        let policy = CachePolicy(
+        var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries)
-        let cache = CachingSecretStore(upstream: upstream, policy: policy, logger: logger)
+        if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
+        let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, logger: logger)
         let options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
-            directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds)
+            directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
+            policy: policyRules, audit: audit)
         let fileSystem = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: logger)
         let mount = FUSEMount(
             fileSystem: fileSystem,
             options: MountOptions(
                 mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(upstream.descriptor.backend)",
                 extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) }),
-            logger: logger)
+            logger: logger,
+            onReady: {
+                SystemdNotifier.notify("READY=1\nSTATUS=serving \(upstream.descriptor.backend)")
+                DaemonReadiness.reportReady()
+            },
+            onStopping: { SystemdNotifier.notify("STOPPING=1") })
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -67,8 +96,10 @@ struct MountCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             await cache.shutdown()
+            audit?.flush()
             throw error
         }
         await cache.shutdown()
+        audit?.flush()
     }
 }

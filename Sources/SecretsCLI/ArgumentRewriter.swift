@@ -1,0 +1,78 @@
+import SecretsCore
+
+/// Turns the two other ways of giving options into plain flags before parsing:
+/// - `mount.fuse3` (and so `mount -t fuse.secretsfs` and fstab) runs `secretsfs SOURCE MOUNTPOINT
+///   -o opt,key=value`: SOURCE names the backend, and each option that is one of ours becomes its
+///   flag (`cache_ttl=5m` → `--cache-ttl 5m`); the rest go to the kernel mount. Such a mount runs
+///   as a daemon, since mount(8) waits for the command to return.
+/// - `--config FILE` (or `SECRETSFS_CONFIG`) adds the file's keys as flags, after the command
+///   line and the environment have had their say.
+enum ArgumentRewriter {
+    static let subcommands: Set<String> = ["mount", "unmount", "get", "ls", "versions", "put", "rotate", "health", "status", "help"]
+    static let backends: Set<String> = ["local", "env", "vault", "aws"]
+
+    static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
+        var argv = argv
+        if let first = argv.first, !first.hasPrefix("-"), !subcommands.contains(first), argv.count >= 2 {
+            argv = try fromMountHelper(argv)
+        }
+        guard let subcommand = argv.first, subcommands.contains(subcommand) else { return argv }
+        var configPath = environment["SECRETSFS_CONFIG"]
+        if let index = argv.firstIndex(of: "--config"), index + 1 < argv.count {
+            configPath = argv[index + 1]
+        } else if let inline = argv.first(where: { $0.hasPrefix("--config=") }) {
+            configPath = String(inline.dropFirst("--config=".count))
+        }
+        guard let configPath else { return argv }
+        let file = try ConfigFile.load(configPath)
+        var added = try file.arguments(for: subcommand, given: argv, environment: environment)
+        if !argv.contains("--config"), !argv.contains(where: { $0.hasPrefix("--config=") }) {
+            added += ["--config", configPath]
+        }
+        // Options go before a `--` that ends them, if there is one.
+        if let end = argv.firstIndex(of: "--") {
+            argv.insert(contentsOf: added, at: end)
+        } else {
+            argv += added
+        }
+        return argv
+    }
+
+    static func fromMountHelper(_ argv: [String]) throws(SecretError) -> [String] {
+        let source = argv[0]
+        let mountpoint = argv[1]
+        var result = ["mount", mountpoint]
+        if backends.contains(source) { result += ["--backend", source] }
+        var daemon = true
+        var kernel: [String] = []
+        var index = 2
+        while index < argv.count {
+            let word = argv[index]
+            index += 1
+            guard word == "-o", index < argv.count else {
+                result.append(word)
+                continue
+            }
+            for option in argv[index].split(separator: ",").map(String.init) {
+                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                let key = parts[0].replacingOccurrences(of: "_", with: "-")
+                if key == "foreground" {
+                    daemon = false
+                } else if key != "o", ConfigFile.backendKeys[key] != nil || ConfigFile.mountKeys.contains(key) || key == "config" {
+                    if ConfigFile.booleanKeys.contains(key) {
+                        if parts.count == 1 || parts[1] == "true" { result.append("--\(key)") }
+                    } else {
+                        guard parts.count == 2 else { throw SecretError(.invalidArgument, "mount option \(parts[0]) needs a value") }
+                        result += ["--\(key)", parts[1]]
+                    }
+                } else {
+                    kernel.append(option)
+                }
+            }
+            index += 1
+        }
+        if !kernel.isEmpty { result += ["-o", kernel.joined(separator: ",")] }
+        if daemon, !result.contains("--daemon") { result.append("--daemon") }
+        return result
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import SecretsCore
+import SecretsFileSystem
+import Yams
+
+/// The `--config` YAML file. Its keys are the long flag names (`cache-ttl: 5m`,
+/// `allow-other: true`, `env-include: [A_*, B_*]`) plus `policy`. Flags win over environment
+/// variables, which win over the file: a key is used only when its flag is absent from the
+/// command line and none of its environment variables is set. An unknown key is an error.
+struct ConfigFile {
+    /// Every key every subcommand takes, with the environment variables that override it.
+    static let backendKeys: [String: [String]] = [
+        "backend": ["SECRETSFS_BACKEND"], "store": ["SECRETSFS_STORE"], "env-prefix": [], "env-include": [],
+        "vault-addr": ["VAULT_ADDR"], "vault-token-file": ["VAULT_TOKEN"], "vault-namespace": ["VAULT_NAMESPACE"],
+        "vault-mount": [], "vault-prefix": [], "vault-auth": [], "vault-role-id": [], "vault-secret-id-file": [],
+        "vault-role": [], "vault-jwt-file": [], "vault-auth-mount": [], "vault-cacert": ["VAULT_CACERT"],
+        "vault-skip-verify": ["VAULT_SKIP_VERIFY"], "aws-region": ["AWS_REGION", "AWS_DEFAULT_REGION"],
+        "aws-endpoint": ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"], "aws-profile": ["AWS_PROFILE"],
+        "aws-prefix": [], "json-fields": [], "backend-timeout": [], "log-level": [], "log-format": [],
+    ]
+
+    /// Keys only `mount` takes.
+    static let mountKeys: Set<String> = [
+        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "uid", "gid", "file-mode",
+        "dir-mode", "allow-other", "audit-log", "mlock", "daemon", "log-file", "o",
+    ]
+
+    /// Keys that are not flags.
+    static let structuredKeys: Set<String> = ["policy"]
+
+    static let booleanKeys: Set<String> = ["vault-skip-verify", "direct-io", "allow-other", "mlock", "daemon"]
+
+    var values: [String: Node]
+    var path: String
+
+    static func load(_ path: String) throws(SecretError) -> ConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SecretError(.configuration, "cannot read config file \(path)")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            // Yams' message quotes the offending line, which may hold a value: give the place only.
+            let mark = (error as? YamlError).flatMap { "\($0)".split(separator: "\n").first.map(String.init) } ?? ""
+            throw SecretError(.configuration, "config file \(path) is not valid YAML \(mark.isEmpty ? "" : "(\(mark.prefix(80)))")")
+        }
+        guard let root else { return ConfigFile(values: [:], path: path) }
+        guard let mapping = root.mapping else {
+            throw SecretError(.configuration, "config file \(path) must be a mapping of option names to values")
+        }
+        var values: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw SecretError(.configuration, "config file \(path): a key is not a string") }
+            guard backendKeys[name] != nil || mountKeys.contains(name) || structuredKeys.contains(name) else {
+                throw SecretError(.configuration, "config file \(path): unknown key '\(name)'")
+            }
+            values[name] = value
+        }
+        return ConfigFile(values: values, path: path)
+    }
+
+    /// The arguments the file adds for `subcommand`, given what the command line already says.
+    func arguments(for subcommand: String, given argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
+        var added: [String] = []
+        for (key, node) in values.sorted(by: { $0.key < $1.key }) where !Self.structuredKeys.contains(key) {
+            if Self.mountKeys.contains(key), subcommand != "mount" { continue }
+            let flag = key == "o" ? "-o" : "--\(key)"
+            if argv.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
+            if (Self.backendKeys[key] ?? []).contains(where: { environment[$0] != nil }) { continue }
+            if Self.booleanKeys.contains(key) {
+                guard let on = node.bool else { throw SecretError(.configuration, "config file \(path): '\(key)' must be true or false") }
+                if on { added.append(flag) }
+                continue
+            }
+            let items: [Node] = node.sequence.map(Array.init) ?? [node]
+            for item in items {
+                guard let text = item.scalar?.string else {
+                    throw SecretError(.configuration, "config file \(path): '\(key)' must be a value or a list of values")
+                }
+                added += [flag, text]
+            }
+        }
+        return added
+    }
+
+    /// The `policy:` list: rules tried in order, the first whose path matches decides.
+    func policy() throws(SecretError) -> AccessPolicy? {
+        guard let node = values["policy"] else { return nil }
+        guard let sequence = node.sequence else { throw SecretError(.configuration, "config file \(path): 'policy' must be a list of rules") }
+        var rules: [AccessPolicy.Rule] = []
+        for (index, item) in sequence.enumerated() {
+            let place = "config file \(path): policy rule \(index + 1)"
+            guard let mapping = item.mapping else { throw SecretError(.configuration, "\(place) must be a mapping") }
+            var rule = AccessPolicy.Rule(path: "")
+            for (key, value) in mapping {
+                switch key.string {
+                case "path":
+                    guard let text = value.string else { throw SecretError(.configuration, "\(place): 'path' must be a glob") }
+                    rule.path = text
+                case "uids": rule.uids = try Self.numbers(value, "\(place): 'uids'")
+                case "gids": rule.gids = try Self.numbers(value, "\(place): 'gids'")
+                case "executables":
+                    guard let list = value.sequence?.compactMap(\.string) else {
+                        throw SecretError(.configuration, "\(place): 'executables' must be a list of paths or globs")
+                    }
+                    rule.executables = list
+                default:
+                    throw SecretError(.configuration, "\(place): unknown key '\(key.string ?? "?")'")
+                }
+            }
+            guard !rule.path.isEmpty else { throw SecretError(.configuration, "\(place) needs a 'path'") }
+            rules.append(rule)
+        }
+        return AccessPolicy(rules: rules)
+    }
+
+    private static func numbers(_ node: Node, _ place: String) throws(SecretError) -> [UInt32] {
+        guard let sequence = node.sequence else { throw SecretError(.configuration, "\(place) must be a list of numbers") }
+        var numbers: [UInt32] = []
+        for item in sequence {
+            guard let text = item.string, let number = UInt32(text) else {
+                throw SecretError(.configuration, "\(place) must be a list of numbers")
+            }
+            numbers.append(number)
+        }
+        return numbers
+    }
+}

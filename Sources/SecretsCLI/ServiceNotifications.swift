@@ -1,0 +1,107 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// systemd's `Type=notify` protocol: datagrams to `$NOTIFY_SOCKET` (`READY=1`, `STOPPING=1`).
+enum SystemdNotifier {
+    static func notify(_ state: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 else { return }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        _ = state.withCString { text in
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, text, strlen(text), 0, $0, length)
+                }
+            }
+        }
+    }
+}
+
+/// `mount --daemon`: the parent starts the same command again without `--daemon` in a new
+/// session, then waits on a pipe for the child to say it serves (exit 0) or why it failed (the
+/// child's one-line error, exit 1) — as gocryptfs does.
+enum DaemonReadiness {
+    static let environmentKey = "SECRETSFS_READY_FD"
+
+    private static var descriptor: Int32? {
+        ProcessInfo.processInfo.environment[environmentKey].flatMap(Int32.init)
+    }
+
+    static func reportReady() { send("READY\n") }
+
+    static func reportFailure(_ message: String) { send("ERROR \(message)\n") }
+
+    private static func send(_ line: String) {
+        guard let fd = descriptor else { return }
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        unsetenv(environmentKey)
+    }
+
+    /// Starts the daemon and returns only with its verdict: the mount serves, or the error.
+    static func spawnAndWait(arguments: [String], logFile: String?) -> (ok: Bool, message: String) {
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else { return (false, "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+        let childFD: Int32 = 3
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let logPath = logFile ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, childFD)
+        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        posix_spawn_file_actions_addclose(&actions, readEnd)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc 2.26) is hidden behind _GNU_SOURCE in the headers Swift sees.
+        posix_spawnattr_setflags(&attributes, 0x80)
+
+        var environment = ProcessInfo.processInfo.environment
+        environment[environmentKey] = String(childFD)
+        let executable = "/proc/self/exe"
+        let argv = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        close(writeEnd)
+        guard spawned == 0 else {
+            close(readEnd)
+            return (false, "cannot start the daemon: \(String(cString: strerror(spawned)))")
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        // One line is the whole answer; EOF without one means the daemon died first.
+        while !received.contains(UInt8(ascii: "\n")) {
+            let count = read(readEnd, &buffer, buffer.count)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        close(readEnd)
+        let answer = String(decoding: received, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if answer == "READY" { return (true, "") }
+        if answer.hasPrefix("ERROR ") { return (false, String(answer.dropFirst("ERROR ".count))) }
+        return (false, "the daemon exited before the mount was ready")
+    }
+}
