@@ -30,12 +30,12 @@ import Testing
     @Test func twoConnectionsToOneFileSeeEachOthersWrites() async throws {
         try await withTemporaryStore { daemon, folder in
             let cli = try await LocalSecretStore.open(path: folder.storePath, logger: testLogger)
-            defer { Task { await cli.shutdown() } }
             let path = try SecretPath("shared/token")
             _ = try await cli.write(path, content: .value(SecretValue(string: "from-cli")))
             #expect(try await value(of: daemon.read(path)) == SecretValue(string: "from-cli"))
             _ = try await daemon.write(path, content: .value(SecretValue(string: "from-daemon")))
             let seen = try await cli.read(path)
+            await cli.shutdown()
             #expect(seen.version == "2")
             #expect(value(of: seen) == SecretValue(string: "from-daemon"))
         }
