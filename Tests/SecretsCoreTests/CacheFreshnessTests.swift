@@ -1,0 +1,99 @@
+import SecretsCore
+import Testing
+
+/// TTL, single flight, refresh-ahead and turning the cache off.
+@Suite(.timeLimit(.minutes(1))) struct CacheFreshnessTests {
+    @Test func aHitWithinTheTTLMakesNoUpstreamCall() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("a"), "one")
+        #expect(try await f.outcome("a") == ("one", .miss))
+        f.clock.advance(by: .seconds(50))
+        #expect(try await f.outcome("a") == ("one", .hit))
+        #expect(f.upstream.calls.reads == 1)
+    }
+
+    @Test func anEntryExpiresAfterItsTTL() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("a"), "one")
+        _ = try await f.read("a")
+        f.upstream.set(path("a"), "two")
+        f.clock.advance(by: .seconds(100))
+        #expect(try await f.outcome("a") == ("two", .miss))
+        #expect(f.upstream.calls.reads == 2)
+    }
+
+    @Test func concurrentMissesShareOneUpstreamCall() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("hot"), "value")
+        let gate = Gate()
+        f.upstream.block(with: gate)
+        let cache = f.cache
+        let results = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<50 { group.addTask { text(of: try await cache.read(path("hot"))) } }
+            // Hold the one upstream call until all 50 readers have missed and are waiting on it.
+            let allWaiting = await eventually { await cache.statistics().misses == 50 }
+            #expect(allWaiting)
+            await gate.release()
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(results.count == 50)
+        #expect(results.allSatisfy { $0 == "value" })
+        #expect(f.upstream.calls.reads == 1)
+        let stats = await cache.statistics()
+        #expect(stats.backendCalls == 1)
+        #expect(stats.misses == 50)
+    }
+
+    @Test func aReadLateInTheTTLRefreshesInTheBackground() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("a"), "one")
+        _ = try await f.read("a")
+        f.upstream.set(path("a"), "two")
+        let gate = Gate()
+        f.upstream.block(with: gate)
+        f.clock.advance(by: .seconds(80))
+        // The upstream is held, yet the reader gets the cached value at once.
+        #expect(try await f.outcome("a") == ("one", .hit))
+        await gate.release()
+        await f.cache.waitForBackgroundWork()
+        #expect(f.upstream.calls.reads == 2)
+        #expect(try await f.outcome("a") == ("two", .hit))
+        #expect(f.upstream.calls.reads == 2)
+        #expect(await f.cache.statistics().refreshes == 1)
+    }
+
+    @Test func aReadEarlyInTheTTLDoesNotRefresh() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("a"), "one")
+        _ = try await f.read("a")
+        f.clock.advance(by: .seconds(70))
+        _ = try await f.read("a")
+        await f.cache.waitForBackgroundWork()
+        #expect(f.upstream.calls.reads == 1)
+        #expect(await f.cache.statistics().refreshes == 0)
+    }
+
+    @Test func aZeroTTLSendsEveryReadUpstream() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .zero))
+        f.upstream.set(path("a"), "one")
+        for _ in 0..<3 { #expect(try await f.read("a") == "one") }
+        f.upstream.set(path("a"), "two")
+        #expect(try await f.read("a") == "two")
+        #expect(f.upstream.calls.reads == 4)
+        #expect(await f.cache.statistics().entries == 0)
+        // Nothing kept means nothing stale to serve either.
+        f.upstream.fail(with: .unavailable)
+        #expect(await f.failure("a") == .unavailable)
+    }
+
+    @Test func listingsAndVersionsAreCachedToo() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("x/a"), "one")
+        #expect(try await f.cache.list(.root) == Listing(folders: ["x"]))
+        #expect(try await f.cache.list(.root) == Listing(folders: ["x"]))
+        #expect(try await f.cache.versions(of: path("x/a")).map(\.id) == ["1"])
+        #expect(try await f.cache.versions(of: path("x/a")).map(\.id) == ["1"])
+        #expect(f.upstream.calls.lists == 1)
+        #expect(f.upstream.calls.versions == 1)
+    }
+}

@@ -1,0 +1,46 @@
+import Logging
+import SecretsCore
+import Synchronization
+
+/// A cache over a fresh double, on a clock that moves only when a test moves it.
+struct CacheFixture {
+    let upstream = StoreDouble()
+    let clock = ManualTimeSource()
+    let cache: CachingSecretStore
+
+    static let policy = CachePolicy(
+        ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100)
+
+    init(policy: CachePolicy = CacheFixture.policy) {
+        cache = CachingSecretStore(
+            upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"))
+    }
+
+    func read(_ string: String) async throws -> String? {
+        text(of: try await cache.read(path(string)))
+    }
+
+    func outcome(_ string: String) async throws -> (String?, CacheOutcome) {
+        let (secret, outcome) = try await cache.readWithOutcome(path(string), version: nil)
+        return (text(of: secret), outcome)
+    }
+
+    /// The code of the SecretError a read throws, or nil when it succeeds.
+    func failure(_ string: String) async -> SecretError.Code? {
+        do {
+            _ = try await cache.read(path(string))
+            return nil
+        } catch let error as SecretError {
+            return error.code
+        } catch {
+            return .internal
+        }
+    }
+}
+
+/// Collects what `onChange` reports.
+final class ChangeLog: Sendable {
+    private let keys = Mutex<[CacheKey]>([])
+    var all: [CacheKey] { keys.withLock { $0 } }
+    func record(_ key: CacheKey) { keys.withLock { $0.append(key) } }
+}
