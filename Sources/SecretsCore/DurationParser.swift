@@ -19,7 +19,11 @@ public enum DurationParser {
         else {
             throw SecretError(.invalidArgument, "'\(text)' is not a duration (try 30, 30s, 5m, 24h)")
         }
-        return .milliseconds(Int64((value * scale * 1000).rounded()))
+        let milliseconds = (value * scale * 1000).rounded()
+        guard milliseconds < Double(Int64.max / 1000) else {
+            throw SecretError(.invalidArgument, "'\(text)' is too long a duration")
+        }
+        return .milliseconds(Int64(milliseconds))
     }
 }
 
