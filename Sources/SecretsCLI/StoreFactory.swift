@@ -30,7 +30,9 @@ struct StoreFactory {
         case .local:
             let path = options.store ?? environment["SECRETSFS_STORE"]
                 ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
-            return try await LocalSecretStore.open(path: path, logger: logger)
+            // Absolute, so `.status` names the file wherever the daemon's working folder is.
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            return try await LocalSecretStore.open(path: absolute, logger: logger)
         case .env:
             return EnvSecretStore(environment: environment, prefix: options.envPrefix, includeGlobs: options.envInclude)
         case .vault:

@@ -62,6 +62,14 @@ public actor CachingSecretStore: SecretStore {
         return nil
     }
 
+    /// How old the cached answer for `key` is, and whether it is past its TTL (being served
+    /// stale, or about to be refreshed); nil when nothing is cached.
+    public func freshness(of key: CacheKey) -> (age: Duration, expired: Bool)? {
+        guard let entry = entries[key], entry.payload != nil else { return nil }
+        let age = clock.monotonicNow() - entry.fetchedAt
+        return (age, age >= policy.ttl)
+    }
+
     /// Waits for refresh-ahead work started so far; tests use it instead of sleeping.
     public func waitForBackgroundWork() async {
         while let (id, task) = background.first {

@@ -107,10 +107,27 @@ enum Operations {
         ops.rename = { req, _, _, _, _, _ in Operations.refuse(req) }
         ops.link = { req, _, _, _ in Operations.refuse(req) }
         ops.create = { req, _, _, _, _ in Operations.refuse(req) }
+        ops.getxattr = { req, ino, name, size in
+            let name = String(cString: name!)
+            Bridge.from(req).spawn(req) { Operations.xattrReply(try await $0.getXattr(UInt64(ino), name: name), size) }
+        }
+        ops.listxattr = { req, ino, size in
+            Bridge.from(req).spawn(req) { fs in
+                let names: [UInt8] = try await fs.listXattrs(UInt64(ino)).flatMap { name -> [UInt8] in Array(name.utf8) + [0] }
+                return Operations.xattrReply(names, size)
+            }
+        }
         ops.setxattr = { req, _, _, _, _, _ in Operations.refuse(req) }
         ops.removexattr = { req, _, _ in Operations.refuse(req) }
         ops.fallocate = { req, _, _, _, _, _ in Operations.refuse(req) }
         return ops
+    }
+
+    /// Size 0 asks how big the answer is; a buffer too small for it is ERANGE.
+    static func xattrReply(_ bytes: [UInt8], _ size: Int) -> Reply {
+        if size == 0 { return .xattrSize(bytes.count) }
+        if bytes.count > size { return .error(ERANGE) }
+        return .xattrBytes(bytes)
     }
 
     private static func refuse(_ req: fuse_req_t?) {

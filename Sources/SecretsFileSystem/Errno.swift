@@ -22,6 +22,8 @@ public enum ErrnoMapping {
         case .invalidArgument: return EINVAL
         case .nameTooLong: return ENAMETOOLONG
         case .readOnly: return EROFS
+        case .noSuchAttribute: return ENODATA
+        case .bufferTooSmall: return ERANGE
         default:
             logger?.error("unexpected error mapped to EIO", metadata: ["kind": "\(error.code)"])
             return EIO

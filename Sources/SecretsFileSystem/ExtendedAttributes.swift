@@ -1,0 +1,39 @@
+import Foundation
+import SecretsCore
+
+/// Metadata of a value file, readable with `getfattr -d`: never the value itself.
+extension SecretsFileSystem {
+    static let xattrPrefix = "user.secretsfs."
+
+    public func listXattrs(_ inode: UInt64) async throws -> [String] {
+        try await xattrs(inode).map(\.0)
+    }
+
+    public func getXattr(_ inode: UInt64, name: String) async throws -> [UInt8] {
+        guard let value = try await xattrs(inode).first(where: { $0.0 == name })?.1 else {
+            throw SecretError(.noSuchAttribute, "no such attribute")
+        }
+        return value
+    }
+
+    private func xattrs(_ inode: UInt64) async throws -> [(String, [UInt8])] {
+        let key = try key(inode)
+        let node = try await resolve(key)
+        guard node.value != nil, let secret = node.secret, let path = Self.policyPath(key) else { return [] }
+        let version: String?
+        switch key {
+        case .version(_, let id), .versionField(_, let id, _): version = id
+        default: version = nil
+        }
+        let freshness = await store.freshness(of: .secret(path, version: version))
+        let ttlLeft = max(0, store.policy.ttl.seconds - (freshness?.age.seconds ?? 0))
+        var attributes: [(String, String)] = [
+            ("version", secret.version),
+            ("backend", store.descriptor.backend),
+            ("stale", freshness?.expired == true ? "true" : "false"),
+            ("ttl", String(Int(ttlLeft.rounded(.down)))),
+        ]
+        if let created = secret.createdAt { attributes.insert(("created", created.formatted(.iso8601)), at: 1) }
+        return attributes.map { (Self.xattrPrefix + $0.0, Array($0.1.utf8)) }
+    }
+}
