@@ -189,24 +189,7 @@ actor VaultAuth {
     private func renewNow() async {
         guard !stopped else { return }
         do {
-            if renewable {
-                let response = try await client.send(
-                    .POST, "auth/token/renew-self", body: Array("{}".utf8), token: token, idempotent: true)
-                guard response.isSuccess else {
-                    throw VaultPaths.statusError(response.status, "token renew-self", path: nil)
-                }
-                let renewed = try VaultKV.login(response.body, "token renew-self")
-                if method.canLogIn && renewed.ttl < grantedTTL / 2 {
-                    // The token is near its max TTL; a fresh login beats a string of ever shorter renewals.
-                    logger.info("Vault token is near its max TTL; logging in again", metadata: ["auth": "\(method.name)"])
-                    try await logIn()
-                } else {
-                    adopt(ttl: renewed.ttl, renewable: renewed.renewable)
-                    logger.debug("Vault token renewed", metadata: ["ttl": "\(renewed.ttl)"])
-                }
-            } else {
-                try await logIn()
-            }
+            try await refresh()
             renewalFailed = false
         } catch {
             renewalFailed = true
@@ -221,6 +204,31 @@ actor VaultAuth {
             nextRenewal = ContinuousClock.now + pause
         }
         scheduleRenewal()
+    }
+
+    /// Renews the token, or for login methods logs in again when renewal fails or the token nears its max TTL.
+    private func refresh() async throws(SecretError) {
+        if renewable {
+            do throws(SecretError) {
+                let response = try await client.send(
+                    .POST, "auth/token/renew-self", body: Array("{}".utf8), token: token, idempotent: true)
+                guard response.isSuccess else {
+                    throw VaultPaths.statusError(response.status, "token renew-self", path: nil)
+                }
+                let renewed = try VaultKV.login(response.body, "token renew-self")
+                if !method.canLogIn || renewed.ttl >= grantedTTL / 2 {
+                    adopt(ttl: renewed.ttl, renewable: renewed.renewable)
+                    logger.debug("Vault token renewed", metadata: ["ttl": "\(renewed.ttl)"])
+                    return
+                }
+                // Near its max TTL: a fresh login beats a string of ever shorter renewals.
+                logger.info("Vault token is near its max TTL; logging in again", metadata: ["auth": "\(method.name)"])
+            } catch {
+                if !method.canLogIn { throw error }
+                logger.warning("Vault token renewal failed; logging in again: \(error)", metadata: ["auth": "\(method.name)"])
+            }
+        }
+        try await logIn()
     }
 }
 

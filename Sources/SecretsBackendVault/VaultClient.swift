@@ -113,8 +113,8 @@ final class VaultClient: Sendable {
     /// unless the server said when to come back.
     static func backoff(attempt: Int, retryAfter: TimeAmount?) -> TimeAmount {
         if let retryAfter { return retryAfter }
-        let ceiling = 100_000_000 * (1 << min(attempt, 6))
-        return .nanoseconds(Int64.random(in: (ceiling / 4)...Int64(ceiling)))
+        let ceiling = Int64(100_000_000) << Int64(min(attempt, 6))
+        return .nanoseconds(Int64.random(in: (ceiling / 4)...ceiling))
     }
 
     private func sendOnce(

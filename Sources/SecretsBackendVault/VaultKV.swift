@@ -217,7 +217,7 @@ enum VaultKV {
                     encoded.append(name)
                     var base64 = Array(Data(bytes).base64EncodedString().utf8)
                     appendString(base64, to: &out)
-                    base64.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                    base64.zeroize()
                 }
             }
         }
@@ -271,8 +271,12 @@ enum VaultKV {
 }
 
 extension Array where Element == UInt8 {
-    /// Overwrites a request body that held values or credentials once it has been sent.
+    /// Overwrites bytes that held values or credentials (a request body once sent, a file once read), in a
+    /// way the optimiser may not drop.
     mutating func zeroize() {
-        withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        withUnsafeMutableBytes { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            explicit_bzero(base, bytes.count)
+        }
     }
 }

@@ -210,7 +210,7 @@ enum CredentialFile {
             start += 1
         }
         var trimmed = Array(bytes[start..<end])
-        bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        bytes.zeroize()
         if trimmed.isEmpty { throw SecretError(.configuration, "the \(what) file \(path) is empty") }
         return SecretValue(zeroing: &trimmed)
     }

@@ -121,7 +121,7 @@ public final class VaultSecretStore: SecretStore {
 
     public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
         try requireSecretPath(path)
-        switch try await put(path, content.asMap.mapValues { .value($0) }, cas: nil) {
+        switch try await put(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) }, cas: nil) {
         case .written(let version):
             return VersionInfo(id: String(version.number), createdAt: version.createdAt, labels: [VersionInfo.current])
         case .casMismatch:
@@ -259,7 +259,7 @@ public final class VaultSecretStore: SecretStore {
                 try VaultKV.written(response.body, "the write of \(path)")
             }
             return .written(version)
-        case 400 where cas != nil && VaultKV.errors(response.body).contains { $0.contains("check-and-set") }:
+        case 400 where cas != nil && VaultKV.errors(response.body).contains(where: { $0.contains("check-and-set") }):
             return .casMismatch
         default:
             throw VaultPaths.statusError(response.status, "the write", path: path)

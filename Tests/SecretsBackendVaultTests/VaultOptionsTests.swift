@@ -74,7 +74,7 @@ struct VaultOptionsTests {
         let missing = configurationError { () throws(SecretError) in try resolve(environment: address, home: home) }
         #expect(missing?.contains("VAULT_TOKEN") == true)
 
-        FileManager.default.createFile(atPath: home + "/.vault-token", contents: Data("from-home\n".utf8))
+        _ = FileManager.default.createFile(atPath: home + "/.vault-token", contents: Data("from-home\n".utf8))
         guard case .token(.file(let homeFile)) = try resolve(environment: address, home: home).auth else {
             Issue.record("~/.vault-token is used when nothing else is given")
             return

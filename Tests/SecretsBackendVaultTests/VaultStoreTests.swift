@@ -148,7 +148,7 @@ struct VaultStoreTests {
         _ = try await api.put(mount, ".hidden", ["value": "2"])
         _ = try await api.put(mount, "both", ["value": "3"])
         _ = try await api.put(mount, "both/child", ["value": "4"])
-        _ = try await api.put(mount, "sp ace%?#", ["value": "5"])
+        _ = try await api.put(mount, "sp%20ace%25%3F%23", ["value": "5"])
 
         let capture = LogCapture()
         let store = try await connect(api, mount: mount, capture: capture)
