@@ -67,7 +67,7 @@ public final class VaultSecretStore: SecretStore {
 
     public func list(_ folder: SecretPath) async throws -> Listing {
         let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + folder.segments) + "/?list=true"
-        let response = try await call(.GET, apiPath, idempotent: true)
+        let response = try await call(.GET, apiPath, idempotent: true, for: folder)
         switch response.status {
         case 200:
             break
@@ -99,8 +99,8 @@ public final class VaultSecretStore: SecretStore {
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try requireSecretPath(path)
-        let response = try await call(.GET, VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments),
-            idempotent: true)
+        let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments)
+        let response = try await call(.GET, apiPath, idempotent: true, for: path)
         guard response.status == 200 else {
             throw VaultPaths.statusError(response.status, "the version list", path: path)
         }
@@ -224,7 +224,7 @@ public final class VaultSecretStore: SecretStore {
             }
             apiPath += "?version=\(number)"
         }
-        let response = try await call(.GET, apiPath, idempotent: true)
+        let response = try await call(.GET, apiPath, idempotent: true, for: path)
         switch response.status {
         case 200:
             break
@@ -252,7 +252,7 @@ public final class VaultSecretStore: SecretStore {
         var body = VaultKV.writeBody(fields, cas: cas)
         defer { body.zeroize() }
         // Not retried on 5xx: a write that reached Vault before the failure would make a second version.
-        let response = try await call(.POST, dataPath(path), body: body, idempotent: false)
+        let response = try await call(.POST, dataPath(path), body: body, idempotent: false, for: path)
         switch response.status {
         case 200, 204:
             let version = try decoded(path) { () throws(SecretError) in
@@ -272,13 +272,18 @@ public final class VaultSecretStore: SecretStore {
         _ method: HTTPMethod,
         _ apiPath: String,
         body: [UInt8]? = nil,
-        idempotent: Bool
+        idempotent: Bool,
+        for path: SecretPath
     ) async throws(SecretError) -> VaultResponse {
-        let (token, generation) = await auth.current()
-        let response = try await client.send(method, apiPath, body: body, token: token, idempotent: idempotent)
-        guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
-        let (fresh, _) = await auth.current()
-        return try await client.send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+        do {
+            let (token, generation) = await auth.current()
+            let response = try await client.send(method, apiPath, body: body, token: token, idempotent: idempotent)
+            guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
+            let (fresh, _) = await auth.current()
+            return try await client.send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+        } catch {
+            throw error.at(path)
+        }
     }
 
     /// Decodes an answer; a shape we do not understand is logged (never its body) and thrown.

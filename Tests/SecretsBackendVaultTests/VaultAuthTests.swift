@@ -200,8 +200,10 @@ struct VaultAuthTests {
         }
         defer { Task { await store.shutdown() } }
         try await Task.sleep(nanoseconds: 6_500_000_000)
-        #expect(plainValue(try await store.read(try SecretPath("app/key"))) == value)
+        // Counted before any call, so a login forced by a refused call cannot stand in for the background one.
         #expect(capture.all.filter { $0.contains("Logged in to Vault") }.count >= 2, "the background logged in again")
+        #expect(plainValue(try await store.read(try SecretPath("app/key"))) == value)
+        #expect(!capture.all.contains { $0.contains("refused the token") }, "no call ever met an expired token")
         capture.expectNone(of: [value, secretID])
     }
 

@@ -31,9 +31,10 @@ struct VaultTransportTests {
         await fromEnvironment.shutdown()
 
         // Without the CA the handshake fails: the server is not trusted, so it is unavailable to us.
-        await expectSecretError(.unavailable, hiding: [token]) {
+        let untrusted = await expectSecretError(.unavailable, hiding: [token]) {
             try await connect(api, mount: "secret", capture: capture)
         }
+        #expect(untrusted?.description.contains("TLS") == true, "\(untrusted?.description ?? "")")
         await expectSecretError(.configuration) {
             try await connect(api, mount: "secret", capture: capture) { $0.caCertFile = "/nonexistent/ca.pem" }
         }
@@ -73,16 +74,28 @@ struct VaultTransportTests {
         // A hung server: connections are accepted by the kernel, nothing answers.
         server.signal(SIGSTOP)
         var started = ContinuousClock.now
-        await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
+        let hung = await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
+        #expect(hung?.description.contains("timed out") == true)
+        #expect(hung?.path == path)
         #expect(ContinuousClock.now - started < .seconds(3), "the call deadline bounds a hung server")
         let health = await store.health()
         #expect(!health.healthy)
         server.signal(SIGCONT)
         #expect(plainValue(try await store.read(path)) == "before-the-fault", "the store recovers with the server")
 
+        // A sealed server answers 503: reads are retried within the deadline, then unavailable.
+        try await api.must("PUT", "sys/seal")
+        started = ContinuousClock.now
+        let sealed = await expectSecretError(.unavailable) { try await store.read(path) }
+        #expect(sealed?.description.contains("sealed") == true)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        let sealedHealth = await store.health()
+        #expect(!sealedHealth.healthy && sealedHealth.detail.contains("sealed"), "\(sealedHealth.detail)")
+
         server.stop()
         started = ContinuousClock.now
-        await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
+        let dead = await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
+        #expect(dead?.description.contains("refused") == true)
         await expectSecretError(.unavailable) { try await store.list(.root) }
         #expect(ContinuousClock.now - started < .seconds(3))
         capture.expectNone(of: ["before-the-fault", token])

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # OpenBao dev servers for the Vault backend's tests. Source this file, then:
-#   openbao_start       plain HTTP server; exports SECRETSFS_TEST_VAULT_ADDR, SECRETSFS_TEST_VAULT_TOKEN
+#   openbao_start       plain HTTP server; exports SECRETSFS_TEST_VAULT_ADDR, SECRETSFS_TEST_VAULT_TOKEN;
+#                       then the TLS server below too, unless OPENBAO_TLS=0
 #   openbao_start_tls   HTTPS server with its generated CA; exports SECRETSFS_TEST_VAULT_TLS_ADDR,
 #                       SECRETSFS_TEST_VAULT_TLS_TOKEN, SECRETSFS_TEST_VAULT_CACERT
 #   openbao_stop        stops every server started here (safe in a trap, safe to call twice)
@@ -85,6 +86,9 @@ openbao_start() {
     export SECRETSFS_TEST_VAULT_ADDR="$addr"
     export SECRETSFS_TEST_VAULT_TOKEN="$OPENBAO_LAST_TOKEN"
     echo "openbao: dev server at $addr (pid $OPENBAO_LAST_PID)" >&2
+    if [ "${OPENBAO_TLS:-1}" != "0" ]; then
+        openbao_start_tls || return 1
+    fi
 }
 
 openbao_start_tls() {
