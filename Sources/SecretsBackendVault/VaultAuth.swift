@@ -225,7 +225,8 @@ actor VaultAuth {
                 logger.info("Vault token is near its max TTL; logging in again", metadata: ["auth": "\(method.name)"])
             } catch {
                 if !method.canLogIn { throw error }
-                logger.warning("Vault token renewal failed; logging in again: \(error)", metadata: ["auth": "\(method.name)"])
+                logger.warning(
+                    "Vault token renewal failed; logging in again: \(error)", metadata: ["auth": "\(method.name)"])
             }
         }
         try await logIn()

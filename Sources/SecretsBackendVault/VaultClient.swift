@@ -36,14 +36,13 @@ final class VaultClient: Sendable {
         self.logger = logger
         let tls = try Self.tlsConfiguration(configuration, logger: logger)
         let amount = Self.timeAmount(configuration.timeout)
-        var httpConfiguration = HTTPClient.Configuration(
+        let httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             // A redirect would carry the token header to wherever it points; Vault forwards to the
             // active node itself.
             redirectConfiguration: .disallow,
             timeout: .init(connect: amount, read: amount)
         )
-        httpConfiguration.httpVersion = .http1Only
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 
@@ -128,7 +127,7 @@ final class VaultClient: Sendable {
         var request = HTTPClientRequest(url: address + "/v1/" + apiPath)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
-        // Tells Vault this is an API client, so a browser-only redirect to the UI never happens.
+        // Vault Agent's API proxy with `require_request_header` refuses calls without it (its SSRF guard).
         request.headers.add(name: "X-Vault-Request", value: "true")
         if let token, let text = token.utf8String() { request.headers.add(name: "X-Vault-Token", value: text) }
         if namespaced, let namespace { request.headers.add(name: "X-Vault-Namespace", value: namespace) }

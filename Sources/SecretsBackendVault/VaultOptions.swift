@@ -199,16 +199,11 @@ enum CredentialFile {
             throw SecretError(.configuration, "cannot read the \(what) file \(path)")
         }
         // Files written by editors, `echo` or Kubernetes may end in whitespace; a credential never does.
+        let whitespace: [UInt8] = [0x20, 0x0A, 0x0D, 0x09]
         var end = bytes.count
-        while end > 0, [UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t")]
-            .contains(bytes[end - 1])
-        {
-            end -= 1
-        }
+        while end > 0, whitespace.contains(bytes[end - 1]) { end -= 1 }
         var start = 0
-        while start < end, [UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t")].contains(bytes[start]) {
-            start += 1
-        }
+        while start < end, whitespace.contains(bytes[start]) { start += 1 }
         var trimmed = Array(bytes[start..<end])
         bytes.zeroize()
         if trimmed.isEmpty { throw SecretError(.configuration, "the \(what) file \(path) is empty") }

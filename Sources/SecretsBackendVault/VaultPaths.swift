@@ -4,11 +4,8 @@ import SecretsCore
 
 enum VaultPaths {
     /// Unreserved characters only: a secret name may hold `?`, `#`, `%` or spaces, and Vault decodes the path.
-    private static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
+    private static let allowed = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func encode(_ segment: String) -> String {
         segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment

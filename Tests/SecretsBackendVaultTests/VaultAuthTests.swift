@@ -13,7 +13,9 @@ struct VaultAuthTests {
         let value = "auth-\(UUID().uuidString)"
         _ = try await api.put(mount, "app/key", ["value": value])
         let policy = TestEnvironment.unique("read-only")
-        try await api.policy(policy, """
+        try await api.policy(
+            policy,
+            """
             path "\(mount)/data/*" { capabilities = ["read"] }
             path "\(mount)/metadata/*" { capabilities = ["read", "list"] }
             """)
@@ -177,7 +179,8 @@ struct VaultAuthTests {
         let path = try SecretPath("app/key")
         try await Task.sleep(nanoseconds: 7_000_000_000)
         // The control token, never renewed, shows the TTL is real.
-        let (controlStatus, _) = try await VaultAPI(address: api.address, token: control).call("GET", "auth/token/lookup-self")
+        let (controlStatus, _) = try await VaultAPI(address: api.address, token: control).call(
+            "GET", "auth/token/lookup-self")
         #expect(controlStatus == 403, "an unrenewed token with ttl=4s has expired after 7 s")
         #expect(plainValue(try await store.read(path)) == value, "the renewed token still works after its first TTL")
         await store.shutdown()
@@ -246,17 +249,18 @@ struct VaultAuthTests {
 /// Makes an RSA key pair and an RS256 JWT (sub, aud, iat, nbf, exp) with python3's `cryptography`;
 /// prints the public key PEM, a `--JWT--` line, then the token.
 private let jwtScript = #"""
-import base64, json, time
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-now = int(time.time())
-header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-claims = b64(json.dumps({"sub": "secretsfs-test", "aud": "secretsfs", "iat": now, "nbf": now - 5, "exp": now + 600}).encode())
-signature = key.sign(f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
-print(pub.decode().strip())
-print("--JWT--")
-print(f"{header}.{claims}.{b64(signature)}")
-"""#
+    import base64, json, time
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    now = int(time.time())
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    claims = {"sub": "secretsfs-test", "aud": "secretsfs", "iat": now, "nbf": now - 5, "exp": now + 600}
+    claims = b64(json.dumps(claims).encode())
+    signature = key.sign(f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    print(pub.decode().strip())
+    print("--JWT--")
+    print(f"{header}.{claims}.{b64(signature)}")
+    """#

@@ -48,14 +48,15 @@ struct VaultOptionsTests {
         #expect(fromEnvironment.caCertFile == "/env/ca.pem")
         #expect(fromEnvironment.skipVerify)
 
-        let flags = try resolve({
-            $0.address = "https://flag:8200/"
-            $0.namespace = "/team/a/"
-            $0.caCertFile = "/flag/ca.pem"
-            $0.skipVerify = false
-            $0.mount = "kv/"
-            $0.prefix = "apps//one"
-        }, environment: environment)
+        let flags = try resolve(
+            {
+                $0.address = "https://flag:8200/"
+                $0.namespace = "/team/a/"
+                $0.caCertFile = "/flag/ca.pem"
+                $0.skipVerify = false
+                $0.mount = "kv/"
+                $0.prefix = "apps//one"
+            }, environment: environment)
         #expect(flags.address == "https://flag:8200")
         #expect(flags.namespace == "team/a")
         #expect(flags.caCertFile == "/flag/ca.pem")
@@ -90,7 +91,9 @@ struct VaultOptionsTests {
         }
         #expect(value == SecretValue(string: "from-env"))
 
-        guard case .token(.file(let flagFile)) = try resolve({ $0.tokenFile = "/flag/token" }, environment: environment).auth
+        guard
+            case .token(.file(let flagFile)) = try resolve({ $0.tokenFile = "/flag/token" }, environment: environment)
+                .auth
         else {
             Issue.record("--vault-token-file wins over VAULT_TOKEN")
             return
@@ -99,7 +102,9 @@ struct VaultOptionsTests {
     }
 
     @Test func badOptionsNameTheOption() {
-        #expect(configurationError { () throws(SecretError) in try resolve(environment: [:]) }?.contains("VAULT_ADDR") == true)
+        #expect(
+            configurationError { () throws(SecretError) in try resolve(environment: [:]) }?.contains("VAULT_ADDR")
+                == true)
         #expect(
             configurationError { () throws(SecretError) in
                 try resolve(environment: ["VAULT_ADDR": "ftp://x", "VAULT_TOKEN": "t"])
@@ -108,7 +113,9 @@ struct VaultOptionsTests {
             configurationError { () throws(SecretError) in
                 try resolve(environment: ["VAULT_ADDR": "http://x", "VAULT_TOKEN": "t", "VAULT_SKIP_VERIFY": "maybe"])
             }?.contains("VAULT_SKIP_VERIFY") == true)
-        #expect(configurationError { () throws(SecretError) in try resolve { $0.auth = "ldap" } }?.contains("--vault-auth") == true)
+        #expect(
+            configurationError { () throws(SecretError) in try resolve { $0.auth = "ldap" } }?.contains("--vault-auth")
+                == true)
         #expect(
             configurationError { () throws(SecretError) in
                 try resolve {
@@ -123,7 +130,9 @@ struct VaultOptionsTests {
                     $0.roleID = "r"
                 }
             }?.contains("--vault-secret-id-file") == true)
-        #expect(configurationError { () throws(SecretError) in try resolve { $0.auth = "jwt" } }?.contains("--vault-role") == true)
+        #expect(
+            configurationError { () throws(SecretError) in try resolve { $0.auth = "jwt" } }?.contains("--vault-role")
+                == true)
         #expect(
             configurationError { () throws(SecretError) in
                 try resolve {

@@ -25,8 +25,13 @@ struct VaultStoreTests {
             try await StoreConformance.run(
                 ConformanceFixture(
                     store: store,
-                    seeded: [try SecretPath("plain"): Array(plain.utf8), try SecretPath("team/app/nested"): Array(nested.utf8)],
-                    fieldSecret: (try SecretPath("db"), ["username": Array("app".utf8), "password": Array(password.utf8)]),
+                    seeded: [
+                        try SecretPath("plain"): Array(plain.utf8),
+                        try SecretPath("team/app/nested"): Array(nested.utf8),
+                    ],
+                    fieldSecret: (
+                        try SecretPath("db"), ["username": Array("app".utf8), "password": Array(password.utf8)]
+                    ),
                     scratch: try SecretPath("scratch")))
         } catch let failure as ConformanceFailure {
             Issue.record("\(failure)")
@@ -46,7 +51,8 @@ struct VaultStoreTests {
         defer { Task { await store.shutdown() } }
         let bytes: [UInt8] = [0, 1, 2, 255, 254, 0x80]
         let path = try SecretPath("cert")
-        _ = try await store.write(path, content: .fields(["der": SecretValue(bytes: bytes), "name": SecretValue(string: "x")]))
+        _ = try await store.write(
+            path, content: .fields(["der": SecretValue(bytes: bytes), "name": SecretValue(string: "x")]))
         let read = try await store.read(path)
         #expect(read.content == .fields(["der": SecretValue(bytes: bytes), "name": SecretValue(string: "x")]))
         let raw = try await api.get(mount, "cert")
@@ -137,7 +143,9 @@ struct VaultStoreTests {
         await expectSecretError(.notFound) {
             try await store.rotate(RotationRequest(path: try SecretPath("single"), field: "value") { fresh })
         }
-        #expect(try await api.get(mount, "typed")["password"] as? String == fresh.utf8String(), "failed rotations change nothing")
+        #expect(
+            try await api.get(mount, "typed")["password"] as? String == fresh.utf8String(),
+            "failed rotations change nothing")
     }
 
     @Test func listingSkipsNamesThatCannotBeFiles() async throws {
@@ -188,20 +196,22 @@ struct VaultStoreTests {
         // `generate` runs between the rotation's read and its write: a write there is a concurrent writer.
         let once = SecretValue(string: "won-second-round")
         let interloper = try Interloper(api: api, apiPath: "\(mount)/data/key", writes: 1)
-        let result = try await store.rotate(RotationRequest(path: path) {
-            interloper.interfere()
-            return once
-        })
+        let result = try await store.rotate(
+            RotationRequest(path: path) {
+                interloper.interfere()
+                return once
+            })
         #expect(result.oldVersion == "2", "the second round read the interloper's version")
         #expect(result.newVersion == "3")
         #expect(try await api.get(mount, "key")["value"] as? String == "won-second-round")
 
         let persistent = try Interloper(api: api, apiPath: "\(mount)/data/key", writes: 2)
         await expectSecretError(.conflict) {
-            try await store.rotate(RotationRequest(path: path) {
-                persistent.interfere()
-                return SecretValue(string: "never-written")
-            })
+            try await store.rotate(
+                RotationRequest(path: path) {
+                    persistent.interfere()
+                    return SecretValue(string: "never-written")
+                })
         }
         #expect(persistent.count == 2, "one retry, no more")
         #expect(try await api.get(mount, "key")["value"] as? String == "interloper", "a lost rotation writes nothing")
@@ -217,7 +227,9 @@ struct VaultStoreTests {
         _ = try await api.put(mount, "private/key", ["value": planted])
         _ = try await api.put(mount, "public/key", ["value": "open"])
         let policy = TestEnvironment.unique("public-only")
-        try await api.policy(policy, """
+        try await api.policy(
+            policy,
+            """
             path "\(mount)/data/public/*" { capabilities = ["read"] }
             path "\(mount)/metadata/public/*" { capabilities = ["read", "list"] }
             """)
@@ -229,7 +241,9 @@ struct VaultStoreTests {
         defer { Task { await store.shutdown() } }
         #expect(plainValue(try await store.read(try SecretPath("public/key"))) == "open")
         let denied = try SecretPath("private/key")
-        let error = await expectSecretError(.permissionDenied, hiding: [planted, token]) { try await store.read(denied) }
+        let error = await expectSecretError(.permissionDenied, hiding: [planted, token]) {
+            try await store.read(denied)
+        }
         #expect(error?.path == denied)
         #expect(error?.description.contains("403") == true)
         await expectSecretError(.permissionDenied) { try await store.list(try SecretPath("private")) }

@@ -2,13 +2,14 @@
 // Vault's HTTP API to set data up (the store under test is never used to check itself), a log capture,
 // and real processes (a bao server to kill, a plain HTTP server) for faults.
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import SecretsBackendVault
 import SecretsCore
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 struct MissingTestServer: Error, CustomStringConvertible {
     var variable: String
@@ -208,14 +209,20 @@ func connect(
 /// Writes `contents` to a new file only this user can read, for tokens, secret ids and JWTs.
 func temporaryFile(_ contents: String) throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.unique("vault-test")).path
-    guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
+    guard
+        FileManager.default.createFile(
+            atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
     else { throw VaultAPI.Failure(description: "cannot create a temporary file") }
     return path
 }
 
 func freePort() throws -> Int {
-    let output = try run("/usr/bin/env", ["python3", "-c",
-        "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()"])
+    let output = try run(
+        "/usr/bin/env",
+        [
+            "python3", "-c",
+            "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()",
+        ])
     guard let port = Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
         throw VaultAPI.Failure(description: "no free port")
     }
