@@ -183,7 +183,11 @@ struct VaultAuthTests {
             "GET", "auth/token/lookup-self")
         #expect(controlStatus == 403, "an unrenewed token with ttl=4s has expired after 7 s")
         #expect(plainValue(try await store.read(path)) == value, "the renewed token still works after its first TTL")
+        #expect(capture.all.filter { $0.contains("Vault token renewed") }.count >= 2)
+        let beforeShutdown = capture.all.filter { $0.contains("renew") }.count
         await store.shutdown()
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        #expect(capture.all.filter { $0.contains("renew") }.count == beforeShutdown, "no renewal after shutdown")
         capture.expectNone(of: [value, token, control, api.token])
     }
 

@@ -88,6 +88,7 @@ struct VaultTransportTests {
         started = ContinuousClock.now
         let sealed = await expectSecretError(.unavailable) { try await store.read(path) }
         #expect(sealed?.description.contains("sealed") == true)
+        #expect(capture.all.contains { $0.contains("Vault answered 503; retrying") }, "a read is retried on 503")
         #expect(ContinuousClock.now - started < .seconds(3))
         let sealedHealth = await store.health()
         #expect(!sealedHealth.healthy && sealedHealth.detail.contains("sealed"), "\(sealedHealth.detail)")
