@@ -1,0 +1,243 @@
+// The token the store calls Vault with: loaded or logged in at start, renewed in the background
+// before it expires, and replaced by a new login when it cannot be renewed or Vault stops taking it.
+// The token never leaves this file except as the X-Vault-Token header.
+import Logging
+import NIOHTTP1
+import SecretsCore
+
+actor VaultAuth {
+    private let method: VaultAuthMethod
+    private let client: VaultClient
+    private let logger: Logger
+    private var token = SecretValue(bytes: [])
+    /// Bumped whenever the token changes, so callers denied with an old token just retry with the new one.
+    private var generation = 0
+    /// Nil when the token never expires (root tokens, ttl 0).
+    private var expiresAt: ContinuousClock.Instant?
+    private var nextRenewal: ContinuousClock.Instant?
+    private var grantedTTL: Duration = .zero
+    private var renewable = false
+    private var renewalFailed = false
+    private var renewalTask: Task<Void, Never>?
+    private var recovery: Task<Bool, Never>?
+    private var stopped = false
+
+    init(method: VaultAuthMethod, client: VaultClient, logger: Logger) {
+        self.method = method
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Loads the token or logs in, checks it with lookup-self, and starts background renewal.
+    func start() async throws(SecretError) {
+        switch method {
+        case .token(.value(let value)):
+            token = value
+        case .token(.file(let path)):
+            token = try CredentialFile.read(path, what: "Vault token")
+        case .appRole, .jwt:
+            try await logIn()
+        }
+        try await lookUpSelf()
+        scheduleRenewal()
+    }
+
+    func current() -> (token: SecretValue, generation: Int) {
+        (token, generation)
+    }
+
+    /// Called after Vault answered 403 to a call made with token `generation`. Returns true when there is
+    /// a new token worth one retry. A 403 is usually a policy saying no, so a login method logs in again
+    /// only when the token is past its time, its renewal failed, or lookup-self shows Vault dropped it.
+    func recover(afterDenialOf denied: Int) async -> Bool {
+        if stopped { return false }
+        if denied != generation { return true }
+        if let recovery { return await recovery.value }
+        let task = Task { await self.recoverNow() }
+        recovery = task
+        let renewed = await task.value
+        recovery = nil
+        return renewed
+    }
+
+    func shutdown() {
+        stopped = true
+        renewalTask?.cancel()
+        renewalTask = nil
+    }
+
+    // MARK: private
+
+    private func recoverNow() async -> Bool {
+        switch method {
+        case .token(.value):
+            return false
+        case .token(.file(let path)):
+            // Vault Agent's file sink rewrites the file with a fresh token; pick it up.
+            guard let fresh = try? CredentialFile.read(path, what: "Vault token"), fresh != token else { return false }
+            adopt(fresh)
+            logger.info("Vault token file changed; using the new token")
+            try? await lookUpSelf()
+            scheduleRenewal()
+            return true
+        case .appRole, .jwt:
+            let expired = expiresAt.map { ContinuousClock.now >= $0 } ?? false
+            if !expired && !renewalFailed {
+                guard (try? await tokenIsRejected()) == true else { return false }
+            }
+            do {
+                logger.info("Vault refused the token; logging in again", metadata: ["auth": "\(method.name)"])
+                try await logIn()
+                scheduleRenewal()
+                return true
+            } catch {
+                logger.error("Vault login failed: \(error)", metadata: ["auth": "\(method.name)"])
+                return false
+            }
+        }
+    }
+
+    private func adopt(_ fresh: SecretValue) {
+        token = fresh
+        generation += 1
+        renewalFailed = false
+    }
+
+    private func adopt(ttl: Duration, renewable: Bool) {
+        let now = ContinuousClock.now
+        grantedTTL = ttl
+        self.renewable = renewable
+        expiresAt = ttl > .zero ? now + ttl : nil
+        // Two thirds in, as Vault Agent's lifetime watcher roughly does: late enough to be cheap, early
+        // enough that a slow or failed renewal leaves time to retry or log in again.
+        nextRenewal = ttl > .zero ? now + ttl * (2.0 / 3.0) : nil
+    }
+
+    private func logIn() async throws(SecretError) {
+        let path: String
+        var body: [UInt8]
+        switch method {
+        case .token:
+            return
+        case .appRole(let mount, let roleID, let secretIDFile):
+            let secretID = try CredentialFile.read(secretIDFile, what: "AppRole secret id")
+            path = "auth/\(VaultPaths.encode(mount))/login"
+            body = VaultKV.objectBody([("role_id", SecretValue(string: roleID)), ("secret_id", secretID)])
+        case .jwt(_, let mount, let role, let jwtFile):
+            let jwt = try CredentialFile.read(jwtFile, what: "\(method.name) JWT")
+            path = "auth/\(VaultPaths.encode(mount))/login"
+            body = VaultKV.objectBody([("role", SecretValue(string: role)), ("jwt", jwt)])
+        }
+        defer { body.zeroize() }
+        let response = try await client.send(.POST, path, body: body, token: nil, idempotent: true)
+        switch response.status {
+        case 200..<300:
+            let login = try VaultKV.login(response.body, "the \(method.name) login")
+            adopt(login.token)
+            adopt(ttl: login.ttl, renewable: login.renewable)
+            logger.info(
+                "Logged in to Vault", metadata: ["auth": "\(method.name)", "ttl": "\(login.ttl)"])
+        case 400, 401, 403:
+            // Vault answers 400 for a wrong role id or secret id and 403 for a JWT it does not trust.
+            throw SecretError(.permissionDenied, "Vault refused the \(method.name) login (\(response.status))")
+        case 404:
+            throw SecretError(.configuration, "no \(method.name) auth method at auth/\(method.loginMount) (404)")
+        default:
+            throw VaultPaths.statusError(response.status, "the \(method.name) login", path: nil)
+        }
+    }
+
+    private func lookUpSelf() async throws(SecretError) {
+        let response = try await client.send(.GET, "auth/token/lookup-self", token: token, idempotent: true)
+        switch response.status {
+        case 200..<300:
+            let lookup = try VaultKV.lookup(response.body, "token lookup-self")
+            adopt(ttl: lookup.ttl, renewable: lookup.renewable)
+        case 403:
+            throw SecretError(.permissionDenied, "Vault refused the \(method.name) token (403 on lookup-self)")
+        case 404:
+            throw SecretError(.configuration, "\(client.address) does not answer as Vault (404 on token lookup-self)")
+        default:
+            throw VaultPaths.statusError(response.status, "token lookup-self", path: nil)
+        }
+    }
+
+    /// True when Vault no longer knows the token: lookup-self is allowed to every valid token.
+    private func tokenIsRejected() async throws(SecretError) -> Bool {
+        let response = try await client.send(.GET, "auth/token/lookup-self", token: token, idempotent: true)
+        return response.status == 403
+    }
+
+    private func scheduleRenewal() {
+        renewalTask?.cancel()
+        renewalTask = nil
+        guard !stopped, let at = nextRenewal else { return }
+        if !renewable && !method.canLogIn {
+            logger.notice("The Vault token is not renewable; it expires in \(grantedTTL)")
+            return
+        }
+        renewalTask = Task { [weak self] in
+            do {
+                try await Task.sleep(until: at, clock: .continuous)
+            } catch {
+                return
+            }
+            await self?.renewNow()
+        }
+    }
+
+    private func renewNow() async {
+        guard !stopped else { return }
+        do {
+            try await refresh()
+            renewalFailed = false
+        } catch {
+            renewalFailed = true
+            let remaining = expiresAt.map { $0 - ContinuousClock.now } ?? .zero
+            if remaining <= .seconds(1) && !method.canLogIn {
+                logger.error("Vault token renewal failed and the token has expired: \(error)")
+                return
+            }
+            let pause = min(max(remaining / 3, .seconds(1)), .seconds(30))
+            logger.warning(
+                "Vault token renewal failed; retrying in \(pause): \(error)", metadata: ["auth": "\(method.name)"])
+            nextRenewal = ContinuousClock.now + pause
+        }
+        scheduleRenewal()
+    }
+
+    /// Renews the token, or for login methods logs in again when renewal fails or the token nears its max TTL.
+    private func refresh() async throws(SecretError) {
+        if renewable {
+            do throws(SecretError) {
+                let response = try await client.send(
+                    .POST, "auth/token/renew-self", body: Array("{}".utf8), token: token, idempotent: true)
+                guard response.isSuccess else {
+                    throw VaultPaths.statusError(response.status, "token renew-self", path: nil)
+                }
+                let renewed = try VaultKV.login(response.body, "token renew-self")
+                if !method.canLogIn || renewed.ttl >= grantedTTL / 2 {
+                    adopt(ttl: renewed.ttl, renewable: renewed.renewable)
+                    logger.debug("Vault token renewed", metadata: ["ttl": "\(renewed.ttl)"])
+                    return
+                }
+                // Near its max TTL: a fresh login beats a string of ever shorter renewals.
+                logger.info("Vault token is near its max TTL; logging in again", metadata: ["auth": "\(method.name)"])
+            } catch {
+                if !method.canLogIn { throw error }
+                logger.warning(
+                    "Vault token renewal failed; logging in again: \(error)", metadata: ["auth": "\(method.name)"])
+            }
+        }
+        try await logIn()
+    }
+}
+
+extension VaultAuthMethod {
+    var loginMount: String {
+        switch self {
+        case .token: return "token"
+        case .appRole(let mount, _, _), .jwt(_, let mount, _, _): return mount
+        }
+    }
+}

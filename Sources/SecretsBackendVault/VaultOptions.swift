@@ -1,0 +1,212 @@
+import Foundation
+import SecretsCore
+
+/// What the command line says about Vault. Every field is optional: nil means "not given", and
+/// `VaultConfiguration.resolve` fills it from the environment or a default (flags win over the environment).
+public struct VaultOptions: Sendable {
+    /// `--vault-addr`, else `VAULT_ADDR`.
+    public var address: String?
+    /// `--vault-token-file`; else `VAULT_TOKEN` (the value); else `~/.vault-token`.
+    public var tokenFile: String?
+    /// `--vault-namespace`, else `VAULT_NAMESPACE`; sent as `X-Vault-Namespace`.
+    public var namespace: String?
+    /// `--vault-mount`, default `secret`.
+    public var mount: String?
+    /// `--vault-prefix`: the sub-path shown at the mount's root.
+    public var prefix: String?
+    /// `token`, `approle`, `jwt` or `kubernetes` (default `token`).
+    public var auth: String?
+    /// `--vault-role-id` (approle).
+    public var roleID: String?
+    /// `--vault-secret-id-file` (approle).
+    public var secretIDFile: String?
+    /// `--vault-role` (jwt, kubernetes).
+    public var role: String?
+    /// `--vault-jwt-file`; for kubernetes the service account token by default.
+    public var jwtFile: String?
+    /// `--vault-auth-mount`; defaults to the method's name.
+    public var authMount: String?
+    /// `--vault-cacert`, else `VAULT_CACERT`.
+    public var caCertFile: String?
+    /// `--vault-skip-verify`, else `VAULT_SKIP_VERIFY`.
+    public var skipVerify: Bool?
+    /// The deadline of one backend call, retries included; default 5 s.
+    public var timeout: Duration?
+
+    public init() {}
+}
+
+/// Where the token of `--vault-auth token` comes from. A file is re-read when Vault refuses the token,
+/// so a token refreshed by Vault Agent's file sink is picked up.
+enum VaultTokenSource: Sendable {
+    case value(SecretValue)
+    case file(String)
+}
+
+enum VaultAuthMethod: Sendable {
+    case token(VaultTokenSource)
+    case appRole(mount: String, roleID: String, secretIDFile: String)
+    /// `jwt` and `kubernetes` log in the same way: a role and a JWT read from a file at each login.
+    case jwt(kind: String, mount: String, role: String, jwtFile: String)
+
+    var name: String {
+        switch self {
+        case .token: return "token"
+        case .appRole: return "approle"
+        case .jwt(let kind, _, _, _): return kind
+        }
+    }
+
+    var canLogIn: Bool {
+        if case .token = self { return false }
+        return true
+    }
+}
+
+/// `VaultOptions` resolved against the environment and checked: what the store runs with.
+struct VaultConfiguration: Sendable {
+    static let kubernetesTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+    var address: String
+    var namespace: String?
+    var mount: [String]
+    var prefix: [String]
+    var auth: VaultAuthMethod
+    var caCertFile: String?
+    var skipVerify: Bool
+    var timeout: Duration
+
+    static func resolve(
+        _ options: VaultOptions,
+        environment: [String: String],
+        homeDirectory: String
+    ) throws(SecretError) -> VaultConfiguration {
+        func env(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+
+        guard let rawAddress = options.address ?? env("VAULT_ADDR") else {
+            throw SecretError(.configuration, "no Vault address: pass --vault-addr or set VAULT_ADDR")
+        }
+        let address = try checkedAddress(rawAddress)
+
+        let mount = segments(of: options.mount ?? "secret")
+        if mount.isEmpty { throw SecretError(.configuration, "--vault-mount is empty") }
+
+        var skipVerify = options.skipVerify ?? false
+        if options.skipVerify == nil, let text = env("VAULT_SKIP_VERIFY") {
+            // The spellings Go's strconv.ParseBool accepts, as the vault CLI reads this variable.
+            switch text {
+            case "1", "t", "T", "true", "TRUE", "True": skipVerify = true
+            case "0", "f", "F", "false", "FALSE", "False": skipVerify = false
+            default: throw SecretError(.configuration, "VAULT_SKIP_VERIFY is not a boolean (use true or false)")
+            }
+        }
+
+        var timeout = options.timeout ?? .seconds(5)
+        if timeout <= .zero { timeout = .seconds(5) }
+
+        let namespace = segments(of: options.namespace ?? env("VAULT_NAMESPACE") ?? "").joined(separator: "/")
+        return VaultConfiguration(
+            address: address,
+            namespace: namespace.isEmpty ? nil : namespace,
+            mount: mount,
+            prefix: segments(of: options.prefix ?? ""),
+            auth: try authMethod(options, environment: env, homeDirectory: homeDirectory),
+            caCertFile: options.caCertFile ?? env("VAULT_CACERT"),
+            skipVerify: skipVerify,
+            timeout: timeout
+        )
+    }
+
+    private static func authMethod(
+        _ options: VaultOptions,
+        environment env: (String) -> String?,
+        homeDirectory: String
+    ) throws(SecretError) -> VaultAuthMethod {
+        let method = (options.auth ?? "token").lowercased()
+        func required(_ value: String?, _ flag: String) throws(SecretError) -> String {
+            guard let value, !value.isEmpty else {
+                throw SecretError(.configuration, "--vault-auth \(method) needs \(flag)")
+            }
+            return value
+        }
+        func mount(_ fallback: String) -> String {
+            let given = segments(of: options.authMount ?? "").joined(separator: "/")
+            return given.isEmpty ? fallback : given
+        }
+
+        switch method {
+        case "token":
+            if let file = options.tokenFile { return .token(.file(file)) }
+            if let value = env("VAULT_TOKEN") { return .token(.value(SecretValue(string: value))) }
+            let home = homeDirectory.hasSuffix("/") ? String(homeDirectory.dropLast()) : homeDirectory
+            let file = home + "/.vault-token"
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw SecretError(
+                    .configuration, "no Vault token: pass --vault-token-file, set VAULT_TOKEN or write ~/.vault-token")
+            }
+            return .token(.file(file))
+        case "approle":
+            return .appRole(
+                mount: mount("approle"),
+                roleID: try required(options.roleID, "--vault-role-id"),
+                secretIDFile: try required(options.secretIDFile, "--vault-secret-id-file"))
+        case "jwt":
+            return .jwt(
+                kind: "jwt", mount: mount("jwt"), role: try required(options.role, "--vault-role"),
+                jwtFile: try required(options.jwtFile, "--vault-jwt-file"))
+        case "kubernetes":
+            return .jwt(
+                kind: "kubernetes", mount: mount("kubernetes"), role: try required(options.role, "--vault-role"),
+                jwtFile: options.jwtFile ?? kubernetesTokenFile)
+        default:
+            throw SecretError(.configuration, "--vault-auth must be token, approle, jwt or kubernetes")
+        }
+    }
+
+    private static func checkedAddress(_ raw: String) throws(SecretError) -> String {
+        var address = raw.trimmingCharacters(in: .whitespaces)
+        while address.hasSuffix("/") { address.removeLast() }
+        guard let url = URL(string: address), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else {
+            throw SecretError(.configuration, "the Vault address is not an http:// or https:// URL")
+        }
+        guard url.query == nil, url.user == nil, url.password == nil else {
+            throw SecretError(.configuration, "the Vault address must not hold a query or credentials")
+        }
+        return address
+    }
+
+    /// `a//b/` as `["a", "b"]`: mounts, prefixes and namespaces tolerate stray slashes as the vault CLI does.
+    static func segments(of path: String) -> [String] {
+        path.split(separator: "/").map(String.init)
+    }
+
+    /// The address `.status` shows: the URL, namespace, mount and prefix; never a token.
+    var displayAddress: String {
+        let namespacePart = namespace.map { $0 + "/" } ?? ""
+        return address + "/v1/" + namespacePart + (mount + prefix).joined(separator: "/")
+    }
+}
+
+/// Reads a credential file (token, secret id, JWT) without ever quoting it: errors name the file only.
+enum CredentialFile {
+    static func read(_ path: String, what: String) throws(SecretError) -> SecretValue {
+        guard var bytes = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
+            throw SecretError(.configuration, "cannot read the \(what) file \(path)")
+        }
+        // Files written by editors, `echo` or Kubernetes may end in whitespace; a credential never does.
+        let whitespace: [UInt8] = [0x20, 0x0A, 0x0D, 0x09]
+        var end = bytes.count
+        while end > 0, whitespace.contains(bytes[end - 1]) { end -= 1 }
+        var start = 0
+        while start < end, whitespace.contains(bytes[start]) { start += 1 }
+        var trimmed = Array(bytes[start..<end])
+        bytes.zeroize()
+        if trimmed.isEmpty { throw SecretError(.configuration, "the \(what) file \(path) is empty") }
+        return SecretValue(zeroing: &trimmed)
+    }
+}

@@ -1,0 +1,315 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOHTTP1
+import SecretsCore
+
+/// HashiCorp Vault (or OpenBao) KV version 2 as a secret store.
+///
+/// Secret `a/b` is `<mount>/data/<prefix>/a/b`; folders come from LIST on `<mount>/metadata`. Data
+/// `{"value": v}` alone is a plain value, any other map a secret of fields. Version ids are Vault's
+/// version numbers; deleted and destroyed versions are not readable. Rotation writes with check-and-set
+/// on the version it read. Call `shutdown()` before dropping the store: it owns an HTTP client.
+public final class VaultSecretStore: SecretStore {
+    public let descriptor: StoreDescriptor
+    private let client: VaultClient
+    private let auth: VaultAuth
+    private let mount: [String]
+    private let prefix: [String]
+    private let logger: Logger
+    private let skippedNames = OnceLog()
+
+    private init(configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, logger: Logger) {
+        self.descriptor = StoreDescriptor(
+            backend: "vault", address: configuration.displayAddress, capabilities: [.versions, .write, .rotate])
+        self.client = client
+        self.auth = auth
+        self.mount = configuration.mount
+        self.prefix = configuration.prefix
+        self.logger = logger
+    }
+
+    /// Resolves options against `environment` (flags win over env), logs in, and checks the token (lookup-self).
+    /// Configuration problems throw SecretError(.configuration, "one clear sentence") naming the missing/bad
+    /// option, never a token.
+    public static func connect(
+        options: VaultOptions,
+        environment: [String: String],
+        homeDirectory: String,
+        logger: Logger
+    ) async throws -> VaultSecretStore {
+        let configuration = try VaultConfiguration.resolve(
+            options, environment: environment, homeDirectory: homeDirectory)
+        var logger = logger
+        logger[metadataKey: "backend"] = "vault"
+        let client = try VaultClient(configuration: configuration, logger: logger)
+        let auth = VaultAuth(method: configuration.auth, client: client, logger: logger)
+        do {
+            try await auth.start()
+        } catch {
+            await auth.shutdown()
+            await client.shutdown()
+            throw error
+        }
+        logger.info(
+            "Connected to Vault",
+            metadata: ["address": "\(configuration.displayAddress)", "auth": "\(configuration.auth.name)"])
+        return VaultSecretStore(configuration: configuration, client: client, auth: auth, logger: logger)
+    }
+
+    // MARK: SecretStore
+
+    public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        let read = try await readData(path, version: version)
+        return Secret(
+            content: .fromMap(read.fields), version: String(read.version.number), createdAt: read.version.createdAt)
+    }
+
+    public func list(_ folder: SecretPath) async throws -> Listing {
+        let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + folder.segments) + "/?list=true"
+        let response = try await call(.GET, apiPath, idempotent: true, for: folder)
+        switch response.status {
+        case 200:
+            break
+        case 404:
+            // Vault answers an empty or missing folder with 404: folders exist only through what is below them.
+            return Listing()
+        default:
+            throw VaultPaths.statusError(response.status, "the listing", path: folder)
+        }
+        let keys = try decoded(folder) { () throws(SecretError) in
+            try VaultKV.keys(response.body, "the listing of \(folder)")
+        }
+        var listing = Listing()
+        for key in keys {
+            let isFolder = key.hasSuffix("/")
+            let name = isFolder ? String(key.dropLast()) : key
+            guard SecretPath.isValidSegment(name) else {
+                let shown = folder.isRoot ? key : folder.string + "/" + key
+                if await skippedNames.first(shown) {
+                    // The name is a path, not a value; its length alone would hide which secret it is.
+                    logger.warning("Skipping a Vault key that cannot be a file name", metadata: ["key": "\(shown)"])
+                }
+                continue
+            }
+            if isFolder { listing.folders.insert(name) } else { listing.secrets.insert(name) }
+        }
+        return listing
+    }
+
+    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        try requireSecretPath(path)
+        let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments)
+        let response = try await call(.GET, apiPath, idempotent: true, for: path)
+        guard response.status == 200 else {
+            throw VaultPaths.statusError(response.status, "the version list", path: path)
+        }
+        let metadata = try decoded(path) { () throws(SecretError) in
+            try VaultKV.metadata(response.body, "the versions of \(path)")
+        }
+        var versions = metadata.readable.map { VersionInfo(id: String($0.number), createdAt: $0.createdAt) }
+        // `current` is Vault's current version only while it is readable: a deleted current version makes
+        // the secret unreadable, and a label pointing at an older version would claim otherwise.
+        if let current = metadata.currentVersion,
+            let index = metadata.readable.firstIndex(where: { $0.number == current })
+        {
+            versions[index].labels.append(VersionInfo.current)
+            if index > 0 { versions[index - 1].labels.append(VersionInfo.previous) }
+        }
+        return versions
+    }
+
+    public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
+        try requireSecretPath(path)
+        switch try await put(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) }, cas: nil) {
+        case .written(let version):
+            return VersionInfo(id: String(version.number), createdAt: version.createdAt, labels: [VersionInfo.current])
+        case .casMismatch:
+            throw SecretError(.conflict, "Vault refused the write with a check-and-set error", path: path)
+        }
+    }
+
+    public func rotate(_ request: RotationRequest) async throws -> RotationResult {
+        let path = request.path
+        try requireSecretPath(path)
+        // Two rounds: a writer that slipped in between our read and our write costs one re-read, not a
+        // failure; a second loss means someone is writing this secret continuously, and we say so.
+        for round in 1...2 {
+            let current = try await readData(path, version: nil)
+            var fields: [String: VaultKV.FieldValue] = [:]
+            for (name, value) in current.fields {
+                fields[name] = current.jsonFields.contains(name) ? .json(value) : .value(value)
+            }
+            let fresh = request.generate()
+            do {
+                // Checks the request against the secret's shape: a field of a plain value, no field of many.
+                _ = try SecretContent.fromMap(current.fields).rotated(field: request.field, to: fresh)
+            } catch {
+                throw error.at(path)
+            }
+            // Only the rotated field changes; every other field goes back exactly as it was read, JSON
+            // numbers and booleans included.
+            fields[request.field ?? "value"] = .value(fresh)
+            switch try await put(path, fields, cas: current.version.number) {
+            case .written(let version):
+                logger.info(
+                    "Rotated a Vault secret",
+                    metadata: [
+                        "path": "\(path)", "field": "\(request.field ?? "-")",
+                        "old_version": "\(current.version.number)", "new_version": "\(version.number)",
+                    ])
+                return RotationResult(
+                    path: path, field: request.field, oldVersion: String(current.version.number),
+                    newVersion: String(version.number))
+            case .casMismatch:
+                logger.notice(
+                    "Vault check-and-set lost to a concurrent write",
+                    metadata: ["path": "\(path)", "read_version": "\(current.version.number)", "round": "\(round)"])
+            }
+        }
+        logger.error(
+            "Giving up rotating a Vault secret: check-and-set lost twice to concurrent writes",
+            metadata: ["path": "\(path)"])
+        throw SecretError(.conflict, "rotation lost twice to concurrent writes; nothing was changed", path: path)
+    }
+
+    public func health() async -> HealthReport {
+        do {
+            // Standbys serve reads by forwarding, so they count as healthy.
+            let response = try await client.send(
+                .GET, "sys/health?standbyok=true&perfstandbyok=true", token: nil, namespaced: false,
+                idempotent: false)
+            switch response.status {
+            case 200, 429, 472, 473:
+                return HealthReport(healthy: true, detail: "Vault at \(client.address) is unsealed and answering")
+            case 503:
+                return HealthReport(healthy: false, detail: "Vault at \(client.address) is sealed")
+            case 501:
+                return HealthReport(healthy: false, detail: "Vault at \(client.address) is not initialized")
+            default:
+                return HealthReport(
+                    healthy: false, detail: "Vault at \(client.address) answered health with \(response.status)")
+            }
+        } catch {
+            return HealthReport(healthy: false, detail: error.description)
+        }
+    }
+
+    /// Stops token renewal and closes connections. The store is not used afterwards.
+    public func shutdown() async {
+        await auth.shutdown()
+        await client.shutdown()
+    }
+
+    // MARK: private
+
+    private enum PutOutcome {
+        case written(VaultKV.Version)
+        case casMismatch
+    }
+
+    private struct DataRead {
+        var fields: [String: SecretValue]
+        var jsonFields: Set<String>
+        var version: VaultKV.Version
+    }
+
+    private func readData(_ path: SecretPath, version: String?) async throws(SecretError) -> DataRead {
+        try requireSecretPath(path)
+        var apiPath = dataPath(path)
+        if let version {
+            // Vault reads `version=0` as the latest: only a positive number names a version.
+            guard let number = Int(version), number > 0, String(number) == version else {
+                throw SecretError.notFound(path, "no such version")
+            }
+            apiPath += "?version=\(number)"
+        }
+        let response = try await call(.GET, apiPath, idempotent: true, for: path)
+        switch response.status {
+        case 200:
+            break
+        case 404:
+            // Missing, deleted and destroyed alike: Vault answers 404, with metadata for the last two.
+            throw SecretError.notFound(path, version == nil ? "no such secret" : "no such version")
+        default:
+            throw VaultPaths.statusError(response.status, "the read", path: path)
+        }
+        let read = try decoded(path) { () throws(SecretError) in
+            try VaultKV.dataRead(response.body, "the read of \(path)")
+        }
+        guard let fields = read.fields else {
+            throw SecretError.notFound(path, version == nil ? "no such secret" : "no such version")
+        }
+        return DataRead(fields: fields.values, jsonFields: fields.jsonFields, version: read.version)
+    }
+
+    private func put(_ path: SecretPath, _ fields: [String: VaultKV.FieldValue], cas: Int?) async throws(SecretError)
+        -> PutOutcome
+    {
+        if fields.keys.contains(VaultKV.base64FieldsKey) {
+            throw SecretError(.invalidArgument, "field name \(VaultKV.base64FieldsKey) is reserved", path: path)
+        }
+        var body = VaultKV.writeBody(fields, cas: cas)
+        defer { body.zeroize() }
+        // Not retried on 5xx: a write that reached Vault before the failure would make a second version.
+        let response = try await call(.POST, dataPath(path), body: body, idempotent: false, for: path)
+        switch response.status {
+        case 200, 204:
+            let version = try decoded(path) { () throws(SecretError) in
+                try VaultKV.written(response.body, "the write of \(path)")
+            }
+            return .written(version)
+        case 400 where cas != nil && VaultKV.errors(response.body).contains(where: { $0.contains("check-and-set") }):
+            return .casMismatch
+        default:
+            throw VaultPaths.statusError(response.status, "the write", path: path)
+        }
+    }
+
+    /// One call with the current token; when Vault says 403 and the token turns out to be the problem,
+    /// once more with a fresh one.
+    private func call(
+        _ method: HTTPMethod,
+        _ apiPath: String,
+        body: [UInt8]? = nil,
+        idempotent: Bool,
+        for path: SecretPath
+    ) async throws(SecretError) -> VaultResponse {
+        do {
+            let (token, generation) = await auth.current()
+            let response = try await client.send(method, apiPath, body: body, token: token, idempotent: idempotent)
+            guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
+            let (fresh, _) = await auth.current()
+            return try await client.send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+        } catch {
+            throw error.at(path)
+        }
+    }
+
+    /// Decodes an answer; a shape we do not understand is logged (never its body) and thrown.
+    private func decoded<T>(_ path: SecretPath, _ decode: () throws(SecretError) -> T) throws(SecretError) -> T {
+        do {
+            return try decode()
+        } catch {
+            logger.error("Vault answer not understood", metadata: ["path": "\(path)", "error": "\(error.message)"])
+            throw error.at(path)
+        }
+    }
+
+    private func dataPath(_ path: SecretPath) -> String {
+        VaultPaths.encodePath(mount + ["data"] + prefix + path.segments)
+    }
+
+    private func requireSecretPath(_ path: SecretPath) throws(SecretError) {
+        if path.isRoot { throw SecretError.notFound(path, "the root is a folder, not a secret") }
+    }
+}
+
+/// Remembers what was logged, so a bad key in a folder listed every second is logged once.
+actor OnceLog {
+    private var seen: Set<String> = []
+
+    func first(_ key: String) -> Bool {
+        seen.insert(key).inserted
+    }
+}
