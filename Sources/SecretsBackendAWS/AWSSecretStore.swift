@@ -170,7 +170,7 @@ public final class AWSSecretStore: SecretStore {
                          Self.rank(stages), versions.count))
                 }
                 token = answer.NextToken.nonEmpty
-            } while token.map { seenTokens.insert($0).inserted } == true
+            } while token.map({ seenTokens.insert($0).inserted }) == true
             // Oldest first. Versions made within one second share a CreatedDate; then the staging
             // labels say which came later (PREVIOUS before CURRENT before PENDING).
             versions.sort {
@@ -255,7 +255,7 @@ public final class AWSSecretStore: SecretStore {
                 names.append(name)
             }
             token = answer.NextToken.nonEmpty
-        } while token.map { seenTokens.insert($0).inserted } == true
+        } while token.map({ seenTokens.insert($0).inserted }) == true
         return names
     }
 

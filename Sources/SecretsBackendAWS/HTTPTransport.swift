@@ -9,6 +9,16 @@ struct HTTPExchange: Sendable {
     var body: [UInt8]
 
     func header(_ name: String) -> String? { headers.first(name: name) }
+
+    init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    init(status: Int, headerPairs: [(String, String)], body: [UInt8]) {
+        self.init(status: status, headers: HTTPHeaders(headerPairs), body: body)
+    }
 }
 
 /// Why an exchange did not happen. Holds a kind of failure, never a URL's secrets nor a body.

@@ -61,12 +61,8 @@ struct SharedConfigFiles: Sendable {
             }
             guard let current, !indented, let equals = line.firstIndex(of: "=") else { continue }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            // An inline comment needs whitespace before it; a `#` inside a key is part of the key.
-            if let hash = value.range(of: " #") ?? value.range(of: "\t#") {
-                value = String(value[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces)
-            }
-            sections[current]?[key] = value
+            // No inline comments, as botocore reads these files: a `#` after a value is part of it.
+            sections[current]?[key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
         }
         return sections
     }
