@@ -59,6 +59,23 @@ struct HTTPTransport: Sendable {
         if !body.isEmpty || method == .POST || method == .PUT {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
+        // AsyncHTTPClient keeps retrying a refused connection until its own deadline and may
+        // overshoot it; racing a timer keeps the call's deadline exact.
+        let prepared = request
+        let result = try await withThrowingTaskGroup(of: HTTPExchange?.self) { group in
+            group.addTask { try await self.perform(prepared, remaining: remaining) }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let result else { throw TransportFailure(kind: .timeout, detail: "timed out") }
+        return result
+    }
+
+    private func perform(_ request: HTTPClientRequest, remaining: Duration) async throws -> HTTPExchange {
         let nanos = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
         do {
             let response = try await client.execute(request, deadline: .now() + .nanoseconds(nanos))
@@ -74,8 +91,7 @@ struct HTTPTransport: Sendable {
             default:
                 throw TransportFailure(kind: .unreachable, detail: "connection failed (\(error.shortDescription))")
             }
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw TransportFailure(kind: .tooLarge, detail: "answer larger than \(Self.maxBodyBytes) bytes")
         } catch is CancellationError {
             throw CancellationError()

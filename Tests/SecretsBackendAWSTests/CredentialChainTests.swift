@@ -246,8 +246,9 @@ final class PythonFileServer {
     }
 
     func stop() {
+        // SIGKILL, not terminate(): a child inherits the test runner's ignored SIGTERM.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
