@@ -15,8 +15,8 @@ public struct SigV4Credentials: Sendable, Equatable, CustomStringConvertible, Cu
     }
 
     public var description: String {
-        "SigV4Credentials(accessKeyID: \(accessKeyID), secret: <redacted>\(sessionToken == nil ? "" : ", session")"
-            + ")"
+        let session = sessionToken == nil ? "" : ", session token: <redacted>"
+        return "SigV4Credentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>\(session))"
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID]) }

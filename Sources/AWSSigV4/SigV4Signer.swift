@@ -1,4 +1,5 @@
 import Crypto
+
 import struct Foundation.Date
 
 /// A request as the signer sees it. `path` is the path as sent on the wire (already
@@ -54,7 +55,9 @@ public struct SigV4Signer: Sendable {
 
     static let algorithm = "AWS4-HMAC-SHA256"
     /// Headers the signer owns: a caller's copy would otherwise be signed twice or go stale.
-    static let ownedHeaders: Set<String> = ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
+    static let ownedHeaders: Set<String> = [
+        "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256",
+    ]
 
     public func sign(_ request: SigV4Request, credentials: SigV4Credentials, date: Date) -> SigV4Signature {
         let (amzDate, day) = SigV4Encoding.amzDate(date)

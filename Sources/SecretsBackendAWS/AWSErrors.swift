@@ -27,7 +27,8 @@ enum AWSErrorClassifier {
         "ServiceUnavailableException", "IDPCommunicationError", "RequestTimeout", "RequestTimeoutException",
     ]
     static let invalid: Set<String> = [
-        "InvalidParameterException", "InvalidRequestException", "ValidationException", "MalformedPolicyDocumentException",
+        "InvalidParameterException", "InvalidRequestException", "ValidationException",
+        "MalformedPolicyDocumentException",
         "PreconditionNotMetException", "InvalidNextTokenException",
     ]
     static let conflicts: Set<String> = ["ResourceExistsException"]
@@ -60,7 +61,9 @@ enum AWSErrorClassifier {
             if expired.contains(type) { return .expiredCredentials }
             if denied.contains(type) { return .fail(SecretError(.permissionDenied, "\(what) denied (\(type))")) }
             if transient.contains(type) { return .retry(type) }
-            if invalid.contains(type) { return .fail(SecretError(.invalidArgument, "\(what) refused the request (\(type))")) }
+            if invalid.contains(type) {
+                return .fail(SecretError(.invalidArgument, "\(what) refused the request (\(type))"))
+            }
             if conflicts.contains(type) { return .fail(SecretError(.conflict, "\(what) failed (\(type))")) }
         }
         switch status {

@@ -164,10 +164,12 @@ public final class AWSSecretStore: SecretStore {
                     }
                     let stages = version.VersionStages ?? []
                     versions.append(
-                        (VersionInfo(
-                            id: id, createdAt: version.CreatedDate.map { Date(timeIntervalSince1970: $0) },
-                            labels: Self.labels(for: stages)),
-                         Self.rank(stages), versions.count))
+                        (
+                            VersionInfo(
+                                id: id, createdAt: version.CreatedDate.map { Date(timeIntervalSince1970: $0) },
+                                labels: Self.labels(for: stages)),
+                            Self.rank(stages), versions.count
+                        ))
                 }
                 token = answer.NextToken.nonEmpty
             } while token.map({ seenTokens.insert($0).inserted }) == true
@@ -189,7 +191,8 @@ public final class AWSSecretStore: SecretStore {
             let name = try awsName(path)
             let (string, binary) = try Self.encode(content)
             let token = UUID().uuidString.lowercased()
-            var request = SM.WriteValue(SecretId: name, ClientRequestToken: token, SecretString: string, SecretBinary: binary)
+            var request = SM.WriteValue(
+                SecretId: name, ClientRequestToken: token, SecretString: string, SecretBinary: binary)
             let answer: SM.VersionAnswer
             do {
                 answer = try await client.call("PutSecretValue", request, as: SM.VersionAnswer.self)
@@ -321,7 +324,8 @@ public final class AWSSecretStore: SecretStore {
             var object: [String: String] = [:]
             for (name, value) in fields {
                 guard let text = value.utf8String() else {
-                    throw SecretError(.invalidArgument, "field \(name) is not UTF-8 text; a JSON secret holds only text")
+                    throw SecretError(
+                        .invalidArgument, "field \(name) is not UTF-8 text; a JSON secret holds only text")
                 }
                 object[name] = text
             }

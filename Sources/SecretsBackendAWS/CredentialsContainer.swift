@@ -15,7 +15,9 @@ struct ContainerCredentialProvider: CredentialProvider {
 
     static let ecsHost = "169.254.170.2"
     /// Plain http is accepted only to the addresses the SDKs allow: loopback and the ECS/EKS agents.
-    static let plainHTTPHosts: Set<String> = ["localhost", "169.254.170.2", "169.254.170.23", "[::1]", "[fd00:ec2::23]"]
+    static let plainHTTPHosts: Set<String> = [
+        "localhost", "169.254.170.2", "169.254.170.23", "[::1]", "[fd00:ec2::23]",
+    ]
 
     init?(environment: [String: String], transport: HTTPTransport, logger: Logger) throws(SecretError) {
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].nonEmpty {

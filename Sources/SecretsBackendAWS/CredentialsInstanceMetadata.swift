@@ -33,7 +33,9 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
         do {
             tokenAnswer = try await transport.send(
                 method: .PUT, url: endpoint.url("/latest/api/token"),
-                headers: [("Host", endpoint.hostHeader), ("X-aws-ec2-metadata-token-ttl-seconds", Self.tokenTTLSeconds)],
+                headers: [
+                    ("Host", endpoint.hostHeader), ("X-aws-ec2-metadata-token-ttl-seconds", Self.tokenTTLSeconds),
+                ],
                 body: [], deadline: min(deadline, ContinuousClock.now + Self.probeTimeout))
         } catch let failure as TransportFailure {
             logger.debug("no instance metadata service", metadata: ["reason": "\(failure.detail)"])

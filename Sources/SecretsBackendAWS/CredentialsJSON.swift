@@ -24,7 +24,8 @@ struct CredentialsDocument: Decodable {
             throw SecretError(.malformedResponse, "\(source) answered without AccessKeyId or SecretAccessKey")
         }
         return AWSCredentials(
-            signing: SigV4Credentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: document.Token.nonEmpty),
+            signing: SigV4Credentials(
+                accessKeyID: keyID, secretAccessKey: secret, sessionToken: document.Token.nonEmpty),
             expiration: document.Expiration.flatMap(ISO8601Timestamp.parse), source: source)
     }
 }

@@ -29,7 +29,8 @@ struct SharedFileCredentialProvider: CredentialProvider {
             if keyID == nil && secret == nil { continue }
             guard let keyID, let secret else {
                 throw SecretError(
-                    .configuration, "AWS profile '\(profile)' has only one of aws_access_key_id and aws_secret_access_key")
+                    .configuration,
+                    "AWS profile '\(profile)' has only one of aws_access_key_id and aws_secret_access_key")
             }
             let signing = SigV4Credentials(
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: section["aws_session_token"].nonEmpty)

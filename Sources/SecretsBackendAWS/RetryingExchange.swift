@@ -47,7 +47,8 @@ struct RetryingExchange: Sendable {
                 case .expiredCredentials:
                     if !refreshedCredentials, await onExpiredCredentials() {
                         refreshedCredentials = true
-                        logger.info("AWS credentials expired; fetched new ones", metadata: ["operation": "\(operation)"])
+                        logger.info(
+                            "AWS credentials expired; fetched new ones", metadata: ["operation": "\(operation)"])
                         attempt -= 1
                         continue
                     }
@@ -66,7 +67,8 @@ struct RetryingExchange: Sendable {
                 logger.warning(
                     "AWS call failed",
                     metadata: ["operation": "\(operation)", "attempts": "\(attempt)", "reason": "\(lastReason)"])
-                throw SecretError(.unavailable, "\(service) \(operation) failed after \(attempt) attempts: \(lastReason)")
+                throw SecretError(
+                    .unavailable, "\(service) \(operation) failed after \(attempt) attempts: \(lastReason)")
             }
             logger.debug(
                 "AWS call failed; retrying",

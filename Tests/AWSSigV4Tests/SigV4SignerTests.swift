@@ -55,8 +55,9 @@ import Testing
             method: "GET", path: "/", query: [("Param2", "value2"), ("Param1", "value1")],
             headers: [("Host", "example.amazonaws.com")])
         let signed = Self.suiteSigner.sign(request, credentials: Self.suiteCredentials, date: Self.suiteDate)
-        #expect(signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2]
-            == "Param1=value1&Param2=value2")
+        #expect(
+            signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2]
+                == "Param1=value1&Param2=value2")
         #expect(signed.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
     }
 
@@ -145,7 +146,10 @@ import Testing
     @Test func credentialsNeverPrintTheSecret() {
         var credentials = Self.suiteCredentials
         credentials.sessionToken = "session-token-example"
-        for text in ["\(credentials)", String(reflecting: credentials), String(describing: Mirror(reflecting: credentials).children.map(\.value))] {
+        for text in [
+            "\(credentials)", String(reflecting: credentials),
+            String(describing: Mirror(reflecting: credentials).children.map(\.value)),
+        ] {
             #expect(!text.contains("wJalrXUtnFEMI"))
             #expect(!text.contains("session-token-example"))
         }

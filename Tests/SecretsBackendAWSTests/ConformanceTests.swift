@@ -16,7 +16,9 @@ import Testing
         for (secretPath, bytes) in seeded {
             _ = try await store.write(secretPath, content: .value(SecretValue(bytes: bytes)))
         }
-        let fields: [String: [UInt8]] = ["username": Array("admin".utf8), "password": Array("conformance-pw-55e1".utf8)]
+        let fields: [String: [UInt8]] = [
+            "username": Array("admin".utf8), "password": Array("conformance-pw-55e1".utf8),
+        ]
         _ = try await store.write(path("db"), content: .fields(fields.mapValues { SecretValue(bytes: $0) }))
 
         try await StoreConformance.run(

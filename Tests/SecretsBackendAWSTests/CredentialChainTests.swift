@@ -94,26 +94,26 @@ import Testing
             let credentials = directory.appendingPathComponent("credentials").path
             let config = directory.appendingPathComponent("config").path
             try """
-                # a comment
-                [default]
-                aws_access_key_id = AKIADEFAULTPROFILE01
-                aws_secret_access_key = default-profile-secret
+            # a comment
+            [default]
+            aws_access_key_id = AKIADEFAULTPROFILE01
+            aws_secret_access_key = default-profile-secret
 
-                [work]
-                aws_access_key_id=AKIAWORKPROFILE00001
-                ; another comment
-                aws_secret_access_key = work-profile-secret
-                """.write(toFile: credentials, atomically: true, encoding: .utf8)
+            [work]
+            aws_access_key_id=AKIAWORKPROFILE00001
+            ; another comment
+            aws_secret_access_key = work-profile-secret
+            """.write(toFile: credentials, atomically: true, encoding: .utf8)
             try """
-                [default]
-                region = us-west-2
-                [profile work]
-                region = eu-central-1
-                s3 =
-                    region = ignored-nested
-                [work]
-                region = not-a-profile-section-in-config
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+            [default]
+            region = us-west-2
+            [profile work]
+            region = eu-central-1
+            s3 =
+                region = ignored-nested
+            [work]
+            region = not-a-profile-section-in-config
+            """.write(toFile: config, atomically: true, encoding: .utf8)
             var environment = Self.keylessEnvironment([
                 "AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config, "AWS_PROFILE": "work",
             ])
@@ -225,7 +225,9 @@ final class PythonFileServer {
         let port = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path]
+        process.arguments = [
+            "python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -35,7 +35,8 @@ import Testing
     /// with backoff and then reported as unavailable within the deadline.
     @Test func serverErrorsAreRetriedThenUnavailable() async throws {
         let capture = LogCapture()
-        let store = try await makeStore(prefix: uniquePrefix("fivehundred"), timeout: .seconds(3), logger: capture.logger())
+        let store = try await makeStore(
+            prefix: uniquePrefix("fivehundred"), timeout: .seconds(3), logger: capture.logger())
         defer { Task { await store.shutdown() } }
         let clock = ContinuousClock()
         let start = clock.now

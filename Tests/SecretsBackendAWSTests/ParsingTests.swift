@@ -39,7 +39,8 @@ import Testing
         #expect(fromFlags.prefix == ["team", "app"])
         #expect(fromFlags.timeout == .seconds(9))
 
-        let fallback = try resolve(AWSOptions(), ["AWS_DEFAULT_REGION": "ap-south-1", "AWS_ENDPOINT_URL": "http://h:80"])
+        let fallback = try resolve(
+            AWSOptions(), ["AWS_DEFAULT_REGION": "ap-south-1", "AWS_ENDPOINT_URL": "http://h:80"])
         #expect(fallback.region == "ap-south-1")
         #expect(fallback.endpoint.hostHeader == "h")
         #expect(fallback.profile == "default" && !fallback.profileExplicit)
@@ -116,7 +117,8 @@ import Testing
         }
         // moto answers 404 where AWS answers 400: the type decides.
         #expect(code(outcome(404, #"{"__type":"ResourceNotFoundException","message":"x"}"#)) == .notFound)
-        #expect(code(outcome(400, #"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException"}"#)) == .notFound)
+        #expect(
+            code(outcome(400, #"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException"}"#)) == .notFound)
         #expect(code(outcome(400, #"{"__type":"AccessDeniedException"}"#)) == .permissionDenied)
         #expect(code(outcome(400, #"{"__type":"UnrecognizedClientException"}"#)) == .permissionDenied)
         #expect(code(outcome(400, #"{"__type":"InvalidSignatureException"}"#)) == .permissionDenied)
@@ -127,10 +129,12 @@ import Testing
         #expect(outcome(503, "<html>busy</html>") == .retry("HTTP 503"))
         #expect(code(outcome(400, #"{"__type":"InvalidRequestException"}"#)) == .invalidArgument)
         #expect(code(outcome(400, #"{"__type":"ResourceExistsException"}"#)) == .conflict)
-        #expect(code(outcome(400, "{}", headers: [("x-amzn-ErrorType", "AccessDeniedException:http://x/")]))
-            == .permissionDenied)
+        #expect(
+            code(outcome(400, "{}", headers: [("x-amzn-ErrorType", "AccessDeniedException:http://x/")]))
+                == .permissionDenied)
         // moto's signature check, in XML.
-        let xml = "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>m</Message></Error>"
+        let xml =
+            "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>m</Message></Error>"
             + "</Errors></ErrorResponse>"
         #expect(code(outcome(403, xml)) == .permissionDenied)
         #expect(code(outcome(403, "")) == .permissionDenied)
@@ -166,7 +170,8 @@ import Testing
         #expect(text == "héllo" && noBinary == nil)
         let (noText, binary) = try AWSSecretStore.encode(.value(SecretValue(bytes: [0xff, 0x00])))
         #expect(noText == nil && binary == "/wA=")
-        let (json, _) = try AWSSecretStore.encode(.fields(["b": SecretValue(string: "2/"), "a": SecretValue(string: "1")]))
+        let (json, _) = try AWSSecretStore.encode(
+            .fields(["b": SecretValue(string: "2/"), "a": SecretValue(string: "1")]))
         #expect(json == #"{"a":"1","b":"2/"}"#)
         #expect(throws: SecretError.self) { try AWSSecretStore.encode(.fields(["a": SecretValue(bytes: [0xff])])) }
     }

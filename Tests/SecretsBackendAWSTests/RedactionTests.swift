@@ -14,7 +14,8 @@ import Testing
 
         _ = try await store.write(path("plain"), content: .value(SecretValue(string: planted[0])))
         _ = try await store.write(
-            path("multi"), content: .fields(["user": SecretValue(string: planted[1]), "pw": SecretValue(string: planted[2])]))
+            path("multi"),
+            content: .fields(["user": SecretValue(string: planted[1]), "pw": SecretValue(string: planted[2])]))
         var descriptions: [String] = []
         _ = try await store.read(path("plain"))
         _ = try await store.read(path("multi"))

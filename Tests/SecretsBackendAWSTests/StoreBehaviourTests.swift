@@ -23,7 +23,8 @@ import Testing
         // What was sent: SecretString for text, SecretBinary for bytes that are not UTF-8.
         let name = try store.awsName(path("bin"))
         let raw = try await store.client.call(
-            "GetSecretValue", SM.GetSecretValue(SecretId: name, VersionStage: "AWSCURRENT"), as: SM.SecretValueAnswer.self)
+            "GetSecretValue", SM.GetSecretValue(SecretId: name, VersionStage: "AWSCURRENT"),
+            as: SM.SecretValueAnswer.self)
         #expect(raw.SecretString == nil && raw.SecretBinary != nil)
     }
 
@@ -31,7 +32,11 @@ import Testing
         let prefix = uniquePrefix("json")
         let raw = try await makeStore(prefix: prefix, expand: false)
         let expanded = try await makeStore(prefix: prefix, expand: true)
-        defer { Task { await raw.shutdown(); await expanded.shutdown() } }
+        defer {
+            Task {
+                await raw.shutdown(); await expanded.shutdown()
+            }
+        }
 
         let json = #"{"username":"app","password":"json-pw-1c9e"}"#
         _ = try await raw.write(path("db"), content: .value(SecretValue(string: json)))
@@ -147,7 +152,8 @@ import Testing
         let target = path("db")
         _ = try await store.write(
             target, content: .value(SecretValue(string: #"{"user":"keep-me","password":"old-dd44"}"#)))
-        let result = try await store.rotate(RotationRequest(path: target, field: "password") { SecretValue(string: "x") })
+        let result = try await store.rotate(
+            RotationRequest(path: target, field: "password") { SecretValue(string: "x") })
         #expect(result.field == "password")
         let text = try #require(value(try await store.read(target)).map { String(decoding: $0, as: UTF8.self) })
         let object = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
@@ -165,7 +171,9 @@ import Testing
         let error = await expectError(.notFound) { _ = try await store.read(missing) }
         #expect(error?.path == missing)
         await expectError(.notFound) { _ = try await store.versions(of: missing) }
-        await expectError(.notFound) { _ = try await store.rotate(RotationRequest(path: missing) { SecretValue(string: "x") }) }
+        await expectError(.notFound) {
+            _ = try await store.rotate(RotationRequest(path: missing) { SecretValue(string: "x") })
+        }
         await expectError(.notFound) { _ = try await store.read(.root) }
         #expect(try await store.list(missing).isEmpty)
     }
