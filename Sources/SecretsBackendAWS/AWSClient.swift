@@ -1,0 +1,70 @@
+import AWSSigV4
+import Foundation
+import Logging
+import SecretsCore
+
+/// Secrets Manager over the JSON 1.1 protocol: POST `/` with `X-Amz-Target: secretsmanager.<Operation>`,
+/// signed with SigV4, retried within the call's deadline, errors told apart by `__type`.
+final class AWSClient: Sendable {
+    let endpoint: Endpoint
+    let signer: SigV4Signer
+    let credentials: CredentialChain
+    let timeout: Duration
+    let now: @Sendable () -> Date
+    let exchange: RetryingExchange
+    var logger: Logger { exchange.logger }
+
+    init(
+        endpoint: Endpoint, region: String, credentials: CredentialChain, transport: HTTPTransport, timeout: Duration,
+        retryPolicy: RetryPolicy = RetryPolicy(), now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
+        self.endpoint = endpoint
+        self.signer = SigV4Signer(region: region, service: "secretsmanager")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.now = now
+        self.exchange = RetryingExchange(
+            transport: transport, policy: retryPolicy, service: "Secrets Manager", logger: logger)
+    }
+
+    func call<Answer: Decodable>(
+        _ operation: String, _ request: some Encodable, as answerType: Answer.Type = Answer.self
+    ) async throws -> Answer {
+        let body: [UInt8]
+        do {
+            body = Array(try JSONEncoder().encode(request))
+        } catch {
+            throw SecretError(.internal, "cannot encode \(operation) request")
+        }
+        let deadline = ContinuousClock.now + timeout
+        let (endpoint, signer, credentials, now) = (self.endpoint, self.signer, self.credentials, self.now)
+        let answer = try await exchange.run(
+            operation: operation, deadline: deadline,
+            onExpiredCredentials: {
+                await credentials.invalidate()
+                return true
+            },
+            makeAttempt: {
+                let key = try await credentials.current()
+                let headers: [(name: String, value: String)] = [
+                    ("Host", endpoint.hostHeader),
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                    ("X-Amz-Target", "secretsmanager.\(operation)"),
+                ]
+                let signed = signer.sign(
+                    SigV4Request(method: "POST", path: endpoint.requestPath("/"), headers: headers, body: body),
+                    credentials: key.signing, date: now())
+                return RetryingExchange.Attempt(
+                    method: .POST, url: endpoint.url("/"), headers: headers + signed.headers, body: body)
+            })
+        do {
+            return try JSONDecoder().decode(Answer.self, from: Data(answer.body))
+        } catch {
+            // The body may hold a secret: say what was wrong with it, never what it said.
+            logger.error(
+                "Secrets Manager answer is not the expected JSON",
+                metadata: ["operation": "\(operation)", "bytes": "\(answer.body.count)"])
+            throw SecretError(.malformedResponse, "Secrets Manager \(operation) answer is not the expected JSON")
+        }
+    }
+}

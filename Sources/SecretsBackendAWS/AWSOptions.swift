@@ -1,0 +1,85 @@
+import SecretsCore
+
+/// What the command line says about the AWS backend; nil means "not given", so the environment and
+/// the shared config files may fill it in.
+public struct AWSOptions: Sendable {
+    /// `--aws-region`, else AWS_REGION, AWS_DEFAULT_REGION, else the profile's `region`.
+    public var region: String?
+    /// `--aws-endpoint`, else AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL, else the regional endpoint.
+    public var endpoint: String?
+    /// `--aws-profile`, else AWS_PROFILE, else `default`.
+    public var profile: String?
+    /// `--aws-prefix`: the folder of secret names shown at the mount's root (`team/app` shows
+    /// `team/app/db` as `db`).
+    public var prefix: String?
+    /// `--json-fields expand`: a SecretString holding a flat JSON object of strings is a folder of fields.
+    public var expandJSONFields: Bool?
+    /// The deadline of one backend call, retries included; default 5 s.
+    public var timeout: Duration?
+
+    public init() {}
+}
+
+/// The options after flags, environment and profile have been weighed; what the store runs on.
+struct ResolvedAWSConfiguration: Sendable {
+    var region: String
+    var endpoint: Endpoint
+    var profile: String
+    /// Whether the profile was asked for by name (flag or AWS_PROFILE): then it must exist.
+    var profileExplicit: Bool
+    var prefix: [String]
+    var expandJSONFields: Bool
+    var timeout: Duration
+    var files: SharedConfigFiles
+
+    static let defaultTimeout = Duration.seconds(5)
+
+    static func resolve(
+        _ options: AWSOptions, environment: [String: String], homeDirectory: String
+    ) throws(SecretError) -> ResolvedAWSConfiguration {
+        let explicitProfile = options.profile.nonEmpty ?? environment["AWS_PROFILE"].nonEmpty
+        let profile = explicitProfile ?? "default"
+        let files = SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
+
+        let region =
+            options.region.nonEmpty ?? environment["AWS_REGION"].nonEmpty ?? environment["AWS_DEFAULT_REGION"].nonEmpty
+            ?? files.configValue("region", profile: profile).nonEmpty
+        guard let region else {
+            throw SecretError(
+                .configuration,
+                "no AWS region: pass --aws-region, set AWS_REGION, or set region in the '\(profile)' profile")
+        }
+        guard region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw SecretError(.configuration, "AWS region '\(region)' is not a region name")
+        }
+
+        let endpointText =
+            options.endpoint.nonEmpty ?? environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"].nonEmpty
+            ?? environment["AWS_ENDPOINT_URL"].nonEmpty ?? "https://secretsmanager.\(region).amazonaws.com"
+        let endpoint = try Endpoint(parsing: endpointText, what: "AWS endpoint")
+
+        var prefix: [String] = []
+        if let text = options.prefix.nonEmpty {
+            do {
+                prefix = try SecretPath(text).segments
+            } catch {
+                throw SecretError(.configuration, "--aws-prefix is not a valid path: \(error.message)")
+            }
+        }
+
+        let timeout = options.timeout ?? defaultTimeout
+        guard timeout > .zero else { throw SecretError(.configuration, "the AWS call timeout must be above zero") }
+
+        return ResolvedAWSConfiguration(
+            region: region, endpoint: endpoint, profile: profile, profileExplicit: explicitProfile != nil,
+            prefix: prefix, expandJSONFields: options.expandJSONFields ?? false, timeout: timeout, files: files)
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The string when it holds something: an empty variable counts as unset, as the SDKs treat it.
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+}
