@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -35,6 +37,9 @@ let package = Package(
             dependencies: [
                 "SecretsCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -44,6 +49,8 @@ let package = Package(
             dependencies: [
                 "SecretsCore", "AWSSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -82,9 +89,20 @@ let package = Package(
         .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
-        .testTarget(name: "SecretsBackendVaultTests", dependencies: ["SecretsBackendVault", "SecretStoreConformance"]),
+        .testTarget(
+            name: "SecretsBackendVaultTests",
+            dependencies: [
+                "SecretsBackendVault", "SecretStoreConformance", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"]),
-        .testTarget(name: "SecretsBackendAWSTests", dependencies: ["SecretsBackendAWS", "SecretStoreConformance"]),
+        .testTarget(
+            name: "SecretsBackendAWSTests",
+            dependencies: [
+                "SecretsBackendAWS", "SecretStoreConformance", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SecretsFileSystemTests", dependencies: ["SecretsFileSystem", "SecretsCore"]),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
     ],

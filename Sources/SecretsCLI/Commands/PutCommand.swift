@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SecretsBackendAWS
 import SecretsCore
 
 struct PutCommand: StoreCommand {
@@ -10,10 +11,17 @@ struct PutCommand: StoreCommand {
     @Argument(help: "Secret path.") var path: SecretPath
     @Option(name: .customLong("from-file"), help: "Read the value from this file instead of stdin.") var fromFile: String?
     @Option(help: "Set this field of a multi-field secret, keeping the others.") var field: String?
+    @Option(name: .customLong("rotate-every"), help: "aws: rotate on this schedule (e.g. 30d), with --rotation-lambda.")
+    var rotateEvery: DurationArgument?
+    @Option(name: .customLong("rotation-lambda"), help: "aws: ARN of the Lambda that rotates the secret.")
+    var rotationLambda: String?
     @OptionGroup var backend: BackendOptions
 
     func validate() throws {
         if let field, !SecretPath.isValidSegment(field) { throw ValidationError("'\(field)' is not a valid field name") }
+        if (rotateEvery == nil) != (rotationLambda == nil) {
+            throw ValidationError("--rotate-every and --rotation-lambda go together")
+        }
     }
 
     func run(store: any SecretStore, logger: Logger) async throws {
@@ -29,8 +37,19 @@ struct PutCommand: StoreCommand {
             fields[field] = value
             content = .fields(fields)
         }
+        var schedule: (AWSSecretStore, Duration, String)?
+        if let every = rotateEvery?.duration, let lambda = rotationLambda {
+            guard let aws = store as? AWSSecretStore else {
+                throw SecretError(.unsupported, "--rotate-every needs --backend aws")
+            }
+            schedule = (aws, every, lambda)
+        }
         let version = try await store.write(path, content: content)
         printLine("wrote \(path) version \(version.id)")
+        if let (aws, every, lambda) = schedule {
+            try await aws.setRotationSchedule(path, every: every, lambdaARN: lambda)
+            printLine("rotation of \(path) scheduled every \(Int(every.seconds / 86_400)) days")
+        }
     }
 
     private func readInput() throws -> [UInt8] {
