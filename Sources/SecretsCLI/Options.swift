@@ -63,7 +63,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("backend-timeout"), help: "Deadline of each backend call (default 5s).")
     var backendTimeout: DurationArgument?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default warning; mount: info).")
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default error; mount: info).")
     var logLevel: Logger.Level?
 
     @Option(name: .customLong("log-format"), help: "text or json.")

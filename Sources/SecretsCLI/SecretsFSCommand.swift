@@ -52,7 +52,8 @@ protocol StoreCommand: AsyncParsableCommand {
 
 extension StoreCommand {
     func run() async throws {
-        let logger = bootstrapLogging(backend, defaultLevel: .warning)
+        // The thrown error is the one line a user sees; warnings would repeat it.
+        let logger = bootstrapLogging(backend, defaultLevel: .error)
         let factory = StoreFactory(options: backend, environment: ProcessInfo.processInfo.environment, logger: logger)
         let store = try await factory.makeStore()
         do {
