@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -105,6 +106,14 @@ let package = Package(
         ),
         .testTarget(name: "SecretsFileSystemTests", dependencies: ["SecretsFileSystem", "SecretsCore"]),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
+        // Bounded property and fuzz checks of every parser that takes outside input.
+        .testTarget(
+            name: "PropertyTests",
+            dependencies: [
+                "SecretsCore", "SecretsFileSystem", "SecretsBackendVault", "SecretsBackendAWS", "SecretsCLI",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
