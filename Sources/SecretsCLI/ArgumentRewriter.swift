@@ -8,7 +8,9 @@ import SecretsCore
 /// - `--config FILE` (or `SECRETSFS_CONFIG`) adds the file's keys as flags, after the command
 ///   line and the environment have had their say.
 enum ArgumentRewriter {
-    static let subcommands: Set<String> = ["mount", "unmount", "get", "ls", "versions", "put", "rotate", "health", "status", "help"]
+    static let subcommands: Set<String> = [
+        "mount", "unmount", "get", "ls", "versions", "put", "rotate", "health", "status", "help",
+    ]
     static let backends: Set<String> = ["local", "env", "vault", "aws"]
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
@@ -58,11 +60,15 @@ enum ArgumentRewriter {
                 let key = parts[0].replacingOccurrences(of: "_", with: "-")
                 if key == "foreground" {
                     daemon = false
-                } else if key != "o", ConfigFile.backendKeys[key] != nil || ConfigFile.mountKeys.contains(key) || key == "config" {
+                } else if key != "o",
+                    ConfigFile.backendKeys[key] != nil || ConfigFile.mountKeys.contains(key) || key == "config"
+                {
                     if ConfigFile.booleanKeys.contains(key) {
                         if parts.count == 1 || parts[1] == "true" { result.append("--\(key)") }
                     } else {
-                        guard parts.count == 2 else { throw SecretError(.invalidArgument, "mount option \(parts[0]) needs a value") }
+                        guard parts.count == 2 else {
+                            throw SecretError(.invalidArgument, "mount option \(parts[0]) needs a value")
+                        }
                         result += ["--\(key)", parts[1]]
                     }
                 } else {

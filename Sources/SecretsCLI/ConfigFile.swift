@@ -44,7 +44,8 @@ struct ConfigFile {
         } catch {
             // Yams' message quotes the offending line, which may hold a value: give the place only.
             let mark = (error as? YamlError).flatMap { "\($0)".split(separator: "\n").first.map(String.init) } ?? ""
-            throw SecretError(.configuration, "config file \(path) is not valid YAML \(mark.isEmpty ? "" : "(\(mark.prefix(80)))")")
+            throw SecretError(
+                .configuration, "config file \(path) is not valid YAML \(mark.isEmpty ? "" : "(\(mark.prefix(80)))")")
         }
         guard let root else { return ConfigFile(values: [:], path: path) }
         guard let mapping = root.mapping else {
@@ -52,7 +53,9 @@ struct ConfigFile {
         }
         var values: [String: Node] = [:]
         for (key, value) in mapping {
-            guard let name = key.string else { throw SecretError(.configuration, "config file \(path): a key is not a string") }
+            guard let name = key.string else {
+                throw SecretError(.configuration, "config file \(path): a key is not a string")
+            }
             guard backendKeys[name] != nil || mountKeys.contains(name) || structuredKeys.contains(name) else {
                 throw SecretError(.configuration, "config file \(path): unknown key '\(name)'")
             }
@@ -62,7 +65,9 @@ struct ConfigFile {
     }
 
     /// The arguments the file adds for `subcommand`, given what the command line already says.
-    func arguments(for subcommand: String, given argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
+    func arguments(for subcommand: String, given argv: [String], environment: [String: String]) throws(SecretError)
+        -> [String]
+    {
         var added: [String] = []
         for (key, node) in values.sorted(by: { $0.key < $1.key }) where !Self.structuredKeys.contains(key) {
             if Self.mountKeys.contains(key), subcommand != "mount" { continue }
@@ -70,14 +75,17 @@ struct ConfigFile {
             if argv.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
             if (Self.backendKeys[key] ?? []).contains(where: { environment[$0] != nil }) { continue }
             if Self.booleanKeys.contains(key) {
-                guard let on = node.bool else { throw SecretError(.configuration, "config file \(path): '\(key)' must be true or false") }
+                guard let on = node.bool else {
+                    throw SecretError(.configuration, "config file \(path): '\(key)' must be true or false")
+                }
                 if on { added.append(flag) }
                 continue
             }
             let items: [Node] = node.sequence.map(Array.init) ?? [node]
             for item in items {
                 guard let text = item.scalar?.string else {
-                    throw SecretError(.configuration, "config file \(path): '\(key)' must be a value or a list of values")
+                    throw SecretError(
+                        .configuration, "config file \(path): '\(key)' must be a value or a list of values")
                 }
                 added += [flag, text]
             }
@@ -88,7 +96,9 @@ struct ConfigFile {
     /// The `policy:` list: rules tried in order, the first whose path matches decides.
     func policy() throws(SecretError) -> AccessPolicy? {
         guard let node = values["policy"] else { return nil }
-        guard let sequence = node.sequence else { throw SecretError(.configuration, "config file \(path): 'policy' must be a list of rules") }
+        guard let sequence = node.sequence else {
+            throw SecretError(.configuration, "config file \(path): 'policy' must be a list of rules")
+        }
         var rules: [AccessPolicy.Rule] = []
         for (index, item) in sequence.enumerated() {
             let place = "config file \(path): policy rule \(index + 1)"
@@ -97,7 +107,9 @@ struct ConfigFile {
             for (key, value) in mapping {
                 switch key.string {
                 case "path":
-                    guard let text = value.string else { throw SecretError(.configuration, "\(place): 'path' must be a glob") }
+                    guard let text = value.string else {
+                        throw SecretError(.configuration, "\(place): 'path' must be a glob")
+                    }
                     rule.path = text
                 case "uids": rule.uids = try Self.numbers(value, "\(place): 'uids'")
                 case "gids": rule.gids = try Self.numbers(value, "\(place): 'gids'")
@@ -117,7 +129,9 @@ struct ConfigFile {
     }
 
     private static func numbers(_ node: Node, _ place: String) throws(SecretError) -> [UInt32] {
-        guard let sequence = node.sequence else { throw SecretError(.configuration, "\(place) must be a list of numbers") }
+        guard let sequence = node.sequence else {
+            throw SecretError(.configuration, "\(place) must be a list of numbers")
+        }
         var numbers: [UInt32] = []
         for item in sequence {
             guard let text = item.string, let number = UInt32(text) else {

@@ -4,7 +4,7 @@ import SecretsCore
 import SecretsFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends audit events as JSON lines to a file (0600), on a queue of its own so an open never

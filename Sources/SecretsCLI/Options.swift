@@ -24,7 +24,9 @@ public struct BackendOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("vault-addr"), help: "Vault address (env: VAULT_ADDR).")
     var vaultAddr: String?
-    @Option(name: .customLong("vault-token-file"), help: "File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token).")
+    @Option(
+        name: .customLong("vault-token-file"),
+        help: "File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token).")
     var vaultTokenFile: String?
     @Option(name: .customLong("vault-namespace"), help: "Vault namespace (env: VAULT_NAMESPACE).")
     var vaultNamespace: String?
@@ -46,12 +48,15 @@ public struct BackendOptions: ParsableArguments, Sendable {
     var vaultAuthMount: String?
     @Option(name: .customLong("vault-cacert"), help: "CA certificate file for Vault's TLS (env: VAULT_CACERT).")
     var vaultCACert: String?
-    @Flag(name: .customLong("vault-skip-verify"), help: "Do not verify Vault's TLS certificate (env: VAULT_SKIP_VERIFY).")
+    @Flag(
+        name: .customLong("vault-skip-verify"), help: "Do not verify Vault's TLS certificate (env: VAULT_SKIP_VERIFY).")
     var vaultSkipVerify = false
 
     @Option(name: .customLong("aws-region"), help: "AWS region (env: AWS_REGION, AWS_DEFAULT_REGION).")
     var awsRegion: String?
-    @Option(name: .customLong("aws-endpoint"), help: "Secrets Manager endpoint (env: AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL).")
+    @Option(
+        name: .customLong("aws-endpoint"),
+        help: "Secrets Manager endpoint (env: AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL).")
     var awsEndpoint: String?
     @Option(name: .customLong("aws-profile"), help: "Shared config profile (env: AWS_PROFILE).")
     var awsProfile: String?
@@ -63,7 +68,9 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("backend-timeout"), help: "Deadline of each backend call (default 5s).")
     var backendTimeout: DurationArgument?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default error; mount: info).")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical (default error; mount: info).")
     var logLevel: Logger.Level?
 
     @Option(name: .customLong("log-format"), help: "text or json.")

@@ -33,7 +33,9 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }
             let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
-            fail(message.replacingOccurrences(of: "Error: ", with: ""), code == .validationFailure ? ExitStatus.usage : code)
+            fail(
+                message.replacingOccurrences(of: "Error: ", with: ""),
+                code == .validationFailure ? ExitStatus.usage : code)
         }
     }
 
@@ -86,7 +88,8 @@ func readValue(_ store: any SecretStore, _ path: SecretPath, version: String?) a
         switch secret.content {
         case .value(let value): return value
         case .fields(let fields):
-            throw SecretError(.invalidArgument, "\(path) has fields (\(fields.keys.sorted().joined(separator: ", "))); name one")
+            throw SecretError(
+                .invalidArgument, "\(path) has fields (\(fields.keys.sorted().joined(separator: ", "))); name one")
         }
     } catch let error as SecretError where error.code == .notFound {
         guard let parent = path.parent, !parent.isRoot,

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// systemd's `Type=notify` protocol: datagrams to `$NOTIFY_SOCKET` (`READY=1`, `STOPPING=1`).

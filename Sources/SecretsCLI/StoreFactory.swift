@@ -28,7 +28,8 @@ struct StoreFactory {
     func makeStore() async throws -> any SecretStore {
         switch try backendKind() {
         case .local:
-            let path = options.store ?? environment["SECRETSFS_STORE"]
+            let path =
+                options.store ?? environment["SECRETSFS_STORE"]
                 ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
             // Absolute, so `.status` names the file wherever the daemon's working folder is.
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The bytes of a secret. Never printed: `description` says only how long it is. The bytes live in
@@ -85,9 +85,9 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
         static func zero(_ bytes: UnsafeMutableRawBufferPointer) {
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
             #if canImport(Glibc)
-            explicit_bzero(base, bytes.count)
+                explicit_bzero(base, bytes.count)
             #else
-            memset_s(base, bytes.count, 0, bytes.count)
+                memset_s(base, bytes.count, 0, bytes.count)
             #endif
         }
     }

@@ -1,5 +1,6 @@
-import struct Foundation.Date
 import Synchronization
+
+import struct Foundation.Date
 
 /// Where the cache and the file system read the time, and how they wait. Injected so that TTL,
 /// deadline and breaker tests run without sleeping.

@@ -15,7 +15,8 @@ public struct MountOptions: Sendable {
     /// Further `-o` options passed to the kernel mount as given (from fstab, say).
     public var extraOptions: [String]
 
-    public init(mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = []) {
+    public init(mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [])
+    {
         self.mountpoint = mountpoint
         self.allowOther = allowOther
         self.fsName = fsName
@@ -74,13 +75,16 @@ public final class FUSEMount: Service, Sendable {
         }
         defer { fuse_session_destroy(raw) }
         guard fuse_session_mount(raw, options.mountpoint) == 0 else {
-            throw SecretError(.configuration, "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+            throw SecretError(
+                .configuration,
+                "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
         }
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)
         await fileSystem.attach(notifier)
         _ = secretsfs_install_wake_handler()
-        logger.info("mounted", metadata: ["mountpoint": "\(options.mountpoint)", "backend": "\(fileSystem.backendName)"])
+        logger.info(
+            "mounted", metadata: ["mountpoint": "\(options.mountpoint)", "backend": "\(fileSystem.backendName)"])
         onReady()
 
         await withGracefulShutdownHandler {

@@ -2,7 +2,7 @@ import Foundation
 import SecretsCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Checks and clears mountpoints, and unmounts.
@@ -15,7 +15,8 @@ public enum MountPoint {
             let failure = errno
             guard failure == ENOTCONN || failure == ECONNABORTED else {
                 if failure == ENOENT { throw SecretError(.configuration, "mountpoint \(path) does not exist") }
-                throw SecretError(.configuration, "cannot use mountpoint \(path): \(String(cString: strerror(failure)))")
+                throw SecretError(
+                    .configuration, "cannot use mountpoint \(path): \(String(cString: strerror(failure)))")
             }
             try clearDeadMount(path)
             guard stat(path, &st) == 0 else {

@@ -2,7 +2,7 @@ import CFUSE
 import SecretsFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The low-level operations table. Each callback copies what it needs out of C memory (names and
@@ -63,7 +63,8 @@ enum Operations {
             let handle = fi?.pointee.fh ?? 0
             let context = Request(raw: req!).context
             Bridge.from(req).spawn(req) {
-                .bytes(try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size, context: context))
+                .bytes(
+                    try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size, context: context))
             }
         }
         ops.write = { req, ino, buf, size, _, fi in
@@ -113,7 +114,9 @@ enum Operations {
         }
         ops.listxattr = { req, ino, size in
             Bridge.from(req).spawn(req) { fs in
-                let names: [UInt8] = try await fs.listXattrs(UInt64(ino)).flatMap { name -> [UInt8] in Array(name.utf8) + [0] }
+                let names: [UInt8] = try await fs.listXattrs(UInt64(ino)).flatMap { name -> [UInt8] in
+                    Array(name.utf8) + [0]
+                }
                 return Operations.xattrReply(names, size)
             }
         }

@@ -2,7 +2,7 @@ import CFUSE
 import SecretsCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps secrets in the daemon's memory away from other users and from disk.
@@ -19,7 +19,8 @@ public enum ProcessHardening {
         guard mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0 else {
             throw SecretError(
                 .configuration,
-                "--mlock: cannot lock memory (\(String(cString: strerror(errno)))); raise RLIMIT_MEMLOCK or run with CAP_IPC_LOCK")
+                "--mlock: cannot lock memory (\(String(cString: strerror(errno)))); raise RLIMIT_MEMLOCK or run with CAP_IPC_LOCK"
+            )
         }
     }
 }

@@ -93,7 +93,8 @@ enum FUSEReplier {
                 st.st_mode = typeBits(entry.type)
                 let needed = fuse_add_direntry(req, nil, 0, entry.name, nil, 0)
                 if used + needed > maxSize { break }
-                _ = fuse_add_direntry(req, out.baseAddress! + used, maxSize - used, entry.name, &st, off_t(entry.offset))
+                _ = fuse_add_direntry(
+                    req, out.baseAddress! + used, maxSize - used, entry.name, &st, off_t(entry.offset))
                 used += needed
             }
         }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SecretsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Who may open what, from the config file. Rules are tried in order and the first whose path
 /// glob matches decides; a path no rule matches is refused. `*` and `?` stay within one path
@@ -27,7 +28,9 @@ public struct AccessPolicy: Sendable, Equatable {
 
         func admits(_ caller: Caller) -> Bool {
             if !uids.isEmpty, !uids.contains(caller.uid) { return false }
-            if !gids.isEmpty, !gids.contains(caller.gid), caller.groups.allSatisfy({ !gids.contains($0) }) { return false }
+            if !gids.isEmpty, !gids.contains(caller.gid), caller.groups.allSatisfy({ !gids.contains($0) }) {
+                return false
+            }
             if !executables.isEmpty {
                 guard let exe = caller.executable, executables.contains(where: { Glob.matches($0, exe) }) else {
                     return false
@@ -50,7 +53,9 @@ public struct AccessPolicy: Sendable, Equatable {
     /// Whether anything below `folder` might be readable by `caller`, so the folder is listed.
     public func mayAllowBelow(_ folder: SecretPath, _ caller: Caller) -> Bool {
         if folder.isRoot { return true }
-        return rules.contains { rule in rule.admits(caller) && Glob.prefixCompatible(rule.segments, folder.segments[...]) }
+        return rules.contains { rule in
+            rule.admits(caller) && Glob.prefixCompatible(rule.segments, folder.segments[...])
+        }
     }
 }
 

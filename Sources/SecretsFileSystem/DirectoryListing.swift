@@ -2,7 +2,8 @@ import SecretsCore
 
 extension SecretsFileSystem {
     /// Every entry of a folder node, `.` and `..` first, with offsets the kernel continues from.
-    func directoryEntries(of node: Node, key: NodeKey, inode: UInt64, caller: Caller?) async throws -> [DirectoryEntry] {
+    func directoryEntries(of node: Node, key: NodeKey, inode: UInt64, caller: Caller?) async throws -> [DirectoryEntry]
+    {
         var names: [(String, NodeKey, NodeType)] = []
         switch node {
         case .folder(let path, let isPrefix, _, let fields):
@@ -10,15 +11,19 @@ extension SecretsFileSystem {
             if isPrefix || path.isRoot {
                 let listing = try await store.list(path)
                 for name in listing.folders.union(listing.secrets).sorted() {
-                    let type: NodeType = listing.folders.contains(name) ? .directory : await peekType(try path.appending(name))
+                    let type: NodeType =
+                        listing.folders.contains(name) ? .directory : await peekType(try path.appending(name))
                     names.append((name, .path(try path.appending(name)), type))
                     shown.insert(name)
                 }
-                if capabilities.contains(.versions) { names.append((".versions", .versionsRoot(folder: path), .directory)) }
+                if capabilities.contains(.versions) {
+                    names.append((".versions", .versionsRoot(folder: path), .directory))
+                }
             }
             for field in (fields ?? [:]).keys.sorted() {
                 guard !shown.contains(field), SecretPath.isValidSegment(field) else {
-                    logCollisionOnce(try path.appending(field), "a field is hidden by a secret or folder of the same name")
+                    logCollisionOnce(
+                        try path.appending(field), "a field is hidden by a secret or folder of the same name")
                     continue
                 }
                 names.append((field, .path(try path.appending(field)), .file))
@@ -48,7 +53,8 @@ extension SecretsFileSystem {
             throw SecretError(.invalidArgument, "not a folder")
         }
         names = names.filter { name, childKey, type in
-            name.hasPrefix(".") || visible(childKey, isFolder: type == .directory && Self.isFolderPath(childKey), to: caller)
+            name.hasPrefix(".")
+                || visible(childKey, isFolder: type == .directory && Self.isFolderPath(childKey), to: caller)
         }
         var entries = [
             DirectoryEntry(name: ".", inode: inode, type: .directory, offset: 1),

@@ -20,17 +20,20 @@ extension SecretsFileSystem {
                 }
                 let secretPath: SecretPath
                 (secretPath, field) = try await rotationTarget(path)
-                let result = try await store.rotate(RotationRequest(path: secretPath, field: field) { generator.generate() })
+                let result = try await store.rotate(
+                    RotationRequest(path: secretPath, field: field) { generator.generate() })
                 rotations.append(
                     path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: "ok",
                     at: clock.wallNow())
                 if let caller { audit(.rotate, .path(path), result.newVersion, caller, nil, error: nil) }
                 logger.info(
-                    "rotated", metadata: ["path": "\(path)", "old": "\(result.oldVersion ?? "-")", "new": "\(result.newVersion)"])
+                    "rotated",
+                    metadata: ["path": "\(path)", "old": "\(result.oldVersion ?? "-")", "new": "\(result.newVersion)"])
             } catch {
                 let failure = SecretError.from(error)
                 rotations.append(
-                    path: path, field: field, old: nil, new: nil, outcome: "error: \(failure.code)", at: clock.wallNow())
+                    path: path, field: field, old: nil, new: nil, outcome: "error: \(failure.code)", at: clock.wallNow()
+                )
                 if let caller { audit(.rotate, .path(path), nil, caller, nil, error: failure) }
                 logger.warning("rotation failed", metadata: ["path": "\(path)", "kind": "\(failure.code)"])
                 throw failure

@@ -88,7 +88,8 @@ public final class SecretsFileSystem: Sendable {
         switch node {
         case .rotate(let folder):
             let history = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
-            return OpenReply(handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true, keepCache: false)
+            return OpenReply(
+                handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true, keepCache: false)
         case .status, .metrics:
             guard !writing else { throw SecretError(.readOnly, "read-only file") }
             let bytes = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
@@ -230,7 +231,9 @@ public final class SecretsFileSystem: Sendable {
             }
             return .label(of: secret, label: label, target: target.id)
         case .rotate(let folder):
-            guard case .folder = try await resolvePath(folder) else { throw SecretError.notFound(folder, "not a folder") }
+            guard case .folder = try await resolvePath(folder) else {
+                throw SecretError.notFound(folder, "not a folder")
+            }
             return .rotate(folder: folder)
         case .status:
             return .status
@@ -254,7 +257,8 @@ public final class SecretsFileSystem: Sendable {
             }
         }
         if isPrefix { return .folder(path, isPrefix: true, secret: nil, fields: nil) }
-        if !parent.isRoot, case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent, outcome: outcome),
+        if !parent.isRoot,
+            case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent, outcome: outcome),
             let value = fields[path.name]
         {
             return .field(of: parent, name: path.name, secret, value)
@@ -324,7 +328,8 @@ public final class SecretsFileSystem: Sendable {
         } else {
             bytes = try await document(for: node)
         }
-        return generated.store(inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: now)
+        return generated.store(
+            inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: now)
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.

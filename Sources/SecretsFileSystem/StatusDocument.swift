@@ -74,7 +74,9 @@ enum StatusRenderer {
                 breakerRejections: stats.breakerRejections,
                 hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState),
             errorsByKind: stats.errorsByKind,
-            lastErrors: stats.recentErrors.map { .init(time: $0.time.formatted(.iso8601), path: $0.path, kind: $0.kind) },
+            lastErrors: stats.recentErrors.map {
+                .init(time: $0.time.formatted(.iso8601), path: $0.path, kind: $0.kind)
+            },
             rotations: snapshot.rotations,
             openHandles: snapshot.openHandles,
             inodes: snapshot.inodes)
@@ -96,15 +98,21 @@ enum StatusRenderer {
             }
         }
         let backend = "{backend=\"\(escape(snapshot.descriptor.backend))\"}"
-        metric("backend_healthy", "gauge", "1 when the backend answers its health check.", [(backend, snapshot.health.healthy ? 1 : 0)])
+        metric(
+            "backend_healthy", "gauge", "1 when the backend answers its health check.",
+            [(backend, snapshot.health.healthy ? 1 : 0)])
         metric("uptime_seconds", "gauge", "Seconds since the mount started.", [("", snapshot.uptime)])
         metric("cache_entries", "gauge", "Entries in the cache.", [("", Double(stats.entries))])
         metric("cache_hits_total", "counter", "Reads answered from the cache.", [("", Double(stats.hits))])
         metric("cache_misses_total", "counter", "Reads that went to the backend.", [("", Double(stats.misses))])
         metric("cache_hit_ratio", "gauge", "Hits over hits and misses.", [("", stats.hitRate)])
-        metric("cache_stale_serves_total", "counter", "Values served stale because the backend failed.", [("", Double(stats.staleServes))])
-        metric("cache_refreshes_total", "counter", "Background refreshes before expiry.", [("", Double(stats.refreshes))])
-        metric("cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
+        metric(
+            "cache_stale_serves_total", "counter", "Values served stale because the backend failed.",
+            [("", Double(stats.staleServes))])
+        metric(
+            "cache_refreshes_total", "counter", "Background refreshes before expiry.", [("", Double(stats.refreshes))])
+        metric(
+            "cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
         metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
         metric(
             "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
@@ -118,7 +126,8 @@ enum StatusRenderer {
         metric(
             "rotations_total", "counter", "Rotations through .rotate by outcome.",
             ["ok", "error"].map { ("{outcome=\"\($0)\"}", Double(snapshot.rotations[$0] ?? 0)) })
-        metric("open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
+        metric(
+            "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
         return out
     }
 

@@ -107,7 +107,9 @@ public enum StoreConformance {
         let store = fixture.store
         guard let (path, bytes) = fixture.seeded.first else { return }
         guard store.descriptor.capabilities.contains(.versions) else {
-            try await expect(.unsupported, "versions on a store without them") { _ = try await store.versions(of: path) }
+            try await expect(.unsupported, "versions on a store without them") {
+                _ = try await store.versions(of: path)
+            }
             return
         }
         let versions = try await store.versions(of: path)
@@ -152,7 +154,8 @@ public enum StoreConformance {
             let versions = try await store.versions(of: target)
             try check(versions.map(\.id).suffix(2) == [v1.id, v2.id], "versions are listed oldest first")
             try check(versions.last?.labels.contains(VersionInfo.current) == true, "the newest is current")
-            try check(versions.dropLast().last?.labels.contains(VersionInfo.previous) == true, "the one before is previous")
+            try check(
+                versions.dropLast().last?.labels.contains(VersionInfo.previous) == true, "the one before is previous")
             let old = try await store.read(target, version: v1.id)
             try check(old.content == .value(first), "an old version still reads its old value")
         }
@@ -178,7 +181,9 @@ public enum StoreConformance {
         _ = try await store.write(multi, content: .fields(["user": keep, "password": first]))
         let fieldRotation = try await store.rotate(RotationRequest(path: multi, field: "password") { fresh })
         let multiAfter = try await store.read(multi)
-        guard case .fields(let fields) = multiAfter.content else { throw failure("a multi-field write reads as fields") }
+        guard case .fields(let fields) = multiAfter.content else {
+            throw failure("a multi-field write reads as fields")
+        }
         try check(fields["user"] == keep, "rotating one field keeps the others")
         try check(fields["password"] != first, "rotating a field changes it")
         try check(fieldRotation.field == "password", "the result names the rotated field")

@@ -9,10 +9,11 @@ import Testing
         let argv = try ArgumentRewriter.rewrite(
             ["vault", "/run/secrets", "-o", "rw,vault_addr=http://x:8200,cache_ttl=5m,allow_other,noatime"],
             environment: [:])
-        #expect(argv == [
-            "mount", "/run/secrets", "--backend", "vault", "--vault-addr", "http://x:8200", "--cache-ttl", "5m",
-            "--allow-other", "-o", "rw,noatime", "--daemon",
-        ])
+        #expect(
+            argv == [
+                "mount", "/run/secrets", "--backend", "vault", "--vault-addr", "http://x:8200", "--cache-ttl", "5m",
+                "--allow-other", "-o", "rw,noatime", "--daemon",
+            ])
     }
 
     @Test func foregroundOptionKeepsTheDaemonInFront() throws {
@@ -21,15 +22,21 @@ import Testing
     }
 
     @Test func optionNeedingAValueWithoutOneIsAnError() {
-        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "store"], environment: [:]) }
+        #expect(throws: SecretError.self) {
+            try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "store"], environment: [:])
+        }
     }
 
     @Test func subcommandsPassThroughUntouched() throws {
-        #expect(try ArgumentRewriter.rewrite(["get", "a/b", "--store", "/s"], environment: [:]) == ["get", "a/b", "--store", "/s"])
+        #expect(
+            try ArgumentRewriter.rewrite(["get", "a/b", "--store", "/s"], environment: [:]) == [
+                "get", "a/b", "--store", "/s",
+            ])
     }
 
     @Test func configFileFillsOnlyWhatFlagsAndEnvironmentLeaveOpen() throws {
-        let file = try temporaryFile("""
+        let file = try temporaryFile(
+            """
             backend: vault
             vault-addr: http://from-file:8200
             cache-ttl: 1h
@@ -38,7 +45,8 @@ import Testing
             mlock: false
             """)
         let argv = try ArgumentRewriter.rewrite(
-            ["mount", "/mnt", "--cache-ttl", "5s", "--config", file], environment: ["VAULT_ADDR": "http://from-env:8200"])
+            ["mount", "/mnt", "--cache-ttl", "5s", "--config", file],
+            environment: ["VAULT_ADDR": "http://from-env:8200"])
         #expect(argv.contains("--allow-other"))
         #expect(!argv.contains("--mlock"))
         #expect(!argv.contains("--vault-addr"), "the environment wins over the file")
@@ -51,7 +59,9 @@ import Testing
     }
 
     @Test func unknownKeysAndBadShapesAreErrors() throws {
-        for text in ["nope: 1", "- a\n- b", "policy: 3", "policy:\n  - uids: [1]", "policy:\n  - path: a\n    uids: [x]"] {
+        for text in [
+            "nope: 1", "- a\n- b", "policy: 3", "policy:\n  - uids: [1]", "policy:\n  - path: a\n    uids: [x]",
+        ] {
             let file = try temporaryFile(text)
             #expect(throws: SecretError.self, "\(text)") {
                 let config = try ConfigFile.load(file)
@@ -61,7 +71,8 @@ import Testing
     }
 
     @Test func policyRulesAreRead() throws {
-        let file = try temporaryFile("""
+        let file = try temporaryFile(
+            """
             policy:
               - path: "billing/**"
                 uids: [1001]
@@ -89,7 +100,8 @@ import Testing
     }
 
     private func temporaryFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-\(UUID().uuidString).yaml")
+            .path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

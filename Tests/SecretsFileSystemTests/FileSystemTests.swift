@@ -7,7 +7,7 @@ import Testing
 @testable import SecretsFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class RecordingInvalidator: KernelCacheInvalidator {
@@ -82,7 +82,8 @@ struct Fixture {
 
     @Test func foldersFieldsAndDotNames() async throws {
         let f = Fixture()
-        #expect(try await f.names("") == [".", "..", "db", "openai", "top", ".versions", ".rotate", ".status", ".metrics"])
+        #expect(
+            try await f.names("") == [".", "..", "db", "openai", "top", ".versions", ".rotate", ".status", ".metrics"])
         #expect(try await f.names("db") == [".", "..", "password", "username", ".rotate"])
         #expect(try await f.lookup("db").attributes.type == .directory)
         #expect(try await f.readAll("db/password") == Array("pw-1".utf8))
@@ -111,7 +112,8 @@ struct Fixture {
         let secretInode = try await f.lookup("openai/api_key").attributes.inode
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
         let open = try await f.fs.open(rotate, writing: true, context: f.context)
-        #expect(try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context) == 8)
+        #expect(
+            try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context) == 8)
         f.fs.release(open.handle)
         let value = try await f.readAll("openai/api_key")
         #expect(value.count == 32 && value != Array("current-value".utf8))
@@ -134,8 +136,10 @@ struct Fixture {
 
     @Test func rotateInputRules() throws {
         #expect(try SecretsFileSystem.parseRotateInput(Array("a\n b/c \n\n".utf8)).map(\.string) == ["a", "b/c"])
-        for bad in [[], Array("\n \n".utf8), [0xff, 0xfe], Array(".status".utf8), Array("../x".utf8),
-                    Array(repeating: UInt8(ascii: "a"), count: 4097)] as [[UInt8]] {
+        for bad in [
+            [], Array("\n \n".utf8), [0xff, 0xfe], Array(".status".utf8), Array("../x".utf8),
+            Array(repeating: UInt8(ascii: "a"), count: 4097),
+        ] as [[UInt8]] {
             #expect(throws: SecretError.self) { try SecretsFileSystem.parseRotateInput(bad) }
         }
     }
@@ -150,7 +154,9 @@ struct Fixture {
         #expect(await write("") == EINVAL)
         #expect(await write(".versions") == EINVAL)
         let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate").attributes.inode
-        #expect(await f.errno { _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context) } == EINVAL)
+        #expect(
+            await f.errno { _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context) }
+                == EINVAL)
         let secret = try await f.lookup("top").attributes.inode
         #expect(await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context) } == EROFS)
         #expect(await f.errno { _ = try await f.fs.open(secret, writing: true, context: f.context) } == EROFS)
@@ -160,10 +166,13 @@ struct Fixture {
         let store = MemoryStore(capabilities: [])
         store.seed("a", .value(SecretValue(string: "x")))
         let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
-        let fs = SecretsFileSystem(store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(
+            store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: SystemTimeSource(),
+            logger: Logger(label: "t"))
         let rotate = try await fs.lookup(parent: 1, name: ".rotate").attributes.inode
         do {
-            _ = try await fs.write(rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0))
+            _ = try await fs.write(
+                rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0))
             Issue.record("rotation should fail")
         } catch {
             #expect(ErrnoMapping.errno(for: error) == EOPNOTSUPP)

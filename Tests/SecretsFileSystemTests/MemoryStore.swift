@@ -21,7 +21,10 @@ final class MemoryStore: SecretStore {
         state.withLock { state in
             var stored = state[path] ?? Stored(versions: [])
             let id = String(stored.versions.count + 1)
-            stored.versions.append(Secret(content: content, version: id, createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(stored.versions.count))))
+            stored.versions.append(
+                Secret(
+                    content: content, version: id,
+                    createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(stored.versions.count))))
             state[path] = stored
         }
     }
@@ -45,7 +48,8 @@ final class MemoryStore: SecretStore {
     func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try state.withLock { state in
             guard let stored = state[path] else { throw SecretError.notFound(path) }
-            return VersionInfo.labellingCurrentAndPrevious(stored.versions.map { VersionInfo(id: $0.version, createdAt: $0.createdAt) })
+            return VersionInfo.labellingCurrentAndPrevious(
+                stored.versions.map { VersionInfo(id: $0.version, createdAt: $0.createdAt) })
         }
     }
 
@@ -59,7 +63,8 @@ final class MemoryStore: SecretStore {
         let current = try await read(request.path, version: nil)
         let content = try current.content.rotated(field: request.field, to: request.generate())
         let info = try await write(request.path, content: content)
-        return RotationResult(path: request.path, field: request.field, oldVersion: current.version, newVersion: info.id)
+        return RotationResult(
+            path: request.path, field: request.field, oldVersion: current.version, newVersion: info.id)
     }
 
     func health() async -> HealthReport { HealthReport(healthy: true, detail: "ok") }

@@ -15,17 +15,22 @@ struct MountCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("cache-ttl"), help: "How long a value is fresh (default 300s; 0 turns caching off).")
     var cacheTTL = DurationArgument(.seconds(300))
-    @Option(name: .customLong("max-stale"), help: "How long past its TTL a value is served when the backend fails (default 24h; 0 off).")
+    @Option(
+        name: .customLong("max-stale"),
+        help: "How long past its TTL a value is served when the backend fails (default 24h; 0 off).")
     var maxStale = DurationArgument(.seconds(86_400))
     @Option(name: .customLong("negative-ttl"), help: "How long a missing secret is remembered (default 10s).")
     var negativeTTL = DurationArgument(.seconds(10))
     @Option(name: .customLong("cache-max-entries"), help: "Most entries kept in the cache (default 10000).")
     var cacheMaxEntries = 10_000
-    @Flag(name: .customLong("direct-io"), help: "Every open and read reaches the daemon; nothing stays in the page cache.")
+    @Flag(
+        name: .customLong("direct-io"), help: "Every open and read reaches the daemon; nothing stays in the page cache."
+    )
     var directIO = false
     @Option(help: "Owner of every file (default: the mounting user).") var uid: UInt32?
     @Option(help: "Group of every file (default: the mounting user's group).") var gid: UInt32?
-    @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode: ModeArgument?
+    @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode:
+        ModeArgument?
     @Option(name: .customLong("dir-mode"), help: "Mode of folders, octal (default 0500).") var dirMode: ModeArgument?
     @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes and the policy still apply).")
     var allowOther = false

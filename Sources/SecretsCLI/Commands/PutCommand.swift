@@ -9,7 +9,8 @@ struct PutCommand: StoreCommand {
         commandName: "put", abstract: "Write a new version from stdin (or --from-file); never from argv.")
 
     @Argument(help: "Secret path.") var path: SecretPath
-    @Option(name: .customLong("from-file"), help: "Read the value from this file instead of stdin.") var fromFile: String?
+    @Option(name: .customLong("from-file"), help: "Read the value from this file instead of stdin.") var fromFile:
+        String?
     @Option(help: "Set this field of a multi-field secret, keeping the others.") var field: String?
     @Option(name: .customLong("rotate-every"), help: "aws: rotate on this schedule (e.g. 30d), with --rotation-lambda.")
     var rotateEvery: DurationArgument?
@@ -18,7 +19,9 @@ struct PutCommand: StoreCommand {
     @OptionGroup var backend: BackendOptions
 
     func validate() throws {
-        if let field, !SecretPath.isValidSegment(field) { throw ValidationError("'\(field)' is not a valid field name") }
+        if let field, !SecretPath.isValidSegment(field) {
+            throw ValidationError("'\(field)' is not a valid field name")
+        }
         if (rotateEvery == nil) != (rotationLambda == nil) {
             throw ValidationError("--rotate-every and --rotation-lambda go together")
         }

@@ -40,7 +40,11 @@ enum StatusSummary {
             "backend:    \(number(cache["backend_calls"])) calls",
         ]
         let errors = status["errors_by_kind"] as? [String: Any] ?? [:]
-        lines.append("errors:     " + (errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        lines.append(
+            "errors:     "
+                + (errors.isEmpty
+                    ? "none"
+                    : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         for error in (status["last_errors"] as? [[String: Any]] ?? []).suffix(5) {
             lines.append("  \(error["time"] ?? "") \(error["kind"] ?? "") \(error["path"] ?? "")")
         }
