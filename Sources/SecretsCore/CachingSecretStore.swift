@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import struct Foundation.Date
 
 /// A store in front of another store: TTL, one upstream call per key however many readers miss
@@ -27,6 +28,8 @@ public actor CachingSecretStore: SecretStore {
 
     private var entries: [CacheKey: Entry] = [:]
     private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
+    /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
+    private var slowFlights: Set<CacheKey> = []
     private var background: [UInt64: Task<Void, Never>] = [:]
     private var tick: UInt64 = 0
     private var stats = CacheStatistics()
@@ -179,13 +182,14 @@ public actor CachingSecretStore: SecretStore {
         stats.misses += 1
         let task = flightTask(key, fetch: fetch)
         do {
-            if staleCandidate, let payload = try await firstWithin(policy.staleGrace, task) {
+            guard staleCandidate else { return (try await task.value, .miss) }
+            // A call already known to be slow is not waited for again: one grace per call, not per reader.
+            if !slowFlights.contains(key), let payload = try await firstWithin(policy.staleGrace, task) {
                 return (payload, .miss)
-            } else if !staleCandidate {
-                return (try await task.value, .miss)
             }
             // The backend is slow: the reader gets the last value now; the call goes on and
             // refreshes the entry when it answers.
+            if inflight[key] != nil { slowFlights.insert(key) }
             if let stale = staleValue(for: key, reason: "backend slow") { return (stale, .stale) }
             return (try await task.value, .miss)
         } catch {
@@ -199,18 +203,10 @@ public actor CachingSecretStore: SecretStore {
         }
     }
 
-    /// The task's value if it comes within `grace`, nil if not.
+    /// The task's value if it comes within `grace`, nil if not. Never waits longer than `grace`:
+    /// the call goes on without this reader.
     private func firstWithin(_ grace: Duration, _ task: Task<Payload, any Error>) async throws -> Payload? {
-        let clock = self.clock
-        return try await withThrowingTaskGroup(of: Payload?.self) { group in
-            group.addTask { try await task.value }
-            group.addTask {
-                try? await clock.sleep(for: grace)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
+        try await firstOf({ try await task.value }, orAfter: grace, on: clock) { nil }
     }
 
     /// The last value for `key` if it is not too old to serve.
@@ -243,7 +239,9 @@ public actor CachingSecretStore: SecretStore {
         let clock = self.clock
         let task = Task {
             do {
-                let payload = try await withDeadline(timeout, clock: clock, what: "backend call") { try await fetch() }
+                let payload = try await firstOf(fetch, orAfter: timeout, on: clock) {
+                    throw SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
+                }
                 self.finish(key, .success(payload))
                 return payload
             } catch {
@@ -258,6 +256,7 @@ public actor CachingSecretStore: SecretStore {
 
     private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>) {
         inflight[key] = nil
+        slowFlights.remove(key)
         switch result {
         case .success(let payload):
             breaker.recordSuccess()
@@ -331,8 +330,9 @@ public actor CachingSecretStore: SecretStore {
         stats.backendCalls += 1
         let upstream = self.upstream
         do {
-            let value = try await withDeadline(policy.backendTimeout, clock: clock, what: "backend call") {
-                try await body(upstream)
+            let timeout = policy.backendTimeout
+            let value = try await firstOf({ try await body(upstream) }, orAfter: timeout, on: clock) {
+                throw SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
             }
             breaker.recordSuccess()
             return value
@@ -342,5 +342,84 @@ public actor CachingSecretStore: SecretStore {
             if failure.code == .unavailable { breaker.recordUnavailable(at: clock.monotonicNow()) }
             throw failure
         }
+    }
+}
+
+/// The first of two answers: `body`'s, or `late()`'s once `timeout` has passed on `clock`. Unlike a
+/// task group, this never waits for the loser, so a backend call that ignores cancellation (a hung
+/// server, a blocked lock) cannot hold a reader past its deadline. The loser is cancelled and left to
+/// finish on its own.
+func firstOf<T: Sendable>(
+    _ body: @escaping @Sendable () async throws -> T,
+    orAfter timeout: Duration,
+    on clock: any TimeSource,
+    _ late: @escaping @Sendable () throws -> T
+) async throws -> T {
+    let race = Race<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task {
+                do {
+                    race.finish(.success(try await body()))
+                } catch {
+                    race.finish(.failure(error))
+                }
+            }
+            let timer = Task {
+                do { try await clock.sleep(for: timeout) } catch { return }
+                race.finish(Result { try late() })
+            }
+            race.start(continuation, losers: [{ work.cancel() }, { timer.cancel() }])
+        }
+    } onCancel: {
+        race.finish(.failure(CancellationError()))
+    }
+}
+
+/// One answer, given once: the first `finish` wins, resumes the waiter and cancels the others. The
+/// answer is kept only until the waiter has it, so a value does not outlive its reader here.
+private final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var finished = false
+        /// An answer that came before the waiter did.
+        var early: Result<T, any Error>?
+        var losers: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>, losers: [@Sendable () -> Void]) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if state.finished {
+                defer { state.early = nil }
+                return state.early
+            }
+            state.continuation = continuation
+            state.losers = losers
+            return nil
+        }
+        if let early {
+            for cancel in losers { cancel() }
+            continuation.resume(with: early)
+        }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, losers) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
+            guard !state.finished else { return (nil, []) }
+            state.finished = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return (nil, [])
+            }
+            defer {
+                state.continuation = nil
+                state.losers = []
+            }
+            return (continuation, state.losers)
+        }
+        for cancel in losers { cancel() }
+        continuation?.resume(with: result)
     }
 }
