@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import SecretsCore
+import Synchronization
+import Testing
+
+@testable import SecretsFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct AccessPolicyTests {
+    let alice = Caller(uid: 1001, gid: 100, pid: 1, groups: [100, 2000], executable: "/usr/bin/python3.11")
+    let bob = Caller(uid: 1002, gid: 200, pid: 2, groups: [200], executable: "/usr/bin/cat")
+
+    @Test func firstMatchingRuleDecidesAndNoMatchIsDenied() throws {
+        let policy = AccessPolicy(rules: [
+            .init(path: "billing/**", uids: [1001]),
+            .init(path: "shared/*", gids: [2000]),
+            .init(path: "tools/*", executables: ["/usr/bin/cat"]),
+            .init(path: "billing/public"),  // never reached: the first rule already matches
+        ])
+        #expect(policy.allows(try SecretPath("billing/db/password"), alice))
+        #expect(!policy.allows(try SecretPath("billing/db/password"), bob))
+        #expect(!policy.allows(try SecretPath("billing/public"), bob))
+        #expect(policy.allows(try SecretPath("shared/key"), alice), "a supplementary group counts")
+        #expect(!policy.allows(try SecretPath("shared/deeper/key"), alice), "* stays within a segment")
+        #expect(policy.allows(try SecretPath("tools/token"), bob))
+        #expect(!policy.allows(try SecretPath("tools/token"), alice))
+        #expect(!policy.allows(try SecretPath("elsewhere"), alice))
+    }
+
+    @Test func foldersAreListedWhenSomethingBelowMayBeReadable() throws {
+        let policy = AccessPolicy(rules: [.init(path: "billing/**", uids: [1001]), .init(path: "a/b/c", uids: [1002])])
+        #expect(policy.mayAllowBelow(try SecretPath("billing"), alice))
+        #expect(!policy.mayAllowBelow(try SecretPath("billing"), bob))
+        #expect(policy.mayAllowBelow(try SecretPath("a/b"), bob))
+        #expect(!policy.mayAllowBelow(try SecretPath("a/x"), bob))
+    }
+
+    @Test func policyGatesOpensListingsAndRotationsAndAuditRecordsThem() async throws {
+        let store = MemoryStore()
+        store.seed("billing/key", .value(SecretValue(string: "billing-value")))
+        store.seed("other/key", .value(SecretValue(string: "other-value")))
+        let audit = RecordingAudit()
+        let callers = FixedCallers(callers: [1001: alice, 1002: bob])
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(
+            store: cache,
+            options: FileSystemOptions(
+                uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**", uids: [1001])]), audit: audit,
+                callers: callers),
+            clock: SystemTimeSource(), logger: Logger(label: "t"))
+        #expect(!fs.opensStayInKernel, "a policy needs every open to reach the daemon")
+        let asAlice = RequestContext(uid: 1001, gid: 100, pid: 1)
+        let asBob = RequestContext(uid: 1002, gid: 200, pid: 2)
+        let billing = try await fs.lookup(parent: 1, name: "billing").attributes.inode
+        let key = try await fs.lookup(parent: billing, name: "key").attributes.inode
+        let opened = try await fs.open(key, writing: false, context: asAlice)
+        #expect(opened.directIO, "with a policy nothing stays in the page cache")
+        await #expect(throws: SecretError.self) { try await fs.open(key, writing: false, context: asBob) }
+        let root = try await fs.opendir(1, context: asBob)
+        #expect(try !fs.readdir(root.handle, offset: 0).map(\.name).contains("billing"))
+        let rootAlice = try await fs.opendir(1, context: asAlice)
+        #expect(try fs.readdir(rootAlice.handle, offset: 0).map(\.name).contains("billing"))
+        let rotate = try await fs.lookup(parent: billing, name: ".rotate").attributes.inode
+        do {
+            _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asBob)
+            Issue.record("bob may not rotate")
+        } catch {
+            #expect(ErrnoMapping.errno(for: error) == EACCES)
+        }
+        _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asAlice)
+        let events = audit.events.withLock { $0 }
+        #expect(events.map(\.outcome) == [.ok, .denied, .denied, .ok])
+        #expect(events.map(\.action) == [.open, .open, .rotate, .rotate])
+        #expect(events[0].path == "billing/key" && events[0].uid == 1001 && events[0].cache == "hit", "the lookup before the open filled the cache")
+        #expect(events[0].version == "1" && events[3].version == "2")
+        #expect(events[1].executable == "/usr/bin/cat")
+    }
+}
+
+final class RecordingAudit: AuditSink {
+    let events = Mutex<[AuditEvent]>([])
+    func record(_ event: AuditEvent) { events.withLock { $0.append(event) } }
+}
+
+struct FixedCallers: CallerResolver {
+    let callers: [UInt32: Caller]
+    func resolve(_ context: RequestContext) -> Caller { callers[context.uid]! }
+}
