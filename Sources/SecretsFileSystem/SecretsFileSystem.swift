@@ -328,8 +328,10 @@ public final class SecretsFileSystem: Sendable {
         } else {
             bytes = try await document(for: node)
         }
+        // Dated when made, not when asked for: a `.status` that waited on a slow backend's health must
+        // still be the one the next read of this process gets, or the read would not match the size.
         return generated.store(
-            inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: now)
+            inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: clock.monotonicNow())
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.
