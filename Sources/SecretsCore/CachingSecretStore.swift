@@ -125,7 +125,22 @@ public actor CachingSecretStore: SecretStore {
         return result
     }
 
-    public func health() async -> HealthReport { await upstream.health() }
+    /// The backend's health, within the call deadline; while the breaker is open the backend is not
+    /// asked, so `.status` answers at once during an outage.
+    public func health() async -> HealthReport {
+        if breaker.state(at: clock.monotonicNow()) == .open {
+            return HealthReport(healthy: false, detail: "backend circuit open after repeated failures")
+        }
+        let upstream = self.upstream
+        let timeout = policy.backendTimeout
+        do {
+            return try await firstOf({ await upstream.health() }, orAfter: timeout, on: clock) {
+                HealthReport(healthy: false, detail: "no answer to the health check within \(timeout.seconds)s")
+            }
+        } catch {
+            return HealthReport(healthy: false, detail: "health check cancelled")
+        }
+    }
 
     public func shutdown() async {
         for task in background.values { task.cancel() }
