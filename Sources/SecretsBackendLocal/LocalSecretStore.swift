@@ -21,6 +21,9 @@ public final class LocalSecretStore: SecretStore {
     private let clock: any TimeSource
     /// Stored paths already reported as unshowable, so each is logged once.
     private let reportedNames = Mutex<Set<String>>([])
+    /// sqlite-nio crashes when a connection is closed twice (its hooks are cleared on a null
+    /// handle), so shutdown and deinit close it once between them.
+    private let closed = Mutex(false)
 
     private init(path: String, connection: SQLiteConnection, logger: Logger, clock: any TimeSource) {
         self.path = path
@@ -31,8 +34,8 @@ public final class LocalSecretStore: SecretStore {
     }
 
     deinit {
-        // sqlite-nio asserts that a connection is closed before it goes; closing twice is harmless.
-        _ = connection.close()
+        // sqlite-nio asserts that a connection is closed before it goes.
+        if !closed.withLock({ $0 }) { _ = connection.close() }
     }
 
     /// Opens (creating if needed) the SQLite file at `path`: parent folders 0700, the file 0600
@@ -177,7 +180,11 @@ public final class LocalSecretStore: SecretStore {
 
     public func shutdown() async {
         await lock.withLock {
-            try? await connection.close()
+            let first = closed.withLock { wasClosed in
+                defer { wasClosed = true }
+                return !wasClosed
+            }
+            if first { try? await connection.close() }
         }
     }
 

@@ -13,11 +13,6 @@ final class FileAuditSink: AuditSink, @unchecked Sendable {
     // Only touched on `queue`, apart from init and deinit.
     private let descriptor: Int32
     private let queue = DispatchQueue(label: "secretsfs.audit")
-    private let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     init(path: String) throws(SecretError) {
         descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -28,9 +23,8 @@ final class FileAuditSink: AuditSink, @unchecked Sendable {
 
     func record(_ event: AuditEvent) {
         queue.async { [self] in
-            guard var line = try? encoder.encode(event) else { return }
-            line.append(UInt8(ascii: "\n"))
-            line.withUnsafeBytes { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            var line = event.jsonLine + "\n"
+            line.withUTF8 { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
         }
     }
 

@@ -61,6 +61,12 @@ enum Operations {
         }
         ops.read = { req, ino, size, offset, fi in
             let handle = fi?.pointee.fh ?? 0
+            let bridge = Bridge.from(req)
+            // A pinned value is in memory: answer on the loop thread, no task, no hop.
+            if handle != 0, let bytes = bridge.fileSystem.readPinned(handle: handle, offset: Int(offset), size: size) {
+                FUSEReplier.send(Request(raw: req!), .bytes(bytes))
+                return
+            }
             let context = Request(raw: req!).context
             Bridge.from(req).spawn(req) {
                 .bytes(

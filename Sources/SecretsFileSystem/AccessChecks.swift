@@ -58,7 +58,7 @@ extension SecretsFileSystem {
         }
         sink.record(
             AuditEvent(
-                time: clock.wallNow().formatted(.iso8601), action: action, path: path, version: version,
+                time: clock.wallNow(), action: action, path: path, version: version,
                 outcome: outcome, cache: cache?.rawValue, uid: caller.uid, gid: caller.gid, pid: caller.pid,
                 executable: caller.executable))
     }

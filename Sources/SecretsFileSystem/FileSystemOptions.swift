@@ -22,6 +22,9 @@ public struct FileSystemOptions: Sendable {
 
     /// Policy and audit need every open to reach the daemon.
     public var perOpenChecks: Bool { policy != nil || audit != nil }
+    /// Whether any policy rule names groups, so callers' supplementary groups must be read.
+    public var policyNamesGroups: Bool { policy?.rules.contains { !$0.gids.isEmpty } ?? false }
+
     /// Whether reads bypass the page cache: `--direct-io`, or per-open checks.
     public var bypassPageCache: Bool { directIO || perOpenChecks }
 

@@ -73,7 +73,7 @@ public final class SecretsFileSystem: Sendable {
 
     public func open(_ inode: UInt64, writing: Bool, context: RequestContext) async throws -> OpenReply {
         let key = try key(inode)
-        let caller = options.perOpenChecks ? options.callers.resolve(context) : nil
+        let caller = options.perOpenChecks ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
         let outcome = OutcomeRecorder()
         let node: Node
         do {
@@ -104,6 +104,15 @@ public final class SecretsFileSystem: Sendable {
         }
     }
 
+    /// The bytes of an open handle, without waiting on anything; nil when the read needs the
+    /// store (no handle: the kernel opened without asking).
+    public func readPinned(handle: UInt64, offset: Int, size: Int) -> [UInt8]? {
+        switch handles.get(handle) {
+        case .bytes(let value)?, .rotate(_, let value)?: return value.slice(offset: offset, length: size)
+        default: return nil
+        }
+    }
+
     public func read(
         _ inode: UInt64, handle: UInt64, offset: Int, size: Int, context: RequestContext = .unknown
     ) async throws -> [UInt8] {
@@ -125,7 +134,7 @@ public final class SecretsFileSystem: Sendable {
         guard case .rotate(let folder) = try key(inode) else {
             throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate")
         }
-        let caller = options.perOpenChecks ? options.callers.resolve(context) : nil
+        let caller = options.perOpenChecks ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
         try await rotate(lines: data, in: folder, caller: caller)
         return data.count
     }
@@ -144,7 +153,7 @@ public final class SecretsFileSystem: Sendable {
         let key = try key(inode)
         let node = try await resolve(key)
         guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
-        let caller = options.policy != nil ? options.callers.resolve(context) : nil
+        let caller = options.policy != nil ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
         let entries = try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
         return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
     }

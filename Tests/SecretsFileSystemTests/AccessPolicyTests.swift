@@ -78,6 +78,10 @@ import Glibc
         #expect(events[0].path == "billing/key" && events[0].uid == 1001 && events[0].cache == "hit", "the lookup before the open filled the cache")
         #expect(events[0].version == "1" && events[3].version == "2")
         #expect(events[1].executable == "/usr/bin/cat")
+        let line = events[0].jsonLine
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(json["path"] as? String == "billing/key" && json["outcome"] as? String == "ok")
+        #expect((json["time"] as? String)?.hasSuffix("Z") == true && json["uid"] as? Int == 1001)
     }
 }
 
@@ -88,5 +92,5 @@ final class RecordingAudit: AuditSink {
 
 struct FixedCallers: CallerResolver {
     let callers: [UInt32: Caller]
-    func resolve(_ context: RequestContext) -> Caller { callers[context.uid]! }
+    func resolve(_ context: RequestContext, groups: Bool) -> Caller { callers[context.uid]! }
 }
