@@ -22,7 +22,7 @@ struct ConfigFile {
     /// Keys only `mount` takes.
     static let mountKeys: Set<String> = [
         "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "uid", "gid", "file-mode",
-        "dir-mode", "allow-other", "audit-log", "mlock", "daemon", "log-file", "o",
+        "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
     ]
 
     /// Keys that are not flags.

@@ -26,7 +26,9 @@ public struct FileSystemOptions: Sendable {
     public var policyNamesGroups: Bool { policy?.rules.contains { !$0.gids.isEmpty } ?? false }
 
     /// Whether reads bypass the page cache: `--direct-io`, or per-open checks.
-    public var bypassPageCache: Bool { directIO || perOpenChecks }
+    /// With no caching at all there is nothing to tell the kernel when a value changes, so it
+    /// must keep nothing either.
+    public var bypassPageCache: Bool { directIO || perOpenChecks || kernelCacheTimeout == 0 }
 
     public init(
         uid: UInt32,

@@ -105,3 +105,9 @@ def test_rotate_on_env_is_eopnotsupp(env):
     with pytest.raises(OSError) as failure:
         write(m.p("openai", ".rotate"), b"api_key\n")
     assert failure.value.errno == errno.EOPNOTSUPP
+
+
+def test_rotation_length_is_configurable(sample):
+    m = sample.mount("--rotation-length", "48")
+    write(m.p(".rotate"), b"top\n")
+    assert re.fullmatch(rb"[A-Za-z0-9]{48}", m.read("top"))

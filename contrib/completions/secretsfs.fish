@@ -23,7 +23,7 @@ function __secretsfs_parse_tokens -S
         __secretsfs_parse_subcommand 0 'h/help'
         switch $unparsed_tokens[1]
         case 'mount'
-            __secretsfs_parse_subcommand 1 'cache-ttl=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
+            __secretsfs_parse_subcommand 1 'cache-ttl=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'rotation-length=' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
         case 'unmount'
             __secretsfs_parse_subcommand 1 'h/help'
         case 'get'
@@ -116,6 +116,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" file-mode' -l 'file-mode' -d 'Mode of secret files, octal (default 0400).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" dir-mode' -l 'dir-mode' -d 'Mode of folders, octal (default 0500).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" allow-other' -l 'allow-other' -d 'Let other users reach the mount (modes and the policy still apply).'
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" rotation-length' -l 'rotation-length' -d 'Length of values made by .rotate: letters and digits (default 32).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" audit-log' -l 'audit-log' -d 'Append one JSON line per open and per rotation to this file.' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" mlock' -l 'mlock' -d 'Lock the daemon\'s memory so values never reach swap.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" daemon' -l 'daemon' -d 'Run in the background; exit 0 once the mount serves, or non-zero with the daemon\'s error.'

@@ -34,6 +34,8 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .customLong("dir-mode"), help: "Mode of folders, octal (default 0500).") var dirMode: ModeArgument?
     @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes and the policy still apply).")
     var allowOther = false
+    @Option(name: .customLong("rotation-length"), help: "Length of values made by .rotate: letters and digits (default 32).")
+    var rotationLength = 32
     @Option(name: .customLong("audit-log"), help: "Append one JSON line per open and per rotation to this file.")
     var auditLog: String?
     @Flag(help: "Lock the daemon's memory so values never reach swap.") var mlock = false
@@ -47,6 +49,7 @@ struct MountCommand: AsyncParsableCommand {
 
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
+        if !(8...4096).contains(rotationLength) { throw ValidationError("--rotation-length must be from 8 to 4096") }
     }
 
     func run() async throws {
@@ -79,6 +82,7 @@ struct MountCommand: AsyncParsableCommand {
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
             directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
+            generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
         let fileSystem = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: logger)
         let mount = FUSEMount(
