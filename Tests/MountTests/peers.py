@@ -77,9 +77,10 @@ class VaultError(AssertionError):
 class Vault:
     """A tiny Vault HTTP client: enough of KV v2, sys and auth to set tests up and check their outcome."""
 
-    def __init__(self, addr, token, cacert=None):
+    def __init__(self, addr, token, cacert=None, namespace=None):
         self.addr = addr.rstrip("/")
         self.token = token
+        self.namespace = namespace
         self.context = ssl.create_default_context(cafile=cacert) if cacert else None
 
     def request(self, method, path, body=None, token=None, expect=(200, 204)):
@@ -89,6 +90,8 @@ class Vault:
         request.add_header("X-Vault-Token", token if token is not None else self.token)
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self.namespace:
+            request.add_header("X-Vault-Namespace", self.namespace)
         try:
             with urllib.request.urlopen(request, timeout=10, context=self.context) as response:
                 status, raw = response.status, response.read()

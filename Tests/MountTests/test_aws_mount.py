@@ -205,7 +205,7 @@ def test_missing_is_enoent(env, endpoint, sm, prefix):
     assert errno_of(lambda: write_control(m.p(".rotate"), b".status\n")) == errno.EINVAL
 
 
-def test_bad_credentials_are_eacces(env, sm, tmp_path, prefix):
+def test_bad_credentials_are_eacces(env, tmp_path, prefix):
     # moto checks signatures only when told to, which would change the shared server for every test:
     # a private one is told instead.
     server = start_private_moto(str(tmp_path))

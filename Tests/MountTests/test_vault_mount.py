@@ -16,7 +16,7 @@ import time
 import pytest
 
 from peers import (
-    clean_environment, errno_of, require, shared_tls_vault, shared_vault, start_private_bao, unique, write_control)
+    Vault, clean_environment, errno_of, require, shared_tls_vault, shared_vault, start_private_bao, unique, write_control)
 
 ALNUM32 = re.compile(rb"[A-Za-z0-9]{32}")
 
@@ -116,6 +116,28 @@ def test_second_kv_mount(env, vault, prefix):
         vault.disable(kv)
 
 
+def test_namespace(env, vault, prefix):
+    namespace = unique("ns")
+    vault.request("POST", f"sys/namespaces/{namespace}", {})
+    inside = Vault(vault.addr, vault.token, namespace=namespace)
+    try:
+        inside.enable_kv2("secret")
+        plant(env, "namespaced-value-77")
+        inside.put(f"{prefix}/k", {"value": "namespaced-value-77"})
+        m = mount_vault(env, vault, "--vault-prefix", prefix, extra_env={"VAULT_NAMESPACE": namespace})
+        assert m.read("k") == b"namespaced-value-77"
+        assert namespace in json.loads(m.read(".status"))["address"]
+        flag = mount_vault(env, vault, "--vault-namespace", namespace, "--vault-prefix", prefix)
+        assert flag.read("k") == b"namespaced-value-77"
+        outside = mount_vault(env, vault, "--vault-prefix", prefix)
+        assert errno_of(lambda: outside.read("k")) == errno.ENOENT
+    finally:
+        for mount in env.mounts:
+            mount.stop()
+        inside.disable("secret")
+        vault.request("DELETE", f"sys/namespaces/{namespace}", expect=None)
+
+
 # MARK: versions
 
 
@@ -207,6 +229,22 @@ def test_rotate_a_value_through_the_root_and_the_shell(env, vault, prefix):
     plant(env, third["data"]["value"])
     assert third["metadata"]["version"] == 3 and m.read("svc", "token") == third["data"]["value"].encode()
     assert m.read("svc", ".versions", "token", "1") == b"rot-plain-original"
+
+
+def test_non_string_json_fields_show_as_json_text_and_survive_rotation(env, vault, prefix):
+    plant(env, "json-host-value-1")
+    vault.put(f"{prefix}/svc", {"host": "json-host-value-1", "port": 5432, "tls": True, "opts": {"b": 1, "a": [2]}})
+    m = mount_vault(env, vault, "--vault-prefix", prefix)
+    assert m.read("svc", "host") == b"json-host-value-1"
+    assert m.read("svc", "port") == b"5432"
+    assert m.read("svc", "tls") == b"true"
+    assert m.read("svc", "opts") == b'{"a":[2],"b":1}'
+    write_control(m.p("svc", ".rotate"), b"host\n")
+    data = vault.read(f"{prefix}/svc")["data"]
+    plant(env, data["host"])
+    # The neighbours go back as the same JSON values, not as strings.
+    assert data["port"] == 5432 and data["tls"] is True and data["opts"] == {"b": 1, "a": [2]}
+    assert ALNUM32.fullmatch(data["host"].encode())
 
 
 def test_outside_change_is_seen_after_the_ttl(env, vault, prefix):
