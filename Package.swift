@@ -86,7 +86,11 @@ let package = Package(
         .executableTarget(name: "secretsfs", dependencies: ["SecretsCLI"]),
 
         // A library every backend's tests run; it throws on the first broken promise.
-        .target(name: "SecretStoreConformance", dependencies: ["SecretsCore"], path: "Tests/SecretStoreConformance"),
+        .target(
+            name: "SecretStoreConformance",
+            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SecretStoreConformance"
+        ),
         .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),

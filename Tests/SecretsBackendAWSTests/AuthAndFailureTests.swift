@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretStoreConformance
 import Testing
 
 @testable import SecretsBackendAWS

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SecretsCore
 import Synchronization
+import SecretStoreConformance
 import Testing
 
 @testable import SecretsBackendAWS
@@ -68,38 +69,6 @@ func path(_ text: String) -> SecretPath { try! SecretPath(text) }
 func value(_ secret: Secret) -> [UInt8]? {
     guard case .value(let value) = secret.content else { return nil }
     return value.copyBytes()
-}
-
-/// Log lines as a handler saw them, message and metadata both, to search for what must not be there.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    var all: [String] { lines.withLock { $0 } }
-
-    func logger(_ label: String = "test.aws.capture") -> Logger {
-        var logger = Logger(label: label) { _ in CapturingHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-
-    struct CapturingHandler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            for (key, value) in event.metadata ?? [:] { merged[key] = value }
-            capture.append("\(event.level) \(event.message) \(merged)")
-        }
-    }
 }
 
 /// A moto server of a test's own, for what must not disturb the shared one: signature checking

@@ -1,40 +1,17 @@
 import Logging
 import SecretsCore
 import Synchronization
+import SecretStoreConformance
 import Testing
 
 @testable import SecretsBackendLocal
 
-/// Keeps every log line and its metadata, so a test can look for values in them.
-struct RecordingLogHandler: LogHandler {
-    let recorder: LogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        recorder.append("\(event.message) \(merged)")
-    }
-}
-
-final class LogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
-    var logger: Logger { Logger(label: "recording") { _ in RecordingLogHandler(recorder: self) } }
-    var all: [String] { lines.withLock { $0 } }
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-}
-
 @Suite struct LocalLoggingTests {
     @Test func noValueReachesALogLine() async throws {
-        let recorder = LogRecorder()
+        let recorder = LogCapture()
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let store = try await LocalSecretStore.open(path: folder.storePath, logger: recorder.logger)
+        let store = try await LocalSecretStore.open(path: folder.storePath, logger: recorder.logger())
         let path = try SecretPath("logged/secret")
         let planted = "PLANTED-SECRET-VALUE-42"
         _ = try await store.write(path, content: .value(SecretValue(string: planted)))

@@ -2,6 +2,7 @@
 import Foundation
 import SecretsBackendVault
 import SecretsCore
+import SecretStoreConformance
 import Testing
 
 @Suite("Vault auth and namespaces against OpenBao")

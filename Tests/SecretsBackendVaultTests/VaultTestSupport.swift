@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import SecretsBackendVault
 import SecretsCore
+import SecretStoreConformance
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -108,51 +109,10 @@ struct VaultAPI: Sendable {
 }
 
 /// Collects every log line (message and metadata) so tests can assert no secret ever reaches a log.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    func append(_ line: String) {
-        lock.lock()
-        lines.append(line)
-        lock.unlock()
-    }
-
-    var all: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
-
-    func logger() -> Logger {
-        var logger = Logger(label: "secretsfs.vault.test") { _ in Handler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
+extension LogCapture {
     /// Fails the test for each log line that holds one of `secrets`.
     func expectNone(of secrets: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        for secret in secrets where !secret.isEmpty {
-            let leaks = all.filter { $0.contains(secret) }
-            #expect(leaks.isEmpty, "a log line holds a planted secret or token", sourceLocation: sourceLocation)
-        }
-    }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            capture.append("\(event.level) \(event.message) \(rendered)")
-        }
+        #expect(leaks(of: secrets).isEmpty, "a log line holds a planted secret or token", sourceLocation: sourceLocation)
     }
 }
 

@@ -3,6 +3,7 @@
 import Foundation
 import SecretsBackendVault
 import SecretsCore
+import SecretStoreConformance
 import Testing
 
 @Suite("Vault transport, TLS and faults")
