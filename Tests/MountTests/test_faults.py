@@ -97,7 +97,8 @@ def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_ser
     server = bao()
     plant(env, server, "app/cached", "cached-value-hang-0001")
     plant(env, server, "app/never", "never-read-hang-0002")
-    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s")
+    audit = env.workdir / "audit.log"
+    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s", "--audit-log", str(audit))
     assert m.read("app", "cached") == b"cached-value-hang-0001"
 
     server.process.send_signal(signal.SIGSTOP)
@@ -115,6 +116,9 @@ def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_ser
         figures = cache_status(m)
         assert figures["stale_serves"] >= 1
         assert fresh_status(m)["errors_by_kind"].get("unavailable", 0) >= 1
+        # The audit log says the open was answered stale.
+        assert wait_for(lambda: any(e["outcome"] == "stale" and e["path"] == "app/cached" and e["cache"] == "stale"
+                                    for e in audit_events(audit)), 5)
     finally:
         server.process.send_signal(signal.SIGCONT)
 
@@ -125,6 +129,24 @@ def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_ser
     assert m.read("app", "never") == b"never-read-hang-0002"
     assert wait_for(lambda: cache_status(m)["breaker_state"] == "closed", 10)
     assert m.stop() == 0
+
+
+def audit_events(audit):
+    if not audit.exists():
+        return []
+    return [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
+
+
+def write_control(path, data):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        return error.errno
+    return 0
 
 
 def unseal_key(server):
@@ -147,7 +169,8 @@ def test_a_gone_or_sealed_server_opens_the_breaker_and_the_mount_recovers(env, b
     server = bao()
     plant(env, server, "app/cached", f"cached-value-{fault}-0001")
     plant(env, server, "app/never", f"never-read-{fault}-0002")
-    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "2s")
+    audit = env.workdir / "audit.log"
+    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "2s", "--audit-log", str(audit))
     assert m.read("app", "cached") == f"cached-value-{fault}-0001".encode()
 
     key = unseal_key(server) if fault == "sealed" else None
@@ -178,6 +201,10 @@ def test_a_gone_or_sealed_server_opens_the_breaker_and_the_mount_recovers(env, b
     assert value == errno.EIO and took < 1.5  # refused by the open breaker, without waiting
     assert cache_status(m)["breaker_rejections"] >= 1
     assert m.process.poll() is None and is_mounted(m.path)
+    # A rotation cannot reach the server: EIO, and the audit log says error.
+    assert write_control(m.p("app", ".rotate"), b"cached\n") == errno.EIO
+    assert wait_for(lambda: any(e["action"] == "rotate" and e["outcome"] == "error" for e in audit_events(audit)), 5)
+    env.assert_no_planted_values(audit.read_bytes(), "the audit log")
 
     # The server returns: the breaker closes again and new values are seen.
     if fault == "killed":
