@@ -6,7 +6,7 @@ extension AWSSecretStore {
     /// after a lost answer) finds the version already made and makes no second one.
     ///
     /// Where the secret has rotation configured, its Lambda makes the value (`RotateSecret`). Otherwise
-    /// the new value comes from `GetRandomPassword` (32 letters and digits, as DESIGN 1.5 asks), not
+    /// the new value comes from `GetRandomPassword` (`request.length` letters and digits, as DESIGN 1.5 asks), not
     /// from `request.generate`, and is written with `PutSecretValue`, which moves the old value to
     /// AWSPREVIOUS.
     func rotate(_ request: RotationRequest, token: String) async throws -> RotationResult {
@@ -39,7 +39,7 @@ extension AWSSecretStore {
             // A field can only be rotated in a JSON object, whether or not the mount expands them.
             let content = try content(of: current, expand: expandJSONFields || request.field != nil)
             let password = try await client.call(
-                "GetRandomPassword", SM.GetRandomPassword(PasswordLength: 32, ExcludePunctuation: true),
+                "GetRandomPassword", SM.GetRandomPassword(PasswordLength: request.length, ExcludePunctuation: true),
                 as: SM.RandomPasswordAnswer.self)
             guard let random = password.RandomPassword, !random.isEmpty else {
                 throw SecretError(.malformedResponse, "Secrets Manager GetRandomPassword answer has no password")

@@ -105,10 +105,16 @@ public struct RotationRequest: Sendable {
     public var field: String?
     /// Makes the new value; stores with their own generator (AWS GetRandomPassword) may ignore it.
     public var generate: @Sendable () -> SecretValue
+    /// The length `generate` makes, for stores that make the value themselves.
+    public var length: Int
 
-    public init(path: SecretPath, field: String? = nil, generate: @escaping @Sendable () -> SecretValue) {
+    public init(
+        path: SecretPath, field: String? = nil, length: Int = 32,
+        generate: @escaping @Sendable () -> SecretValue
+    ) {
         self.path = path
         self.field = field
+        self.length = length
         self.generate = generate
     }
 }

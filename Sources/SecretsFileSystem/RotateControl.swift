@@ -21,7 +21,7 @@ extension SecretsFileSystem {
                 let secretPath: SecretPath
                 (secretPath, field) = try await rotationTarget(path)
                 let result = try await store.rotate(
-                    RotationRequest(path: secretPath, field: field) { generator.generate() })
+                    RotationRequest(path: secretPath, field: field, length: generator.length) { generator.generate() })
                 rotations.append(
                     path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: "ok",
                     at: clock.wallNow())
