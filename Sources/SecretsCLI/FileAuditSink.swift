@@ -2,17 +2,19 @@ import Dispatch
 import Foundation
 import SecretsCore
 import SecretsFileSystem
+import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
-/// Appends audit events as JSON lines to a file (0600), on a queue of its own so an open never
-/// waits for the disk.
-final class FileAuditSink: AuditSink, @unchecked Sendable {
-    // Only touched on `queue`, apart from init and deinit.
+/// Appends audit events as JSON lines to a file (0600). An open only queues its event; a writer
+/// queue formats whatever has gathered and writes it in one call, so a burst of opens costs one
+/// write, and no open waits for the disk.
+final class FileAuditSink: AuditSink, Sendable {
     private let descriptor: Int32
     private let queue = DispatchQueue(label: "secretsfs.audit")
+    private let pending = Mutex<(events: [AuditEvent], scheduled: Bool)>(([], false))
 
     init(path: String) throws(SecretError) {
         descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -22,14 +24,37 @@ final class FileAuditSink: AuditSink, @unchecked Sendable {
     }
 
     func record(_ event: AuditEvent) {
-        queue.async { [self] in
-            var line = event.jsonLine + "\n"
-            line.withUTF8 { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let schedule = pending.withLock { pending in
+            pending.events.append(event)
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        if schedule { queue.async { [self] in writePending() } }
+    }
+
+    private func writePending() {
+        let events = pending.withLock { pending in
+            defer { pending = ([], false) }
+            return pending.events
+        }
+        guard !events.isEmpty else { return }
+        var text = ""
+        for event in events {
+            text += event.jsonLine
+            text += "\n"
+        }
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
         }
     }
 
     /// Waits until every event recorded so far is written.
-    func flush() { queue.sync {} }
+    func flush() { queue.sync { writePending() } }
 
     deinit { close(descriptor) }
 }

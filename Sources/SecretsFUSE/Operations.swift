@@ -55,6 +55,14 @@ enum Operations {
             let info = fi!.pointee
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
             let context = Request(raw: req!).context
+            if let result = bridge.fileSystem.openIfHot(UInt64(ino), writing: writing, context: context) {
+                switch result {
+                case .success(let open): FUSEReplier.send(Request(raw: req!), .open(open, info))
+                case .failure(let error):
+                    FUSEReplier.send(Request(raw: req!), .error(ErrnoMapping.errno(for: error, logger: bridge.logger)))
+                }
+                return
+            }
             Bridge.from(req).spawn(req) {
                 .open(try await $0.open(UInt64(ino), writing: writing, context: context), info)
             }

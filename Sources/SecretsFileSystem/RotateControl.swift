@@ -9,7 +9,10 @@ extension SecretsFileSystem {
             throw SecretError.unsupported("\(store.descriptor.backend) cannot rotate")
         }
         // The next read of any `.rotate` or `.status` shows this rotation.
-        defer { generated.removeAll() }
+        defer {
+            generated.removeAll()
+            hotNodes.removeAll()
+        }
         for relative in targets {
             let path = folder.appending(relative)
             let generator = options.generator

@@ -22,6 +22,7 @@ public final class SecretsFileSystem: Sendable {
     let startedMonotonic: Duration
     private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
     let generated = GeneratedSnapshots()
+    let hotNodes = HotNodes()
     private let loggedCollisions = Mutex<Set<SecretPath>>([])
 
     public init(store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger) {
@@ -74,19 +75,20 @@ public final class SecretsFileSystem: Sendable {
     public func open(_ inode: UInt64, writing: Bool, context: RequestContext) async throws -> OpenReply {
         let key = try key(inode)
         let caller = options.perOpenChecks ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
+        if let node = hotNodes.node(inode, now: clock.monotonicNow()) {
+            return try openValue(key, node, caller: caller, outcome: .hit, writing: writing)
+        }
         let outcome = OutcomeRecorder()
         let node: Node
         do {
             node = try await resolve(key, outcome: outcome)
-            if let caller, let policy = options.policy, let path = Self.policyPath(key), !policy.allows(path, caller) {
-                throw SecretError(.permissionDenied, "denied by policy").at(path)
-            }
         } catch {
             if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
             throw error
         }
         switch node {
         case .rotate(let folder):
+            try checkPolicy(key, caller)
             let history = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
             return OpenReply(
                 handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true, keepCache: false)
@@ -95,13 +97,43 @@ public final class SecretsFileSystem: Sendable {
             let bytes = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
             return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
         default:
+            if outcome.value != .stale, node.value != nil {
+                hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
+            }
+            return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
+        }
+    }
+
+    /// Opens a value file whose node was resolved a moment ago, without waiting on the store:
+    /// the FUSE layer answers such opens on its own thread. Nil when the node is not at hand.
+    public func openIfHot(_ inode: UInt64, writing: Bool, context: RequestContext) -> Result<OpenReply, any Error>? {
+        guard let key = inodes.key(for: inode), let node = hotNodes.node(inode, now: clock.monotonicNow()) else {
+            return nil
+        }
+        let caller = options.perOpenChecks ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
+        return Result { try openValue(key, node, caller: caller, outcome: .hit, writing: writing) }
+    }
+
+    /// The end of every open of a value file: policy, audit, a handle pinning the bytes.
+    private func openValue(
+        _ key: NodeKey, _ node: Node, caller: Caller?, outcome: CacheOutcome?, writing: Bool
+    ) throws -> OpenReply {
+        do {
+            try checkPolicy(key, caller)
             guard !writing else { throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate") }
             guard let value = node.value else { throw SecretError(.invalidArgument, "not a file") }
-            if let caller { audit(.open, key, node.secret?.version, caller, outcome.value, error: nil) }
-            let handle = handles.insert(.bytes(value))
+            if let caller { audit(.open, key, node.secret?.version, caller, outcome, error: nil) }
             let bypass = options.bypassPageCache
-            return OpenReply(handle: handle, directIO: bypass, keepCache: !bypass)
+            return OpenReply(handle: handles.insert(.bytes(value)), directIO: bypass, keepCache: !bypass)
+        } catch {
+            if let caller { audit(.open, key, nil, caller, outcome, error: error) }
+            throw error
         }
+    }
+
+    private func checkPolicy(_ key: NodeKey, _ caller: Caller?) throws {
+        guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return }
+        if !policy.allows(path, caller) { throw SecretError(.permissionDenied, "denied by policy").at(path) }
     }
 
     /// The bytes of an open handle, without waiting on anything; nil when the read needs the
@@ -355,7 +387,7 @@ public final class SecretsFileSystem: Sendable {
 
     /// Maps a change the cache saw to the inodes the kernel may hold for it.
     func cacheChanged(_ key: CacheKey) {
-        guard let kernel = invalidator.withLock({ $0 }) else { return }
+        let kernel = invalidator.withLock { $0 }
         let affected: [(NodeKey, UInt64)]
         switch key {
         case .secret(let path, _), .versions(let path):
@@ -373,7 +405,10 @@ public final class SecretsFileSystem: Sendable {
                 return false
             }
         }
-        for (_, inode) in affected { kernel.invalidateInode(inode) }
+        for (_, inode) in affected {
+            hotNodes.forget(inode)
+            kernel?.invalidateInode(inode)
+        }
     }
 }
 
