@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+
 import struct Foundation.Date
 
 /// A store in front of another store: TTL, one upstream call per key however many readers miss
@@ -36,8 +37,9 @@ public actor CachingSecretStore: SecretStore {
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
     private var breaker: CircuitBreaker
 
-    public init(upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger)
-    {
+    public init(
+        upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger
+    ) {
         self.upstream = upstream
         self.descriptor = upstream.descriptor
         self.policy = policy
@@ -285,7 +287,8 @@ public actor CachingSecretStore: SecretStore {
             }
             if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
                 let previous = entries[key]
-                entries[key] = Entry(payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+                entries[key] = Entry(
+                    payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
                 if previous?.payload != nil { changeHandler?(key) }
                 evictIfNeeded()
             }
@@ -421,7 +424,8 @@ private final class Race<T: Sendable>: Sendable {
     }
 
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, losers) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
+        let (continuation, losers) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
             guard !state.finished else { return (nil, []) }
             state.finished = true
             guard let continuation = state.continuation else {

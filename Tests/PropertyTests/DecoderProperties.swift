@@ -1,9 +1,10 @@
 import Foundation
 import PropertyBased
 import SecretsCore
+import Testing
+
 @testable import SecretsBackendAWS
 @testable import SecretsBackendVault
-import Testing
 
 /// What the backends make of their servers' answers: random bytes, garbled copies of real answers and
 /// random JSON over the keys the decoders look for. Always a value or a clean SecretError, never a
@@ -121,7 +122,8 @@ import Testing
         for status in [400, 403, 404, 429, 500, 503] {
             let exchange = HTTPExchange(status: status, headerPairs: [], body: body)
             let type = AWSErrorClassifier.errorType(exchange)
-            switch AWSErrorClassifier.classify(status: status, type: type, service: "Secrets Manager", operation: "Get") {
+            switch AWSErrorClassifier.classify(status: status, type: type, service: "Secrets Manager", operation: "Get")
+            {
             case .fail(let error):
                 #expect(!error.message.contains(Fuzz.planted) || type?.contains(Fuzz.planted) == true)
             case .retry, .expiredCredentials:

@@ -63,7 +63,9 @@ enum Fuzz {
             case 2: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + int(1...16, &rng))], at: at)
             case 3: bytes.insert(pick(Array("{}[]\":,0-.e\\".utf8), &rng), at: at)
             case 4: bytes.removeSubrange(at...)
-            default: bytes.insert(contentsOf: Array(pick(["null", "true", "[]", "{}", "1e999", "-1", "\"\""], &rng).utf8), at: at)
+            default:
+                bytes.insert(
+                    contentsOf: Array(pick(["null", "true", "[]", "{}", "1e999", "-1", "\"\""], &rng).utf8), at: at)
             }
         }
         return bytes

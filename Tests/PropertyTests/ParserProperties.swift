@@ -1,9 +1,10 @@
 import Foundation
 import PropertyBased
 import SecretsCore
+import Testing
+
 @testable import SecretsCLI
 @testable import SecretsFileSystem
-import Testing
 
 /// The answer of a parser that throws only SecretError, as a value.
 func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
@@ -132,7 +133,9 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
     }
 
     @Test func aNumberWithAUnitIsThatManyUnits() async {
-        let units: [(String, Int64)] = [("", 1000), ("s", 1000), ("ms", 1), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        let units: [(String, Int64)] = [
+            ("", 1000), ("s", 1000), ("ms", 1), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+        ]
         let input = Generator<(Int64, Int), Shrink.None<(Int64, Int)>> { rng in
             (Int64(Fuzz.int(0...10_000_000, &rng)), Fuzz.int(0...(units.count - 1), &rng))
         }
@@ -146,7 +149,8 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
     // MARK: The config file
 
     static let configLines = [
-        "policy:", "  - path: \"team/*\"", "    uids: [0, 1000]", "    uids: [a]", "    gids: 5", "    gids: [4294967296]",
+        "policy:", "  - path: \"team/*\"", "    uids: [0, 1000]", "    uids: [a]", "    gids: 5",
+        "    gids: [4294967296]",
         "    executables: [\"/usr/bin/cat\"]", "    executables: /bin/x", "    bogus: 1", "  - 5", "  - path: [1]",
         "  - path: \"\"", "  - {}", "policy: 7", "cache-ttl: 5m", "cache-ttl: [1, 2]", "allow-other: true",
         "allow-other: maybe", "env-include: [A_*, B_*]", "env-include: {a: b}", "unknown-key: x", "mlock: yes",
@@ -156,7 +160,9 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
     ]
 
     static func temporaryFile(_ text: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-fuzz-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "secretsfs-fuzz-\(UUID().uuidString).yaml"
+        ).path
         FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
@@ -192,7 +198,9 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
             }
             for subcommand in ["mount", "get"] {
                 let given = ["--cache-ttl", "1s"]
-                switch attempt({ () throws(SecretError) in try config.arguments(for: subcommand, given: given, environment: [:]) }) {
+                switch attempt({ () throws(SecretError) in
+                    try config.arguments(for: subcommand, given: given, environment: [:])
+                }) {
                 case .success(let arguments): #expect(!arguments.contains("--cache-ttl"))
                 case .failure(let error): Self.checkConfigError(error)
                 }

@@ -1,5 +1,6 @@
-@testable import SecretsCore
 import Testing
+
+@testable import SecretsCore
 
 /// What the cache does when the backend stops answering: the circuit breaker, the per-call deadline
 /// and the stale grace, on a clock that moves only when a test moves it (nothing here sleeps).
