@@ -87,26 +87,3 @@ extension Duration {
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
-
-/// Runs `body` with a deadline measured on `clock`: past it, the caller gets `.unavailable` and
-/// the body is cancelled.
-public func withDeadline<T: Sendable>(
-    _ timeout: Duration,
-    clock: any TimeSource,
-    what: @autoclosure () -> String,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let message = "\(what()) took longer than \(timeout.seconds)s"
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await clock.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw SecretError(.unavailable, message)
-        }
-        return value
-    }
-}
