@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SecretsCore
 import Synchronization
 
 /// Writes one line per event to stderr, as text or JSON. Values never reach it: `SecretValue`
@@ -30,7 +31,7 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let time = Date().formatted(.iso8601)
+        let time = Timestamp.iso8601(Date())
         let line: String
         switch format {
         case .text:

@@ -36,7 +36,7 @@ extension AuditEvent {
             ("outcome", JSONText.string(outcome.rawValue)),
             ("path", JSONText.string(path)),
             ("pid", String(pid)),
-            ("time", JSONText.string(JSONText.iso8601(time))),
+            ("time", JSONText.string(Timestamp.iso8601(time))),
             ("uid", String(uid)),
             ("version", version.map(JSONText.string) ?? "null"),
         ]
@@ -61,18 +61,6 @@ enum JSONText {
             }
         }
         return out + "\""
-    }
-
-    /// `2026-11-29T04:10:11.123Z`, from gmtime_r: Foundation's formatters cost tens of microseconds.
-    static func iso8601(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        var whole = time_t(seconds.rounded(.down))
-        let millis = Int((seconds - Double(whole)) * 1000)
-        var parts = tm()
-        gmtime_r(&whole, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
     }
 }
 

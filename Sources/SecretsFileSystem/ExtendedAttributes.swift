@@ -33,7 +33,7 @@ extension SecretsFileSystem {
             ("stale", freshness?.expired == true ? "true" : "false"),
             ("ttl", String(Int(ttlLeft.rounded(.down)))),
         ]
-        if let created = secret.createdAt { attributes.insert(("created", created.formatted(.iso8601)), at: 1) }
+        if let created = secret.createdAt { attributes.insert(("created", Timestamp.iso8601(created)), at: 1) }
         return attributes.map { (Self.xattrPrefix + $0.0, Array($0.1.utf8)) }
     }
 }

@@ -25,7 +25,7 @@ final class RotationLog: Sendable {
 
     func append(path: SecretPath, field: String?, old: String?, new: String?, outcome: String, at time: Date) {
         let record = Record(
-            time: time.formatted(.iso8601), path: path.string, field: field, oldVersion: old,
+            time: Timestamp.iso8601(time), path: path.string, field: field, oldVersion: old,
             newVersion: new, outcome: outcome)
         totals.withLock { $0[outcome == "ok" ? "ok" : "error", default: 0] += 1 }
         records.withLock { records in

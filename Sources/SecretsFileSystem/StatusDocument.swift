@@ -75,7 +75,7 @@ enum StatusRenderer {
                 hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState),
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map {
-                .init(time: $0.time.formatted(.iso8601), path: $0.path, kind: $0.kind)
+                .init(time: Timestamp.iso8601($0.time), path: $0.path, kind: $0.kind)
             },
             rotations: snapshot.rotations,
             openHandles: snapshot.openHandles,

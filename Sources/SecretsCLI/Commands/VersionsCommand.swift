@@ -12,7 +12,7 @@ struct VersionsCommand: StoreCommand {
 
     func run(store: any SecretStore, logger: Logger) async throws {
         for version in try await store.versions(of: path) {
-            let created = version.createdAt?.formatted(.iso8601) ?? "-"
+            let created = version.createdAt.map(Timestamp.iso8601) ?? "-"
             printLine([version.id, created, version.labels.joined(separator: ",")].joined(separator: "\t"))
         }
     }
