@@ -15,6 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
 
 
+def wait_for(predicate, timeout, every=0.05):
+    """Polls `predicate` until it holds or `timeout` seconds pass; returns its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return predicate()
+
+
+def write_control(path, data):
+    """One write(2) to a `.rotate` file; returns what write returned, raises OSError with the errno."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def is_mounted(mountpoint):
     target = os.path.realpath(mountpoint)
     with open("/proc/self/mountinfo") as f:

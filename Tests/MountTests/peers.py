@@ -19,6 +19,8 @@ import uuid
 
 import pytest
 
+from conftest import write_control  # noqa: F401 (used by the backend mount tests)
+
 AWS_REGION = "us-east-1"
 
 
@@ -50,13 +52,6 @@ def errno_of(action):
     return None
 
 
-def write_control(path, data):
-    """One write(2) to a `.rotate` file; returns what write returned, raises OSError with the errno."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        return os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def clean_environment(**extra):

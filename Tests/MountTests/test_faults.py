@@ -15,17 +15,10 @@ import time
 
 import pytest
 
-from conftest import is_mounted
+from conftest import is_mounted, wait_for
 from peers import PrivateServer, Vault, _wait_ready, clean_environment, free_port
 
 
-def wait_for(predicate, timeout, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
 
 
 def start_bao(workdir, port=None, token=None):

@@ -7,16 +7,9 @@ import time
 
 import pytest
 
-from conftest import BIN, Mount, is_mounted
+from conftest import BIN, Mount, is_mounted, wait_for
 
 
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_outside_change_is_visible_after_the_ttl(sample):

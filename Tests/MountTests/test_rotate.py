@@ -7,13 +7,9 @@ import re
 
 import pytest
 
+from conftest import write_control as write
 
-def write(path, data):
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        return os.write(fd, data)
-    finally:
-        os.close(fd)
+
 
 
 def test_rotate_replaces_value_visible_on_next_open(sample):
