@@ -178,6 +178,22 @@ class PrivateServer:
         self.token = token
         self.log = log
 
+    def pause(self):
+        """SIGSTOP, then waits until every thread has stopped: kill(2) returns before a busy Go
+        process has, and a request sent in between would still be answered."""
+        self.process.send_signal(signal.SIGSTOP)
+        pid = self.process.pid
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                states = [open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[0]
+                          for tid in os.listdir(f"/proc/{pid}/task")]
+            except OSError:
+                return
+            if all(state == "T" for state in states):
+                return
+            time.sleep(0.01)
+
     def stop(self, sig=signal.SIGKILL):
         if self.process.poll() is None:
             self.process.send_signal(sig)

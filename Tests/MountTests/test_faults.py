@@ -94,7 +94,7 @@ def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_ser
     m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s", "--audit-log", str(audit))
     assert m.read("app", "cached") == b"cached-value-hang-0001"
 
-    server.process.send_signal(signal.SIGSTOP)
+    server.pause()
     try:
         time.sleep(1.3)  # past the TTL: the cached value is expired, not gone
         value, took = timed_read(m, "app", "cached")
@@ -223,7 +223,7 @@ def test_sigterm_answers_reads_waiting_on_a_hung_server_then_unmounts_cleanly(en
     m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s")
     assert {"s0", "s1", "s2", "s3"} <= set(os.listdir(m.p("app")))
 
-    server.process.send_signal(signal.SIGSTOP)
+    server.pause()
     results = {}
 
     def reader(i):

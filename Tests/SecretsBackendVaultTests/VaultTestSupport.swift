@@ -228,6 +228,23 @@ final class ChildProcess: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(pid, number) }
 
+    /// SIGSTOP, then waits until every thread has stopped: kill(2) returns before a busy
+    /// multi-threaded process (Go's runtime) has stopped, and a request sent in between is answered.
+    func pause() async {
+        kill(pid, SIGSTOP)
+        for _ in 0..<200 {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+            let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            let allStopped = threads.allSatisfy { tid in
+                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8)) ?? ""
+                return text.split(separator: ")").last?.split(separator: " ").first == "T"
+            }
+            if state == "T", allStopped { return }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+
     /// SIGKILL: the test process hands its children a signal mask that blocks SIGTERM, and a crash is the
     /// fault we want anyway.
     func stop() {
