@@ -5,7 +5,7 @@ import SecretsFileSystem
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends audit events as JSON lines to a file (0600). An open only queues its event; a writer

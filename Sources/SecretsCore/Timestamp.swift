@@ -1,7 +1,7 @@
 import struct Foundation.Date
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Times as logs, `.status`, `.rotate` and the audit log write them: `2026-11-29T04:10:11.123Z`.
@@ -13,7 +13,8 @@ public enum Timestamp {
         let millis = min(999, Int((seconds - Double(whole)) * 1000))
         var parts = tm()
         gmtime_r(&whole, &parts)
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
+        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-"
+            + pad(Int(parts.tm_mday), 2)
             + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
             + "." + pad(millis, 3) + "Z"
     }

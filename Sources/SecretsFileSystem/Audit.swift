@@ -2,7 +2,7 @@ import Foundation
 import SecretsCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One line of the audit log: who opened or rotated what, and how it was answered. Never a value.

@@ -98,7 +98,8 @@ public final class SecretsFileSystem: Sendable {
             return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
         default:
             if outcome.value != .stale, node.value != nil {
-                hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
+                hotNodes.remember(
+                    inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
             }
             return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
         }

@@ -1,6 +1,6 @@
 import Foundation
-import SecretsCore
 import SecretStoreConformance
+import SecretsCore
 import Testing
 
 @testable import SecretsBackendAWS

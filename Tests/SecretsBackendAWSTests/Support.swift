@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import SecretStoreConformance
 import SecretsCore
 import Synchronization
-import SecretStoreConformance
 import Testing
 
 @testable import SecretsBackendAWS

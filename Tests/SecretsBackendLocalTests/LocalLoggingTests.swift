@@ -1,7 +1,7 @@
 import Logging
+import SecretStoreConformance
 import SecretsCore
 import Synchronization
-import SecretStoreConformance
 import Testing
 
 @testable import SecretsBackendLocal

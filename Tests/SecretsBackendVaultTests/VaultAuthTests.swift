@@ -1,8 +1,8 @@
 // Logins, renewal and namespaces against a real OpenBao dev server.
 import Foundation
+import SecretStoreConformance
 import SecretsBackendVault
 import SecretsCore
-import SecretStoreConformance
 import Testing
 
 @Suite("Vault auth and namespaces against OpenBao")

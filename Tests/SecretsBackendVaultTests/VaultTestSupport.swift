@@ -3,9 +3,9 @@
 // and real processes (a bao server to kill, a plain HTTP server) for faults.
 import Foundation
 import Logging
+import SecretStoreConformance
 import SecretsBackendVault
 import SecretsCore
-import SecretStoreConformance
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -112,7 +112,8 @@ struct VaultAPI: Sendable {
 extension LogCapture {
     /// Fails the test for each log line that holds one of `secrets`.
     func expectNone(of secrets: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(leaks(of: secrets).isEmpty, "a log line holds a planted secret or token", sourceLocation: sourceLocation)
+        #expect(
+            leaks(of: secrets).isEmpty, "a log line holds a planted secret or token", sourceLocation: sourceLocation)
     }
 }
 

@@ -1,9 +1,9 @@
 // TLS and faults made for real: a dev-tls server with its CA, a bao server this test stops and kills,
 // a KV v1 mount whose answers are not KV v2's shape, and a plain HTTP server that is no Vault at all.
 import Foundation
+import SecretStoreConformance
 import SecretsBackendVault
 import SecretsCore
-import SecretStoreConformance
 import Testing
 
 @Suite("Vault transport, TLS and faults")
@@ -99,7 +99,8 @@ struct VaultTransportTests {
         let dead = await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
         // A pooled keep-alive connection may see the kill as a reset rather than a refusal.
         let deadText = dead?.description ?? ""
-        #expect(["refused", "reset", "closed", "connection", "timed out"].contains { deadText.contains($0) }, "\(deadText)")
+        #expect(
+            ["refused", "reset", "closed", "connection", "timed out"].contains { deadText.contains($0) }, "\(deadText)")
         await expectSecretError(.unavailable) { try await store.list(.root) }
         #expect(ContinuousClock.now - started < .seconds(3))
         capture.expectNone(of: ["before-the-fault", token])

@@ -7,7 +7,7 @@ import Testing
 @testable import SecretsFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct AccessPolicyTests {
@@ -75,7 +75,9 @@ import Glibc
         let events = audit.events.withLock { $0 }
         #expect(events.map(\.outcome) == [.ok, .denied, .denied, .ok])
         #expect(events.map(\.action) == [.open, .open, .rotate, .rotate])
-        #expect(events[0].path == "billing/key" && events[0].uid == 1001 && events[0].cache == "hit", "the lookup before the open filled the cache")
+        #expect(
+            events[0].path == "billing/key" && events[0].uid == 1001 && events[0].cache == "hit",
+            "the lookup before the open filled the cache")
         #expect(events[0].version == "1" && events[3].version == "2")
         #expect(events[1].executable == "/usr/bin/cat")
         let line = events[0].jsonLine

@@ -34,7 +34,9 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .customLong("dir-mode"), help: "Mode of folders, octal (default 0500).") var dirMode: ModeArgument?
     @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes and the policy still apply).")
     var allowOther = false
-    @Option(name: .customLong("rotation-length"), help: "Length of values made by .rotate: letters and digits (default 32).")
+    @Option(
+        name: .customLong("rotation-length"), help: "Length of values made by .rotate: letters and digits (default 32)."
+    )
     var rotationLength = 32
     @Option(name: .customLong("audit-log"), help: "Append one JSON line per open and per rotation to this file.")
     var auditLog: String?

@@ -18,7 +18,8 @@ struct RotateCommand: StoreCommand {
         {
             target = (parent, path.name)
         }
-        let result = try await store.rotate(RotationRequest(path: target.0, field: target.1, length: length) { generator.generate() })
+        let result = try await store.rotate(
+            RotationRequest(path: target.0, field: target.1, length: length) { generator.generate() })
         printLine("rotated \(path): \(result.oldVersion ?? "-") -> \(result.newVersion)")
     }
 }
