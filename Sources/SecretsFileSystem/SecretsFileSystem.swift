@@ -81,6 +81,8 @@ public final class SecretsFileSystem: Sendable {
         let outcome = OutcomeRecorder()
         let node: Node
         do {
+            // Judged on the path alone, before any fetch: a refused caller costs the backend nothing.
+            try checkPolicy(key, caller)
             node = try await resolve(key, outcome: outcome)
         } catch {
             if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }

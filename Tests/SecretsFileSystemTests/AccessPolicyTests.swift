@@ -87,6 +87,28 @@ import Testing
     }
 }
 
+extension AccessPolicyTests {
+    @Test func aRefusedOpenFetchesNothing() async throws {
+        let store = MemoryStore()
+        store.seed("other/key", .value(SecretValue(string: "other-value")))
+        // No caching: any resolution of the node would reach the store again.
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(ttl: .zero), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(
+            store: cache,
+            options: FileSystemOptions(
+                uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**")]),
+                callers: FixedCallers(callers: [1001: alice])),
+            clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let folder = try await fs.lookup(parent: 1, name: "other").attributes.inode
+        let value = try await fs.lookup(parent: folder, name: "key").attributes.inode
+        let readsBefore = store.reads.load(ordering: .relaxed)
+        await #expect(throws: SecretError.self) {
+            try await fs.open(value, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1))
+        }
+        #expect(store.reads.load(ordering: .relaxed) == readsBefore)
+    }
+}
+
 final class RecordingAudit: AuditSink {
     let events = Mutex<[AuditEvent]>([])
     func record(_ event: AuditEvent) { events.withLock { $0.append(event) } }
