@@ -52,11 +52,23 @@ public final class LocalSecretStore: SecretStore {
         } catch {
             throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
         }
-        do {
-            try await LocalSchema.prepare(connection, file: path)
-        } catch {
-            try? await connection.close()
-            throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
+        // Two processes creating the same new file can meet in SQLite's lock upgrade, where it
+        // answers "busy" at once instead of waiting; the loser tries again after a moment.
+        var attempt = 0
+        while true {
+            do {
+                try await LocalSchema.prepare(connection, file: path)
+                break
+            } catch {
+                let failure = SecretError.fromSQLite(error, doing: "opening the store", file: path)
+                attempt += 1
+                if failure.code == .unavailable, attempt < 8 {
+                    try? await Task.sleep(for: .milliseconds(25 * attempt))
+                    continue
+                }
+                try? await connection.close()
+                throw failure
+            }
         }
         return LocalSecretStore(path: path, connection: connection, logger: logger, clock: clock)
     }

@@ -128,3 +128,24 @@ def test_unmount_of_a_plain_folder_fails_clearly(env, tmp_path):
 def test_help_exits_zero(env):
     result = env.cli("--help", backend=[], check=False)
     assert result.returncode == 0 and b"mount" in result.stdout
+
+
+def test_racing_first_writes_to_a_new_store_all_land(env, tmp_path):
+    """Several CLIs creating the same new store file meet in SQLite's lock upgrade; none may fail."""
+    import subprocess as sp
+    for round_ in range(4):
+        store = str(tmp_path / f"race-{round_}.db")
+        procs = [sp.Popen([env_bin(), "put", f"k{i}", "--store", store], stdin=sp.PIPE, stdout=sp.DEVNULL, stderr=sp.PIPE)
+                 for i in range(4)]
+        for i, p in enumerate(procs):
+            p.stdin.write(f"race-value-{i}".encode())
+            p.stdin.close()
+        results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+        assert all(code == 0 for code, _ in results), results
+        listed = env.cli("ls", backend=["--store", store]).stdout.decode().split()
+        assert listed == ["k0", "k1", "k2", "k3"]
+
+
+def env_bin():
+    from conftest import BIN
+    return BIN
