@@ -13,8 +13,9 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
     let logger: Logger
     var name: String { "instance-metadata" }
 
-    /// Off EC2 nothing answers at 169.254.169.254: give up on the first request quickly.
-    static let probeTimeout = Duration.seconds(1)
+    /// Off EC2 nothing answers at 169.254.169.254: give up on the first request quickly (1 s, or
+    /// AWS_METADATA_SERVICE_TIMEOUT seconds, as the SDKs read it).
+    let probeTimeout: Duration
     static let tokenTTLSeconds = "21600"
     static let credentialsPath = "/latest/meta-data/iam/security-credentials/"
 
@@ -22,6 +23,8 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         let text = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].nonEmpty ?? "http://169.254.169.254"
         endpoint = try Endpoint(parsing: text, what: "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        let seconds = environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        probeTimeout = .milliseconds(Int64(seconds * 1000))
         self.transport = transport
         self.logger = logger
         exchange = RetryingExchange(
@@ -36,7 +39,7 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
                 headers: [
                     ("Host", endpoint.hostHeader), ("X-aws-ec2-metadata-token-ttl-seconds", Self.tokenTTLSeconds),
                 ],
-                body: [], deadline: min(deadline, ContinuousClock.now + Self.probeTimeout))
+                body: [], deadline: min(deadline, ContinuousClock.now + probeTimeout))
         } catch let failure as TransportFailure {
             logger.debug("no instance metadata service", metadata: ["reason": "\(failure.detail)"])
             return nil
