@@ -163,11 +163,11 @@ public actor CachingSecretStore: SecretStore {
                 break
             }
         }
-        for key in dropped {
-            entries[key] = nil
-            changeHandler?(key)
-        }
-        changeHandler?(.secret(path, version: nil))
+        for key in dropped { entries[key] = nil }
+        // The value's key is always announced, even when it was not cached: the kernel may hold it.
+        let current = CacheKey.secret(path, version: nil)
+        if !dropped.contains(current) { dropped.append(current) }
+        for key in dropped { changeHandler?(key) }
     }
 
     // MARK: The cache itself

@@ -56,14 +56,10 @@ enum Operations {
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
             let context = Request(raw: req!).context
             if let result = bridge.fileSystem.openIfHot(UInt64(ino), writing: writing, context: context) {
-                switch result {
-                case .success(let open): FUSEReplier.send(Request(raw: req!), .open(open, info))
-                case .failure(let error):
-                    FUSEReplier.send(Request(raw: req!), .error(ErrnoMapping.errno(for: error, logger: bridge.logger)))
-                }
+                bridge.answer(req) { _ in .open(try result.get(), info) }
                 return
             }
-            Bridge.from(req).spawn(req) {
+            bridge.spawn(req) {
                 .open(try await $0.open(UInt64(ino), writing: writing, context: context), info)
             }
         }
@@ -76,7 +72,7 @@ enum Operations {
                 return
             }
             let context = Request(raw: req!).context
-            Bridge.from(req).spawn(req) {
+            bridge.spawn(req) {
                 .bytes(
                     try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size, context: context))
             }

@@ -151,18 +151,13 @@ public final class SecretsFileSystem: Sendable {
     public func read(
         _ inode: UInt64, handle: UInt64, offset: Int, size: Int, context: RequestContext = .unknown
     ) async throws -> [UInt8] {
-        switch handles.get(handle) {
-        case .bytes(let value)?, .rotate(_, let value)?:
-            return value.slice(offset: offset, length: size)
-        case .directory?:
-            throw SecretError(.invalidArgument, "is a folder")
-        case nil:
-            // No handle (the kernel opened without asking us): read what the node holds now.
-            let node = try await resolve(try key(inode))
-            if let value = node.value { return value.slice(offset: offset, length: size) }
-            let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: context.pid)
-            return snapshot.bytes.slice(offset: offset, length: size)
-        }
+        if let bytes = readPinned(handle: handle, offset: offset, size: size) { return bytes }
+        if case .directory? = handles.get(handle) { throw SecretError(.invalidArgument, "is a folder") }
+        // No handle (the kernel opened without asking us): read what the node holds now.
+        let node = try await resolve(try key(inode))
+        if let value = node.value { return value.slice(offset: offset, length: size) }
+        let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: context.pid)
+        return snapshot.bytes.slice(offset: offset, length: size)
     }
 
     public func write(_ inode: UInt64, handle: UInt64, data: [UInt8], context: RequestContext) async throws -> Int {
