@@ -167,10 +167,13 @@ final class VaultClient: Sendable {
             reason = "connection failed (\(error.errnoCode == ECONNREFUSED ? "refused" : "errno \(error.errnoCode)"))"
         case is NIOTooManyBytesError:
             reason = "answer larger than \(Self.maxBodyBytes) bytes"
+        case is ChannelError:
+            // A pooled keep-alive connection to a server that died is seen closed, not refused.
+            reason = "connection closed"
         case is CancellationError:
             reason = "cancelled"
         default:
-            reason = "\(type(of: error))"
+            reason = "connection failed (\(type(of: error)))"
         }
         logger.warning("Vault call failed", metadata: ["call": "\(call)", "reason": "\(reason)"])
         return SecretError(.unavailable, "Vault at \(address) is unavailable: \(reason)")
