@@ -110,6 +110,7 @@ let package = Package(
         ),
         .testTarget(name: "SecretsFileSystemTests", dependencies: ["SecretsFileSystem", "SecretsCore"]),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
+        .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE"]),
         // Bounded property and fuzz checks of every parser that takes outside input.
         .testTarget(
             name: "PropertyTests",

@@ -21,7 +21,7 @@ struct ConfigFile {
 
     /// Keys only `mount` takes.
     static let mountKeys: Set<String> = [
-        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "uid", "gid", "file-mode",
+        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "busy-poll", "uid", "gid", "file-mode",
         "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
     ]
 

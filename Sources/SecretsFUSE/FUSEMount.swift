@@ -14,13 +14,18 @@ public struct MountOptions: Sendable {
     public var fsName: String
     /// Further `-o` options passed to the kernel mount as given (from fstab, say).
     public var extraOptions: [String]
+    /// How long the request loop may stay awake after a request; see `SessionLoop`.
+    public var busyPoll: Duration
 
-    public init(mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [])
-    {
+    public init(
+        mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [],
+        busyPoll: Duration = .microseconds(50)
+    ) {
         self.mountpoint = mountpoint
         self.allowOther = allowOther
         self.fsName = fsName
         self.extraOptions = extraOptions
+        self.busyPoll = busyPoll
     }
 
     /// `default_permissions` is always on: the kernel enforces modes and owners.
@@ -112,7 +117,7 @@ public final class FUSEMount: Service, Sendable {
                 _ = secretsfs_unblock_wake_signal()
                 loopThread.withLock { $0 = pthread_self() }
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
-                let result = fuse_session_loop(pointer.raw)
+                let result = SessionLoop(session: pointer.raw, spinLimit: options.busyPoll).run()
                 if result != 0 { logger.error("FUSE loop ended with an error", metadata: ["errno": "\(-result)"]) }
                 loopFinished.store(true, ordering: .relaxed)
                 continuation.resume()

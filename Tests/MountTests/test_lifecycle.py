@@ -77,3 +77,31 @@ def test_missing_mountpoint_is_one_clear_line(env):
     assert result.returncode != 0
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "does not exist" in lines[0], lines
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("window", ["0", "50", "2000"])
+def test_busy_poll_serves_bursts_and_sleeps_at_rest(sample, window):
+    # Direct I/O sends every open and read to the daemon: a burst the loop stays awake for.
+    mount = sample.mount("--direct-io", "--busy-poll", window)
+    for _ in range(3000):
+        assert mount.read("top") == b"top-level-value-xyz"
+    time.sleep(0.3)
+    before = cpu_seconds(mount.process.pid)
+    time.sleep(1.0)
+    used = cpu_seconds(mount.process.pid) - before
+    # A loop that kept polling would use the whole second of a CPU.
+    assert used < 0.2, f"the daemon used {used:.2f} s of CPU in a second at rest"
+
+
+def test_busy_poll_out_of_range_is_one_line(env, tmp_path):
+    result = env.cli("mount", str(tmp_path), "--busy-poll", "20000", check=False)
+    assert result.returncode == 64
+    message = result.stderr.decode().strip()
+    assert "\n" not in message and "busy-poll" in message

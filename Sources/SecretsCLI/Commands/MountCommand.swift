@@ -27,6 +27,10 @@ struct MountCommand: AsyncParsableCommand {
         name: .customLong("direct-io"), help: "Every open and read reaches the daemon; nothing stays in the page cache."
     )
     var directIO = false
+    @Option(
+        name: .customLong("busy-poll"),
+        help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 50; 0 off).")
+    var busyPoll = 50
     @Option(help: "Owner of every file (default: the mounting user).") var uid: UInt32?
     @Option(help: "Group of every file (default: the mounting user's group).") var gid: UInt32?
     @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode:
@@ -51,6 +55,7 @@ struct MountCommand: AsyncParsableCommand {
 
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
+        if !(0...10_000).contains(busyPoll) { throw ValidationError("--busy-poll must be from 0 to 10000 microseconds") }
         if !(8...4096).contains(rotationLength) { throw ValidationError("--rotation-length must be from 8 to 4096") }
     }
 
@@ -91,7 +96,8 @@ struct MountCommand: AsyncParsableCommand {
             fileSystem: fileSystem,
             options: MountOptions(
                 mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(upstream.descriptor.backend)",
-                extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) }),
+                extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) },
+                busyPoll: .microseconds(busyPoll)),
             logger: logger,
             onReady: {
                 SystemdNotifier.notify("READY=1\nSTATUS=serving \(upstream.descriptor.backend)")
