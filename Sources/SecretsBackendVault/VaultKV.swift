@@ -179,15 +179,7 @@ enum VaultKV {
     /// RFC 3339 with up to nanoseconds, as Vault writes `created_time`.
     static func date(_ raw: Any?) -> Date? {
         guard let text = raw as? String, !text.isEmpty else { return nil }
-        var whole = text
-        var fraction = 0.0
-        if let dot = text.firstIndex(of: ".") {
-            let digitsEnd = text[dot...].dropFirst().firstIndex { !$0.isNumber } ?? text.endIndex
-            fraction = Double("0" + text[dot..<digitsEnd]) ?? 0
-            whole = String(text[..<dot] + text[digitsEnd...])
-        }
-        guard let base = try? Date.ISO8601FormatStyle().parse(whole) else { return nil }
-        return base.addingTimeInterval(fraction)
+        return Timestamp.parseRFC3339(text)
     }
 
     // MARK: encoding

@@ -66,8 +66,12 @@ enum Operations {
         ops.read = { req, ino, size, offset, fi in
             let handle = fi?.pointee.fh ?? 0
             let bridge = Bridge.from(req)
-            // A pinned value is in memory: answer on the loop thread, no task, no hop.
-            if handle != 0, let bytes = bridge.fileSystem.readPinned(handle: handle, offset: Int(offset), size: size) {
+            // A pinned or just-fetched value is in memory: answer on the loop thread, no task, no hop.
+            let bytes =
+                handle != 0
+                ? bridge.fileSystem.readPinned(handle: handle, offset: Int(offset), size: size)
+                : bridge.fileSystem.readIfHot(UInt64(ino), offset: Int(offset), size: size)
+            if let bytes {
                 FUSEReplier.send(Request(raw: req!), .bytes(bytes))
                 return
             }

@@ -53,8 +53,15 @@ public final class SecretsFileSystem: Sendable {
     public func lookup(parent: UInt64, name: String, context: RequestContext = .unknown) async throws -> EntryReply {
         let parentKey = try key(parent)
         let childKey = try await childKey(of: parentKey, named: name)
-        let node = try await resolve(childKey)
-        let attributes = try await attributes(of: node, inode: inodes.inode(for: childKey), pid: context.pid)
+        let outcome = OutcomeRecorder()
+        let node = try await resolve(childKey, outcome: outcome)
+        let inode = inodes.inode(for: childKey)
+        if outcome.value == .miss, node.value != nil {
+            // Fetched just now: the READ that follows a first open is answered from here, on the
+            // FUSE thread. Only a fresh fetch, so the entry cannot outlive the cached value's TTL.
+            hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
+        }
+        let attributes = try await attributes(of: node, inode: inode, pid: context.pid)
         let timeout = timeout(for: node)
         return EntryReply(attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout)
     }
@@ -146,6 +153,12 @@ public final class SecretsFileSystem: Sendable {
         case .bytes(let value)?, .rotate(_, let value)?: return value.slice(offset: offset, length: size)
         default: return nil
         }
+    }
+
+    /// The bytes of a value file opened without a handle (the kernel filling its page cache),
+    /// when its node was resolved a moment ago; nil when the read needs the store.
+    public func readIfHot(_ inode: UInt64, offset: Int, size: Int) -> [UInt8]? {
+        hotNodes.node(inode, now: clock.monotonicNow())?.value?.slice(offset: offset, length: size)
     }
 
     public func read(
