@@ -9,12 +9,15 @@ import Synchronization
 #endif
 
 /// Appends audit events as JSON lines to a file (0600). An open only queues its event; a writer
-/// queue formats whatever has gathered and writes it in one call, so a burst of opens costs one
-/// write, and no open waits for the disk.
+/// queue formats whatever has gathered within `gathering` and writes it in one call, so a burst of
+/// opens costs one write and one wake-up of the writer, and no open waits for the disk.
 final class FileAuditSink: AuditSink, Sendable {
     private let descriptor: Int32
     private let queue = DispatchQueue(label: "secretsfs.audit")
     private let pending = Mutex<(events: [AuditEvent], scheduled: Bool)>(([], false))
+    /// How long events gather before a write. Waking the writer for each open would cost every
+    /// open a cross-CPU wake-up; a few milliseconds of delay on the log costs nobody.
+    static let gathering = DispatchTimeInterval.milliseconds(5)
 
     init(path: String) throws(SecretError) {
         descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -29,7 +32,7 @@ final class FileAuditSink: AuditSink, Sendable {
             defer { pending.scheduled = true }
             return !pending.scheduled
         }
-        if schedule { queue.async { [self] in writePending() } }
+        if schedule { queue.asyncAfter(deadline: .now() + Self.gathering) { [self] in writePending() } }
     }
 
     private func writePending() {
