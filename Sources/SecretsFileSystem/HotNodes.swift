@@ -12,7 +12,9 @@ final class HotNodes: Sendable {
     }
 
     private let entries = Mutex<[UInt64: Entry]>([:])
-    private static let limit = 10_000
+    /// Small: an entry serves the requests of the next moment, and a `find` over a large tree
+    /// must not keep every value it passed alive here.
+    private static let limit = 1_024
 
     /// A second, or less when the TTL itself is shorter.
     static func lifetime(_ ttlSeconds: Double) -> Duration {
