@@ -124,6 +124,39 @@ struct Fixture {
         #expect(!history.containsSubsequence(value))
     }
 
+    @Test func theReadAfterAFirstLookupIsAnsweredWithoutTheStore() async throws {
+        let f = Fixture()
+        let inode = try await f.lookup("openai/api_key").attributes.inode
+        #expect(f.fs.readIfHot(inode, offset: 0, size: 100) == Array("current-value".utf8))
+        #expect(f.fs.readIfHot(inode, offset: 8, size: 3) == Array("val".utf8))
+        // Only a value fetched just now: a lookup answered from the cache keeps nothing at hand.
+        let folder = try await f.lookup("openai").attributes.inode
+        #expect(f.fs.readIfHot(folder, offset: 0, size: 100) == nil)
+
+        // Gone after a second, and at once when the value changes.
+        f.clock.advance(by: .milliseconds(1001))
+        #expect(f.fs.readIfHot(inode, offset: 0, size: 100) == nil)
+        let top = try await f.lookup("top").attributes.inode
+        #expect(f.fs.readIfHot(top, offset: 0, size: 100) == [0, 255, 1])
+        let rotate = try await f.lookup(".rotate").attributes.inode
+        _ = try await f.fs.write(rotate, handle: 0, data: Array("top".utf8), context: f.context)
+        #expect(f.fs.readIfHot(top, offset: 0, size: 100) == nil)
+    }
+
+    @Test func aZeroTTLKeepsNothingAtHand() async throws {
+        let store = MemoryStore()
+        store.seed("top", .value(SecretValue(string: "value")))
+        let clock = ManualTimeSource()
+        let cache = CachingSecretStore(
+            upstream: store, policy: CachePolicy(ttl: .zero), clock: clock, logger: Logger(label: "test"))
+        // As `mount --cache-ttl 0` makes it: the kernel's timeouts are the TTL.
+        let fs = SecretsFileSystem(
+            store: cache, options: FileSystemOptions(uid: 7, gid: 8, kernelCacheTimeout: 0), clock: clock,
+            logger: Logger(label: "test"))
+        let inode = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "top").attributes.inode
+        #expect(fs.readIfHot(inode, offset: 0, size: 100) == nil)
+    }
+
     @Test func openHandlePinsTheVersionItOpened() async throws {
         let f = Fixture()
         let inode = try await f.lookup("openai/api_key").attributes.inode
