@@ -19,7 +19,7 @@ public struct MountOptions: Sendable {
 
     public init(
         mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [],
-        busyPoll: Duration = .microseconds(50)
+        busyPoll: Duration = .microseconds(200)
     ) {
         self.mountpoint = mountpoint
         self.allowOther = allowOther

@@ -111,7 +111,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" negative-ttl' -l 'negative-ttl' -d 'How long a missing secret is remembered (default 10s).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" cache-max-entries' -l 'cache-max-entries' -d 'Most entries kept in the cache (default 10000).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" direct-io' -l 'direct-io' -d 'Every open and read reaches the daemon; nothing stays in the page cache.'
-complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" busy-poll' -l 'busy-poll' -d 'Microseconds the daemon stays awake after a request for the next one of a burst (default 50; 0 off).' -rfka ''
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" busy-poll' -l 'busy-poll' -d 'Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" uid' -l 'uid' -d 'Owner of every file (default: the mounting user).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" gid' -l 'gid' -d 'Group of every file (default: the mounting user\'s group).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" file-mode' -l 'file-mode' -d 'Mode of secret files, octal (default 0400).' -rfka ''

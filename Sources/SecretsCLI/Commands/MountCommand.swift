@@ -29,8 +29,8 @@ struct MountCommand: AsyncParsableCommand {
     var directIO = false
     @Option(
         name: .customLong("busy-poll"),
-        help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 50; 0 off).")
-    var busyPoll = 50
+        help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).")
+    var busyPoll = 200
     @Option(help: "Owner of every file (default: the mounting user).") var uid: UInt32?
     @Option(help: "Group of every file (default: the mounting user's group).") var gid: UInt32?
     @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode:
