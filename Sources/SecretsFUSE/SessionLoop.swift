@@ -5,7 +5,7 @@ import CFUSE
 #endif
 
 /// The request loop: libfuse's own single-threaded loop, except that after a request it may keep
-/// asking /dev/fuse for the next one for a few microseconds before it sleeps.
+/// asking /dev/fuse for the next one, for at most `spinLimit`, before it sleeps.
 ///
 /// Why: a reader's open, read and read-at-EOF arrive microseconds apart. A loop thread that has
 /// gone to sleep between them must be woken from the reader's CPU, and on a virtual machine that
