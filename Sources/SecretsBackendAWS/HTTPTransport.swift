@@ -76,9 +76,8 @@ struct HTTPTransport: Sendable {
     }
 
     private func perform(_ request: HTTPClientRequest, remaining: Duration) async throws -> HTTPExchange {
-        let nanos = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
         do {
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(nanos))
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.nanoseconds))
             let buffer = try await response.body.collect(upTo: Self.maxBodyBytes)
             return HTTPExchange(
                 status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))

@@ -72,8 +72,7 @@ final class VaultClient: Sendable {
     }
 
     static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        .nanoseconds(duration.nanoseconds)
     }
 
     /// Sends one call. `apiPath` is below `/v1/`, already percent-encoded. Idempotent calls (reads) are

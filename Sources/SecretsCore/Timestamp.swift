@@ -63,12 +63,11 @@ public enum Timestamp {
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             guard rest.count == 1 else { return nil }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            let zone = Array(rest)
-            guard zone.count == 6, zone[3] == UInt8(ascii: ":"),
-                let hours = Int(String(decoding: zone[1...2], as: UTF8.self)),
-                let minutes = Int(String(decoding: zone[4...5], as: UTF8.self))
+            let sign = rest.startIndex
+            guard rest.count == 6, bytes[sign + 3] == colon, let hours = number(sign + 1..<sign + 3),
+                let minutes = number(sign + 4..<sign + 6)
             else { return nil }
-            offset = (hours * 3600 + minutes * 60) * (zone[0] == UInt8(ascii: "-") ? -1 : 1)
+            offset = Int(hours * 3600 + minutes * 60) * (bytes[sign] == dash ? -1 : 1)
         default:
             return nil
         }

@@ -1,4 +1,5 @@
 import CFUSE
+import SecretsCore
 
 #if canImport(Glibc)
     import Glibc
@@ -21,8 +22,7 @@ struct SessionLoop {
     /// negative errno when reading /dev/fuse failed for another reason.
     func run() -> Int32 {
         let fd = fuse_session_fd(session)
-        var window = SpinWindow(
-            maximum: spinLimit.components.seconds * 1_000_000_000 + spinLimit.components.attoseconds / 1_000_000_000)
+        var window = SpinWindow(maximum: spinLimit.nanoseconds)
         if window.maximum > 0 {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SecretStoreConformance
 import SecretsCore
 import Testing
 
@@ -23,17 +24,6 @@ import Testing
         return value.utf8String()
     }
 
-    private func code(_ body: () async throws -> Void) async -> SecretError.Code? {
-        do {
-            try await body()
-            return nil
-        } catch let error as SecretError {
-            return error.code
-        } catch {
-            return .internal
-        }
-    }
-
     @Test func aLookupAcceptsAnySplit() async throws {
         let store = EnvSecretStore(environment: Self.environment, prefix: "APP_", includeGlobs: [])
         for path in ["openai/api_key", "openai_api/key", "openai_api_key", "openai/api/key", "OPENAI/API_KEY"] {
@@ -54,7 +44,7 @@ import Testing
         #expect(try await read(store, "token1") == "t1")
         #expect(try await read(store, "tokens") == "ts")
         for path in ["secret/leak", "secret_leak", "home", "app", "app/alpha", "path"] {
-            #expect(await code { _ = try await store.read(try SecretPath(path)) } == .notFound, "\(path)")
+            #expect(await errorCode { _ = try await store.read(try SecretPath(path)) } == .notFound, "\(path)")
         }
         let everything = try await allListed(store)
         #expect(!everything.contains { $0.contains("leak") || $0.contains("home") })
@@ -70,16 +60,16 @@ import Testing
             includeGlobs: ["A[BC]", "X?Z"])
         #expect(try await store.list(.root) == Listing(secrets: ["ab", "ac", "xyz"]))
         #expect(try await read(store, "xyz") == "4")
-        #expect(await code { _ = try await store.read(try SecretPath("ad")) } == .notFound)
-        #expect(await code { _ = try await store.read(try SecretPath("ab/c")) } == .notFound)
+        #expect(await errorCode { _ = try await store.read(try SecretPath("ad")) } == .notFound)
+        #expect(await errorCode { _ = try await store.read(try SecretPath("ab/c")) } == .notFound)
     }
 
     @Test func withNeitherPrefixNorGlobNothingIsVisible() async throws {
         for prefix in [nil, ""] as [String?] {
             let store = EnvSecretStore(environment: Self.environment, prefix: prefix, includeGlobs: [])
             #expect(try await store.list(.root).isEmpty)
-            #expect(await code { _ = try await store.read(try SecretPath("home")) } == .notFound)
-            #expect(await code { _ = try await store.read(try SecretPath("secret_leak")) } == .notFound)
+            #expect(await errorCode { _ = try await store.read(try SecretPath("home")) } == .notFound)
+            #expect(await errorCode { _ = try await store.read(try SecretPath("secret_leak")) } == .notFound)
         }
     }
 
@@ -112,18 +102,18 @@ import Testing
         #expect(secret.version == "1")
         #expect(secret.createdAt == clock.wallNow().addingTimeInterval(-30))
         #expect(try await store.read(try SecretPath("alpha"), version: "1").version == "1")
-        #expect(await code { _ = try await store.read(try SecretPath("alpha"), version: "2") } == .notFound)
+        #expect(await errorCode { _ = try await store.read(try SecretPath("alpha"), version: "2") } == .notFound)
     }
 
     @Test func writesRotationAndVersionsAreUnsupported() async throws {
         let store = EnvSecretStore(environment: Self.environment, prefix: "APP_", includeGlobs: [])
         let path = try SecretPath("alpha")
         #expect(store.descriptor.capabilities.isEmpty)
-        #expect(await code { _ = try await store.versions(of: path) } == .unsupported)
+        #expect(await errorCode { _ = try await store.versions(of: path) } == .unsupported)
         #expect(
-            await code { _ = try await store.write(path, content: .value(SecretValue(string: "x"))) } == .unsupported)
+            await errorCode { _ = try await store.write(path, content: .value(SecretValue(string: "x"))) } == .unsupported)
         #expect(
-            await code { _ = try await store.rotate(RotationRequest(path: path) { SecretValue(string: "x") }) }
+            await errorCode { _ = try await store.rotate(RotationRequest(path: path) { SecretValue(string: "x") }) }
                 == .unsupported)
         #expect(try await read(store, "alpha") == "alpha-value")
     }

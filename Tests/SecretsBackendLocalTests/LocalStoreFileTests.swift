@@ -1,4 +1,5 @@
 import Foundation
+import SecretStoreConformance
 import SecretsCore
 import Testing
 

@@ -50,14 +50,3 @@ func value(of secret: Secret) -> SecretValue? {
     return nil
 }
 
-/// The code of the SecretError `body` throws, or nil when it throws none.
-func errorCode(_ body: () async throws -> Void) async -> SecretError.Code? {
-    do {
-        try await body()
-        return nil
-    } catch let error as SecretError {
-        return error.code
-    } catch {
-        return .internal
-    }
-}

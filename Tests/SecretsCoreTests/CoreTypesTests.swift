@@ -67,5 +67,7 @@ import Testing
         #expect(clock.monotonicNow() == .milliseconds(1500))
         #expect(clock.wallNow() == wall.addingTimeInterval(1.5))
         #expect(Duration.milliseconds(2500).seconds == 2.5)
+        #expect(Duration.milliseconds(2500).nanoseconds == 2_500_000_000)
+        #expect(Duration.microseconds(200).nanoseconds == 200_000)
     }
 }
