@@ -66,7 +66,7 @@ import Testing
         var environment = Self.keylessEnvironment(["AWS_EC2_METADATA_SERVICE_ENDPOINT": try motoEndpoint() + "/"])
         environment["AWS_EC2_METADATA_DISABLED"] = nil
         // The 1 s probe is for hosts with no metadata service; a moto busy with other tests may be slower.
-        environment["AWS_METADATA_SERVICE_TIMEOUT"] = "10"
+        environment["AWS_METADATA_SERVICE_TIMEOUT"] = "20"
         let store = try await makeStore(prefix: uniquePrefix("imds"), environment: environment)
         defer { Task { await store.shutdown() } }
         #expect(await store.credentialSource() == "instance-metadata")

@@ -58,7 +58,9 @@ func makeStore(
     options.endpoint = try endpoint ?? motoEndpoint()
     options.prefix = prefix
     options.expandJSONFields = expand
-    options.timeout = timeout
+    // Every test starts at once and shares one moto on two CPUs: a test not about timing gets room
+    // enough that a busy moto never looks like a dead one.
+    options.timeout = timeout ?? .seconds(30)
     return try await AWSSecretStore.connect(
         options: options, environment: environment, homeDirectory: "/nonexistent-home", logger: logger, now: { Date() },
         tuning: tuning)
