@@ -160,7 +160,9 @@ func connect(
     var options = VaultOptions()
     options.address = api.address
     options.mount = mount
-    options.timeout = .seconds(3)
+    // All tests start at once on two CPUs: one not about timing gets room enough that a busy
+    // OpenBao never looks like a dead one; the fault tests set their own short deadlines.
+    options.timeout = .seconds(15)
     configure(&options)
     return try await VaultSecretStore.connect(
         options: options, environment: ["VAULT_TOKEN": api.token], homeDirectory: "/nonexistent",

@@ -32,8 +32,9 @@ struct VaultTransportTests {
         await fromEnvironment.shutdown()
 
         // Without the CA the handshake fails: the server is not trusted, so it is unavailable to us.
+        // AsyncHTTPClient retries a failed handshake until the deadline, so give it a short one.
         let untrusted = await expectSecretError(.unavailable, hiding: [token]) {
-            try await connect(api, mount: "secret", capture: capture)
+            try await connect(api, mount: "secret", capture: capture) { $0.timeout = .seconds(3) }
         }
         #expect(untrusted?.description.contains("TLS") == true, "\(untrusted?.description ?? "")")
         await expectSecretError(.configuration) {
@@ -151,7 +152,9 @@ struct VaultTransportTests {
         }
         // Nobody listening at all.
         server.stop()
-        await expectSecretError(.unavailable) { try await connect(api, mount: "secret", capture: capture) }
+        await expectSecretError(.unavailable) {
+            try await connect(api, mount: "secret", capture: capture) { $0.timeout = .seconds(3) }
+        }
         capture.expectNone(of: [api.token])
     }
 }
