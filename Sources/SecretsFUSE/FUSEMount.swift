@@ -93,7 +93,7 @@ public final class FUSEMount: Service, Sendable {
         onReady()
 
         await withGracefulShutdownHandler {
-            await runLoop(raw)
+            await runLoop(raw, bridge: bridge)
         } onGracefulShutdown: {
             self.requestStop()
         }
@@ -110,14 +110,17 @@ public final class FUSEMount: Service, Sendable {
         logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
     }
 
-    private func runLoop(_ raw: OpaquePointer) async {
+    private func runLoop(_ raw: OpaquePointer, bridge: Bridge) async {
         let pointer = SessionPointer(raw: raw)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
                 _ = secretsfs_unblock_wake_signal()
                 loopThread.withLock { $0 = pthread_self() }
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
-                let result = SessionLoop(session: pointer.raw, spinLimit: options.busyPoll).run()
+                let result = SessionLoop(
+                    session: pointer.raw, spinLimit: options.busyPoll,
+                    answeringElsewhere: { bridge.inflight.load(ordering: .relaxed) > 0 }
+                ).run()
                 if result != 0 { logger.error("FUSE loop ended with an error", metadata: ["errno": "\(-result)"]) }
                 loopFinished.store(true, ordering: .relaxed)
                 continuation.resume()

@@ -32,8 +32,13 @@ enum Operations {
             FUSEReplier.send(Request(raw: req!), .none(nlookup: nlookup))
         }
         ops.getattr = { req, ino, _ in
+            let bridge = Bridge.from(req)
+            if let reply = bridge.fileSystem.getattrIfHot(UInt64(ino)) {
+                FUSEReplier.send(Request(raw: req!), .attributes(reply))
+                return
+            }
             let context = Request(raw: req!).context
-            Bridge.from(req).spawn(req) { .attributes(try await $0.getattr(UInt64(ino), context: context)) }
+            bridge.spawn(req) { .attributes(try await $0.getattr(UInt64(ino), context: context)) }
         }
         ops.setattr = { req, ino, attr, toSet, _ in
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil

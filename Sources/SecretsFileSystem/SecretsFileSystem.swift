@@ -72,6 +72,16 @@ public final class SecretsFileSystem: Sendable {
         return AttributeReply(attributes: attributes, timeout: timeout(for: node))
     }
 
+    /// GETATTR for a value just fetched or opened, answered on the FUSE thread. With direct I/O
+    /// the kernel forgets a file's atime after every read, so each `fstat` (Python's `open`
+    /// makes one) comes here.
+    public func getattrIfHot(_ inode: UInt64) -> AttributeReply? {
+        guard let node = hotNodes.node(inode, now: clock.monotonicNow()),
+            let attributes = storedAttributes(of: node, inode: inode)
+        else { return nil }
+        return AttributeReply(attributes: attributes, timeout: timeout(for: node))
+    }
+
     public func readlink(_ inode: UInt64) async throws -> String {
         guard case .label(_, _, let target) = try await resolve(try key(inode)) else {
             throw SecretError(.invalidArgument, "not a symlink")
@@ -347,6 +357,20 @@ public final class SecretsFileSystem: Sendable {
     // MARK: Attributes
 
     func attributes(of node: Node, inode: UInt64, pid: Int32) async throws -> NodeAttributes {
+        if let attributes = storedAttributes(of: node, inode: inode) { return attributes }
+        var attributes = NodeAttributes(
+            inode: inode, type: .file, permissions: 0o444, size: 0, modified: mountedAt, uid: options.uid,
+            gid: options.gid)
+        if case .rotate = node { attributes.permissions = 0o600 }
+        let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: pid)
+        attributes.size = snapshot.bytes.count
+        attributes.modified = snapshot.made
+        return attributes
+    }
+
+    /// The attributes of anything but a generated file (`.rotate`, `.status`, `.metrics`, nil):
+    /// they come from the node alone.
+    func storedAttributes(of node: Node, inode: UInt64) -> NodeAttributes? {
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: options.fileMode, size: 0,
             modified: node.secret?.createdAt ?? mountedAt, uid: options.uid, gid: options.gid)
@@ -359,10 +383,7 @@ public final class SecretsFileSystem: Sendable {
             attributes.permissions = 0o777
             attributes.size = target.utf8.count
         case .rotate, .status, .metrics:
-            if case .rotate = node { attributes.permissions = 0o600 } else { attributes.permissions = 0o444 }
-            let snapshot = try await generatedSnapshot(of: node, inode: inode, pid: pid)
-            attributes.size = snapshot.bytes.count
-            attributes.modified = snapshot.made
+            return nil
         default:
             attributes.size = node.value?.count ?? 0
         }

@@ -143,6 +143,22 @@ struct Fixture {
         #expect(f.fs.readIfHot(top, offset: 0, size: 100) == nil)
     }
 
+    @Test func getattrOfAValueAtHandMatchesTheFullAnswer() async throws {
+        let f = Fixture()
+        let inode = try await f.lookup("openai/api_key").attributes.inode
+        let atHand = try #require(f.fs.getattrIfHot(inode))
+        let full = try await f.fs.getattr(inode, context: f.context)
+        #expect(atHand == full)
+        #expect(atHand.attributes.size == "current-value".utf8.count)
+        // Generated files are made per reader and folders come from the cache: never at hand.
+        let status = try await f.lookup(".status").attributes.inode
+        #expect(f.fs.getattrIfHot(status) == nil)
+        let folder = try await f.lookup("openai").attributes.inode
+        #expect(f.fs.getattrIfHot(folder) == nil)
+        f.clock.advance(by: .milliseconds(1001))
+        #expect(f.fs.getattrIfHot(inode) == nil)
+    }
+
     @Test func aZeroTTLKeepsNothingAtHand() async throws {
         let store = MemoryStore()
         store.seed("top", .value(SecretValue(string: "value")))
