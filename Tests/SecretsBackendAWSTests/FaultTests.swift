@@ -46,7 +46,7 @@ import Testing
                 "ListSecretVersionIds",
                 SM.ListVersions(SecretId: "no-such-secret-\(UUID())", MaxResults: 10, IncludeDeprecated: false))
         }
-        #expect(clock.now - start < .milliseconds(3500))
+        #expect(clock.now - start < .milliseconds(4500))
         let retries = capture.all.filter { $0.contains("retrying") }
         #expect(retries.count >= 2, "a 500 is retried with backoff")
         // The store's own versions() asks DescribeSecret first, so the same missing secret is notFound.
