@@ -56,9 +56,10 @@ public final class SecretsFileSystem: Sendable {
         let outcome = OutcomeRecorder()
         let node = try await resolve(childKey, outcome: outcome)
         let inode = inodes.inode(for: childKey)
-        if outcome.value == .miss, node.value != nil {
-            // Fetched just now: the READ that follows a first open is answered from here, on the
-            // FUSE thread. Only a fresh fetch, so the entry cannot outlive the cached value's TTL.
+        if outcome.value != .stale, node.value != nil {
+            // Resolved just now (fetched, or a field of a secret its folder's lookup fetched): the
+            // OPEN and READ that follow are answered from here, on the FUSE thread, as `open`
+            // keeps what it resolved. Never a stale value, which must keep asking the cache.
             hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
         }
         let attributes = try await attributes(of: node, inode: inode, pid: context.pid)

@@ -129,9 +129,12 @@ struct Fixture {
         let inode = try await f.lookup("openai/api_key").attributes.inode
         #expect(f.fs.readIfHot(inode, offset: 0, size: 100) == Array("current-value".utf8))
         #expect(f.fs.readIfHot(inode, offset: 8, size: 3) == Array("val".utf8))
-        // Only a value fetched just now: a lookup answered from the cache keeps nothing at hand.
+        // A folder has no bytes to keep at hand; a field of a secret its folder's lookup fetched does.
         let folder = try await f.lookup("openai").attributes.inode
         #expect(f.fs.readIfHot(folder, offset: 0, size: 100) == nil)
+        let field = try await f.lookup("db/username").attributes.inode
+        #expect(f.fs.readIfHot(field, offset: 0, size: 100) == Array("alice".utf8))
+        #expect(try f.fs.openIfHot(field, writing: false, context: f.context)?.get() != nil)
 
         // Gone after a second, and at once when the value changes.
         f.clock.advance(by: .milliseconds(1001))
