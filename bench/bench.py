@@ -235,12 +235,16 @@ class Bench:
         with open(config, "w") as f:
             f.write(f'policy:\n  - path: "**"\n    uids: [{os.getuid()}]\n')
         audit_file = os.path.join(self.work, "audit.jsonl")
+        kept_audit_file = os.path.join(self.work, "audit-kept.jsonl")
 
         mounts = {
             "mount": self.mount("default"),
             "audit": self.mount("audit", "--audit-log", audit_file),
             "direct": self.mount("direct", "--direct-io"),
             "policy": self.mount("policy", "--config", config),
+            # The same checks with the page cache kept between opens (--keep-pages, off by default).
+            "audit_kept": self.mount("audit-kept", "--audit-log", kept_audit_file, "--keep-pages"),
+            "policy_kept": self.mount("policy-kept", "--config", config, "--keep-pages"),
         }
         for daemon in mounts.values():
             daemon.start(probe="bench/small")
@@ -650,7 +654,11 @@ class Bench:
                     "(Python's `isatty` ioctl reaches the daemon on every open)",
                     f"{py['tmpfs']:.1f} µs / {py['mount']:.1f} µs = {py['mount'] / py['tmpfs']:.2f}×")
             for key, label in (("audit", "`--audit-log`"), ("policy", "policy (config `policy:` by uid)"),
-                               ("direct", "`--direct-io`")):
+                               ("direct", "`--direct-io`"),
+                               ("audit_kept", "`--audit-log --keep-pages` (each open checked, pages kept)"),
+                               ("policy_kept", "policy `--keep-pages` (each open checked, pages kept)")):
+                if key not in c:
+                    continue
                 ratio = c[key] / c["hello"]
                 row(f"2. secretsfs {label}", f"{c[key]:.2f} µs = {ratio:.2f}× hello", "≤ 1× hello",
                     met(ratio <= 1))

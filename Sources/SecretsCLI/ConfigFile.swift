@@ -21,14 +21,16 @@ struct ConfigFile {
 
     /// Keys only `mount` takes.
     static let mountKeys: Set<String> = [
-        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "busy-poll", "uid", "gid", "file-mode",
-        "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
+        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "keep-pages", "busy-poll", "uid",
+        "gid", "file-mode", "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
     ]
 
     /// Keys that are not flags.
     static let structuredKeys: Set<String> = ["policy"]
 
-    static let booleanKeys: Set<String> = ["vault-skip-verify", "direct-io", "allow-other", "mlock", "daemon"]
+    static let booleanKeys: Set<String> = [
+        "vault-skip-verify", "direct-io", "keep-pages", "allow-other", "mlock", "daemon",
+    ]
 
     var values: [String: Node]
     var path: String

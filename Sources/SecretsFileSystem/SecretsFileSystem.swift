@@ -46,7 +46,7 @@ public final class SecretsFileSystem: Sendable {
     /// When nothing needs to see each open (no policy, no audit, no direct I/O), the kernel may
     /// open files without asking: the FUSE layer answers OPEN with ENOSYS once, and from then on
     /// reads come from the page cache until the daemon invalidates them.
-    public var opensStayInKernel: Bool { !options.bypassPageCache }
+    public var opensStayInKernel: Bool { options.opensStayInKernel }
 
     // MARK: Operations
 

@@ -105,3 +105,10 @@ def test_busy_poll_out_of_range_is_one_line(env, tmp_path):
     assert result.returncode == 64
     message = result.stderr.decode().strip()
     assert "\n" not in message and "busy-poll" in message
+
+
+def test_keep_pages_with_direct_io_is_one_line(env, tmp_path):
+    result = env.cli("mount", str(tmp_path), "--keep-pages", "--direct-io", check=False)
+    assert result.returncode == 64
+    message = result.stderr.decode().strip()
+    assert "\n" not in message and "--keep-pages" in message and "--direct-io" in message

@@ -314,3 +314,36 @@ def test_mlock_that_cannot_lock_fails_with_one_clear_line(shared_env):
     assert len(lines) == 1, lines
     assert "--mlock" in lines[0] and ("RLIMIT_MEMLOCK" in lines[0] or "CAP_IPC_LOCK" in lines[0])
     assert not is_mounted(str(mountpoint))
+
+
+def test_keep_pages_still_checks_and_records_every_open(shared_env):
+    """--keep-pages lets the page cache keep values between opens in the policy and audit modes; every
+    open must still reach the daemon, be checked and be recorded, and a rotation must still show."""
+    env = shared_env
+    env.put("team/shared", "team-shared-value-001")
+    env.put("root-only/key", "root-only-value-00002")
+    config = env.workdir / "secretsfs.yaml"
+    config.write_text(POLICY)
+    audit = env.workdir / "audit.log"
+    m = env.mount("--allow-other", "--file-mode", "0444", "--dir-mode", "0555", "--config", str(config),
+                  "--audit-log", str(audit), "--keep-pages")
+    for _ in range(5):
+        assert m.read("team", "shared") == b"team-shared-value-001"
+    # Root's reads left the value in the page cache; another user is still refused at open.
+    assert m.read("root-only", "key") == b"root-only-value-00002"
+    seen = run_as(READ, m.p("root-only", "key"), m.p("team", "shared"))
+    assert seen[m.p("root-only", "key")] == errno.EACCES
+    assert seen[m.p("team", "shared")] == "team-shared-value-001"
+
+    assert write_rotate(m.p("team", ".rotate"), "shared\n") == 0
+    rotated = env.cli("get", "team/shared").stdout
+    assert rotated != b"team-shared-value-001"
+    assert m.read("team", "shared") == rotated  # the next open sees the new version
+
+    assert wait_for(lambda: sum(1 for e in audit_lines(audit) if e["action"] == "open") >= 9, 5)
+    opens = [e for e in audit_lines(audit) if e["action"] == "open"]
+    by_root = [e for e in opens if e["path"] == "team/shared" and e["uid"] == 0]
+    assert len(by_root) == 6 and all(e["outcome"] == "ok" for e in by_root)
+    assert [e["version"] for e in by_root][-1] != by_root[0]["version"]
+    assert {(e["path"], e["uid"], e["outcome"]) for e in opens} >= {
+        ("root-only/key", OTHER_UID, "denied"), ("team/shared", OTHER_UID, "ok")}

@@ -118,3 +118,30 @@ struct FixedCallers: CallerResolver {
     let callers: [UInt32: Caller]
     func resolve(_ context: RequestContext, groups: Bool) -> Caller { callers[context.uid]! }
 }
+
+extension AccessPolicyTests {
+    @Test func keepingPagesStillChecksAndRecordsEveryOpen() async throws {
+        let store = MemoryStore()
+        store.seed("billing/key", .value(SecretValue(string: "billing-value")))
+        let audit = RecordingAudit()
+        var options = FileSystemOptions(
+            uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**", uids: [1001])]), audit: audit,
+            callers: FixedCallers(callers: [1001: alice, 1002: bob]))
+        #expect(options.bypassPageCache && !options.opensStayInKernel)
+        options.keepPagesWithChecks = true
+        #expect(!options.bypassPageCache && !options.opensStayInKernel, "pages kept, opens still asked")
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let billing = try await fs.lookup(parent: 1, name: "billing").attributes.inode
+        let key = try await fs.lookup(parent: billing, name: "key").attributes.inode
+        let opened = try await fs.open(key, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1))
+        #expect(!opened.directIO && opened.keepCache)
+        await #expect(throws: SecretError.self) {
+            try await fs.open(key, writing: false, context: RequestContext(uid: 1002, gid: 200, pid: 2))
+        }
+        #expect(audit.events.withLock { $0 }.map(\.outcome) == [.ok, .denied])
+        // --direct-io still means direct I/O.
+        options.directIO = true
+        #expect(options.bypassPageCache)
+    }
+}

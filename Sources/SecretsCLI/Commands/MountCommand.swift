@@ -27,6 +27,10 @@ struct MountCommand: AsyncParsableCommand {
         name: .customLong("direct-io"), help: "Every open and read reaches the daemon; nothing stays in the page cache."
     )
     var directIO = false
+    @Flag(
+        name: .customLong("keep-pages"),
+        help: "With --audit-log or a policy, keep values in the page cache between opens (each open is still checked).")
+    var keepPages = false
     @Option(
         name: .customLong("busy-poll"),
         help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).")
@@ -56,6 +60,7 @@ struct MountCommand: AsyncParsableCommand {
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
         if !(0...10_000).contains(busyPoll) { throw ValidationError("--busy-poll must be from 0 to 10000 microseconds") }
+        if keepPages && directIO { throw ValidationError("--keep-pages and --direct-io cannot be used together") }
         if !(8...4096).contains(rotationLength) { throw ValidationError("--rotation-length must be from 8 to 4096") }
     }
 
@@ -85,12 +90,13 @@ struct MountCommand: AsyncParsableCommand {
             maxEntries: cacheMaxEntries)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, logger: logger)
-        let options = FileSystemOptions(
+        var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
             directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
+        options.keepPagesWithChecks = keepPages
         let fileSystem = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: logger)
         let mount = FUSEMount(
             fileSystem: fileSystem,
