@@ -22,13 +22,18 @@ final class HotNodes: Sendable {
     }
 
     func node(_ inode: UInt64, now: Duration) -> Node? {
+        nodeAndTimeLeft(inode, now: now)?.node
+    }
+
+    /// The node and how much longer it may be served from here.
+    func nodeAndTimeLeft(_ inode: UInt64, now: Duration) -> (node: Node, left: Duration)? {
         entries.withLock { entries in
             guard let entry = entries[inode] else { return nil }
             if entry.until <= now {
                 entries[inode] = nil
                 return nil
             }
-            return entry.node
+            return (entry.node, entry.until - now)
         }
     }
 

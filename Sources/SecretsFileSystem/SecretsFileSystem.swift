@@ -73,14 +73,16 @@ public final class SecretsFileSystem: Sendable {
         return AttributeReply(attributes: attributes, timeout: timeout(for: node))
     }
 
-    /// GETATTR for a value just fetched or opened, answered on the FUSE thread. With direct I/O
-    /// the kernel forgets a file's atime after every read, so each `fstat` (Python's `open`
-    /// makes one) comes here.
+    /// GETATTR for a value just resolved, answered on the FUSE thread. With direct I/O the kernel
+    /// forgets a file's atime after every read, so each `fstat` (Python's `open` makes one) comes
+    /// here. The kernel may keep these attributes only while the node is at hand: a GETATTR is
+    /// also how the kernel revalidates a file once its attribute timeout (the TTL) has passed, and
+    /// that one must reach the cache.
     public func getattrIfHot(_ inode: UInt64) -> AttributeReply? {
-        guard let node = hotNodes.node(inode, now: clock.monotonicNow()),
+        guard let (node, left) = hotNodes.nodeAndTimeLeft(inode, now: clock.monotonicNow()),
             let attributes = storedAttributes(of: node, inode: inode)
         else { return nil }
-        return AttributeReply(attributes: attributes, timeout: timeout(for: node))
+        return AttributeReply(attributes: attributes, timeout: min(timeout(for: node), left.seconds))
     }
 
     public func readlink(_ inode: UInt64) async throws -> String {
@@ -369,8 +371,8 @@ public final class SecretsFileSystem: Sendable {
         return attributes
     }
 
-    /// The attributes of anything but a generated file (`.rotate`, `.status`, `.metrics`, nil):
-    /// they come from the node alone.
+    /// The attributes a node alone decides; nil for a generated file (`.rotate`, `.status`,
+    /// `.metrics`), whose size depends on who asks and when.
     func storedAttributes(of node: Node, inode: UInt64) -> NodeAttributes? {
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: options.fileMode, size: 0,

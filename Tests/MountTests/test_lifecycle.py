@@ -12,8 +12,11 @@ from conftest import BIN, Mount, is_mounted, wait_for
 
 
 
-def test_outside_change_is_visible_after_the_ttl(sample):
-    m = sample.mount("--cache-ttl", "1s")
+@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--audit-log", "AUDIT", "--keep-pages"]],
+                         ids=["page-cache", "direct-io", "audit-keep-pages"])
+def test_outside_change_is_visible_after_the_ttl(sample, mode, tmp_path):
+    mode = [str(tmp_path / "audit.log") if word == "AUDIT" else word for word in mode]
+    m = sample.mount("--cache-ttl", "1s", *mode)
     assert m.read("top") == b"top-level-value-xyz"
     sample.put("top", "changed-outside-999")
     # Within the TTL the cached value may still be served; after it, the new one must be.
