@@ -56,12 +56,7 @@ public final class SecretsFileSystem: Sendable {
         let outcome = OutcomeRecorder()
         let node = try await resolve(childKey, outcome: outcome)
         let inode = inodes.inode(for: childKey)
-        if outcome.value != .stale, node.value != nil {
-            // Resolved just now (fetched, or a field of a secret its folder's lookup fetched): the
-            // OPEN and READ that follow are answered from here, on the FUSE thread, as `open`
-            // keeps what it resolved. Never a stale value, which must keep asking the cache.
-            hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
-        }
+        keepAtHand(inode, node, outcome.value)
         let attributes = try await attributes(of: node, inode: inode, pid: context.pid)
         let timeout = timeout(for: node)
         return EntryReply(attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout)
@@ -119,10 +114,7 @@ public final class SecretsFileSystem: Sendable {
             let bytes = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
             return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
         default:
-            if outcome.value != .stale, node.value != nil {
-                hotNodes.remember(
-                    inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
-            }
+            keepAtHand(inode, node, outcome.value)
             return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
         }
     }
@@ -166,6 +158,13 @@ public final class SecretsFileSystem: Sendable {
         case .bytes(let value)?, .rotate(_, let value)?: return value.slice(offset: offset, length: size)
         default: return nil
         }
+    }
+
+    /// Keeps a value node just resolved where the FUSE thread can answer the OPEN, READ and
+    /// GETATTR that follow without a task. Never a stale value, which must keep asking the cache.
+    private func keepAtHand(_ inode: UInt64, _ node: Node, _ outcome: CacheOutcome?) {
+        guard outcome != .stale, node.value != nil else { return }
+        hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
     }
 
     /// The bytes of a value file opened without a handle (the kernel filling its page cache),
