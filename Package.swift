@@ -81,9 +81,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .executableTarget(name: "secretsfs", dependencies: ["SecretsCLI"]),
+        .target(name: "CConcurrencyHook"),
+        .executableTarget(
+            name: "secretsfs",
+            dependencies: [
+                "SecretsCLI", "CConcurrencyHook", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
 
         // A library every backend's tests run; it throws on the first broken promise.
         .target(

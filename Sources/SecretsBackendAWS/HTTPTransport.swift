@@ -41,6 +41,8 @@ struct HTTPTransport: Sendable {
         configuration.timeout = .init(connect: .milliseconds(millis), read: nil)
         configuration.redirectConfiguration = .disallow
         configuration.httpVersion = .http1Only
+        // No spans are exported; without a tracer the client skips building their attributes per call.
+        configuration.tracing.tracer = nil
         return HTTPTransport(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration))
     }
 

@@ -36,13 +36,15 @@ final class VaultClient: Sendable {
         self.logger = logger
         let tls = try Self.tlsConfiguration(configuration, logger: logger)
         let amount = Self.timeAmount(configuration.timeout)
-        let httpConfiguration = HTTPClient.Configuration(
+        var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             // A redirect would carry the token header to wherever it points; Vault forwards to the
             // active node itself.
             redirectConfiguration: .disallow,
             timeout: .init(connect: amount, read: amount)
         )
+        // No spans are exported; without a tracer the client skips building their attributes per call.
+        httpConfiguration.tracing.tracer = nil
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 

@@ -3,12 +3,34 @@ import Foundation
 import SecretsCore
 
 enum VaultPaths {
-    /// Unreserved characters only: a secret name may hold `?`, `#`, `%` or spaces, and Vault decodes the path.
-    private static let allowed = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
+    /// Percent-encodes all but RFC 3986's unreserved characters: a secret name may hold `?`, `#`, `%` or
+    /// spaces, and Vault decodes the path. On bytes: Foundation's `addingPercentEncoding` showed in the
+    /// profile of a cache miss at 3% of the daemon's time.
     static func encode(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
+        let utf8 = segment.utf8
+        guard !utf8.allSatisfy(isUnreserved) else { return segment }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count * 3)
+        for byte in utf8 {
+            if isUnreserved(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     /// Encodes each `/`-separated segment of `path`.

@@ -125,7 +125,8 @@ public final class FUSEMount: Service, Sendable {
                 loopFinished.store(true, ordering: .relaxed)
                 continuation.resume()
             }
-            thread.name = "secretsfs-fuse-loop"
+            // Linux keeps 15 bytes of a thread name and refuses a longer one.
+            thread.name = "secretsfs-fuse"
             thread.start()
         }
     }

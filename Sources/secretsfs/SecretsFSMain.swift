@@ -3,6 +3,7 @@ import SecretsCLI
 @main
 enum SecretsFSMain {
     static func main() async {
+        EventLoopExecutor.install()
         await SecretsFSCommand.main()
     }
 }

@@ -184,4 +184,11 @@ struct VaultOptionsTests {
         #expect(VaultKV.date("2026-11-29T03:14:29Z") != nil)
         #expect(VaultKV.date("garbage") == nil)
     }
+
+    @Test func pathSegmentsKeepOnlyUnreservedCharacters() {
+        #expect(VaultPaths.encode("db-1.prod_x~") == "db-1.prod_x~")
+        #expect(VaultPaths.encode("a b?#%/é") == "a%20b%3F%23%25%2F%C3%A9")
+        #expect(VaultPaths.encodePath(["secret", "data", "a b"]) == "secret/data/a%20b")
+        #expect(VaultPaths.encode("") == "")
+    }
 }

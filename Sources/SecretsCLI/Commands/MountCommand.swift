@@ -89,7 +89,8 @@ struct MountCommand: AsyncParsableCommand {
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
-        let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, logger: logger)
+        let clock = EventLoopTimeSource()
+        let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
         var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
@@ -97,7 +98,7 @@ struct MountCommand: AsyncParsableCommand {
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
         options.keepPagesWithChecks = keepPages
-        let fileSystem = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: logger)
+        let fileSystem = SecretsFileSystem(store: cache, options: options, clock: clock, logger: logger)
         let mount = FUSEMount(
             fileSystem: fileSystem,
             options: MountOptions(

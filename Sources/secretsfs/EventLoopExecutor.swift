@@ -1,0 +1,34 @@
+import CConcurrencyHook
+import NIOCore
+import NIOPosix
+
+/// Runs Swift concurrency's global jobs on NIO's singleton event loops, the ones the HTTP clients use,
+/// so a backend call does not switch threads between the task that asks and the loop that talks to
+/// the server. What `NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`
+/// does, which cannot find the runtime's hook in a binary linked with the static Swift runtime.
+/// Call once, from the main thread, before any task is started.
+enum EventLoopExecutor {
+    private typealias Hook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
+
+    @discardableResult
+    static func install() -> Bool {
+        _ = home
+        return withUnsafeTemporaryAllocation(of: Hook.self, capacity: 1) { slot in
+            slot.baseAddress!.initialize(to: { job, _ in EventLoopExecutor.enqueue(job) })
+            return slot.baseAddress!.withMemoryRebound(to: UnsafeMutableRawPointer.self, capacity: 1) {
+                secretsfs_install_enqueue_global_hook($0.pointee)
+            }
+        }
+    }
+
+    /// A job started from a loop stays on it; one from any other thread (the FUSE thread) goes to
+    /// the first loop, so the backend connections, made from there, live where the work is.
+    private static func enqueue(_ job: UnownedJob) {
+        (MultiThreadedEventLoopGroup.currentEventLoop ?? home).enqueue(ExecutorJob(job))
+    }
+
+    private static let home: any EventLoop = {
+        var loops = MultiThreadedEventLoopGroup.singleton.makeIterator()
+        return loops.next()!
+    }()
+}
