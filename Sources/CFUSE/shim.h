@@ -41,6 +41,11 @@ static inline int secretsfs_install_wake_handler(void) {
     return sigaction(SIGUSR1, &sa, NULL);
 }
 
+// prctl is variadic, which Swift cannot call. Linux keeps 15 bytes of a thread's name.
+static inline int secretsfs_name_this_thread(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 // Threads made from Dispatch's workers inherit a mask that blocks SIGUSR1; the loop thread
 // must receive it.
 static inline int secretsfs_unblock_wake_signal(void) {

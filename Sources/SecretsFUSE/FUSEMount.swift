@@ -115,6 +115,8 @@ public final class FUSEMount: Service, Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
                 _ = secretsfs_unblock_wake_signal()
+                // Named for `top -H`; a thread otherwise keeps the name of the one that made it.
+                _ = secretsfs_name_this_thread("secretsfs-fuse")
                 loopThread.withLock { $0 = pthread_self() }
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
                 let result = SessionLoop(
@@ -125,8 +127,6 @@ public final class FUSEMount: Service, Sendable {
                 loopFinished.store(true, ordering: .relaxed)
                 continuation.resume()
             }
-            // Linux keeps 15 bytes of a thread name and refuses a longer one.
-            thread.name = "secretsfs-fuse"
             thread.start()
         }
     }

@@ -129,6 +129,10 @@ enum Operations {
         ops.create = { req, _, _, _, _ in Operations.refuse(req) }
         ops.getxattr = { req, ino, name, size in
             let name = String(cString: name!)
+            guard SecretsFileSystem.mayBeOwnXattr(name) else {
+                Bridge.from(req).answer(req) { try $0.getForeignXattr(UInt64(ino), name: name) }
+                return
+            }
             Bridge.from(req).spawn(req) { Operations.xattrReply(try await $0.getXattr(UInt64(ino), name: name), size) }
         }
         ops.listxattr = { req, ino, size in

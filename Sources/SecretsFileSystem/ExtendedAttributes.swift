@@ -9,6 +9,18 @@ extension SecretsFileSystem {
         try await xattrs(inode).map(\.0)
     }
 
+    /// Whether `name` can be one of ours; the others need no node resolved to be refused.
+    public static func mayBeOwnXattr(_ name: String) -> Bool {
+        name.hasPrefix(xattrPrefix)
+    }
+
+    /// A name that is not ours, on a file that exists: no such attribute. `ls -l` asks every file for
+    /// its ACL and security label, so this is answered without a trip to the cache.
+    public func getForeignXattr(_ inode: UInt64, name: String) throws -> Never {
+        _ = try key(inode)
+        throw SecretError(.noSuchAttribute, "no such attribute")
+    }
+
     public func getXattr(_ inode: UInt64, name: String) async throws -> [UInt8] {
         guard let value = try await xattrs(inode).first(where: { $0.0 == name })?.1 else {
             throw SecretError(.noSuchAttribute, "no such attribute")

@@ -1,6 +1,7 @@
 """Where operators run things: config file, systemd notify, daemon mode, mount(8) and fstab,
 extended attributes, completions, man pages and `secretsfs status`."""
 
+import errno
 import os
 import re
 import signal
@@ -145,8 +146,15 @@ def test_extended_attributes_describe_without_the_value(sample):
     assert 0 < int(os.getxattr(m.p("openai", "api_key"), "user.secretsfs.ttl")) <= 300
     assert os.getxattr(m.p("openai", ".versions", "api_key", "1"), "user.secretsfs.version") == b"1"
     assert re.match(rb"\d{4}-\d\d-\d\dT", os.getxattr(m.p("db", "password"), "user.secretsfs.created"))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as raised:
         os.getxattr(m.p("openai", "api_key"), "user.secretsfs.nope")
+    assert raised.value.errno == errno.ENODATA
+    # What `ls -l` asks of every file, answered without resolving the node: no such attribute.
+    for path in (m.p("openai", "api_key"), m.p("openai"), m.p(".rotate"), m.p("openai", ".versions")):
+        for name in ("security.selinux", "system.posix_acl_access", "user.other"):
+            with pytest.raises(OSError) as raised:
+                os.getxattr(path, name)
+            assert raised.value.errno == errno.ENODATA, (path, name)
     assert os.listxattr(m.p("openai")) == []
     dump = subprocess.run(["getfattr", "-d", m.p("openai", "api_key")], capture_output=True).stdout
     assert b"user.secretsfs.version" in dump
