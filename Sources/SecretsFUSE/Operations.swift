@@ -130,7 +130,7 @@ enum Operations {
         ops.getxattr = { req, ino, name, size in
             let name = String(cString: name!)
             guard SecretsFileSystem.mayBeOwnXattr(name) else {
-                Bridge.from(req).answer(req) { try $0.getForeignXattr(UInt64(ino), name: name) }
+                Bridge.from(req).answer(req) { try $0.getForeignXattr(UInt64(ino)) }
                 return
             }
             Bridge.from(req).spawn(req) { Operations.xattrReply(try await $0.getXattr(UInt64(ino), name: name), size) }

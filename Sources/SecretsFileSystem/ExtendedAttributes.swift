@@ -16,7 +16,7 @@ extension SecretsFileSystem {
 
     /// A name that is not ours, on a file that exists: no such attribute. `ls -l` asks every file for
     /// its ACL and security label, so this is answered without a trip to the cache.
-    public func getForeignXattr(_ inode: UInt64, name: String) throws -> Never {
+    public func getForeignXattr(_ inode: UInt64) throws -> Never {
         _ = try key(inode)
         throw SecretError(.noSuchAttribute, "no such attribute")
     }
