@@ -10,6 +10,11 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <pthread.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 
 static inline struct fuse_args secretsfs_fuse_args_init(int argc, char **argv) {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -56,5 +61,72 @@ static inline int secretsfs_unblock_wake_signal(void) {
 }
 
 static inline int secretsfs_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
+
+// --- A worker taking over a mounted /dev/fuse descriptor (see WorkerHandover.swift) ---
+// The kernel's wire structures, as <linux/fuse.h> has them; spelled here because libfuse does not
+// install its copy and the system's copy clashes with libfuse's macros.
+struct secretsfs_in_header {
+    uint32_t len, opcode;
+    uint64_t unique, nodeid;
+    uint32_t uid, gid, pid;
+    uint16_t total_extlen, padding;
+};
+struct secretsfs_init_in {
+    uint32_t major, minor, max_readahead, flags, flags2;
+    uint32_t unused[11];
+};
+struct secretsfs_out_header {
+    uint32_t len;
+    int32_t error;
+    uint64_t unique;
+};
+
+// The kernel sent INIT to the first worker only. A later worker's libfuse session must still pass
+// its "got INIT" check, so it is fed an INIT made here; libfuse's answer goes to the device with a
+// request id the kernel does not know, which the kernel refuses (ENOENT) and libfuse ignores.
+static inline void secretsfs_feed_init(struct fuse_session *se, uint32_t minor, uint32_t flags) {
+    struct {
+        struct secretsfs_in_header in;
+        struct secretsfs_init_in init;
+    } message;
+    memset(&message, 0, sizeof(message));
+    message.in.len = sizeof(message);
+    message.in.opcode = 26;  // FUSE_INIT
+    message.in.unique = 0x7ffffffffffffffeULL;
+    message.init.major = 7;
+    message.init.minor = minor;
+    message.init.max_readahead = 131072;
+    message.init.flags = flags;
+    struct fuse_buf buf;
+    memset(&buf, 0, sizeof(buf));
+    buf.mem = &message;
+    buf.size = sizeof(message);
+    fuse_session_process_buf(se, &buf);
+}
+
+// FUSE_NOTIFY_RESEND (Linux 6.9, protocol 7.40): the kernel queues again every request a dead
+// worker had read but not answered. Returns 0, or the errno (EINVAL: the kernel is older).
+static inline int secretsfs_notify_resend(int fd) {
+    struct secretsfs_out_header out = {sizeof(out), 7, 0};
+    if (write(fd, &out, sizeof(out)) == (ssize_t)sizeof(out)) return 0;
+    return errno;
+}
+
+// Stores a journal's committed length after its bytes: a reader in a later process never sees
+// a length that covers bytes not yet written.
+static inline void secretsfs_store_release(uint64_t *where, uint64_t value) {
+    __atomic_store_n(where, value, __ATOMIC_RELEASE);
+}
+static inline uint64_t secretsfs_load_acquire(const uint64_t *where) {
+    return __atomic_load_n(where, __ATOMIC_ACQUIRE);
+}
+
+// Gives a range of a memfd back; it reads as zeroes after (FALLOC_FL_PUNCH_HOLE | KEEP_SIZE).
+static inline int secretsfs_punch_hole(int fd, long offset, long length) {
+    return (int)syscall(SYS_fallocate, fd, 0x02 | 0x01, offset, length);
+}
+
+// memfd_create is declared only under _GNU_SOURCE, which the headers Swift sees do not define.
+static inline int secretsfs_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 0); }
 
 #endif

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SecretsCore
+import SecretsFUSE
 
 /// `secretsfs`: the root command. Errors end as one line on stderr and a named exit code.
 public struct SecretsFSCommand: AsyncParsableCommand {
@@ -41,6 +42,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {
         DaemonReadiness.reportFailure(message)
+        WorkerChannel.from(ProcessInfo.processInfo.environment)?.tell("ERROR \(message)")
         FileHandle.standardError.write(Data("secretsfs: \(message)\n".utf8))
         Foundation.exit(code.rawValue)
     }

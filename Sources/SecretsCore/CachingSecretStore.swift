@@ -7,7 +7,7 @@ import struct Foundation.Date
 /// at once, stale-if-error bounded by `maxStale`, refresh-ahead, remembered misses and an LRU
 /// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
 public actor CachingSecretStore: SecretStore {
-    private enum Payload: Sendable {
+    fileprivate enum Payload: Sendable {
         case secret(Secret)
         case listing(Listing)
         case versions([VersionInfo])
@@ -36,6 +36,7 @@ public actor CachingSecretStore: SecretStore {
     private var stats = CacheStatistics()
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
     private var breaker: CircuitBreaker
+    private var mirror: (any CacheMirror)?
 
     public init(
         upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger
@@ -52,6 +53,45 @@ public actor CachingSecretStore: SecretStore {
     /// to drop what the kernel keeps.
     public func onChange(_ handler: @escaping @Sendable (CacheKey) -> Void) {
         changeHandler = handler
+    }
+
+    /// Copies every answer stored from now on to `mirror`, for a worker that may replace this one.
+    public func mirror(to mirror: any CacheMirror) {
+        self.mirror = mirror
+        mirror.replaceAll(liveEntries())
+    }
+
+    /// Takes over the answers a previous worker had, aged by the time since they were fetched.
+    /// Entries too old to be served even stale are left out.
+    public func restore(_ restored: [(CacheKey, MirroredEntry)]) {
+        guard policy.ttl > .zero else { return }
+        let now = clock.monotonicNow()
+        let wallNow = clock.wallNow()
+        for (key, entry) in restored {
+            let age = Duration.seconds(max(0, wallNow.timeIntervalSince(entry.fetchedAt)))
+            guard age < policy.ttl + policy.maxStale else { continue }
+            let fetchedAt = now - age
+            entries[key] = Entry(payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lastUsed: nextTick())
+        }
+        evictIfNeeded()
+    }
+
+    private func liveEntries() -> [(CacheKey, MirroredEntry)] {
+        let now = clock.monotonicNow()
+        let wallNow = clock.wallNow()
+        return entries.compactMap { key, entry -> (CacheKey, MirroredEntry)? in
+            guard let payload = entry.payload else { return nil }
+            let fetchedAt = wallNow.addingTimeInterval(-(now - entry.fetchedAt).seconds)
+            return (key, MirroredEntry(payload: payload.mirrored, fetchedAt: fetchedAt))
+        }
+    }
+
+    private func mirrorRecord(_ key: CacheKey, _ entry: Entry?) {
+        guard let mirror else { return }
+        let mirrored = entry.flatMap { entry in
+            entry.payload.map { MirroredEntry(payload: $0.mirrored, fetchedAt: clock.wallNow()) }
+        }
+        if !mirror.record(key, mirrored) { mirror.replaceAll(liveEntries()) }
     }
 
     public func statistics() -> CacheStatistics {
@@ -147,6 +187,7 @@ public actor CachingSecretStore: SecretStore {
     public func shutdown() async {
         for task in background.values { task.cancel() }
         entries.removeAll()
+
         await upstream.shutdown()
     }
 
@@ -163,7 +204,10 @@ public actor CachingSecretStore: SecretStore {
                 break
             }
         }
-        for key in dropped { entries[key] = nil }
+        for key in dropped {
+            entries[key] = nil
+            mirrorRecord(key, nil)
+        }
         // The value's key is always announced, even when it was not cached: the kernel may hold it.
         let current = CacheKey.secret(path, version: nil)
         if !dropped.contains(current) { dropped.append(current) }
@@ -289,7 +333,10 @@ public actor CachingSecretStore: SecretStore {
                 let previous = entries[key]
                 entries[key] = Entry(
                     payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
-                if previous?.payload != nil { changeHandler?(key) }
+                if previous?.payload != nil {
+                    mirrorRecord(key, nil)
+                    changeHandler?(key)
+                }
                 evictIfNeeded()
             }
         }
@@ -311,7 +358,9 @@ public actor CachingSecretStore: SecretStore {
     private func store(_ key: CacheKey, _ payload: Payload) {
         guard policy.ttl > .zero else { return }
         let previous = entries[key]
-        entries[key] = Entry(payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+        let entry = Entry(payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+        entries[key] = entry
+        mirrorRecord(key, entry)
         if let previous, previous.missing != nil || !Self.same(previous.payload, payload) {
             changeHandler?(key)
         }
@@ -332,7 +381,10 @@ public actor CachingSecretStore: SecretStore {
         guard entries.count > policy.maxEntries else { return }
         let target = max(0, policy.maxEntries - max(1, policy.maxEntries / 10))
         let victims = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(entries.count - target)
-        for (key, _) in victims { entries[key] = nil }
+        for (key, _) in victims {
+            entries[key] = nil
+            mirrorRecord(key, nil)
+        }
         stats.evictions += victims.count
     }
 
@@ -359,6 +411,24 @@ public actor CachingSecretStore: SecretStore {
             stats.record(error: failure, path: path, at: clock.wallNow())
             if failure.code == .unavailable { breaker.recordUnavailable(at: clock.monotonicNow()) }
             throw failure
+        }
+    }
+}
+
+extension CachingSecretStore.Payload {
+    init(_ mirrored: MirroredEntry.Payload) {
+        switch mirrored {
+        case .secret(let secret): self = .secret(secret)
+        case .listing(let listing): self = .listing(listing)
+        case .versions(let versions): self = .versions(versions)
+        }
+    }
+
+    var mirrored: MirroredEntry.Payload {
+        switch self {
+        case .secret(let secret): return .secret(secret)
+        case .listing(let listing): return .listing(listing)
+        case .versions(let versions): return .versions(versions)
         }
     }
 }

@@ -42,6 +42,9 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
     /// A copy of the bytes. The caller owns it and should not keep it longer than needed.
     public func copyBytes() -> [UInt8] { Array(storage.buffer) }
 
+    /// Zeroes bytes that held a value, in a way the compiler may not drop.
+    public static func zero(_ bytes: UnsafeMutableRawBufferPointer) { Storage.zero(bytes) }
+
     /// A copy of `range`, clamped to the value's length.
     public func slice(offset: Int, length: Int) -> [UInt8] {
         let start = min(max(offset, 0), count)

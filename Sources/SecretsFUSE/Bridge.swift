@@ -9,10 +9,13 @@ final class Bridge: Sendable {
     let fileSystem: SecretsFileSystem
     let logger: Logger
     let inflight = Atomic<Int>(0)
+    /// Called once the kernel's INIT is answered.
+    let onInit: @Sendable () -> Void
 
-    init(fileSystem: SecretsFileSystem, logger: Logger) {
+    init(fileSystem: SecretsFileSystem, logger: Logger, onInit: @escaping @Sendable () -> Void = {}) {
         self.fileSystem = fileSystem
         self.logger = logger
+        self.onInit = onInit
     }
 
     static func from(_ req: fuse_req_t?) -> Bridge {

@@ -37,6 +37,14 @@ public struct MountOptions: Sendable {
     }
 }
 
+/// How a `FUSEMount` reaches the kernel: it mounts the folder itself, or serves a /dev/fuse
+/// descriptor a supervisor mounted and handed down.
+public enum FUSEAttachment: Sendable {
+    case mount
+    /// `takeover`: an earlier worker already answered the kernel's INIT on this descriptor.
+    case inherited(fd: Int32, takeover: Bool)
+}
+
 /// The mount as a service: mounts, runs libfuse's loop on a thread of its own (never on Swift's
 /// cooperative pool), and on graceful shutdown lets requests in flight finish, then unmounts.
 public final class FUSEMount: Service, Sendable {
@@ -45,27 +53,32 @@ public final class FUSEMount: Service, Sendable {
     private let logger: Logger
     private let onReady: @Sendable () -> Void
     private let onStopping: @Sendable () -> Void
+    private let onKernelInit: @Sendable () -> Void
     private let loopThread = Mutex<pthread_t?>(nil)
     private let loopFinished = Atomic<Bool>(false)
     private let session = Mutex<SessionPointer?>(nil)
+    private let attachment: FUSEAttachment
 
     private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
 
     public init(
-        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger,
+        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, attachment: FUSEAttachment = .mount,
         onReady: @escaping @Sendable () -> Void = {},
-        onStopping: @escaping @Sendable () -> Void = {}
+        onStopping: @escaping @Sendable () -> Void = {},
+        onKernelInit: @escaping @Sendable () -> Void = {}
     ) {
+        self.onKernelInit = onKernelInit
         self.fileSystem = fileSystem
         self.options = options
         self.logger = logger
+        self.attachment = attachment
         self.onReady = onReady
         self.onStopping = onStopping
     }
 
     public func run() async throws {
-        try MountPoint.prepare(options.mountpoint)
-        let bridge = Bridge(fileSystem: fileSystem, logger: logger)
+        if case .mount = attachment { try MountPoint.prepare(options.mountpoint) }
+        let bridge = Bridge(fileSystem: fileSystem, logger: logger, onInit: onKernelInit)
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
@@ -79,10 +92,19 @@ public final class FUSEMount: Service, Sendable {
             throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
         }
         defer { fuse_session_destroy(raw) }
-        guard fuse_session_mount(raw, options.mountpoint) == 0 else {
-            throw SecretError(
-                .configuration,
-                "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+        switch attachment {
+        case .mount:
+            guard fuse_session_mount(raw, options.mountpoint) == 0 else {
+                throw SecretError(
+                    .configuration,
+                    "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+            }
+        case .inherited(let fd, let takeover):
+            // libfuse serves a descriptor named /dev/fd/N instead of mounting.
+            guard fuse_session_mount(raw, "/dev/fd/\(fd)") == 0 else {
+                throw SecretError(.configuration, "the inherited /dev/fuse descriptor \(fd) is not usable")
+            }
+            if takeover { KernelTakeover.resume(raw, logger: logger) }
         }
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)
@@ -106,6 +128,8 @@ public final class FUSEMount: Service, Sendable {
         }
         notifier.close()
         session.withLock { $0 = nil }
+        // A worker leaves the unmounting to its supervisor, which may start another in its place.
+        guard case .mount = attachment else { return }
         fuse_session_unmount(raw)
         logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
     }

@@ -10,6 +10,7 @@ public enum MountPoint {
     /// Makes sure `path` is a folder we can mount on. A dead mount left by a killed daemon
     /// ("Transport endpoint is not connected") is cleared first.
     public static func prepare(_ path: String) throws(SecretError) {
+        try clearEarlierMount(path)
         var st = stat()
         if stat(path, &st) != 0 {
             let failure = errno
@@ -26,6 +27,60 @@ public enum MountPoint {
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw SecretError(.configuration, "mountpoint \(path) is not a folder")
         }
+    }
+
+    /// A FUSE mount already on `path`: a dead one (its daemon was killed) is cleared, as is a live
+    /// secretsfs mount whose supervisor is gone (its worker serves on alone until replaced); a
+    /// mount that is served and supervised is refused. `stat` alone cannot tell: the kernel
+    /// answers it from attributes it cached while the daemon lived.
+    static func clearEarlierMount(_ path: String) throws(SecretError) {
+        // The parent's real path, not the mountpoint's: resolving that would ask the mount itself.
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = url.deletingLastPathComponent().resolvingSymlinksInPath().path
+        let target = (parent == "/" ? "" : parent) + "/" + url.lastPathComponent
+        guard let type = mountType(at: target), type.hasPrefix("fuse") else { return }
+        var fs = statvfs()
+        // STATFS always reaches the daemon, so it tells a live mount from a dead one.
+        if statvfs(target, &fs) != 0 {
+            guard errno == ENOTCONN || errno == ECONNABORTED else { return }
+            try clearDeadMount(target)
+            return
+        }
+        guard type == "fuse.secretsfs" else {
+            throw SecretError(.configuration, "\(path) is already a mountpoint (\(type))")
+        }
+        if let supervisor = supervisorPID(of: target), kill(supervisor, 0) == 0 {
+            throw SecretError(.configuration, "\(path) is already mounted by secretsfs (supervisor pid \(supervisor))")
+        }
+        try clearDeadMount(target)
+    }
+
+    /// The file system type of the mount whose mountpoint is exactly `path`, the topmost if stacked.
+    static func mountType(at path: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var found: String?
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 7, unescape(String(fields[4])) == path,
+                let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count
+            else { continue }
+            found = String(fields[dash + 1])
+        }
+        return found
+    }
+
+    private static func unescape(_ field: String) -> String {
+        field.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+            .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
+    }
+
+    /// The supervisor a live mount names in its `.status`.
+    static func supervisorPID(of path: String) -> pid_t? {
+        guard let data = FileManager.default.contents(atPath: path + "/.status"),
+            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let worker = json["worker"] as? [String: Any], let pid = worker["supervisor_pid"] as? Int
+        else { return nil }
+        return pid_t(pid)
     }
 
     static func clearDeadMount(_ path: String) throws(SecretError) {

@@ -14,7 +14,8 @@ enum Operations {
 
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
-        ops.`init` = { _, conn in
+        ops.`init` = { userdata, conn in
+            if let userdata { Unmanaged<Bridge>.fromOpaque(userdata).takeUnretainedValue().onInit() }
             guard let conn else { return }
             // The kernel drops cached pages when it sees a value's mtime or size change.
             secretsfs_conn_want(conn, UInt32(FUSE_CAP_AUTO_INVAL_DATA))
@@ -107,9 +108,21 @@ enum Operations {
             let context = Request(raw: req!).context
             Bridge.from(req).spawn(req) { .open(try await $0.opendir(UInt64(ino), context: context), info) }
         }
-        ops.readdir = { req, _, size, offset, fi in
+        ops.readdir = { req, ino, size, offset, fi in
             let handle = fi?.pointee.fh ?? 0
-            Bridge.from(req).answer(req) { .directory(try $0.readdir(handle, offset: Int(offset)), maxSize: size) }
+            let bridge = Bridge.from(req)
+            let listed = Result { try bridge.fileSystem.readdir(handle, offset: Int(offset)) }
+            if case .success(nil) = listed {
+                // Opened by the worker before this one: listed again from the inode.
+                let context = Request(raw: req!).context
+                bridge.spawn(req) {
+                    .directory(
+                        try await $0.readdirAgain(UInt64(ino), handle: handle, offset: Int(offset), context: context),
+                        maxSize: size)
+                }
+                return
+            }
+            bridge.answer(req) { _ in .directory(try listed.get()!, maxSize: size) }
         }
         ops.releasedir = { req, _, fi in
             let handle = fi?.pointee.fh ?? 0

@@ -15,7 +15,13 @@ final class HandleTable: Sendable {
         var next: UInt64 = 1
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    /// Handles start at `generation << 40`: a worker that replaces another never gives out a handle
+    /// the kernel still holds from the one before (it may, for a file opened then).
+    init(generation: UInt32 = 0) {
+        state = Mutex(State(next: (UInt64(generation) << 40) + 1))
+    }
 
     func insert(_ handle: Handle) -> UInt64 {
         state.withLock { state in
@@ -27,6 +33,9 @@ final class HandleTable: Sendable {
     }
 
     func get(_ id: UInt64) -> Handle? { state.withLock { $0.handles[id] } }
+
+    /// Whether `id` was given out by this worker; one from an earlier worker is resolved again.
+    func isOwn(_ id: UInt64) -> Bool { state.withLock { $0.handles[id] != nil } }
 
     func remove(_ id: UInt64) { _ = state.withLock { $0.handles.removeValue(forKey: id) } }
 

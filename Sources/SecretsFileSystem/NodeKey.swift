@@ -35,6 +35,24 @@ final class InodeTable: Sendable {
     }
 
     private let state = Mutex(State())
+    private let journal: (any InodeJournal)?
+
+    /// Numbers again the nodes a previous worker numbered (the kernel still holds their numbers),
+    /// then records every new one in `journal`. Restoring stops at the first record that is not
+    /// the next number: a later number cannot have reached the kernel without the ones before it.
+    init(restoring records: [[UInt8]] = [], journal: (any InodeJournal)? = nil) {
+        self.journal = journal
+        state.withLock { state in
+            for record in records {
+                guard record.count > 8 else { break }
+                let inode = record.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+                guard inode == UInt64(state.byInode.count + 1), let key = NodeKeyCodec.decode(Array(record.dropFirst(8)))
+                else { break }
+                state.byInode.append(key)
+                state.byKey[key] = inode
+            }
+        }
+    }
 
     func inode(for key: NodeKey) -> UInt64 {
         state.withLock { state in
@@ -42,6 +60,10 @@ final class InodeTable: Sendable {
             state.byInode.append(key)
             let inode = UInt64(state.byInode.count)
             state.byKey[key] = inode
+            // Recorded before the number leaves this process, under the lock, so records stay in order.
+            if let journal {
+                journal.append(withUnsafeBytes(of: inode.littleEndian, Array.init) + NodeKeyCodec.encode(key))
+            }
             return inode
         }
     }

@@ -15,8 +15,9 @@ public final class SecretsFileSystem: Sendable {
     let options: FileSystemOptions
     let clock: any TimeSource
     let logger: Logger
-    let inodes = InodeTable()
-    let handles = HandleTable()
+    let inodes: InodeTable
+    let handles: HandleTable
+    let worker: WorkerIdentity?
     let rotations = RotationLog()
     let mountedAt: Date
     let startedMonotonic: Duration
@@ -25,7 +26,13 @@ public final class SecretsFileSystem: Sendable {
     let hotNodes = HotNodes()
     private let loggedCollisions = Mutex<Set<SecretPath>>([])
 
-    public init(store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger) {
+    public init(
+        store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger,
+        continuity: WorkerContinuity = .none
+    ) {
+        self.inodes = InodeTable(restoring: continuity.restoredInodes, journal: continuity.journal)
+        self.handles = HandleTable(generation: continuity.generation)
+        self.worker = continuity.worker
         self.store = store
         self.options = options
         self.clock = clock
@@ -213,11 +220,26 @@ public final class SecretsFileSystem: Sendable {
         return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
     }
 
-    /// The entries after `offset`, as many as the caller wants to take.
-    public func readdir(_ handle: UInt64, offset: Int) throws -> ArraySlice<DirectoryEntry> {
-        guard case .directory(let entries)? = handles.get(handle) else {
-            throw SecretError(.invalidArgument, "folder not open")
+    /// The entries after `offset`, as many as the caller wants to take; nil when the handle is not
+    /// this worker's (an earlier worker opened the folder): see `readdirAgain`.
+    public func readdir(_ handle: UInt64, offset: Int) throws -> ArraySlice<DirectoryEntry>? {
+        switch handles.get(handle) {
+        case .directory(let entries)?: return entries.dropFirst(max(offset, 0))
+        case nil: return nil
+        default: throw SecretError(.invalidArgument, "folder not open")
         }
+    }
+
+    /// A folder opened by an earlier worker is listed anew from its inode: the offsets of a listing
+    /// are positions in its sorted entries, so the reader goes on where it was.
+    public func readdirAgain(
+        _ inode: UInt64, handle: UInt64, offset: Int, context: RequestContext
+    ) async throws -> ArraySlice<DirectoryEntry> {
+        let key = try key(inode)
+        let node = try await resolve(key)
+        guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
+        let caller = options.policy != nil ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
+        let entries = try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
         return entries.dropFirst(max(offset, 0))
     }
 

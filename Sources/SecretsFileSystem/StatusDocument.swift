@@ -20,7 +20,8 @@ extension SecretsFileSystem {
             cache: await store.statistics(),
             rotations: rotations.counts(),
             openHandles: handles.count,
-            inodes: inodes.count)
+            inodes: inodes.count,
+            worker: worker)
     }
 }
 
@@ -33,6 +34,7 @@ struct StatusSnapshot: Sendable {
     var rotations: [String: Int]
     var openHandles: Int
     var inodes: Int
+    var worker: WorkerIdentity?
 }
 
 enum StatusRenderer {
@@ -56,8 +58,16 @@ enum StatusRenderer {
         var errorsByKind: [String: Int]
         var lastErrors: [RecentError]
         var rotations: [String: Int]
+        struct Worker: Encodable {
+            var pid: Int32
+            var startedAt: String
+            var restarts: Int
+            var reloads: Int
+            var supervisorPid: Int32
+        }
         var openHandles: Int
         var inodes: Int
+        var worker: Worker?
     }
 
     static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
@@ -79,7 +89,12 @@ enum StatusRenderer {
             },
             rotations: snapshot.rotations,
             openHandles: snapshot.openHandles,
-            inodes: snapshot.inodes)
+            inodes: snapshot.inodes,
+            worker: snapshot.worker.map {
+                .init(
+                    pid: $0.pid, startedAt: Timestamp.iso8601($0.startedAt), restarts: $0.restarts,
+                    reloads: $0.reloads, supervisorPid: $0.supervisorPID)
+            })
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

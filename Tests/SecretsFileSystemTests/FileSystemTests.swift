@@ -54,7 +54,7 @@ struct Fixture {
         let inode = path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(path).attributes.inode
         let open = try await fs.opendir(inode, context: context)
         defer { fs.release(open.handle) }
-        return try fs.readdir(open.handle, offset: 0).map(\.name)
+        return (try fs.readdir(open.handle, offset: 0) ?? []).map(\.name)
     }
 
     func errno(_ body: () async throws -> Void) async -> Int32? {

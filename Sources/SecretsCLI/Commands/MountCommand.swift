@@ -75,55 +75,11 @@ struct MountCommand: AsyncParsableCommand {
             guard verdict.ok else { throw SecretError(.unavailable, verdict.message) }
             return
         }
-        let logger = bootstrapLogging(backend, defaultLevel: .info)
-        ProcessHardening.disableDumps()
-        if mlock { try ProcessHardening.lockMemory() }
-        // Check the mountpoint before connecting, so a typo fails fast with one line.
-        try MountPoint.prepare(mountpoint)
         let environment = ProcessInfo.processInfo.environment
-        let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
-        let audit = try auditLog.map { try FileAuditSink(path: $0) }
-
-        let upstream = try await StoreFactory(options: backend, environment: environment, logger: logger).makeStore()
-        var cachePolicy = CachePolicy(
-            ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
-            maxEntries: cacheMaxEntries)
-        if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
-        let clock = EventLoopTimeSource()
-        let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
-        var options = FileSystemOptions(
-            uid: uid ?? getuid(), gid: gid ?? getgid(),
-            fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
-            directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
-            generator: PasswordGenerator(length: rotationLength),
-            policy: policyRules, audit: audit)
-        options.keepPagesWithChecks = keepPages
-        let fileSystem = SecretsFileSystem(store: cache, options: options, clock: clock, logger: logger)
-        let mount = FUSEMount(
-            fileSystem: fileSystem,
-            options: MountOptions(
-                mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(upstream.descriptor.backend)",
-                extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) },
-                busyPoll: .microseconds(busyPoll)),
-            logger: logger,
-            onReady: {
-                SystemdNotifier.notify("READY=1\nSTATUS=serving \(upstream.descriptor.backend)")
-                DaemonReadiness.reportReady()
-            },
-            onStopping: { SystemdNotifier.notify("STOPPING=1") })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            await cache.shutdown()
-            audit?.flush()
-            throw error
+        if let channel = WorkerChannel.from(environment) {
+            try await serve(as: channel, environment: environment)
+        } else {
+            try await supervise(environment: environment)
         }
-        await cache.shutdown()
-        audit?.flush()
     }
 }

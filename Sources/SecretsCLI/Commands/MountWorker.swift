@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import SecretsCore
+import SecretsFUSE
+import SecretsFileSystem
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension MountCommand {
+    /// The worker: connects to the backend, takes over what earlier workers left (node numbers,
+    /// cached answers), says PREPARED, and serves the inherited /dev/fuse once told to.
+    func serve(as channel: WorkerChannel, environment inherited: [String: String]) async throws {
+        // Ctrl-C reaches the whole process group; the supervisor decides and tells the worker.
+        signal(SIGINT, SIG_IGN)
+        let logger = bootstrapLogging(backend, defaultLevel: .info)
+        ProcessHardening.disableDumps()
+        if mlock { try ProcessHardening.lockMemory() }
+        var environment = inherited
+        environment[WorkerChannel.environmentKey] = nil
+        for (name, value) in channel.takeCredentials() { environment[name] = value }
+        let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
+        let audit = try auditLog.map { try FileAuditSink(path: $0) }
+
+        let upstream = try await StoreFactory(options: backend, environment: environment, logger: logger).makeStore()
+        var cachePolicy = CachePolicy(
+            ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
+            maxEntries: cacheMaxEntries)
+        if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
+        let clock = EventLoopTimeSource()
+        let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
+        let mirror = channel.cacheMirror()
+        if let mirror {
+            await cache.restore(mirror.restored)
+            await cache.mirror(to: mirror.mirror)
+        }
+        var options = FileSystemOptions(
+            uid: uid ?? getuid(), gid: gid ?? getgid(),
+            fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
+            directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
+            generator: PasswordGenerator(length: rotationLength),
+            policy: policyRules, audit: audit)
+        options.keepPagesWithChecks = keepPages
+        let fileSystem = SecretsFileSystem(
+            store: cache, options: options, clock: clock, logger: logger,
+            continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
+
+        channel.tell("PREPARED")
+        guard let order = await Self.nextLine(from: channel), order.hasPrefix("SERVE") else {
+            // Told to stop before serving (a reload that was called off, or the mount stopping).
+            await cache.shutdown()
+            return
+        }
+        let mount = FUSEMount(
+            fileSystem: fileSystem,
+            options: mountOptions(backendName: upstream.descriptor.backend),
+            logger: logger,
+            attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
+            onReady: { channel.tell("READY") },
+            onKernelInit: { channel.tell("INIT") })
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm],
+                logger: logger))
+        let stopping = StopOrder()
+        Self.listenForOrders(channel, group: group, stopping: stopping)
+        defer { audit?.flush() }
+        try await group.run()
+        // The mount itself stops: what this worker left for a successor is zeroed now.
+        if stopping.wipe.withLock({ $0 }) { mirror?.mirror.wipe() }
+        await cache.shutdown()
+    }
+
+    func mountOptions(backendName: String) -> MountOptions {
+        MountOptions(
+            mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(backendName)",
+            extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) },
+            busyPoll: .microseconds(busyPoll))
+    }
+
+    private static func nextLine(from channel: WorkerChannel) async -> String? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: channel.listen()) }.start()
+        }
+    }
+
+    /// RETIRE (another worker takes over) and STOP (the mount stops) both end the loop after the
+    /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
+    private static func listenForOrders(_ channel: WorkerChannel, group: ServiceGroup, stopping: StopOrder) {
+        Thread {
+            while let line = channel.listen() {
+                guard line == "STOP" || line == "RETIRE" else { continue }
+                stopping.wipe.withLock { $0 = line == "STOP" }
+                Task { await group.triggerGracefulShutdown() }
+                return
+            }
+        }.start()
+    }
+}
+
+private final class StopOrder: Sendable {
+    let wipe = Mutex(false)
+}

@@ -1,0 +1,392 @@
+import CFUSE
+import Dispatch
+import Foundation
+import Logging
+import SecretsCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How to start a worker: the binary now on disk, its arguments, and an environment without secrets.
+public struct WorkerLaunch: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String: String]
+
+    public init(executable: String, arguments: [String], environment: [String: String]) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+    }
+}
+
+/// `secretsfs mount`'s first process: mounts, keeps the /dev/fuse descriptor, and keeps a worker
+/// serving it. It never reads a request, reaches a backend or maps memory that holds a value, so
+/// there is little in it that can crash; when a worker dies the next one takes the same
+/// descriptor and the kernel's queue, and readers see a pause instead of an error.
+public final class Supervisor: @unchecked Sendable {
+    /// A worker that keeps dying is a bug or a broken config, not bad luck: stop after this many
+    /// deaths within `restartWindow`.
+    public static let restartLimit = 5
+    public static let restartWindow: Duration = .seconds(10)
+
+    private let options: MountOptions
+    private let logger: Logger
+    private let launch: @Sendable () -> WorkerLaunch
+    private let credentials: [String: String]
+    private let onReady: @Sendable () -> Void
+    private let onFailure: @Sendable (String) -> Void
+    private let queue = DispatchQueue(label: "secretsfs.supervisor")
+
+    // Everything below is touched on `queue` only.
+    private var session: OpaquePointer?
+    private var fuseFD: Int32 = -1
+    private var inodesFD: Int32 = -1
+    private var cacheFD: Int32 = -1
+    private var credentialsFD: Int32 = -1
+    private var current: Worker?
+    private var candidate: Worker?
+    private var deaths: [ContinuousClock.Instant] = []
+    private var generation: UInt32 = 0
+    private var restarts = 0
+    private var reloads = 0
+    private var kernelInitialized = false
+    private var stopping = false
+    private var everReady = false
+    private var exitStatus: Int32 = 0
+    private var finished: CheckedContinuation<Int32, Never>?
+    private var signalSources: [DispatchSourceSignal] = []
+
+    // Touched on the queue only, like the supervisor itself.
+    private final class Worker: @unchecked Sendable {
+        let pid: pid_t
+        let control: Int32
+        let generation: UInt32
+        var prepared = false
+        var serving = false
+        var lastError: String?
+        init(pid: pid_t, control: Int32, generation: UInt32) {
+            self.pid = pid
+            self.control = control
+            self.generation = generation
+        }
+    }
+
+    public init(
+        options: MountOptions, logger: Logger, credentials: [String: String],
+        launch: @escaping @Sendable () -> WorkerLaunch,
+        onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String) -> Void
+    ) {
+        self.options = options
+        self.logger = logger
+        self.credentials = credentials
+        self.launch = launch
+        self.onReady = onReady
+        self.onFailure = onFailure
+    }
+
+    /// Mounts and supervises until the mount stops; returns the exit status.
+    public func run() async throws -> Int32 {
+        try MountPoint.prepare(options.mountpoint)
+        try mount()
+        return await withCheckedContinuation { continuation in
+            queue.async {
+                self.finished = continuation
+                self.installSignals()
+                self.startWorker(reload: false)
+            }
+        }
+    }
+
+    // MARK: Mounting
+
+    private func mount() throws(SecretError) {
+        let words: [String] = ["secretsfs", "-o", options.kernelOptions]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
+        defer { fuse_opt_free_args(&args) }
+        var ops = fuse_lowlevel_ops()
+        guard let raw = secretsfs_session_new(&args, &ops, nil) else {
+            throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
+        }
+        guard fuse_session_mount(raw, options.mountpoint) == 0 else {
+            fuse_session_destroy(raw)
+            throw SecretError(
+                .configuration,
+                "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+        }
+        session = raw
+        // Kept above the numbers a worker's descriptors get, and closed on exec: each worker gets
+        // its copies at fixed numbers through the spawn's file actions.
+        fuseFD = fcntl(fuse_session_fd(raw), F_DUPFD_CLOEXEC, 10)
+        inodesFD = Self.memfd("secretsfs-inodes")
+        cacheFD = Self.memfd("secretsfs-cache")
+        credentialsFD = Self.memfd("secretsfs-credentials")
+        var text: [UInt8] = []
+        for (name, value) in credentials.sorted(by: { $0.key < $1.key }) { text += Array("\(name)=\(value)".utf8) + [0] }
+        _ = text.withUnsafeBytes { pwrite(credentialsFD, $0.baseAddress, $0.count, 0) }
+        text.withUnsafeMutableBytes { SecretValue.zero($0) }
+        logger.info("mounted", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
+    }
+
+    private static func memfd(_ name: String) -> Int32 {
+        let fd = secretsfs_memfd(name)
+        return fcntl(fd, F_DUPFD_CLOEXEC, 10).closingOriginal(fd)
+    }
+
+    private func unmount() {
+        guard let raw = session else { return }
+        fuse_session_unmount(raw)
+        // Whatever the workers left in shared memory goes with the descriptors.
+        for fd in [inodesFD, cacheFD, credentialsFD] where fd >= 0 {
+            _ = ftruncate(fd, 0)
+            close(fd)
+        }
+        close(fuseFD)
+        fuse_session_destroy(raw)
+        session = nil
+        logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
+    }
+
+    // MARK: Workers
+
+    private func startWorker(reload: Bool) {
+        let plan = launch()
+        var channel = WorkerChannel()
+        channel.generation = generation
+        channel.restarts = restarts
+        channel.reloads = reloads
+        channel.supervisor = getpid()
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            workerFailed(nil, reason: "cannot create a socket pair: \(String(cString: strerror(errno)))")
+            return
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (source, target) in [
+            (fuseFD, channel.fuse), (inodesFD, channel.inodes), (cacheFD, channel.cache), (pair[1], channel.control),
+            (credentialsFD, channel.credentials),
+        ] {
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
+        var environment = plan.environment
+        environment[WorkerChannel.environmentKey] = channel.encoded
+        let argv = ([plan.executable] + plan.arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, plan.executable, &actions, nil, argv, envp)
+        close(pair[1])
+        guard spawned == 0 else {
+            close(pair[0])
+            workerFailed(nil, reason: "cannot start a worker: \(String(cString: strerror(spawned)))")
+            return
+        }
+        let worker = Worker(pid: pid, control: pair[0], generation: generation)
+        generation += 1
+        if reload { candidate = worker } else { current = worker }
+        logger.info("worker started", metadata: ["pid": "\(pid)", "generation": "\(worker.generation)"])
+        listen(to: worker)
+    }
+
+    /// Reads the worker's lines on a thread of their own; each is handled on the queue.
+    private func listen(to worker: Worker) {
+        let control = worker.control
+        let thread = Thread { [self] in
+            var buffer: [UInt8] = []
+            var byte: UInt8 = 0
+            while true {
+                let count = read(control, &byte, 1)
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { break }
+                if byte != UInt8(ascii: "\n") {
+                    buffer.append(byte)
+                    continue
+                }
+                let line = String(decoding: buffer, as: UTF8.self)
+                buffer.removeAll()
+                queue.async { self.received(line, from: worker) }
+            }
+        }
+        thread.start()
+    }
+
+    private func send(_ line: String, to worker: Worker) {
+        let text = line + "\n"
+        _ = text.withCString { write(worker.control, $0, strlen($0)) }
+    }
+
+    private func received(_ line: String, from worker: Worker) {
+        if line == "PREPARED" {
+            worker.prepared = true
+            if worker === current {
+                serve(worker)
+            } else if worker === candidate, let old = current {
+                // The new worker is ready to take over: the old one finishes what it holds, then goes.
+                send("RETIRE", to: old)
+            }
+        } else if line == "INIT" {
+            kernelInitialized = true
+        } else if line == "READY" {
+            worker.serving = true
+            if !everReady {
+                everReady = true
+                onReady()
+            }
+        } else if line.hasPrefix("ERROR ") {
+            worker.lastError = String(line.dropFirst("ERROR ".count))
+        }
+    }
+
+    private func serve(_ worker: Worker) {
+        send(kernelInitialized ? "SERVE takeover" : "SERVE", to: worker)
+    }
+
+    /// Reaps every worker that has exited and decides what follows.
+    private func reap() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            let worker = [current, candidate].compactMap { $0 }.first { $0.pid == pid }
+            guard let worker else { continue }
+            close(worker.control)
+            exited(worker, status: status)
+        }
+    }
+
+    private func exited(_ worker: Worker, status: Int32) {
+        let how = Self.describe(status)
+        if worker === candidate {
+            candidate = nil
+            if !worker.prepared {
+                logger.error(
+                    "reload refused: the new worker did not start; the running one keeps serving",
+                    metadata: ["reason": "\(worker.lastError ?? how)"])
+            }
+            finishIfDone()
+            return
+        }
+        guard worker === current else { return }
+        current = nil
+        if stopping {
+            finishIfDone()
+            return
+        }
+        if let next = candidate, next.prepared {
+            // A reload: the old worker has retired.
+            current = next
+            candidate = nil
+            reloads += 1
+            serve(next)
+            return
+        }
+        if !everReady {
+            // The first worker never served: its error is the mount's.
+            let message = worker.lastError ?? "the worker \(how) before the mount was ready"
+            stop(status: Self.exitCode(status), message: message)
+            return
+        }
+        logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"])
+        let now = ContinuousClock.now
+        deaths = deaths.filter { now - $0 < Self.restartWindow } + [now]
+        if deaths.count >= Self.restartLimit {
+            stop(
+                status: 1,
+                message:
+                    "the worker died \(deaths.count) times within \(Self.restartWindow.seconds)s (last: \(how)); stopping the mount"
+            )
+            return
+        }
+        restarts += 1
+        startWorker(reload: false)
+    }
+
+    private func workerFailed(_ worker: Worker?, reason: String) {
+        if stopping { return }
+        stop(status: 1, message: reason)
+    }
+
+    /// Ends the mount with `message` as its one line; the workers are told to stop first.
+    private func stop(status: Int32, message: String?) {
+        if let message {
+            logger.error("\(message)")
+            onFailure(message)
+        }
+        exitStatus = status
+        beginStopping()
+    }
+
+    private func beginStopping() {
+        guard !stopping else { return }
+        stopping = true
+        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
+        // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
+        queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in
+            for worker in [current, candidate].compactMap({ $0 }) { kill(worker.pid, SIGKILL) }
+        }
+        finishIfDone()
+    }
+
+    private func finishIfDone() {
+        guard stopping, current == nil, candidate == nil, let finished else { return }
+        self.finished = nil
+        unmount()
+        finished.resume(returning: exitStatus)
+    }
+
+    // MARK: Signals
+
+    private func installSignals() {
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] {
+            if sig != SIGCHLD { signal(sig, SIG_IGN) }
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [self] in handle(sig) }
+            source.resume()
+            signalSources.append(source)
+        }
+        // A SIGCHLD that came before the source existed.
+        reap()
+    }
+
+    private func handle(_ sig: Int32) {
+        switch sig {
+        case SIGCHLD:
+            reap()
+        case SIGHUP:
+            guard !stopping, candidate == nil, current?.serving == true else { return }
+            logger.info("reloading: starting a worker from the binary and config on disk")
+            startWorker(reload: true)
+        default:
+            beginStopping()
+        }
+    }
+
+    // MARK: Words
+
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+        return "was killed by signal \(signal)"
+    }
+
+    static func exitCode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? max(1, (status >> 8) & 0xff) : 1
+    }
+}
+
+extension Int32 {
+    fileprivate func closingOriginal(_ original: Int32) -> Int32 {
+        if self >= 0, original >= 0 { close(original) }
+        return self
+    }
+}

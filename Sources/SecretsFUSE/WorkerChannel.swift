@@ -1,0 +1,164 @@
+import CFUSE
+import Foundation
+import SecretsCore
+import SecretsFileSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a supervisor gives the worker it starts: descriptors at fixed numbers and a few figures,
+/// named in one environment variable. The worker's environment holds no secret (see SECURITY.md).
+public struct WorkerChannel: Sendable, Equatable {
+    public static let environmentKey = "SECRETSFS_WORKER"
+
+    /// The mounted /dev/fuse.
+    public var fuse: Int32 = 3
+    /// Inode records (`SharedJournal`), kept for the life of the mount.
+    public var inodes: Int32 = 4
+    /// The cache's answers (`SharedJournal`).
+    public var cache: Int32 = 5
+    /// Lines both ways: PREPARED, READY and ERROR from the worker; SERVE, RETIRE and STOP to it.
+    public var control: Int32 = 6
+    /// Credentials the supervisor took out of its environment: NAME=VALUE, NUL-separated.
+    public var credentials: Int32 = 7
+    public var generation: UInt32 = 0
+    public var restarts: Int = 0
+    public var reloads: Int = 0
+    public var supervisor: Int32 = 0
+
+    public init() {}
+
+    public var encoded: String {
+        "generation=\(generation),restarts=\(restarts),reloads=\(reloads),supervisor=\(supervisor)"
+    }
+
+    /// The channel named in `environment`, or nil when this process is not a worker.
+    public static func from(_ environment: [String: String]) -> WorkerChannel? {
+        guard let text = environment[environmentKey] else { return nil }
+        var channel = WorkerChannel()
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            switch parts[0] {
+            case "generation": channel.generation = UInt32(parts[1]) ?? 0
+            case "restarts": channel.restarts = Int(parts[1]) ?? 0
+            case "reloads": channel.reloads = Int(parts[1]) ?? 0
+            case "supervisor": channel.supervisor = Int32(parts[1]) ?? 0
+            default: continue
+            }
+        }
+        return channel
+    }
+
+    /// Halves of the shared journals: sparse, so only what is written takes memory.
+    static let inodeJournalHalf = 64 << 20
+    static let cacheJournalHalf = 512 << 20
+
+    // MARK: The worker's end
+
+    /// Sends one line to the supervisor.
+    public func tell(_ line: String) {
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        _ = text.withCString { write(control, $0, strlen($0)) }
+    }
+
+    /// Blocks until the supervisor sends a line; nil at end of file (the supervisor is gone).
+    public func listen() -> String? {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count = read(control, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { return nil }
+            if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+    }
+
+    /// The credentials the supervisor handed over, read once; the memory they were in stays with
+    /// the supervisor's descriptor, which only workers map.
+    public func takeCredentials() -> [String: String] {
+        var st = stat()
+        guard fstat(credentials, &st) == 0, st.st_size > 0 else { return [:] }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        defer { bytes.withUnsafeMutableBytes { SecretValue.zero($0) } }
+        guard pread(credentials, &bytes, bytes.count, 0) == bytes.count else { return [:] }
+        var result: [String: String] = [:]
+        for entry in bytes.split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        return result
+    }
+
+    /// The inode records the previous workers wrote, and a journal for this one's.
+    public func inodeContinuity(pid: Int32, startedAt: Date) -> WorkerContinuity {
+        guard let journal = SharedJournal(fd: inodes, halfCapacity: Self.inodeJournalHalf) else {
+            return WorkerContinuity(generation: generation, worker: identity(pid: pid, startedAt: startedAt))
+        }
+        var records: [[UInt8]] = []
+        journal.forEachRecord { records.append(Array($0)) }
+        return WorkerContinuity(
+            restoredInodes: records, journal: SharedInodeJournal(journal: journal), generation: generation,
+            worker: identity(pid: pid, startedAt: startedAt))
+    }
+
+    private func identity(pid: Int32, startedAt: Date) -> WorkerIdentity {
+        WorkerIdentity(
+            pid: pid, startedAt: startedAt, restarts: restarts, reloads: reloads, supervisorPID: supervisor)
+    }
+
+    /// The cache's mirror, with what earlier workers left in it.
+    public func cacheMirror() -> (mirror: SharedCacheMirror, restored: [(CacheKey, MirroredEntry)])? {
+        guard let journal = SharedJournal(fd: cache, halfCapacity: Self.cacheJournalHalf) else { return nil }
+        var latest: [CacheKey: MirroredEntry] = [:]
+        journal.forEachRecord { bytes in
+            guard let (key, entry) = MirrorCodec.decode(bytes) else { return }
+            latest[key] = entry
+        }
+        return (SharedCacheMirror(journal: journal), latest.map { ($0.key, $0.value) })
+    }
+}
+
+final class SharedInodeJournal: InodeJournal {
+    private let journal: SharedJournal
+    init(journal: SharedJournal) { self.journal = journal }
+
+    func append(_ record: [UInt8]) {
+        // Full after millions of nodes; the mount goes on, only a later worker would miss them.
+        _ = record.withUnsafeBytes { journal.append($0) }
+    }
+}
+
+public final class SharedCacheMirror: CacheMirror {
+    private let journal: SharedJournal
+    init(journal: SharedJournal) { self.journal = journal }
+
+    /// Zeroes what the mirror holds: the mount is stopping.
+    public func wipe() { journal.wipeAll() }
+
+    public func record(_ key: CacheKey, _ entry: MirroredEntry?) -> Bool {
+        MirrorCodec.withRecord(key, entry) { journal.append($0) }
+    }
+
+    public func replaceAll(_ entries: [(CacheKey, MirroredEntry)]) {
+        var records = entries.map { MirrorCodec.encode($0.0, $0.1) }
+        var all: [UInt8] = []
+        // Reserved at once: a buffer that grows leaves copies of the values it held behind.
+        all.reserveCapacity(records.reduce(0) { $0 + $1.count })
+        var ranges: [Range<Int>] = []
+        for index in records.indices {
+            ranges.append(all.count..<(all.count + records[index].count))
+            all.append(contentsOf: records[index])
+            records[index].withUnsafeMutableBytes { SecretValue.zero($0) }
+        }
+        defer { all.withUnsafeMutableBytes { SecretValue.zero($0) } }
+        all.withUnsafeBytes { raw in
+            let pieces = ranges.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }
+            // Too many to fit: the mirror is emptied rather than left with old answers.
+            if !journal.replace(with: pieces) { _ = journal.replace(with: []) }
+        }
+    }
+}
