@@ -34,10 +34,7 @@ public enum MountPoint {
     /// mount that is served and supervised is refused. `stat` alone cannot tell: the kernel
     /// answers it from attributes it cached while the daemon lived.
     static func clearEarlierMount(_ path: String) throws(SecretError) {
-        // The parent's real path, not the mountpoint's: resolving that would ask the mount itself.
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        let parent = url.deletingLastPathComponent().resolvingSymlinksInPath().path
-        let target = (parent == "/" ? "" : parent) + "/" + url.lastPathComponent
+        let target = canonical(path)
         guard let type = mountType(at: target), type.hasPrefix("fuse") else { return }
         var fs = statvfs()
         // STATFS always reaches the daemon, so it tells a live mount from a dead one.
@@ -53,6 +50,24 @@ public enum MountPoint {
             throw SecretError(.configuration, "\(path) is already mounted by secretsfs (supervisor pid \(supervisor))")
         }
         try clearDeadMount(target)
+    }
+
+    /// The parent's real path, not the mountpoint's: resolving that would ask the mount itself.
+    /// No Foundation URL here: making one from a path stats it, and a stat of a mount with no
+    /// worker waits in the kernel for good.
+    static func canonical(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts = absolute.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
+        guard let name = parts.popLast() else { return "/" }
+        let parent = "/" + parts.joined(separator: "/")
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let real = realpath(parent, &resolved) != nil ? String(cString: resolved) : parent
+        return (real == "/" ? "" : real) + "/" + name
+    }
+
+    /// Whether a FUSE file system is mounted on `path`.
+    static func isFUSEMount(_ path: String) -> Bool {
+        mountType(at: canonical(path))?.hasPrefix("fuse") ?? false
     }
 
     /// The file system type of the mount whose mountpoint is exactly `path`, the topmost if stacked.

@@ -128,7 +128,8 @@ public final class Supervisor: @unchecked Sendable {
         for (name, value) in credentials.sorted(by: { $0.key < $1.key }) { text += Array("\(name)=\(value)".utf8) + [0] }
         _ = text.withUnsafeBytes { pwrite(credentialsFD, $0.baseAddress, $0.count, 0) }
         text.withUnsafeMutableBytes { SecretValue.zero($0) }
-        logger.info("mounted", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
+        // "mounted" is the worker's to say, once it serves.
+        logger.debug("kernel mount made", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
     }
 
     private static func memfd(_ name: String) -> Int32 {
@@ -137,17 +138,21 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     private func unmount() {
-        guard let raw = session else { return }
-        fuse_session_unmount(raw)
+        if let raw = session {
+            fuse_session_unmount(raw)
+            fuse_session_destroy(raw)
+            session = nil
+        }
         // Whatever the workers left in shared memory goes with the descriptors.
-        for fd in [inodesFD, cacheFD, credentialsFD] where fd >= 0 {
+        for fd in [inodesFD, cacheFD, credentialsFD, fuseFD] where fd >= 0 {
             _ = ftruncate(fd, 0)
             close(fd)
         }
-        close(fuseFD)
-        fuse_session_destroy(raw)
-        session = nil
-        logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
+        inodesFD = -1
+        cacheFD = -1
+        credentialsFD = -1
+        fuseFD = -1
+        logger.log(level: everReady ? .info : .debug, "unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
     }
 
     // MARK: Workers
@@ -192,7 +197,8 @@ public final class Supervisor: @unchecked Sendable {
         let worker = Worker(pid: pid, control: pair[0], generation: generation)
         generation += 1
         if reload { candidate = worker } else { current = worker }
-        logger.info("worker started", metadata: ["pid": "\(pid)", "generation": "\(worker.generation)"])
+        // Until a worker serves, a failure's own line is the only one a user should see.
+        logger.log(level: everReady ? .info : .debug, "worker started", metadata: ["pid": "\(pid)", "generation": "\(worker.generation)"])
         listen(to: worker)
     }
 
@@ -288,10 +294,19 @@ public final class Supervisor: @unchecked Sendable {
             serve(next)
             return
         }
+        if !MountPoint.isFUSEMount(options.mountpoint) {
+            // Unmounted from outside (`secretsfs unmount`, `fusermount3 -u`): the worker's loop ended.
+            session.map { fuse_session_destroy($0) }
+            session = nil
+            stop(status: 0, message: nil)
+            return
+        }
         if !everReady {
             // The first worker never served: its error is the mount's.
-            let message = worker.lastError ?? "the worker \(how) before the mount was ready"
-            stop(status: Self.exitCode(status), message: message)
+            // A worker that failed printed its one line to the same stderr; it is not said twice.
+            onFailure(worker.lastError ?? "the worker \(how) before the mount was ready")
+            if worker.lastError == nil { logger.error("the worker \(how) before the mount was ready") }
+            stop(status: Self.exitCode(status), message: nil)
             return
         }
         logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"])
@@ -327,7 +342,7 @@ public final class Supervisor: @unchecked Sendable {
     private func beginStopping() {
         guard !stopping else { return }
         stopping = true
-        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        logger.log(level: everReady ? .info : .debug, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
         for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
         queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in

@@ -84,6 +84,10 @@ class Mount:
             code = self.process.wait()
         return code
 
+    def worker_pid(self):
+        """The pid of the worker serving the mount now (the process started is its supervisor)."""
+        return json.loads(self.read(".status"))["worker"]["pid"]
+
     def cleanup(self):
         self.stop()
         if is_mounted(self.path):

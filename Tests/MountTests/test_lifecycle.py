@@ -63,16 +63,48 @@ def test_unmount_command_ends_the_daemon(sample):
     assert not is_mounted(m.path)
 
 
-def test_killed_daemon_leaves_dead_mount_that_next_mount_clears(sample):
+def mount_entries(path):
+    target = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for line in f if line.split()[4] == target)
+
+
+def test_killed_supervisor_leaves_its_worker_serving_until_the_next_mount(sample):
     m = sample.mount()
+    worker = m.worker_pid()
     m.stop(signal.SIGKILL)
-    with pytest.raises(OSError):
-        os.stat(m.p("top"))
+    # The worker holds its own copy of /dev/fuse: readers never notice.
+    assert m.read("top") == b"top-level-value-xyz"
     again = Mount(sample.workdir / "m0", ["--store", sample.store])
     sample.mounts.append(again)
     again.path = m.path
     again.start()
     assert again.read("top") == b"top-level-value-xyz"
+    assert again.worker_pid() != worker
+    assert mount_entries(m.path) == 1
+    # The orphaned worker saw its mount go and ended.
+    assert wait_for(lambda: not os.path.exists(f"/proc/{worker}") or
+                    open(f"/proc/{worker}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", 10)
+
+
+def test_killed_daemon_leaves_dead_mount_that_next_mount_clears(sample):
+    m = sample.mount()
+    worker = m.worker_pid()
+    os.kill(worker, signal.SIGSTOP)  # so the supervisor cannot replace it first
+    m.stop(signal.SIGKILL)
+    os.kill(worker, signal.SIGKILL)
+    with pytest.raises(OSError):
+        os.listdir(m.path)
+    again = Mount(sample.workdir / "m0", ["--store", sample.store])
+    sample.mounts.append(again)
+    again.path = m.path
+    again.start()
+    assert again.read("top") == b"top-level-value-xyz"
+    # The dead mount was cleared, not stacked on.
+    assert mount_entries(m.path) == 1
+    assert again.stop() == 0
+    assert mount_entries(m.path) == 0
+    assert os.listdir(m.path) == []
 
 
 def test_missing_mountpoint_is_one_clear_line(env):
@@ -96,11 +128,14 @@ def test_busy_poll_serves_bursts_and_sleeps_at_rest(sample, window):
     for _ in range(3000):
         assert mount.read("top") == b"top-level-value-xyz"
     time.sleep(0.3)
-    before = cpu_seconds(mount.process.pid)
+    worker = mount.worker_pid()
+    pids = {"worker": worker, "supervisor": mount.process.pid}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     time.sleep(1.0)
-    used = cpu_seconds(mount.process.pid) - before
-    # A loop that kept polling would use the whole second of a CPU.
-    assert used < 0.2, f"the daemon used {used:.2f} s of CPU in a second at rest"
+    for name, pid in pids.items():
+        used = cpu_seconds(pid) - before[name]
+        # A loop that kept polling would use the whole second of a CPU.
+        assert used < 0.2, f"the {name} used {used:.2f} s of CPU in a second at rest"
 
 
 def test_busy_poll_out_of_range_is_one_line(env, tmp_path):

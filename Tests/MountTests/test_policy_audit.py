@@ -272,9 +272,10 @@ def test_the_audit_log_has_one_line_per_open_and_rotation_and_no_value(policed):
 def test_the_daemon_cannot_dump_core(shared_env):
     shared_env.put("x/y", "core-test-value-00008")
     m = shared_env.mount()
-    limits = Path(f"/proc/{m.process.pid}/limits").read_text()
-    core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
-    assert core.split()[4:6] == ["0", "0"], core
+    for pid in (m.process.pid, m.worker_pid()):
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+        assert core.split()[4:6] == ["0", "0"], core
     # PR_SET_DUMPABLE 0 makes /proc/PID/* files of the daemon root's, whoever runs it; a non-dumpable
     # process's memory cannot be read by another user's ptrace.
     status = Path(f"/proc/{m.process.pid}/status").read_text()
@@ -294,7 +295,7 @@ def test_mlock_locks_the_daemon_memory_or_fails_with_one_line(shared_env):
         assert "raise RLIMIT_MEMLOCK" in m.log_text() or "CAP_IPC_LOCK" in m.log_text()
         assert not is_mounted(m.path)
         return
-    locked = next(line for line in Path(f"/proc/{m.process.pid}/status").read_text().splitlines()
+    locked = next(line for line in Path(f"/proc/{m.worker_pid()}/status").read_text().splitlines()
                   if line.startswith("VmLck:"))
     assert int(locked.split()[1]) > 0, locked
     assert m.read("x", "y") == b"mlock-test-value-0009"

@@ -47,7 +47,7 @@ def test_readers_see_whole_versions_while_the_secret_rotates(env, mode):
         t.join()
     for _ in range(20):
         rotate(m.p("stress", ".rotate"))
-    rss_warm = rss_kib(m.process.pid)
+    rss_warm = rss_kib(m.worker_pid())
 
     seen = [set() for _ in range(READERS)]
     failures = []
@@ -108,7 +108,7 @@ def test_readers_see_whole_versions_while_the_secret_rotates(env, mode):
     assert len(observed) > 1, "readers never saw a rotation"
 
     time.sleep(0.5)
-    rss_end = rss_kib(m.process.pid)
+    rss_end = rss_kib(m.worker_pid())
     print(f"\nstress ({' '.join(mode) or 'page cache'}): {READERS}x{READS_PER_READER} reads in {took:.1f}s "
           f"({READERS * READS_PER_READER / took:.0f}/s), {len(rotations)} rotations, "
           f"{len(observed)} versions seen; RSS {rss_warm} KiB after warm-up, {rss_end} KiB after")
