@@ -52,7 +52,7 @@ ensure_base_image() {
         ct_sudo rm -rf "$rootfs"
     fi
     ct_log "importing $CT_BASE_IMAGE"
-    podman import "$tarball" "$CT_BASE_IMAGE" >/dev/null || ct_fail "podman import failed" || return 1
+    podman import -q "$tarball" "$CT_BASE_IMAGE" >/dev/null || ct_fail "podman import failed" || return 1
 }
 
 # The Containerfile's `runtime` stage (base + fuse3 from Debian's mirror), tagged so that its

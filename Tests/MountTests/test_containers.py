@@ -1,0 +1,280 @@
+"""The image in a real container engine (podman with runc), with the layout contrib/docker/README.md
+documents: the secretsfs container mounts at a folder inside an rshared volume (`<volume>/mnt`,
+the volume bound `:rshared`), readers bind the volume `:rslave` and read `<volume>/mnt/...`.
+
+The image is the Containerfile's `prebuilt` target with SECRETSFS_BIN copied in, on a Debian
+base image made with debootstrap (scripts/lib/containers.sh makes and caches it). Every
+container, mount and image a test makes is removed. When podman cannot work here, the tests fail.
+
+Readers loop in their container and write one line per read to a log: the time, then `ok` and
+the SHA-256 of what they read, or `err` and the error; the value itself is never written."""
+
+import errno
+import hashlib
+import os
+import secrets
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT, wait_for
+
+HELPER = ROOT / "scripts" / "lib" / "containers.sh"
+CONTAINERFILE = ROOT / "contrib" / "docker" / "Containerfile"
+BASE_IMAGE = "localhost/debian:bookworm"
+PODMAN = ["podman", "--runtime", "/usr/sbin/runc"]
+LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+FUSE_FLAGS = ["--device", "/dev/fuse", "--cap-add", "SYS_ADMIN", "--security-opt", "apparmor=unconfined"]
+LABEL = "secretsfs-test=containers"
+SECRET = "app/db"
+ENOTCONN_TEXT = os.strerror(errno.ENOTCONN)  # "Transport endpoint is not connected"
+
+# One read per ~0.1 s; errors keep only the text after the file name.
+READER_LOOP = r"""
+while :; do
+    t=$(date +%s.%N)
+    if out=$(sha256sum /srv/secretsfs/mnt/app/db 2>&1); then
+        echo "$t ok ${out%% *}"
+    else
+        echo "$t err ${out##*: }"
+    fi
+    sleep 0.05
+done >>/log/reads.log 2>&1
+"""
+
+
+def podman(*args, check=True, timeout=120):
+    result = subprocess.run([*PODMAN, *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args[:2])} exited {result.returncode}: {result.stderr.strip()}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """The test image: prerequisites ensured (fails loudly when podman cannot run), then the
+    `prebuilt` target built from SECRETSFS_BIN; removed at the end."""
+    started = time.monotonic()
+    ensured = subprocess.run(["bash", str(HELPER), "ensure"], capture_output=True, text=True, timeout=900)
+    if ensured.returncode != 0:
+        pytest.fail(f"container prerequisites are missing and could not be made:\n{ensured.stderr}", pytrace=False)
+    context = tmp_path_factory.mktemp("image-context")
+    made = subprocess.run([str(ROOT / "contrib" / "docker" / "prebuilt-context.sh"), BIN, str(context)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    name = f"localhost/secretsfs-test:{uuid.uuid4().hex[:12]}"
+    podman("build", *LIMITS, "--network", "none", "--layers", "-q", "--build-arg", f"BASE={BASE_IMAGE}",
+           "--target", "prebuilt", "-t", name, "-f", str(CONTAINERFILE), str(context), timeout=600)
+    shutil.rmtree(context, ignore_errors=True)
+    print(f"\ncontainer prerequisites and image: {time.monotonic() - started:.1f}s")
+    yield name
+    podman("rmi", "-f", name, check=False)
+
+
+def mounts_under(path):
+    prefix = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
+
+
+class Reader:
+    def __init__(self, name, log):
+        self.name, self.log = name, log
+
+    def lines(self):
+        """(time, ok, detail) for each read so far; detail is the hash or the error text."""
+        if not self.log.exists():
+            return []
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[1] in ("ok", "err"):
+                out.append((float(parts[0]), parts[1] == "ok", parts[2]))
+        return out
+
+    def since(self, t):
+        return [entry for entry in self.lines() if entry[0] >= t]
+
+
+class Setup:
+    """An rshared volume on the host (`<volume>/mnt` is the mountpoint), a store with one secret,
+    and the containers made on them; `close` removes them all and every mount under the volume."""
+
+    def __init__(self, image, tmp_path):
+        self.image = image
+        self.containers = []
+        self.volume = tmp_path / "volume"
+        self.store = tmp_path / "store"
+        self.logs = tmp_path / "logs"
+        for folder in (self.volume, self.store, self.logs):
+            folder.mkdir()
+        os.chmod(self.logs, 0o777)
+        # The volume must be a shared mount on the host for :rshared / :rslave to propagate.
+        subprocess.run(["mount", "--bind", str(self.volume), str(self.volume)], check=True)
+        subprocess.run(["mount", "--make-rshared", str(self.volume)], check=True)
+        (self.volume / "mnt").mkdir()
+        value = secrets.token_hex(24).encode()
+        self.digest = hashlib.sha256(value).hexdigest()
+        put = subprocess.run([BIN, "put", SECRET, "--store", str(self.store / "secrets.db")],
+                             input=value, capture_output=True, timeout=60)
+        assert put.returncode == 0, put.stderr
+
+    def name(self, role):
+        name = f"secretsfs-test-{role}-{uuid.uuid4().hex[:8]}"
+        self.containers.append(name)
+        return name
+
+    def start_secretsfs(self, *args):
+        name = self.name("mount")
+        podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *FUSE_FLAGS,
+               "-v", f"{self.volume}:/srv/secretsfs:rshared", "-v", f"{self.store}:/store",
+               self.image, "mount", "/srv/secretsfs/mnt", "--store", "/store/secrets.db", *args)
+        self.wait_served(name)
+        return name
+
+    def wait_served(self, name, timeout=30):
+        """Until the host, through propagation, sees the secret in the container's mount."""
+        target = self.volume / "mnt" / SECRET
+
+        def served():
+            try:
+                return os.path.isfile(target)
+            except OSError:
+                return False
+        if not wait_for(served, timeout):
+            logs = podman("logs", name, check=False)
+            raise AssertionError(f"the mount in {name} did not reach the host: {logs.stdout[-2000:]}{logs.stderr[-2000:]}")
+
+    def start_reader(self, user=None):
+        name = self.name("reader")
+        log_dir = self.logs / name
+        log_dir.mkdir()
+        os.chmod(log_dir, 0o777)
+        user_flags = ["--user", user] if user else []
+        podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *user_flags,
+               "-v", f"{self.volume}:/srv/secretsfs:rslave,ro", "-v", f"{log_dir}:/log",
+               BASE_IMAGE, "bash", "-c", READER_LOOP)
+        reader = Reader(name, log_dir / "reads.log")
+        assert wait_for(lambda: len(reader.lines()) >= 3, 15), f"reader {name} wrote no reads"
+        return reader
+
+    def exit_code(self, name):
+        return int(podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip())
+
+    def close(self):
+        for name in reversed(self.containers):
+            podman("rm", "-f", "-t", "0", name, check=False)
+        for target in sorted(mounts_under(self.volume), key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], stderr=subprocess.DEVNULL)
+        leftover = mounts_under(self.volume)
+        assert not leftover, f"mounts left behind: {leftover}"
+
+
+@pytest.fixture
+def setup(image, tmp_path):
+    made = Setup(image, tmp_path)
+    yield made
+    made.close()
+    left = podman("ps", "-a", "-q", "--filter", f"label={LABEL}").stdout.split()
+    assert not left, f"containers left behind: {left}"
+
+
+def assert_reads_value(setup, reader, timeout=10):
+    assert wait_for(lambda: any(ok and detail == setup.digest for _, ok, detail in reader.lines()), timeout), \
+        f"reader never read the value: {reader.lines()[-3:]}"
+
+
+def enotconn(entries):
+    return [e for e in entries if not e[1] and ENOTCONN_TEXT in e[2]]
+
+
+def recovery(setup, reader, since, timeout=5):
+    """Seconds from `since` to the first good read after it (None past `timeout`)."""
+    def good():
+        return [t for t, ok, detail in reader.since(since) if ok and detail == setup.digest]
+    wait_for(lambda: bool(good()), timeout)
+    found = good()
+    return found[0] - since if found else None
+
+
+def test_reader_started_after_the_mount_reads(setup):
+    setup.start_secretsfs()
+    reader = setup.start_reader()
+    assert_reads_value(setup, reader)
+    assert all(ok for _, ok, _ in reader.lines()), f"reader saw errors: {reader.lines()[:3]}"
+
+
+def test_reader_as_uid_1000_reads_with_allow_other(setup):
+    setup.start_secretsfs("--uid", "1000", "--gid", "1000", "--allow-other")
+    reader = setup.start_reader(user="1000:1000")
+    assert_reads_value(setup, reader)
+    assert all(ok for _, ok, _ in reader.lines()), f"reader saw errors: {reader.lines()[:3]}"
+
+
+def test_another_uid_is_refused(setup):
+    setup.start_secretsfs("--uid", "1000", "--gid", "1000", "--allow-other")
+    reader = setup.start_reader(user="2000:2000")
+    assert wait_for(lambda: len(reader.lines()) >= 5, 10)
+    lines = reader.lines()
+    assert not any(ok for _, ok, _ in lines), "uid 2000 read the secret"
+    assert all(os.strerror(errno.EACCES) in detail for _, _, detail in lines), f"not EACCES: {lines[:3]}"
+
+
+def test_stop_exits_zero_and_the_running_reader_sees_no_dead_mount(setup):
+    mount = setup.start_secretsfs()
+    reader = setup.start_reader()
+    assert_reads_value(setup, reader)
+    started = time.time()
+    podman("stop", "-t", "10", mount)
+    took = time.time() - started
+    assert setup.exit_code(mount) == 0
+    assert took < 9, f"podman stop took {took:.1f}s: secretsfs did not stop on SIGTERM"
+    time.sleep(1.5)  # reads after the stop
+    after = reader.since(started + took)
+    assert after, "the reader wrote nothing after the stop"
+    assert not enotconn(reader.lines()), f"the reader saw a dead mount: {enotconn(reader.lines())[:2]}"
+    assert all(not ok and os.strerror(errno.ENOENT) in detail for _, ok, detail in after), after[-3:]
+    listing = podman("exec", reader.name, "ls", "-A", "/srv/secretsfs/mnt")
+    assert listing.stdout.strip() == "", "the mountpoint is not an empty folder after the stop"
+    assert not mounts_under(setup.volume / "mnt"), "the FUSE mount is still on the host after the stop"
+
+
+def test_restart_the_running_reader_reads_again_within_5s(setup):
+    mount = setup.start_secretsfs()
+    reader = setup.start_reader()
+    assert_reads_value(setup, reader)
+    started = time.time()
+    podman("restart", "-t", "10", mount)
+    returned = time.time()
+    back = recovery(setup, reader, returned)
+    print(f"\npodman restart took {returned - started:.2f}s; reader read again "
+          f"{'never' if back is None else f'{back:.2f}s'} after it returned")
+    assert back is not None and back <= 5, f"reader did not read again within 5s: {reader.lines()[-3:]}"
+    assert not enotconn(reader.lines()), f"the reader saw a dead mount: {enotconn(reader.lines())[:2]}"
+
+
+def test_kill_and_start_the_running_reader_reads_again_within_5s(setup):
+    mount = setup.start_secretsfs()
+    reader = setup.start_reader()
+    assert_reads_value(setup, reader)
+    killed = time.time()
+    podman("kill", mount)
+    podman("wait", mount, timeout=30)
+    time.sleep(0.5)  # reads while nothing serves
+    dead = enotconn(reader.since(killed))
+    started = time.time()
+    podman("start", mount)
+    returned = time.time()
+    back = recovery(setup, reader, returned)
+    print(f"\nafter podman kill: {len(dead)} reads saw ENOTCONN; podman start took {returned - started:.2f}s; "
+          f"reader read again {'never' if back is None else f'{back:.2f}s'} after it returned")
+    assert back is not None and back <= 5, f"reader did not read again within 5s: {reader.lines()[-3:]}"
+    good_at = returned + back
+    time.sleep(1)
+    later = reader.since(good_at)
+    assert later and all(ok and detail == setup.digest for _, ok, detail in later), \
+        f"reads failed after the recovery: {[e for e in later if not e[1]][:3]}"
