@@ -107,15 +107,14 @@ class Setup:
     def __init__(self, image, tmp_path):
         self.image = image
         self.containers = []
-        self.volume = tmp_path / "volume"
+        self.tmp_path = tmp_path
+        self.shared = []
         self.store = tmp_path / "store"
         self.logs = tmp_path / "logs"
-        for folder in (self.volume, self.store, self.logs):
+        for folder in (self.store, self.logs):
             folder.mkdir()
         os.chmod(self.logs, 0o777)
-        # The volume must be a shared mount on the host for :rshared / :rslave to propagate.
-        subprocess.run(["mount", "--bind", str(self.volume), str(self.volume)], check=True)
-        subprocess.run(["mount", "--make-rshared", str(self.volume)], check=True)
+        self.volume = self.shared_folder("volume")
         (self.volume / "mnt").mkdir()
         value = secrets.token_hex(24).encode()
         self.digest = hashlib.sha256(value).hexdigest()
@@ -123,22 +122,34 @@ class Setup:
                              input=value, capture_output=True, timeout=60)
         assert put.returncode == 0, put.stderr
 
+    def shared_folder(self, name):
+        """A folder that is an rshared bind mount on the host, as :rshared / :rslave need."""
+        folder = self.tmp_path / name
+        folder.mkdir()
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+        self.shared.append(folder)
+        subprocess.run(["mount", "--make-rshared", str(folder)], check=True)
+        return folder
+
     def name(self, role):
         name = f"secretsfs-test-{role}-{uuid.uuid4().hex[:8]}"
         self.containers.append(name)
         return name
 
-    def start_secretsfs(self, *args):
+    def start_secretsfs(self, *args, volume=None):
+        """The documented layout: the volume bound :rshared, the mount at <volume>/mnt. With
+        `volume` (the old layout), that folder is bound :rshared at the mountpoint itself."""
         name = self.name("mount")
+        bind = f"{volume}:/srv/secretsfs/mnt:rshared" if volume else f"{self.volume}:/srv/secretsfs:rshared"
         podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *FUSE_FLAGS,
-               "-v", f"{self.volume}:/srv/secretsfs:rshared", "-v", f"{self.store}:/store",
+               "-v", bind, "-v", f"{self.store}:/store",
                self.image, "mount", "/srv/secretsfs/mnt", "--store", "/store/secrets.db", *args)
-        self.wait_served(name)
+        self.wait_served(name, volume / SECRET if volume else None)
         return name
 
-    def wait_served(self, name, timeout=30):
+    def wait_served(self, name, target=None, timeout=30):
         """Until the host, through propagation, sees the secret in the container's mount."""
-        target = self.volume / "mnt" / SECRET
+        target = target or self.volume / "mnt" / SECRET
 
         def served():
             try:
@@ -149,14 +160,15 @@ class Setup:
             logs = podman("logs", name, check=False)
             raise AssertionError(f"the mount in {name} did not reach the host: {logs.stdout[-2000:]}{logs.stderr[-2000:]}")
 
-    def start_reader(self, user=None):
+    def start_reader(self, user=None, volume=None):
         name = self.name("reader")
+        bind = f"{volume}:/srv/secretsfs/mnt:rslave,ro" if volume else f"{self.volume}:/srv/secretsfs:rslave,ro"
         log_dir = self.logs / name
         log_dir.mkdir()
         os.chmod(log_dir, 0o777)
         user_flags = ["--user", user] if user else []
         podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *user_flags,
-               "-v", f"{self.volume}:/srv/secretsfs:rslave,ro", "-v", f"{log_dir}:/log",
+               "-v", bind, "-v", f"{log_dir}:/log",
                BASE_IMAGE, "bash", "-c", READER_LOOP)
         reader = Reader(name, log_dir / "reads.log")
         assert wait_for(lambda: len(reader.lines()) >= 3, 15), f"reader {name} wrote no reads"
@@ -168,9 +180,10 @@ class Setup:
     def close(self):
         for name in reversed(self.containers):
             podman("rm", "-f", "-t", "0", name, check=False)
-        for target in sorted(mounts_under(self.volume), key=len, reverse=True):
-            subprocess.run(["umount", "-l", target], stderr=subprocess.DEVNULL)
-        leftover = mounts_under(self.volume)
+        for folder in self.shared:
+            for target in sorted(mounts_under(folder), key=len, reverse=True):
+                subprocess.run(["umount", "-l", target], stderr=subprocess.DEVNULL)
+        leftover = [m for folder in self.shared for m in mounts_under(folder)]
         assert not leftover, f"mounts left behind: {leftover}"
 
 
@@ -278,3 +291,25 @@ def test_kill_and_start_the_running_reader_reads_again_within_5s(setup):
     later = reader.since(good_at)
     assert later and all(ok and detail == setup.digest for _, ok, detail in later), \
         f"reads failed after the recovery: {[e for e in later if not e[1]][:3]}"
+
+
+def test_old_layout_reader_binding_the_mountpoint_stays_dead_after_a_restart(setup):
+    """Why the layout above: a reader that binds the FUSE mountpoint itself holds a bind of that
+    FUSE mount; once the secretsfs container restarts, the reader gets ENOTCONN until it is
+    restarted itself, while a new reader reads. If this stops failing, contrib/docker/README.md
+    should say so."""
+    old = setup.shared_folder("old-layout")
+    mount = setup.start_secretsfs(volume=old)
+    reader = setup.start_reader(volume=old)
+    assert_reads_value(setup, reader)
+    podman("restart", "-t", "10", mount)
+    returned = time.time()
+    setup.wait_served(mount, old / SECRET)
+    time.sleep(5)
+    after = reader.since(returned)
+    dead = enotconn(after)
+    print(f"\nold layout: after podman restart, {len(dead)} of {len(after)} reads in 5s saw ENOTCONN, "
+          f"{sum(1 for e in after if e[1])} read the value")
+    assert after and len(dead) == len(after), f"expected only ENOTCONN: {after[-3:]}"
+    fresh = setup.start_reader(volume=old)
+    assert_reads_value(setup, fresh)
