@@ -32,6 +32,9 @@ public struct VaultOptions: Sendable {
     public var skipVerify: Bool?
     /// The deadline of one backend call, retries included; default 5 s.
     public var timeout: Duration?
+    /// Start even when Vault cannot be reached (a worker replacing one that died, whose cache
+    /// still has the values): the token is checked on first use instead.
+    public var startUnreachable = false
 
     public init() {}
 }

@@ -46,6 +46,10 @@ public final class VaultSecretStore: SecretStore {
         let auth = VaultAuth(method: configuration.auth, client: client, logger: logger)
         do {
             try await auth.start()
+        } catch let error as SecretError where error.code == .unavailable && options.startUnreachable {
+            logger.warning(
+                "Vault is unreachable; serving what the cache holds until it answers",
+                metadata: ["reason": "\(error.message)"])
         } catch {
             await auth.shutdown()
             await client.shutdown()

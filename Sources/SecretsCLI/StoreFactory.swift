@@ -11,6 +11,9 @@ struct StoreFactory {
     var options: BackendOptions
     var environment: [String: String]
     var logger: Logger
+    /// A worker replacing another: a backend that cannot be reached is not fatal, the cache it
+    /// inherited serves until the backend answers.
+    var replacingWorker = false
 
     var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
 
@@ -52,6 +55,7 @@ struct StoreFactory {
             vault.caCertFile = options.vaultCACert
             vault.skipVerify = options.vaultSkipVerify ? true : nil
             vault.timeout = options.backendTimeout?.duration
+            vault.startUnreachable = replacingWorker
             return try await VaultSecretStore.connect(
                 options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger)
         case .aws:

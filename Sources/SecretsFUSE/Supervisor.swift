@@ -343,6 +343,14 @@ public final class Supervisor: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         logger.log(level: everReady ? .info : .debug, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        // Detached first: no new path reaches the mount, while every operation already inside it
+        // (a path half walked, a file open) is still answered by the worker, which ends when the
+        // kernel lets go of the mount or its drain time is up.
+        if let raw = session {
+            fuse_session_unmount(raw)
+            fuse_session_destroy(raw)
+            session = nil
+        }
         for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
         queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in

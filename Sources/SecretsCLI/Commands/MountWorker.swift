@@ -25,7 +25,9 @@ extension MountCommand {
         let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
-        let upstream = try await StoreFactory(options: backend, environment: environment, logger: logger).makeStore()
+        var factory = StoreFactory(options: backend, environment: environment, logger: logger)
+        factory.replacingWorker = channel.generation > 0
+        let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries)
@@ -82,6 +84,9 @@ extension MountCommand {
             busyPoll: .microseconds(busyPoll))
     }
 
+    /// How long a stopping mount goes on answering operations that were already inside it.
+    static let drainTime: Duration = .seconds(10)
+
     private static func nextLine(from channel: WorkerChannel) async -> String? {
         await withCheckedContinuation { continuation in
             Thread { continuation.resume(returning: channel.listen()) }.start()
@@ -93,9 +98,20 @@ extension MountCommand {
     private static func listenForOrders(_ channel: WorkerChannel, group: ServiceGroup, stopping: StopOrder) {
         Thread {
             while let line = channel.listen() {
-                guard line == "STOP" || line == "RETIRE" else { continue }
-                stopping.wipe.withLock { $0 = line == "STOP" }
-                Task { await group.triggerGracefulShutdown() }
+                switch line {
+                case "RETIRE":
+                    Task { await group.triggerGracefulShutdown() }
+                case "STOP":
+                    // The supervisor has detached the mount: serve until the kernel lets go of it
+                    // (the loop then ends by itself), for at most the drain time.
+                    stopping.wipe.withLock { $0 = true }
+                    Task {
+                        try? await Task.sleep(for: Self.drainTime)
+                        await group.triggerGracefulShutdown()
+                    }
+                default:
+                    continue
+                }
                 return
             }
         }.start()

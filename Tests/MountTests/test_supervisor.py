@@ -1,0 +1,220 @@
+"""The mount outlives its worker (DESIGN.md section 6): `secretsfs mount` is a supervisor that holds
+/dev/fuse and a worker that serves it. A worker killed with SIGKILL is replaced on the same
+descriptor; readers see a pause, never an error; node ids, open files and folders, and cached values
+carry over. These tests kill real workers under real readers."""
+
+import errno
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import is_mounted, status, wait_for
+from test_faults import bao, plant, vault_mount  # noqa: F401  (bao is a fixture)
+
+
+def new_worker(m, old, timeout=10):
+    """Waits until a worker other than `old` serves the mount; returns its pid."""
+    found = {}
+
+    def serving():
+        try:
+            found["pid"] = m.worker_pid()
+        except OSError:
+            return False
+        return found["pid"] != old
+
+    assert wait_for(serving, timeout), f"no new worker after {old} died"
+    return found["pid"]
+
+
+def kill_worker(m):
+    old = m.worker_pid()
+    os.kill(old, signal.SIGKILL)
+    return new_worker(m, old)
+
+
+@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--cache-ttl", "0"]])
+def test_readers_never_see_an_error_while_the_worker_is_killed(sample, mode):
+    m = sample.mount(*mode)
+    expected = {("top",): b"top-level-value-xyz", ("db", "username"): b"alice-the-user",
+                ("openai", "api_key"): b"sk-current-00000003"}
+    errors, wrong, reads = [], [], [0]
+    done = threading.Event()
+
+    def reader():
+        while not done.is_set():
+            for parts, value in expected.items():
+                try:
+                    got = m.read(*parts)
+                except OSError as error:
+                    errors.append(errno.errorcode.get(error.errno, error.errno))
+                    continue
+                reads[0] += 1
+                if got != value:
+                    wrong.append(parts)
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(4):
+            time.sleep(0.3)
+            kill_worker(m)
+        time.sleep(0.3)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(20)
+    assert not any(t.is_alive() for t in threads), "a reader hung across a worker restart"
+    assert errors == [], f"readers saw {len(errors)} errors: {sorted(set(errors))}"
+    assert wrong == [] and reads[0] > 100
+    worker = status(m)["worker"]
+    assert worker["restarts"] == 4 and worker["supervisor_pid"] == m.process.pid
+
+
+def test_open_files_and_folders_carry_over_to_the_next_worker(sample):
+    m = sample.mount("--direct-io")
+    fd = os.open(m.p("top"), os.O_RDONLY)
+    folder = os.open(m.p("openai"), os.O_RDONLY | os.O_DIRECTORY)
+    inode = os.stat(m.p("db", "username")).st_ino
+    try:
+        assert os.read(fd, 4) == b"top-"
+        kill_worker(m)
+        # The handle is the old worker's: the new one reads the value again from the inode.
+        assert os.read(fd, 100) == b"level-value-xyz"
+        assert "api_key" in os.listdir(folder) and sorted(os.listdir(folder)) == sorted(os.listdir(m.p("openai")))
+        assert os.stat(m.p("db", "username")).st_ino == inode
+        fresh = os.open(m.p("top"), os.O_RDONLY)
+        assert os.read(fresh, 100) == b"top-level-value-xyz"
+        os.close(fresh)
+    finally:
+        os.close(fd)
+        os.close(folder)
+
+
+def test_a_worker_that_keeps_dying_stops_the_mount_with_one_line(sample):
+    m = sample.mount()
+    for _ in range(4):
+        kill_worker(m)
+    os.kill(m.worker_pid(), signal.SIGKILL)
+    assert m.process.wait(20) == 1
+    lines = [json.loads(line) for line in m.log_text().splitlines() if line.startswith("{")]
+    final = [line for line in lines if "times within" in line.get("message", "")]
+    assert len(final) == 1, final
+    assert "died 5 times within 10" in final[0]["message"]
+    assert not is_mounted(m.path)
+
+
+def test_a_new_worker_serves_the_cache_while_the_backend_is_down(env, bao):
+    server = bao()
+    plant(env, server, "app/key", "cached-through-restart-01")
+    m = vault_mount(env, server, "--cache-ttl", "2s", "--backend-timeout", "2s")
+    assert m.read("app", "key") == b"cached-through-restart-01"
+    server.stop(signal.SIGKILL)
+    kill_worker(m)
+    # The answer the dead worker had, served stale by the new one: the backend is gone.
+    assert m.read("app", "key") == b"cached-through-restart-01"
+    time.sleep(2.5)
+    assert m.read("app", "key") == b"cached-through-restart-01"
+    assert status(m)["worker"]["restarts"] == 1
+
+
+def test_the_worker_environment_holds_no_credential(env, bao):
+    server = bao()
+    plant(env, server, "app/key", "environ-check-value-02")
+    m = vault_mount(env, server)
+    assert m.read("app", "key") == b"environ-check-value-02"
+    for pid in (m.process.pid, m.worker_pid()):
+        environ = open(f"/proc/{pid}/environ", "rb").read()
+        assert server.token.encode() not in environ, f"the token is in /proc/{pid}/environ"
+    # A restarted worker still has the token it needs.
+    kill_worker(m)
+    server_value = m.read("app", "key")
+    assert server_value == b"environ-check-value-02"
+
+
+class SlowProxy:
+    """A TCP proxy that holds every answer for `delay` seconds: a backend that is slow, not dead."""
+
+    def __init__(self, target_port, delay):
+        self.delay = delay
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(client, upstream, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, self.delay), daemon=True).start()
+
+    def _pipe(self, source, sink, delay):
+        # Only the start of an answer waits: the rest of it follows at once, as from a slow server.
+        last = 0.0
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if time.monotonic() - last > 0.05:
+                    time.sleep(delay)
+                sink.sendall(data)
+                last = time.monotonic()
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
+    server = bao()
+    for i in range(16):
+        plant(env, server, f"slow/s{i}", f"slow-answer-{i:02d}-0000")
+    proxy = SlowProxy(server.port, 2.4)
+    try:
+        from peers import clean_environment
+        environment = clean_environment(VAULT_ADDR=f"http://127.0.0.1:{proxy.port}", VAULT_TOKEN=server.token)
+        m = env.mount("--backend-timeout", "10s", backend=["--backend", "vault"], env=environment)
+        # The folder is listed (one slow call); each value is then one slow read away.
+        assert len(os.listdir(m.p("slow"))) >= 16
+        results = {}
+
+        def reader(i):
+            try:
+                results[i] = m.read("slow", f"s{i}")
+            except OSError as error:
+                results[i] = errno.errorcode.get(error.errno, error.errno)
+
+        threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(16)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # every read now waits on the slow backend inside the worker
+        m.process.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(30)
+        assert m.process.wait(30) == 0
+        answered = sum(results.get(i) == f"slow-answer-{i:02d}-0000".encode() for i in range(16))
+        failures = sorted(str(r) for r in results.values() if not isinstance(r, bytes))
+        assert answered == 16, f"{answered} of 16 reads answered; failures: {failures}"
+        assert not is_mounted(m.path)
+    finally:
+        proxy.close()
