@@ -120,15 +120,13 @@ struct FixedCallers: CallerResolver {
 }
 
 extension AccessPolicyTests {
-    @Test func keepingPagesStillChecksAndRecordsEveryOpen() async throws {
+    @Test func checkedOpensKeepPagesAndStillCheckAndRecordEveryOpen() async throws {
         let store = MemoryStore()
         store.seed("billing/key", .value(SecretValue(string: "billing-value")))
         let audit = RecordingAudit()
         var options = FileSystemOptions(
             uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**", uids: [1001])]), audit: audit,
             callers: FixedCallers(callers: [1001: alice, 1002: bob]))
-        #expect(options.bypassPageCache && !options.opensStayInKernel)
-        options.keepPagesWithChecks = true
         #expect(!options.bypassPageCache && !options.opensStayInKernel, "pages kept, opens still asked")
         let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
         let fs = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
