@@ -211,6 +211,8 @@ def test_mmap_under_direct_io_is_refused_as_documented(env):
         with pytest.raises(OSError) as refused:
             mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         assert refused.value.errno == errno.ENODEV
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY) as private:
+            assert private[:] == b"mmap-value-0000000000000000000006"
 
 
 def test_keep_pages_is_an_accepted_no_op(env):

@@ -24,7 +24,7 @@ import Testing
 
         // The name was dropped from its folder, and the kernel had acted on it when the write returned.
         let folder = try await f.lookup("openai").attributes.inode
-        #expect(kernel.entries.withLock { $0 } .contains("\(folder)/api_key"))
+        #expect(kernel.entries.withLock { $0 }.contains("\(folder)/api_key"))
         #expect(kernel.pending.withLock { $0 } == 0)
 
         let new = try await f.lookup("openai/api_key")
