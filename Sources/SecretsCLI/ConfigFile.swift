@@ -23,13 +23,14 @@ struct ConfigFile {
     static let mountKeys: Set<String> = [
         "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "keep-pages", "busy-poll", "uid",
         "gid", "file-mode", "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
+        "show-versions",
     ]
 
     /// Keys that are not flags.
     static let structuredKeys: Set<String> = ["policy"]
 
     static let booleanKeys: Set<String> = [
-        "vault-skip-verify", "direct-io", "keep-pages", "allow-other", "mlock", "daemon",
+        "vault-skip-verify", "direct-io", "keep-pages", "allow-other", "mlock", "daemon", "show-versions",
     ]
 
     var values: [String: Node]

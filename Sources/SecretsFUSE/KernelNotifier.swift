@@ -28,6 +28,14 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
         }
     }
 
+    /// The queue is serial: once this block runs, every notice queued before it has been written, and
+    /// the kernel acts on a notice within the write. Waits without holding a thread.
+    func flush() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            queue.async { done.resume() }
+        }
+    }
+
     /// Stops notifying and waits for queued notices, before the session goes away.
     func close() {
         queue.sync { isOpen.withLock { $0 = false } }

@@ -15,7 +15,7 @@ extension SecretsFileSystem {
     /// The secret path a policy judges for a node; nil for nodes that hold no value.
     static func policyPath(_ key: NodeKey) -> SecretPath? {
         switch key {
-        case .path(let path): return path
+        case .path(let path), .value(let path, _, _): return path
         case .versions(let secret), .version(let secret, _), .versionField(let secret, _, _), .label(let secret, _):
             return secret
         case .versionsRoot, .rotate, .status, .metrics:
@@ -25,15 +25,21 @@ extension SecretsFileSystem {
 
     static func isValueNode(_ key: NodeKey) -> Bool {
         switch key {
-        case .path, .version, .versionField, .label: return true
+        case .path, .value, .version, .versionField, .label: return true
         default: return false
         }
     }
 
-    /// Whether a listing shows `key` to `caller`: names the caller may not read are left out.
-    func visible(_ key: NodeKey, isFolder: Bool, to caller: Caller?) -> Bool {
+    /// Whether a listing shows `key` to `caller`: names the caller may not read are left out, and a
+    /// folder is shown only when the policy lets the caller open something below it. A name whose
+    /// type is not known yet (not cached) may be either.
+    func visible(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
         guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return true }
-        return isFolder ? policy.mayAllowBelow(path, caller) : policy.allows(path, caller)
+        switch type {
+        case .directory: return policy.mayAllowBelow(path, caller)
+        case .unknown: return policy.allows(path, caller) || policy.mayAllowBelow(path, caller)
+        default: return policy.allows(path, caller)
+        }
     }
 
     func audit(
@@ -50,7 +56,7 @@ extension SecretsFileSystem {
         }
         let path: String
         switch key {
-        case .path(let p): path = p.string
+        case .path(let p), .value(let p, _, _): path = p.string
         case .version(let s, let id): path = "\(s.string)@\(id)"
         case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
         case .label(let s, let label): path = "\(s.string)@\(label)"

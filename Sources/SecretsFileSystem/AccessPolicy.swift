@@ -50,12 +50,23 @@ public struct AccessPolicy: Sendable, Equatable {
         return rule.admits(caller)
     }
 
-    /// Whether anything below `folder` might be readable by `caller`, so the folder is listed.
+    /// Whether anything below `folder` might be readable by `caller`, so the folder is listed. The
+    /// first matching rule decides, so a rule that admits the caller counts only if no earlier rule
+    /// refusing the caller already matches everything below the folder (`db/**` for uid 0 before a
+    /// `**` for everyone hides `db` from everyone else). Errs toward showing where globs overlap in
+    /// ways this does not work out; a shown name never opens more than `allows` lets it.
     public func mayAllowBelow(_ folder: SecretPath, _ caller: Caller) -> Bool {
         if folder.isRoot { return true }
-        return rules.contains { rule in
-            rule.admits(caller) && Glob.prefixCompatible(rule.segments, folder.segments[...])
+        let below = folder.segments[...]
+        for rule in rules {
+            let segments = rule.segments
+            if rule.admits(caller) {
+                if Glob.prefixCompatible(segments, below) { return true }
+            } else if Glob.coversAllBelow(segments, below) {
+                return false
+            }
         }
+        return false
     }
 }
 
@@ -92,6 +103,15 @@ enum Glob {
         }
         guard let segment = path.first, matches(String(first), segment) else { return false }
         return matchesPath(rest, path.dropFirst())
+    }
+
+    /// Whether `pattern` matches every path below `folder`: its segments match the folder's one by one
+    /// and what is left is `**` alone.
+    static func coversAllBelow(_ pattern: [Substring], _ folder: ArraySlice<String>) -> Bool {
+        if pattern == ["**"] { return true }
+        guard let segment = folder.first, let first = pattern.first, first != "**" else { return false }
+        guard matches(String(first), segment) else { return false }
+        return coversAllBelow(Array(pattern.dropFirst()), folder.dropFirst())
     }
 
     /// Whether some path starting with `folder` could match `pattern`.

@@ -11,22 +11,22 @@ extension SecretsFileSystem {
             if isPrefix || path.isRoot {
                 let listing = try await store.list(path)
                 for name in listing.folders.union(listing.secrets).sorted() {
-                    let type: NodeType =
-                        listing.folders.contains(name) ? .directory : await peekType(try path.appending(name))
-                    names.append((name, .path(try path.appending(name)), type))
+                    guard let child = showableName(name, of: path) else { continue }
+                    let type: NodeType = listing.folders.contains(name) ? .directory : await peekType(child)
+                    names.append((name, .path(child), type))
                     shown.insert(name)
                 }
-                if capabilities.contains(.versions) {
+                if capabilities.contains(.versions), options.showVersions {
                     names.append((".versions", .versionsRoot(folder: path), .directory))
                 }
             }
             for field in (fields ?? [:]).keys.sorted() {
-                guard !shown.contains(field), SecretPath.isValidSegment(field) else {
-                    logCollisionOnce(
-                        try path.appending(field), "a field is hidden by a secret or folder of the same name")
+                guard let fieldPath = showableName(field, of: path) else { continue }
+                guard !shown.contains(field) else {
+                    logCollisionOnce(fieldPath, "a field is hidden by a secret or folder of the same name")
                     continue
                 }
-                names.append((field, .path(try path.appending(field)), .file))
+                names.append((field, .path(fieldPath), .file))
             }
             names.append((".rotate", .rotate(folder: path), .file))
             if path.isRoot {
@@ -46,15 +46,14 @@ extension SecretsFileSystem {
                 }
             }
         case .versionFolder(let secret, let id, _, let fields):
-            for field in fields.keys.sorted() {
+            for field in fields.keys.sorted() where showableName(field, of: secret) != nil {
                 names.append((field, .versionField(of: secret, id: id, field: field), .file))
             }
         default:
             throw SecretError(.invalidArgument, "not a folder")
         }
         names = names.filter { name, childKey, type in
-            name.hasPrefix(".")
-                || visible(childKey, isFolder: type == .directory && Self.isFolderPath(childKey), to: caller)
+            name.hasPrefix(".") || visible(childKey, type: Self.isFolderPath(childKey) ? type : .file, to: caller)
         }
         var entries = [
             DirectoryEntry(name: ".", inode: inode, type: .directory, offset: 1),
@@ -66,6 +65,15 @@ extension SecretsFileSystem {
                 DirectoryEntry(name: name, inode: inodes.inode(for: childKey), type: type, offset: entries.count + 1))
         }
         return entries
+    }
+
+    /// The path of `name` (a field, or a name a backend listed) in `folder` when it can be a file name
+    /// (DESIGN §1.2); nil, and one log line for the life of the mount, when it cannot (`.rotate`,
+    /// `a/b`, empty, over 255 bytes). One odd name must not make the whole folder unlistable.
+    func showableName(_ name: String, of folder: SecretPath) -> SecretPath? {
+        if SecretPath.isValidSegment(name), let path = try? folder.appending(name) { return path }
+        logSkippedNameOnce(name, in: folder)
+        return nil
     }
 
     /// Prefix folders are judged by what may lie below them; a secret's folder by the secret.

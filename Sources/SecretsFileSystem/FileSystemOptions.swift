@@ -8,10 +8,9 @@ public struct FileSystemOptions: Sendable {
     public var dirMode: UInt16
     /// Every open and read reaches the daemon; nothing is kept in the page cache.
     public var directIO: Bool
-    /// With per-open checks, keep values in the page cache between opens anyway: every open still
-    /// reaches the daemon and is checked and recorded, and reads through a descriptor that open
-    /// gave come from the cache. Off by default, as DESIGN.md §1.1 asks.
-    public var keepPagesWithChecks: Bool = false
+    /// Whether folders list their `.versions` (DESIGN §1.4: hidden by default, as ZFS hides `.zfs`,
+    /// so `cp -a`, `rsync`, `tar` and `find` do not walk the history; it opens by name either way).
+    public var showVersions: Bool = false
     /// How long the kernel may keep names and attributes of secrets. The daemon invalidates them
     /// when a value changes or its TTL ends, so this can be long.
     public var kernelCacheTimeout: Double
@@ -29,12 +28,11 @@ public struct FileSystemOptions: Sendable {
     /// Whether any policy rule names groups, so callers' supplementary groups must be read.
     public var policyNamesGroups: Bool { policy?.rules.contains { !$0.gids.isEmpty } ?? false }
 
-    /// Whether reads bypass the page cache: `--direct-io`, or per-open checks unless
-    /// `keepPagesWithChecks`. With no caching at all there is nothing to tell the kernel when a
-    /// value changes, so it must keep nothing either.
-    public var bypassPageCache: Bool {
-        directIO || (perOpenChecks && !keepPagesWithChecks) || kernelCacheTimeout == 0
-    }
+    /// Whether reads bypass the page cache: only `--direct-io`. Per-open checks keep pages between
+    /// opens (DESIGN §1.1: every open is checked and recorded, and a read needs the descriptor a
+    /// checked open gave). With no caching at all there is nothing to tell the kernel when a value
+    /// changes, so it must keep nothing either.
+    public var bypassPageCache: Bool { directIO || kernelCacheTimeout == 0 }
     /// Whether the kernel may open files without asking the daemon: only when nobody needs to
     /// see each open.
     public var opensStayInKernel: Bool { !bypassPageCache && !perOpenChecks }

@@ -73,4 +73,10 @@ public protocol KernelCacheInvalidator: Sendable {
     func invalidateInode(_ inode: UInt64)
     /// Drops the kernel's memory of `name` in folder `parent`.
     func invalidateEntry(parent: UInt64, name: String)
+    /// Returns once the kernel has acted on every invalidation asked for before this call.
+    func flush() async
+}
+
+extension KernelCacheInvalidator {
+    public func flush() async {}
 }

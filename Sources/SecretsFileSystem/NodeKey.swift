@@ -1,12 +1,16 @@
 import SecretsCore
 import Synchronization
 
-/// What an inode stands for. Inode numbers are handed out on first sight and never reused, so a
-/// path keeps its number for the life of the mount.
+/// What an inode stands for. Inode numbers are handed out on first sight and never reused. A folder
+/// keeps its number for the life of the mount; a value file has one number per version (`value`).
 enum NodeKey: Hashable, Sendable {
-    /// The root, a folder, a secret file, a multi-field secret's folder, or one of its fields:
-    /// which of these is decided when the node is resolved, not when it is numbered.
+    /// The root, a folder, a multi-field secret's folder, or a name not resolved yet: which of these
+    /// is decided when the node is resolved, not when it is numbered.
     case path(SecretPath)
+    /// A secret file or a field, as of one version. A changed value gets a new number, as a file
+    /// replaced by rename gets a new inode: descriptors open on the old number keep reading the old
+    /// version (and its pages) while the next lookup of the name finds the new one.
+    case value(SecretPath, version: String, isField: Bool)
     /// `<folder>/.versions`
     case versionsRoot(folder: SecretPath)
     /// `<folder>/.versions/<name>`: the versions of one secret.

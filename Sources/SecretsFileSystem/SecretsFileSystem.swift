@@ -24,7 +24,11 @@ public final class SecretsFileSystem: Sendable {
     private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
     let generated = GeneratedSnapshots()
     let hotNodes = HotNodes()
+    let shownValues = ShownValueInodes()
+    /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
+    let changes = Atomic<UInt64>(0)
     private let loggedCollisions = Mutex<Set<SecretPath>>([])
+    private let loggedNames = Mutex<Set<String>>([])
 
     public init(
         store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger,
@@ -60,10 +64,26 @@ public final class SecretsFileSystem: Sendable {
     public func lookup(parent: UInt64, name: String, context: RequestContext = .unknown) async throws -> EntryReply {
         let parentKey = try key(parent)
         let childKey = try await childKey(of: parentKey, named: name)
-        let outcome = OutcomeRecorder()
-        let node = try await resolve(childKey, outcome: outcome)
-        let inode = inodes.inode(for: childKey)
-        keepAtHand(inode, node, outcome.value)
+        var tries = 0
+        var outcome: OutcomeRecorder
+        var generation: UInt64
+        var node: Node
+        var inode: UInt64
+        repeat {
+            tries += 1
+            outcome = OutcomeRecorder()
+            generation = hotNodes.generation
+            let seen = changes.load(ordering: .sequentiallyConsistent)
+            node = try await resolve(childKey, outcome: outcome)
+            let numbered = Self.numbered(childKey, node)
+            inode = inodes.inode(for: numbered)
+            if case .value(let path, _, _) = numbered { shownValues.shown(inode, for: path) }
+            // A change that came while this resolved may not have seen the number just made, so
+            // could not tell the kernel to drop it: resolve again rather than hand out an old version.
+            // (A change after this check sees the number and drops the name once this reply is in.)
+            if changes.load(ordering: .sequentiallyConsistent) == seen { break }
+        } while tries < 3
+        keepAtHand(inode, node, outcome.value, resolvedAt: generation)
         let attributes = try await attributes(of: node, inode: inode, pid: context.pid)
         let timeout = timeout(for: node)
         return EntryReply(attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout)
@@ -101,6 +121,7 @@ public final class SecretsFileSystem: Sendable {
             return try openValue(key, node, caller: caller, outcome: .hit, writing: writing)
         }
         let outcome = OutcomeRecorder()
+        let generation = hotNodes.generation
         let node: Node
         do {
             // Judged on the path alone, before any fetch: a refused caller costs the backend nothing.
@@ -121,7 +142,7 @@ public final class SecretsFileSystem: Sendable {
             let bytes = try await generatedSnapshot(of: node, inode: inode, pid: context.pid).bytes
             return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
         default:
-            keepAtHand(inode, node, outcome.value)
+            keepAtHand(inode, node, outcome.value, resolvedAt: generation)
             return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
         }
     }
@@ -145,6 +166,8 @@ public final class SecretsFileSystem: Sendable {
             guard !writing else { throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate") }
             guard let value = node.value else { throw SecretError(.invalidArgument, "not a file") }
             if let caller { audit(.open, key, node.secret?.version, caller, outcome, error: nil) }
+            // The inode stands for this one version (`NodeKey.value`), so its pages can be kept
+            // between opens: a changed value is another inode.
             let bypass = options.bypassPageCache
             return OpenReply(handle: handles.insert(.bytes(value)), directIO: bypass, keepCache: !bypass)
         } catch {
@@ -168,10 +191,13 @@ public final class SecretsFileSystem: Sendable {
     }
 
     /// Keeps a value node just resolved where the FUSE thread can answer the OPEN, READ and
-    /// GETATTR that follow without a task. Never a stale value, which must keep asking the cache.
-    private func keepAtHand(_ inode: UInt64, _ node: Node, _ outcome: CacheOutcome?) {
+    /// GETATTR that follow without a task. Never a stale value, which must keep asking the cache,
+    /// and never one resolved before an invalidation that came since (`generation`).
+    private func keepAtHand(_ inode: UInt64, _ node: Node, _ outcome: CacheOutcome?, resolvedAt generation: UInt64) {
         guard outcome != .stale, node.value != nil else { return }
-        hotNodes.remember(inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout))
+        hotNodes.remember(
+            inode, node, until: clock.monotonicNow() + HotNodes.lifetime(options.kernelCacheTimeout),
+            resolvedAt: generation)
     }
 
     /// The bytes of a value file opened without a handle (the kernel filling its page cache),
@@ -197,7 +223,15 @@ public final class SecretsFileSystem: Sendable {
             throw SecretError(.readOnly, "secrets are read-only; write paths to .rotate")
         }
         let caller = options.perOpenChecks ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
-        try await rotate(lines: data, in: folder, caller: caller)
+        do {
+            try await rotate(lines: data, in: folder, caller: caller)
+        } catch {
+            await kernelCaughtUp()
+            throw error
+        }
+        // The shell's next command must see the new value: the kernel forgets the old one before
+        // the write is answered, not some time after.
+        await kernelCaughtUp()
         return data.count
     }
 
@@ -284,12 +318,24 @@ public final class SecretsFileSystem: Sendable {
         return try folder.appending(name)
     }
 
+    /// The key a resolved node is numbered by: a value file by its version, the rest by what they are.
+    static func numbered(_ key: NodeKey, _ node: Node) -> NodeKey {
+        guard case .path(let path) = key else { return key }
+        switch node {
+        case .secretFile(_, let secret, _): return .value(path, version: secret.version, isField: false)
+        case .field(_, _, let secret, _): return .value(path, version: secret.version, isField: true)
+        default: return key
+        }
+    }
+
     // MARK: Resolving nodes
 
     func resolve(_ key: NodeKey, outcome: OutcomeRecorder? = nil) async throws -> Node {
         switch key {
         case .path(let path):
             return try await resolvePath(path, outcome: outcome)
+        case .value(let path, let version, let isField):
+            return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
         case .versionsRoot(let folder):
             guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
                 throw SecretError.notFound(folder, "no versions here")
@@ -352,6 +398,30 @@ public final class SecretsFileSystem: Sendable {
         return try await node(reading: path, isPrefix: false, outcome: outcome)
     }
 
+    /// A value file as of one version: the current node while that version is current (no extra
+    /// backend call), else that version read from the store, for descriptors still open on it.
+    private func resolveValue(
+        _ path: SecretPath, version: String, isField: Bool, outcome: OutcomeRecorder?
+    ) async throws -> Node {
+        if let current = try? await resolvePath(path, outcome: outcome), current.value != nil,
+            current.secret?.version == version
+        {
+            return current
+        }
+        if isField, let parent = path.parent {
+            let secret = try await read(parent, version: version, outcome: outcome)
+            guard case .fields(let fields) = secret.content, let value = fields[path.name] else {
+                throw SecretError.notFound(path, "no such field in that version")
+            }
+            return .field(of: parent, name: path.name, secret, value)
+        }
+        let secret = try await read(path, version: version, outcome: outcome)
+        guard case .value(let value) = secret.content else {
+            throw SecretError.notFound(path, "that version is not a file")
+        }
+        return .secretFile(path, secret, value)
+    }
+
     private func node(reading path: SecretPath, isPrefix: Bool, outcome: OutcomeRecorder?) async throws -> Node {
         let secret = try await read(path, version: nil, outcome: outcome)
         switch secret.content {
@@ -376,6 +446,17 @@ public final class SecretsFileSystem: Sendable {
     func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
         let first = loggedCollisions.withLock { $0.insert(path).inserted }
         if first { logger.warning(message, metadata: ["path": "\(path)"]) }
+    }
+
+    /// A name is metadata, not a value, but may be long or odd: the log gets its start, escaped.
+    func logSkippedNameOnce(_ name: String, in folder: SecretPath) {
+        let first = loggedNames.withLock { $0.insert("\(folder.string)\u{0}\(name)").inserted }
+        guard first else { return }
+        logger.warning(
+            "name cannot be shown as a file name; skipped",
+            metadata: [
+                "folder": "\(folder)", "name": "\(name.prefix(64).debugDescription)", "bytes": "\(name.utf8.count)",
+            ])
     }
 
     // MARK: Attributes
@@ -419,6 +500,7 @@ public final class SecretsFileSystem: Sendable {
     func generatedSnapshot(of node: Node, inode: UInt64, pid: Int32) async throws -> GeneratedSnapshots.Snapshot {
         let now = clock.monotonicNow()
         if let recent = generated.recent(inode: inode, pid: pid, now: now) { return recent }
+        let generation = generated.generation
         let bytes: [UInt8]
         if case .rotate(let folder) = node {
             bytes = rotations.lines(under: folder)
@@ -428,7 +510,8 @@ public final class SecretsFileSystem: Sendable {
         // Dated when made, not when asked for: a `.status` that waited on a slow backend's health must
         // still be the one the next read of this process gets, or the read would not match the size.
         return generated.store(
-            inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: clock.monotonicNow())
+            inode: inode, pid: pid, bytes: SecretValue(bytes: bytes), made: clock.wallNow(), now: clock.monotonicNow(),
+            madeAt: generation)
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.
@@ -441,19 +524,24 @@ public final class SecretsFileSystem: Sendable {
 
     // MARK: Kernel cache
 
-    /// Maps a change the cache saw to the inodes the kernel may hold for it.
+    /// Maps a change the cache saw to what the kernel may hold for it. A value file's name is
+    /// dropped from its folder, so the next lookup finds the new version's inode; the old inode's
+    /// pages go too (a descriptor still open on it reads its own version again from here).
     func cacheChanged(_ key: CacheKey) {
+        changes.add(1, ordering: .sequentiallyConsistent)
         let kernel = invalidator.withLock { $0 }
-        let affected: [(NodeKey, UInt64)]
+        var affected: [(NodeKey, UInt64)]
+        var oldValues: [UInt64] = []
         switch key {
         case .secret(let path, _), .versions(let path):
             affected = inodes.inodes { node in
                 switch node {
-                case .path(let p): return p == path || p.parent == path
+                case .path(let p), .value(let p, _, _): return p == path || p.parent == path
                 case .versions(let p), .label(let p, _): return p == path
                 default: return false
                 }
             }
+            oldValues = shownValues.take { $0 == path || $0.parent == path }
         case .listing(let folder):
             affected = inodes.inodes { node in
                 if case .path(folder) = node { return true }
@@ -461,10 +549,26 @@ public final class SecretsFileSystem: Sendable {
                 return false
             }
         }
-        for (_, inode) in affected {
+        var names = Set<SecretPath>()
+        affected.removeAll { node, _ in
+            guard case .value(let path, _, _) = node else { return false }
+            names.insert(path)
+            return true
+        }
+        // Names first: from the moment the name is dropped, new opens reach the new version.
+        for path in names {
+            guard let parent = path.parent, let folder = inodes.existingInode(for: .path(parent)) else { continue }
+            kernel?.invalidateEntry(parent: folder, name: path.name)
+        }
+        for inode in affected.map(\.1) + oldValues {
             hotNodes.forget(inode)
             kernel?.invalidateInode(inode)
         }
+    }
+
+    /// Waits until the kernel has acted on every invalidation sent so far.
+    func kernelCaughtUp() async {
+        await invalidator.withLock { $0 }?.flush()
     }
 }
 

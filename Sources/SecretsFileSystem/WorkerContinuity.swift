@@ -56,6 +56,8 @@ enum NodeKeyCodec {
         let parts: [String]
         switch key {
         case .path(let path): parts = ["p", path.segments.joined(separator: "/")]
+        case .value(let path, let version, let isField):
+            parts = ["x", path.segments.joined(separator: "/"), version, isField ? "1" : "0"]
         case .versionsRoot(let folder): parts = ["r", folder.segments.joined(separator: "/")]
         case .versions(let secret): parts = ["v", secret.segments.joined(separator: "/")]
         case .version(let secret, let id): parts = ["i", secret.segments.joined(separator: "/"), id]
@@ -80,6 +82,7 @@ enum NodeKeyCodec {
         }
         switch (parts.first, parts.count) {
         case ("p", 2): return path(1).map { .path($0) }
+        case ("x", 4): return path(1).map { .value($0, version: parts[2], isField: parts[3] == "1") }
         case ("r", 2): return path(1).map { .versionsRoot(folder: $0) }
         case ("v", 2): return path(1).map { .versions(of: $0) }
         case ("i", 3): return path(1).map { .version(of: $0, id: parts[2]) }

@@ -194,8 +194,7 @@ def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
         from peers import clean_environment
         environment = clean_environment(VAULT_ADDR=f"http://127.0.0.1:{proxy.port}", VAULT_TOKEN=server.token)
         m = env.mount("--backend-timeout", "10s", backend=["--backend", "vault"], env=environment)
-        # The folder is listed (one slow call); each value is then one slow read away.
-        assert len(os.listdir(m.p("slow"))) >= 16
+        # Cold: each read waits on a listing of the root, one of the folder, then its value.
         results = {}
 
         def reader(i):
@@ -207,7 +206,7 @@ def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
         threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(16)]
         for t in threads:
             t.start()
-        time.sleep(1.0)  # every read now waits on the slow backend inside the worker
+        time.sleep(1.0)  # every read now waits on the slow backend inside the worker (DESIGN: up to 10 s)
         m.process.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(30)

@@ -84,7 +84,7 @@ def test_value_files_fields_and_merged_folders(env, vault, prefix):
     assert m.read("db", "extra") == b"child-of-db-value"
     assert {"username", "password", "extra"} <= set(os.listdir(m.p("db")))
     assert m.read("a", "b", "deep") == b"deep-value-xyz1"
-    assert {"plain", "db", "a", ".versions", ".rotate", ".status", ".metrics"} <= set(os.listdir(m.path))
+    assert {"plain", "db", "a", ".rotate", ".status", ".metrics"} <= set(os.listdir(m.path))
     assert errno_of(lambda: open(m.p("plain"), "wb")) in (errno.EROFS, errno.EACCES)
 
 

@@ -29,8 +29,10 @@ struct MountCommand: AsyncParsableCommand {
     var directIO = false
     @Flag(
         name: .customLong("keep-pages"),
-        help: "With --audit-log or a policy, keep values in the page cache between opens (each open is still checked).")
+        help: "Accepted and ignored: values stay in the page cache in every mode but --direct-io.")
     var keepPages = false
+    @Flag(name: .customLong("show-versions"), help: "List .versions in folders (it opens by name either way).")
+    var showVersions = false
     @Option(
         name: .customLong("busy-poll"),
         help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).")

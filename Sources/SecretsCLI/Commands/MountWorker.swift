@@ -45,7 +45,7 @@ extension MountCommand {
             directIO: directIO, kernelCacheTimeout: cacheTTL.duration.seconds,
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
-        options.keepPagesWithChecks = keepPages
+        options.showVersions = showVersions
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
             continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
