@@ -55,7 +55,7 @@ public enum MountPoint {
     /// The parent's real path, not the mountpoint's: resolving that would ask the mount itself.
     /// No Foundation URL here: making one from a path stats it, and a stat of a mount with no
     /// worker waits in the kernel for good.
-    static func canonical(_ path: String) -> String {
+    public static func canonical(_ path: String) -> String {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var parts = absolute.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         guard let name = parts.popLast() else { return "/" }
@@ -66,7 +66,7 @@ public enum MountPoint {
     }
 
     /// Whether a FUSE file system is mounted on `path`.
-    static func isFUSEMount(_ path: String) -> Bool {
+    public static func isFUSEMount(_ path: String) -> Bool {
         mountType(at: canonical(path))?.hasPrefix("fuse") ?? false
     }
 

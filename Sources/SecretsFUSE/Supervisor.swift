@@ -21,6 +21,19 @@ public struct WorkerLaunch: Sendable {
     }
 }
 
+/// A mount a previous supervisor made, handed back by systemd's file descriptor store.
+public struct AdoptedMount: Sendable {
+    public var fuse: Int32
+    public var inodes: Int32
+    public var cache: Int32
+
+    public init(fuse: Int32, inodes: Int32, cache: Int32) {
+        self.fuse = fuse
+        self.inodes = inodes
+        self.cache = cache
+    }
+}
+
 /// `secretsfs mount`'s first process: mounts, keeps the /dev/fuse descriptor, and keeps a worker
 /// serving it. It never reads a request, reaches a backend or maps memory that holds a value, so
 /// there is little in it that can crash; when a worker dies the next one takes the same
@@ -37,6 +50,12 @@ public final class Supervisor: @unchecked Sendable {
     private let credentials: [String: String]
     private let onReady: @Sendable () -> Void
     private let onFailure: @Sendable (String) -> Void
+    private let adopted: AdoptedMount?
+    /// Hands descriptors to a keeper that outlives this process (systemd); true when it took them.
+    private let storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)?
+    /// Set when a keeper holds the mount: a stop then retires the worker and leaves the mount to
+    /// the next supervisor, so `systemctl restart` is invisible to readers.
+    private var keepMountOnStop = false
     private let queue = DispatchQueue(label: "secretsfs.supervisor")
 
     // Everything below is touched on `queue` only.
@@ -76,8 +95,11 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         options: MountOptions, logger: Logger, credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
-        onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String) -> Void
+        onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String) -> Void,
+        adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil
     ) {
+        self.adopted = adopted
+        self.storeDescriptors = storeDescriptors
         self.options = options
         self.logger = logger
         self.credentials = credentials
@@ -88,8 +110,13 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Mounts and supervises until the mount stops; returns the exit status.
     public func run() async throws -> Int32 {
-        try MountPoint.prepare(options.mountpoint)
-        try mount()
+        if let adopted {
+            adopt(adopted)
+        } else {
+            try MountPoint.prepare(options.mountpoint)
+            try mount()
+            offerToKeeper()
+        }
         return await withCheckedContinuation { continuation in
             queue.async {
                 self.finished = continuation
@@ -124,17 +151,47 @@ public final class Supervisor: @unchecked Sendable {
         inodesFD = Self.memfd("secretsfs-inodes")
         cacheFD = Self.memfd("secretsfs-cache")
         credentialsFD = Self.memfd("secretsfs-credentials")
-        var text: [UInt8] = []
-        for (name, value) in credentials.sorted(by: { $0.key < $1.key }) { text += Array("\(name)=\(value)".utf8) + [0] }
-        _ = text.withUnsafeBytes { pwrite(credentialsFD, $0.baseAddress, $0.count, 0) }
-        text.withUnsafeMutableBytes { SecretValue.zero($0) }
+        writeCredentials()
         // "mounted" is the worker's to say, once it serves.
         logger.debug("kernel mount made", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
+    }
+
+    private func adopt(_ mount: AdoptedMount) {
+        fuseFD = fcntl(mount.fuse, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.fuse)
+        inodesFD = fcntl(mount.inodes, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.inodes)
+        cacheFD = fcntl(mount.cache, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.cache)
+        credentialsFD = Self.memfd("secretsfs-credentials")
+        writeCredentials()
+        // The kernel answered INIT long ago, to a worker of the supervisor before this one.
+        kernelInitialized = true
+        everReady = true
+        // Kept again only if this supervisor speaks to systemd too; otherwise a stop unmounts.
+        keepMountOnStop = storeDescriptors != nil
+        logger.info("serving the mount systemd kept", metadata: ["mountpoint": "\(options.mountpoint)"])
+    }
+
+    /// The mounted descriptor, the workers' shared memory and the mountpoint they belong to.
+    private func offerToKeeper() {
+        guard let storeDescriptors else { return }
+        let record = Self.memfd("secretsfs-mountpoint")
+        defer { close(record) }
+        let path = Array(MountPoint.canonical(options.mountpoint).utf8)
+        _ = path.withUnsafeBytes { pwrite(record, $0.baseAddress, $0.count, 0) }
+        keepMountOnStop = storeDescriptors([
+            ("fuse", fuseFD), ("inodes", inodesFD), ("cache", cacheFD), ("mountpoint", record),
+        ])
     }
 
     private static func memfd(_ name: String) -> Int32 {
         let fd = secretsfs_memfd(name)
         return fcntl(fd, F_DUPFD_CLOEXEC, 10).closingOriginal(fd)
+    }
+
+    private func writeCredentials() {
+        var text: [UInt8] = []
+        for (name, value) in credentials.sorted(by: { $0.key < $1.key }) { text += Array("\(name)=\(value)".utf8) + [0] }
+        _ = text.withUnsafeBytes { pwrite(credentialsFD, $0.baseAddress, $0.count, 0) }
+        text.withUnsafeMutableBytes { SecretValue.zero($0) }
     }
 
     private func unmount() {
@@ -162,7 +219,7 @@ public final class Supervisor: @unchecked Sendable {
         var channel = WorkerChannel()
         channel.generation = generation
         channel.restarts = restarts
-        channel.reloads = reloads
+        channel.reloads = reload ? reloads + 1 : reloads
         channel.supervisor = getpid()
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -346,12 +403,20 @@ public final class Supervisor: @unchecked Sendable {
         // Detached first: no new path reaches the mount, while every operation already inside it
         // (a path half walked, a file open) is still answered by the worker, which ends when the
         // kernel lets go of the mount or its drain time is up.
-        if let raw = session {
-            fuse_session_unmount(raw)
-            fuse_session_destroy(raw)
-            session = nil
+        if keepMountOnStop {
+            // systemd holds the mount for the next supervisor: the worker finishes what it holds and
+            // leaves the rest in the kernel's queue, as in a reload.
+            for worker in [current, candidate].compactMap({ $0 }) { send("RETIRE", to: worker) }
+        } else {
+            if let raw = session {
+                fuse_session_unmount(raw)
+                fuse_session_destroy(raw)
+                session = nil
+            } else if adopted != nil {
+                try? MountPoint.clearDeadMount(MountPoint.canonical(options.mountpoint))
+            }
+            for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
         }
-        for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
         queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in
             for worker in [current, candidate].compactMap({ $0 }) { kill(worker.pid, SIGKILL) }
@@ -362,7 +427,12 @@ public final class Supervisor: @unchecked Sendable {
     private func finishIfDone() {
         guard stopping, current == nil, candidate == nil, let finished else { return }
         self.finished = nil
-        unmount()
+        if keepMountOnStop {
+            for fd in [inodesFD, cacheFD, credentialsFD, fuseFD] where fd >= 0 { close(fd) }
+            logger.info("left the mount to the next supervisor", metadata: ["mountpoint": "\(options.mountpoint)"])
+        } else {
+            unmount()
+        }
         finished.resume(returning: exitStatus)
     }
 

@@ -217,3 +217,132 @@ def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
         assert not is_mounted(m.path)
     finally:
         proxy.close()
+
+
+def test_reload_replaces_the_worker_without_a_reader_error(sample):
+    m = sample.mount()
+    old = m.worker_pid()
+    errors, done = [], threading.Event()
+
+    def reader():
+        while not done.is_set():
+            try:
+                assert m.read("top") == b"top-level-value-xyz"
+            except OSError as error:
+                errors.append(errno.errorcode.get(error.errno, error.errno))
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):
+            result = sample.cli("reload", m.path, backend=[])
+            assert b"reloaded" in result.stdout
+        os.kill(m.process.pid, signal.SIGHUP)  # the same through the signal
+        assert wait_for(lambda: status(m)["worker"]["reloads"] == 3, 20)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(20)
+    assert errors == []
+    worker = status(m)["worker"]
+    assert worker["pid"] != old and worker["restarts"] == 0
+    assert not os.path.exists(f"/proc/{old}") or "Z" in open(f"/proc/{old}/stat").read().rsplit(")", 1)[1][:3]
+
+
+def test_reload_with_a_broken_config_is_refused_and_the_worker_keeps_serving(sample, tmp_path):
+    config = tmp_path / "secretsfs.yaml"
+    config.write_text("cache-ttl: 300s\n")
+    m = sample.mount("--config", str(config))
+    old = m.worker_pid()
+    config.write_text("cache-ttl: [not, a, duration]\n")
+    result = sample.cli("reload", m.path, backend=[], check=False)
+    assert result.returncode == 78, result.stderr
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "reload refused" in lines[0], lines
+    assert m.worker_pid() == old and m.read("top") == b"top-level-value-xyz"
+
+
+class FakeSystemd:
+    """Plays systemd's part for `Type=notify` with `FileDescriptorStoreMax=`: a datagram socket that
+    keeps every descriptor sent with FDSTORE=1 under its FDNAME."""
+
+    def __init__(self, folder):
+        self.path = str(folder / "notify.sock")
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(self.path)
+        self.stored, self.messages = {}, []
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self):
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.socket, 4096, 8)
+            except OSError:
+                return
+            text = data.decode()
+            self.messages.append(text)
+            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            if fields.get("FDSTORE") == "1":
+                for fd in fds:
+                    self.stored[fields.get("FDNAME", "stored")] = fd
+
+    def start_with_store(self, mount_args, log):
+        """Starts `secretsfs mount` as systemd would after a restart: the stored descriptors at 3..."""
+        import subprocess
+        names = list(self.stored)
+        fds = [self.stored[name] for name in names]
+
+        def place():
+            # Copies first, so placing one at 3 never overwrites another still to be placed.
+            copies = [os.dup(fd) for fd in fds]
+            for index, fd in enumerate(copies):
+                os.dup2(fd, 3 + index)
+
+        command = ("LISTEN_PID=$$ LISTEN_FDS=%d LISTEN_FDNAMES=%s exec \"$@\"" % (len(names), ":".join(names)))
+        return subprocess.Popen(["sh", "-c", command, "sh", *mount_args], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, preexec_fn=place, pass_fds=fds)
+
+
+def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp_path):
+    from conftest import BIN
+    systemd = FakeSystemd(tmp_path)
+    environment = dict(os.environ, NOTIFY_SOCKET=systemd.path)
+    m = sample.mount(env=environment)
+    assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored), 10)
+    inode = os.stat(m.p("db", "username")).st_ino
+    errors, done = [], threading.Event()
+
+    def reader():
+        while not done.is_set():
+            try:
+                assert m.read("top") == b"top-level-value-xyz"
+            except OSError as error:
+                errors.append(errno.errorcode.get(error.errno, error.errno))
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    second = None
+    log = open(tmp_path / "second.log", "wb")
+    try:
+        time.sleep(0.2)
+        assert m.stop(signal.SIGTERM) == 0  # systemctl restart: the stop half
+        assert is_mounted(m.path), "the mount must stay for the next supervisor"
+        second = systemd.start_with_store(
+            [BIN, "mount", m.path, "--log-format", "json", "--store", sample.store], log)
+        assert wait_for(lambda: b"serving the mount systemd kept" in open(tmp_path / "second.log", "rb").read(), 20)
+        time.sleep(0.5)
+        done.set()
+        for t in threads:
+            t.join(20)
+        assert errors == [], f"readers saw {sorted(set(errors))}"
+        assert os.stat(m.p("db", "username")).st_ino == inode
+        assert m.read("db", "username") == b"alice-the-user"
+    finally:
+        done.set()
+        if second is not None:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(20) == 0
+        log.close()
+    assert not is_mounted(m.path)

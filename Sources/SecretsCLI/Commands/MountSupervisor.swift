@@ -21,6 +21,9 @@ extension MountCommand {
     func supervise(environment: [String: String]) async throws {
         let logger = bootstrapLogging(backend, defaultLevel: .info)
         ProcessHardening.disableDumps()
+        // Checked before mounting, so a broken config is one line and no mount is made.
+        _ = try backend.config.map { try ConfigFile.load($0).policy() }
+        try refuseFilesUnderMountpoint(environment)
         let credentials = Self.takeCredentials(environment)
         var workerEnvironment = environment
         for name in Self.credentialVariables + Self.supervisorVariables { workerEnvironment[name] = nil }
@@ -36,11 +39,54 @@ extension MountCommand {
                 SystemdNotifier.notify("READY=1\nSTATUS=serving", environment: environment)
                 DaemonReadiness.reportReady()
             },
-            onFailure: { DaemonReadiness.reportFailure($0) })
+            onFailure: { DaemonReadiness.reportFailure($0) },
+            adopted: Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger),
+            storeDescriptors: environment["NOTIFY_SOCKET"] == nil
+                ? nil
+                : { descriptors in
+                    descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
+                })
         let status = try await supervisor.run()
         SystemdNotifier.notify("STOPPING=1", environment: environment)
         // The worker already printed its one line; the supervisor only passes its status on.
         if status != 0 { Foundation.exit(status) }
+    }
+
+    /// Every worker reads its files after the mount is made; one inside the mountpoint folder is
+    /// hidden by the mount itself, and reading it would wait on the worker reading it.
+    func refuseFilesUnderMountpoint(_ environment: [String: String]) throws {
+        let folder = MountPoint.canonical(mountpoint) + "/"
+        let named: [(String, String?)] = [
+            ("--config", backend.config ?? environment["SECRETSFS_CONFIG"]),
+            ("--store", backend.store ?? environment["SECRETSFS_STORE"]), ("--audit-log", auditLog),
+            ("--vault-token-file", backend.vaultTokenFile), ("--vault-secret-id-file", backend.vaultSecretIDFile),
+            ("--vault-jwt-file", backend.vaultJWTFile), ("--vault-cacert", backend.vaultCACert),
+        ]
+        for case (let flag, let path?) in named where MountPoint.canonical(path).hasPrefix(folder) {
+            throw SecretError(
+                .configuration, "\(flag) \(path) is inside the mountpoint \(mountpoint), which the mount would hide")
+        }
+    }
+
+    /// The mount systemd kept for this mountpoint, if it passed one back (`LISTEN_FDNAMES` fuse,
+    /// inodes, cache, mountpoint); descriptors for another mountpoint are closed and ignored.
+    static func adoptedMount(_ environment: [String: String], mountpoint: String, logger: Logger) -> AdoptedMount? {
+        let passed = SystemdFDStore.passed(environment)
+        guard let fuse = passed["fuse"] else { return nil }
+        var recorded = [UInt8](repeating: 0, count: Int(PATH_MAX))
+        let count = passed["mountpoint"].map { pread($0, &recorded, recorded.count, 0) } ?? -1
+        let path = count > 0 ? String(decoding: recorded[0..<count], as: UTF8.self) : ""
+        let wanted = MountPoint.canonical(mountpoint)
+        guard path == wanted, MountPoint.isFUSEMount(wanted), let inodes = passed["inodes"], let cache = passed["cache"]
+        else {
+            logger.warning(
+                "the descriptors systemd passed are not a mount of this mountpoint; mounting anew",
+                metadata: ["mountpoint": "\(wanted)", "stored_for": "\(path)"])
+            for fd in passed.values { close(fd) }
+            return nil
+        }
+        if let record = passed["mountpoint"] { close(record) }
+        return AdoptedMount(fuse: fuse, inodes: inodes, cache: cache)
     }
 
     /// The credential variables' values; their bytes in this process's original environment block

@@ -34,11 +34,6 @@ extension MountCommand {
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
         let clock = EventLoopTimeSource()
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
-        let mirror = channel.cacheMirror()
-        if let mirror {
-            await cache.restore(mirror.restored)
-            await cache.mirror(to: mirror.mirror)
-        }
         var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
@@ -46,16 +41,24 @@ extension MountCommand {
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
         options.showVersions = showVersions
-        let fileSystem = SecretsFileSystem(
-            store: cache, options: options, clock: clock, logger: logger,
-            continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
 
+        // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
         channel.tell("PREPARED")
         guard let order = await Self.nextLine(from: channel), order.hasPrefix("SERVE") else {
             // Told to stop before serving (a reload that was called off, or the mount stopping).
             await cache.shutdown()
             return
         }
+        // Taken over only now: until SERVE, the worker being replaced still numbered nodes and
+        // cached answers.
+        let mirror = channel.cacheMirror()
+        if let mirror {
+            await cache.restore(mirror.restored)
+            await cache.mirror(to: mirror.mirror)
+        }
+        let fileSystem = SecretsFileSystem(
+            store: cache, options: options, clock: clock, logger: logger,
+            continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
         let mount = FUSEMount(
             fileSystem: fileSystem,
             options: mountOptions(backendName: upstream.descriptor.backend),
