@@ -124,7 +124,7 @@ actor VaultAuth {
             path = "auth/\(VaultPaths.encode(mount))/login"
             body = VaultKV.objectBody([("role_id", SecretValue(string: roleID)), ("secret_id", secretID)])
         case .jwt(_, let mount, let role, let jwtFile):
-            let jwt = try CredentialFile.read(jwtFile, what: "\(method.name) JWT")
+            let jwt = try CredentialFile.read(jwtFile, what: method.name == "jwt" ? "JWT" : "\(method.name) JWT")
             path = "auth/\(VaultPaths.encode(mount))/login"
             body = VaultKV.objectBody([("role", SecretValue(string: role)), ("jwt", jwt)])
         }
@@ -154,7 +154,8 @@ actor VaultAuth {
             let lookup = try VaultKV.lookup(response.body, "token lookup-self")
             adopt(ttl: lookup.ttl, renewable: lookup.renewable)
         case 403:
-            throw SecretError(.permissionDenied, "Vault refused the \(method.name) token (403 on lookup-self)")
+            let whose = method.canLogIn ? " from the \(method.name) login" : ""
+            throw SecretError(.permissionDenied, "Vault refused the token\(whose) (403 on lookup-self)")
         case 404:
             throw SecretError(.configuration, "\(client.address) does not answer as Vault (404 on token lookup-self)")
         default:
