@@ -95,3 +95,73 @@ class IdleClosingProxy:
                 s.close()
             except OSError:
                 pass
+
+
+class KeepAliveFront(IdleClosingProxy):
+    """The same balancer in front of a server that closes every connection after one answer (moto's
+    werkzeug does): it keeps the client's connection open across requests, as AWS's endpoints do, and
+    makes a new connection to the server for each request. Requests without a body or with
+    Content-Length only, answers read to the server's close; enough for JSON 1.1 calls."""
+
+    def _serve(self, client):
+        buffered = b""
+        last = None
+        try:
+            while not self._stopped:
+                while b"\r\n\r\n" not in buffered:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    if last is not None and time.monotonic() - last >= self.idle and not buffered:
+                        self._drop(client, socket.socket())
+                        return
+                    buffered += data
+                head, _, rest = buffered.partition(b"\r\n\r\n")
+                length = _content_length(head)
+                while len(rest) < length:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    rest += data
+                body, buffered = rest[:length], rest[length:]
+                if last is not None:
+                    with self._lock:
+                        self.reused += 1
+                answer = self._exchange(head, body)
+                if answer is None:
+                    return
+                client.sendall(answer)
+                last = time.monotonic()
+        except OSError:
+            pass
+        finally:
+            try:
+                client.close()
+            except OSError:
+                pass
+
+    def _exchange(self, head, body):
+        lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+        request = b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
+        with socket.create_connection(self.upstream, timeout=10) as upstream:
+            upstream.sendall(request)
+            answer = b""
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    break
+                answer += data
+        head, _, body = answer.partition(b"\r\n\r\n")
+        if not head:
+            return None
+        lines = [line for line in head.split(b"\r\n")
+                 if not line.lower().startswith((b"connection:", b"content-length:"))]
+        return b"\r\n".join(lines + [b"Content-Length: %d" % len(body)]) + b"\r\n\r\n" + body
+
+
+def _content_length(head):
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
