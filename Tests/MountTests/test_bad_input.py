@@ -214,3 +214,34 @@ def test_no_warning_when_others_can_get_in_or_nobody_else_is_meant(env):
         assert m.read("x") == b"value-for-no-warning"
         assert warnings_about_others(m) == [], args
         m.stop()
+
+
+# MARK: item 17, the README's git credential helper
+
+
+def test_readme_git_credential_helper_reads_the_mount_and_store_cannot_write(env, tmp_path):
+    from conftest import ROOT
+    readme = (ROOT / "README.md").read_text()
+    helper = next(line for line in readme.splitlines() if line.startswith("git config --global credential.helper"))
+    assert "cat /run/secrets/git/credential" in helper
+    env.put("git/credential", "username=ci-bot\npassword=planted-git-token-7788\n")
+    m = env.mount()
+    gitconfig = tmp_path / "gitconfig"
+    command = helper.replace("/run/secrets", m.path).replace("--global", f"--file {gitconfig}")
+    assert subprocess.run(command, shell=True).returncode == 0
+    environment = {**os.environ, "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1",
+                   "GIT_TERMINAL_PROMPT": "0", "HOME": str(tmp_path)}
+    ask = b"protocol=https\nhost=git.example.com\n\n"
+    filled = subprocess.run(["git", "credential", "fill"], input=ask, capture_output=True, env=environment)
+    assert filled.returncode == 0, filled.stderr
+    assert b"username=ci-bot\n" in filled.stdout and b"password=planted-git-token-7788\n" in filled.stdout
+    # After a login git hands the credential back to every helper to store; this one ignores that.
+    approved = subprocess.run(["git", "credential", "approve"], input=filled.stdout, capture_output=True,
+                              env=environment)
+    assert approved.returncode == 0 and approved.stderr == b"", approved.stderr
+    # What the README warns about: the `store` helper tries to rewrite the file on the mount.
+    store = f"store --file={m.p('git', 'credential')}"
+    stored = subprocess.run(["git", "-c", "credential.helper=", "-c", f"credential.helper={store}", "credential",
+                             "approve"], input=filled.stdout, capture_output=True, env=environment)
+    assert b"Read-only file system" in stored.stderr or b"lock" in stored.stderr, stored.stderr
+    env.assert_no_planted_values(stored.stderr + approved.stderr, "git's stderr")
