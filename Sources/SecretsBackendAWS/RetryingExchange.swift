@@ -77,7 +77,8 @@ struct RetryingExchange: Sendable {
                     droppedResends += 1
                     attempt -= 1
                     logger.debug(
-                        "AWS connection closed before an answer; sending again", metadata: ["operation": "\(operation)"])
+                        "AWS connection closed before an answer; sending again",
+                        metadata: ["operation": "\(operation)"])
                     continue
                 }
             }

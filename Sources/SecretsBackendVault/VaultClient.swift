@@ -108,7 +108,8 @@ final class VaultClient: Sendable {
                     Self.isDroppedConnection(error), NIODeadline.now() < deadline
                 {
                     droppedRetries += 1
-                    logger.debug("Vault connection closed before an answer; sending again", metadata: ["call": "\(call)"])
+                    logger.debug(
+                        "Vault connection closed before an answer; sending again", metadata: ["call": "\(call)"])
                     continue
                 }
                 throw transportError(error, call: call)

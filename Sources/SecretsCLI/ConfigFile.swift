@@ -90,7 +90,8 @@ struct ConfigFile {
             let items: [Node] = node.sequence.map(Array.init) ?? [node]
             for item in items {
                 guard let text = item.scalar?.string else {
-                    throw SecretError(.configuration, "\(place(of: key, item)): '\(key)' must be a value or a list of values")
+                    throw SecretError(
+                        .configuration, "\(place(of: key, item)): '\(key)' must be a value or a list of values")
                 }
                 if let reason = ConfigValueCheck.problem(key: key, arguments: [flag, text]) {
                     // Never the value: a secret pasted into the wrong line would be printed for all to see.
