@@ -66,17 +66,21 @@ def test_expired_token_makes_the_mount_unhealthy(env, vault, prefix):
 def test_failing_login_makes_the_mount_unhealthy_and_recovers(env, vault, prefix, tmp_path):
     plant(env, "approle-health-value")
     vault.put(f"{prefix}/k", {"value": "approle-health-value"})
-    vault.ensure_auth("approle")
+    # An AppRole mount of its own without Vault's user lockout: the daemon tries to log in about once a
+    # second while logins fail, and after 5 failures a lockout would refuse the good secret id as well.
+    auth_mount = unique("ar")
+    vault.request("POST", f"sys/auth/{auth_mount}", {"type": "approle"})
+    vault.request("POST", f"sys/auth/{auth_mount}/tune", {"user_lockout_config": {"lockout_disable": True}})
     role = unique("role")
-    vault.request("POST", f"auth/approle/role/{role}", {
+    vault.request("POST", f"auth/{auth_mount}/role/{role}", {
         "token_policies": [read_policy(vault, prefix)], "token_ttl": "4s", "token_max_ttl": "4s"})
-    role_id = vault.request("GET", f"auth/approle/role/{role}/role-id")[1]["data"]["role_id"]
-    secret_id = vault.request("POST", f"auth/approle/role/{role}/secret-id", {})[1]["data"]["secret_id"]
+    role_id = vault.request("GET", f"auth/{auth_mount}/role/{role}/role-id")[1]["data"]["role_id"]
+    secret_id = vault.request("POST", f"auth/{auth_mount}/role/{role}/secret-id", {})[1]["data"]["secret_id"]
     plant(env, secret_id)
     secret_file = tmp_path / "secret-id"
     secret_file.write_text(secret_id)
     m = env.mount("--vault-prefix", prefix, "--cache-ttl", "0", "--vault-auth", "approle",
-                  "--vault-role-id", role_id, "--vault-secret-id-file", str(secret_file),
+                  "--vault-auth-mount", auth_mount, "--vault-role-id", role_id, "--vault-secret-id-file", str(secret_file),
                   backend=["--backend", "vault", "--vault-addr", vault.addr], env=clean_environment())
     assert status(m)["healthy"] is True
     # The secret id is read at every login: a wrong one makes every login after this one fail.
