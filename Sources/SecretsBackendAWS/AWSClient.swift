@@ -14,6 +14,11 @@ final class AWSClient: Sendable {
     let exchange: RetryingExchange
     var logger: Logger { exchange.logger }
 
+    /// Actions that change nothing: sent again at once when their connection was dropped under them.
+    static let readOnlyOperations: Set<String> = [
+        "GetSecretValue", "ListSecrets", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword",
+    ]
+
     init(
         endpoint: Endpoint, region: String, credentials: CredentialChain, transport: HTTPTransport, timeout: Duration,
         retryPolicy: RetryPolicy = RetryPolicy(), now: @escaping @Sendable () -> Date, logger: Logger
@@ -39,7 +44,7 @@ final class AWSClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         let (endpoint, signer, credentials, now) = (self.endpoint, self.signer, self.credentials, self.now)
         let answer = try await exchange.run(
-            operation: operation, deadline: deadline,
+            operation: operation, deadline: deadline, readOnly: Self.readOnlyOperations.contains(operation),
             onExpiredCredentials: {
                 await credentials.invalidate()
                 return true

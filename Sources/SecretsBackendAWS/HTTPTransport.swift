@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -23,7 +24,9 @@ struct HTTPExchange: Sendable {
 
 /// Why an exchange did not happen. Holds a kind of failure, never a URL's secrets nor a body.
 struct TransportFailure: Error, Sendable, CustomStringConvertible {
-    enum Kind: Sendable { case timeout, unreachable, tooLarge }
+    /// `dropped`: the connection closed or reset under the request before its answer began, as a
+    /// pooled keep-alive connection does when the other end (a balancer) dropped it while idle.
+    enum Kind: Sendable { case timeout, unreachable, tooLarge, dropped }
     var kind: Kind
     var detail: String
     var description: String { detail }
@@ -89,6 +92,8 @@ struct HTTPTransport: Sendable {
                 throw TransportFailure(kind: .timeout, detail: "timed out")
             case .cancelled:
                 throw CancellationError()
+            case .remoteConnectionClosed:
+                throw TransportFailure(kind: .dropped, detail: "connection closed before an answer")
             default:
                 throw TransportFailure(kind: .unreachable, detail: "connection failed (\(error.shortDescription))")
             }
@@ -96,6 +101,10 @@ struct HTTPTransport: Sendable {
             throw TransportFailure(kind: .tooLarge, detail: "answer larger than \(Self.maxBodyBytes) bytes")
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode) {
+            throw TransportFailure(kind: .dropped, detail: "connection reset before an answer")
+        } catch let error as ChannelError where [.ioOnClosedChannel, .outputClosed, .eof].contains(error) {
+            throw TransportFailure(kind: .dropped, detail: "connection closed before an answer")
         } catch {
             // Connection refused, reset, DNS: the error's type says enough and quotes nothing.
             throw TransportFailure(kind: .unreachable, detail: "connection failed (\(type(of: error)))")

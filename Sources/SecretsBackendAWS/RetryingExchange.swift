@@ -18,17 +18,25 @@ struct RetryingExchange: Sendable {
         var body: [UInt8]
     }
 
+    /// Immediate resends of a read whose pooled connection was dropped; more than one, since a pool can
+    /// hold several connections a balancer dropped at the same time.
+    static let droppedConnectionResends = 3
+
     /// - Parameters:
+    ///   - readOnly: the call changes nothing (as every GET), so a request lost with a dropped
+    ///     connection is sent again at once, without counting as an attempt.
     ///   - onExpiredCredentials: called once when AWS says the session token expired; returns whether
     ///     a retry with fresh credentials is worth it.
     func run(
         operation: String,
         deadline: ContinuousClock.Instant,
+        readOnly: Bool = false,
         onExpiredCredentials: @Sendable () async -> Bool = { false },
         makeAttempt: @Sendable () async throws -> Attempt
     ) async throws -> HTTPExchange {
         var attempt = 0
         var refreshedCredentials = false
+        var droppedResends = 0
         var lastReason = "no attempt made"
         while true {
             attempt += 1
@@ -60,6 +68,18 @@ struct RetryingExchange: Sendable {
                 lastReason = failure.detail
                 if failure.kind == .tooLarge {
                     throw SecretError(.malformedResponse, "\(service) \(operation): \(failure.detail)")
+                }
+                // An idle connection the other end dropped says nothing about the service: no backoff,
+                // no attempt used, and only the outcome reaches the caller (and its circuit breaker).
+                if failure.kind == .dropped, readOnly || request.method == .GET,
+                    droppedResends < Self.droppedConnectionResends, ContinuousClock.now < deadline
+                {
+                    droppedResends += 1
+                    attempt -= 1
+                    logger.debug(
+                        "AWS connection closed before an answer; sending again",
+                        metadata: ["operation": "\(operation)"])
+                    continue
                 }
             }
             let pause = policy.delay(afterAttempt: attempt)

@@ -18,6 +18,8 @@ actor VaultAuth {
     private var grantedTTL: Duration = .zero
     private var renewable = false
     private var renewalFailed = false
+    /// Why the last login failed, until one succeeds: what health reports while no token works.
+    private var loginFailure: String?
     private var renewalTask: Task<Void, Never>?
     private var recovery: Task<Bool, Never>?
     private var stopped = false
@@ -58,6 +60,22 @@ actor VaultAuth {
         let renewed = await task.value
         recovery = nil
         return renewed
+    }
+
+    /// Nil when the store can authenticate now, else why not ("token expired", "login failing: …").
+    /// lookup-self is allowed to every valid token, so a 403 there means Vault stopped taking ours;
+    /// a method that can log in tries that first, as a read would. Unreachable is not an answer here:
+    /// the health check itself says so.
+    func problem() async -> String? {
+        if stopped { return nil }
+        let (token, generation) = current()
+        guard let response = try? await client.send(.GET, "auth/token/lookup-self", token: token, idempotent: true),
+            response.status == 403
+        else { return nil }
+        if await recover(afterDenialOf: generation) { return nil }
+        if method.canLogIn { return "login failing" + (loginFailure.map { ": \($0)" } ?? "") }
+        if let expiresAt, ContinuousClock.now >= expiresAt { return "token expired" }
+        return "token refused by Vault (expired or revoked)"
     }
 
     func shutdown() {
@@ -114,6 +132,16 @@ actor VaultAuth {
     }
 
     private func logIn() async throws(SecretError) {
+        do {
+            try await logInOnce()
+            loginFailure = nil
+        } catch {
+            loginFailure = error.message
+            throw error
+        }
+    }
+
+    private func logInOnce() async throws(SecretError) {
         let path: String
         var body: [UInt8]
         switch method {
@@ -124,7 +152,7 @@ actor VaultAuth {
             path = "auth/\(VaultPaths.encode(mount))/login"
             body = VaultKV.objectBody([("role_id", SecretValue(string: roleID)), ("secret_id", secretID)])
         case .jwt(_, let mount, let role, let jwtFile):
-            let jwt = try CredentialFile.read(jwtFile, what: "\(method.name) JWT")
+            let jwt = try CredentialFile.read(jwtFile, what: method.name == "jwt" ? "JWT" : "\(method.name) JWT")
             path = "auth/\(VaultPaths.encode(mount))/login"
             body = VaultKV.objectBody([("role", SecretValue(string: role)), ("jwt", jwt)])
         }
@@ -154,7 +182,8 @@ actor VaultAuth {
             let lookup = try VaultKV.lookup(response.body, "token lookup-self")
             adopt(ttl: lookup.ttl, renewable: lookup.renewable)
         case 403:
-            throw SecretError(.permissionDenied, "Vault refused the \(method.name) token (403 on lookup-self)")
+            let whose = method.canLogIn ? " from the \(method.name) login" : ""
+            throw SecretError(.permissionDenied, "Vault refused the token\(whose) (403 on lookup-self)")
         case 404:
             throw SecretError(.configuration, "\(client.address) does not answer as Vault (404 on token lookup-self)")
         default:

@@ -22,6 +22,9 @@ final class VaultClient: Sendable {
     static let maxBodyBytes = 32 << 20
     /// Attempts of one idempotent call, the first included.
     static let maxAttempts = 3
+    /// Immediate retries of a read whose pooled connection the server (or a balancer) had dropped. More
+    /// than one, because a pool can hold several connections that were dropped at the same time.
+    static let droppedConnectionRetries = 3
 
     let address: String
     let namespace: String?
@@ -89,17 +92,34 @@ final class VaultClient: Sendable {
         idempotent: Bool
     ) async throws(SecretError) -> VaultResponse {
         let deadline = NIODeadline.now() + Self.timeAmount(timeout)
+        let call = "\(method.rawValue) \(Self.shownPath(apiPath))"
         var attempt = 1
+        var droppedRetries = 0
         while true {
-            let response = try await sendOnce(
-                method, apiPath, body: body, token: token, namespaced: namespaced, deadline: deadline)
+            let response: VaultResponse
+            do {
+                response = try await sendOnce(
+                    method, apiPath, body: body, token: token, namespaced: namespaced, deadline: deadline)
+            } catch {
+                // A keep-alive connection the server closed while idle fails the next request sent on it
+                // before any answer. That says nothing about the server, so a read goes again at once on
+                // another connection, and only its outcome counts (for the caller and the breaker).
+                if idempotent || method == .GET, droppedRetries < Self.droppedConnectionRetries,
+                    Self.isDroppedConnection(error), NIODeadline.now() < deadline
+                {
+                    droppedRetries += 1
+                    logger.debug(
+                        "Vault connection closed before an answer; sending again", metadata: ["call": "\(call)"])
+                    continue
+                }
+                throw transportError(error, call: call)
+            }
             let retryable = response.status == 429 || (500...599).contains(response.status)
             guard idempotent, retryable, attempt < Self.maxAttempts else { return response }
             let pause = Self.backoff(attempt: attempt, retryAfter: response.retryAfter)
             guard NIODeadline.now() + pause < deadline else { return response }
             logger.debug(
-                "Vault answered \(response.status); retrying",
-                metadata: ["call": "\(method.rawValue) \(Self.shownPath(apiPath))", "attempt": "\(attempt)"])
+                "Vault answered \(response.status); retrying", metadata: ["call": "\(call)", "attempt": "\(attempt)"])
             do {
                 try await Task.sleep(nanoseconds: UInt64(max(pause.nanoseconds, 0)))
             } catch {
@@ -124,7 +144,7 @@ final class VaultClient: Sendable {
         token: SecretValue?,
         namespaced: Bool,
         deadline: NIODeadline
-    ) async throws(SecretError) -> VaultResponse {
+    ) async throws -> VaultResponse {
         var request = HTTPClientRequest(url: address + "/v1/" + apiPath)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
@@ -136,15 +156,26 @@ final class VaultClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        do {
-            let response = try await http.execute(request, deadline: deadline, logger: nil)
-            var collected = try await response.body.collect(upTo: Self.maxBodyBytes)
-            let bytes = collected.readBytes(length: collected.readableBytes) ?? []
-            var result = VaultResponse(status: response.status.code, body: bytes)
-            result.retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { .seconds($0) }
-            return result
-        } catch {
-            throw transportError(error, call: "\(method.rawValue) \(Self.shownPath(apiPath))")
+        let response = try await http.execute(request, deadline: deadline, logger: nil)
+        var collected = try await response.body.collect(upTo: Self.maxBodyBytes)
+        let bytes = collected.readBytes(length: collected.readableBytes) ?? []
+        var result = VaultResponse(status: response.status.code, body: bytes)
+        result.retryAfter = response.headers.first(name: "Retry-After").flatMap(Int64.init).map { .seconds($0) }
+        return result
+    }
+
+    /// A connection closed or reset under a request before its answer began: what a request meets on a
+    /// pooled connection the other end dropped while it sat idle. A refused connection is not one.
+    static func isDroppedConnection(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError:
+            return error == .remoteConnectionClosed
+        case let error as IOError:
+            return [ECONNRESET, EPIPE].contains(error.errnoCode)
+        case let error as ChannelError:
+            return [.ioOnClosedChannel, .outputClosed, .eof, .inputClosed].contains(error)
+        default:
+            return false
         }
     }
 

@@ -185,6 +185,10 @@ public final class VaultSecretStore: SecretStore {
                 idempotent: false)
             switch response.status {
             case 200, 429, 472, 473:
+                // An answering Vault that no longer takes our token serves nothing but EACCES.
+                if let problem = await auth.problem() {
+                    return HealthReport(healthy: false, detail: "Vault at \(client.address) is unsealed; \(problem)")
+                }
                 return HealthReport(healthy: true, detail: "Vault at \(client.address) is unsealed and answering")
             case 503:
                 return HealthReport(healthy: false, detail: "Vault at \(client.address) is sealed")

@@ -35,6 +35,8 @@ struct ConfigFile {
 
     var values: [String: Node]
     var path: String
+    /// The line of each key, so that errors point at it instead of quoting what it holds.
+    var lines: [String: Int] = [:]
 
     static func load(_ path: String) throws(SecretError) -> ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -55,6 +57,7 @@ struct ConfigFile {
             throw SecretError(.configuration, "config file \(path) must be a mapping of option names to values")
         }
         var values: [String: Node] = [:]
+        var lines: [String: Int] = [:]
         for (key, value) in mapping {
             guard let name = key.string else {
                 throw SecretError(.configuration, "config file \(path): a key is not a string")
@@ -63,8 +66,9 @@ struct ConfigFile {
                 throw SecretError(.configuration, "config file \(path): unknown key '\(name)'")
             }
             values[name] = value
+            lines[name] = key.mark?.line
         }
-        return ConfigFile(values: values, path: path)
+        return ConfigFile(values: values, path: path, lines: lines)
     }
 
     /// The arguments the file adds for `subcommand`, given what the command line already says.
@@ -79,7 +83,7 @@ struct ConfigFile {
             if (Self.backendKeys[key] ?? []).contains(where: { environment[$0] != nil }) { continue }
             if Self.booleanKeys.contains(key) {
                 guard let on = node.bool else {
-                    throw SecretError(.configuration, "config file \(path): '\(key)' must be true or false")
+                    throw SecretError(.configuration, "\(place(of: key, node)): '\(key)' must be true or false")
                 }
                 if on { added.append(flag) }
                 continue
@@ -88,12 +92,24 @@ struct ConfigFile {
             for item in items {
                 guard let text = item.scalar?.string else {
                     throw SecretError(
-                        .configuration, "config file \(path): '\(key)' must be a value or a list of values")
+                        .configuration, "\(place(of: key, item)): '\(key)' must be a value or a list of values")
+                }
+                if let reason = ConfigValueCheck.problem(key: key, arguments: [flag, text]) {
+                    // Never the value: a secret pasted into the wrong line would be printed for all to see.
+                    throw SecretError(
+                        .configuration,
+                        "\(place(of: key, item)): invalid value for '\(key)'\(reason.isEmpty ? "" : " (\(reason))")")
                 }
                 added += [flag, text]
             }
         }
         return added
+    }
+
+    /// `config file F, line N`: where `key` (or the item `node` of its list) is.
+    private func place(of key: String, _ node: Node) -> String {
+        guard let line = node.mark?.line ?? lines[key] else { return "config file \(path)" }
+        return "config file \(path), line \(line)"
     }
 
     /// The `policy:` list: rules tried in order, the first whose path matches decides.

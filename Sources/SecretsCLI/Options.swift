@@ -75,6 +75,13 @@ public struct BackendOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: LineLogHandler.Format = .text
+
+    public func validate() throws {
+        // A zero deadline fails every call before it is sent: the mount would answer every read with EIO.
+        if let backendTimeout, backendTimeout.duration <= .zero {
+            throw ValidationError("--backend-timeout must be more than 0 (e.g. 5s)")
+        }
+    }
 }
 
 enum BackendKind: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -98,6 +105,14 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     init(_ duration: Duration) { self.duration = duration }
+
+    /// As a user would type it, for `help`: `300s`, `24h`, `250ms`.
+    var defaultValueDescription: String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds != 0 { return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)ms" }
+        if seconds != 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        return "\(seconds)s"
+    }
 }
 
 /// A permission mode in octal: `0400`, `440`.
@@ -107,5 +122,15 @@ struct ModeArgument: ExpressibleByArgument, Sendable {
     init?(argument: String) {
         guard let mode = UInt16(argument, radix: 8), mode <= 0o7777 else { return nil }
         self.mode = mode
+    }
+}
+
+extension PasswordGenerator {
+    /// The same bounds, the same words, for every flag that sets a rotation's length.
+    static func checkLength(_ length: Int, flag: String) throws {
+        let range = allowedLengths
+        if !range.contains(length) {
+            throw ValidationError("\(flag) must be from \(range.lowerBound) to \(range.upperBound)")
+        }
     }
 }

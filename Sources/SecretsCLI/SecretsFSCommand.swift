@@ -77,12 +77,6 @@ func bootstrapLogging(_ options: BackendOptions, defaultLevel: Logger.Level) -> 
     return Logger(label: "secretsfs")
 }
 
-extension SecretPath: ExpressibleByArgument {
-    public init?(argument: String) {
-        try? self.init(argument)
-    }
-}
-
 /// Reads `path`, or when it names a field of a multi-field secret, that field.
 func readValue(_ store: any SecretStore, _ path: SecretPath, version: String?) async throws -> SecretValue {
     do {

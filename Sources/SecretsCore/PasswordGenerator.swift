@@ -1,6 +1,9 @@
 /// Makes the new values of rotations: letters and digits from a random source that tests can fix.
 public struct PasswordGenerator: Sendable {
     public static let alphanumerics = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    /// The lengths every way of rotating takes (`.rotate`, `secretsfs rotate`): shorter is no secret,
+    /// and longer than `.rotate` takes in one line is no password anyone types.
+    public static let allowedLengths = 8...4096
 
     public var length: Int
     public var alphabet: [UInt8]

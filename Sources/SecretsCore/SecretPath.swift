@@ -54,7 +54,7 @@ public struct SecretPath: Hashable, Sendable, Comparable, CustomStringConvertibl
     public static func checked(_ segment: String) throws(SecretError) -> String {
         if segment.isEmpty { throw SecretError(.invalidArgument, "empty path segment") }
         if segment.utf8.count > maxSegmentBytes {
-            throw SecretError(.nameTooLong, "path segment longer than \(maxSegmentBytes) bytes")
+            throw SecretError(.nameTooLong, "name longer than \(maxSegmentBytes) bytes")
         }
         // Bytes, not Characters: `.` followed by a combining mark is one Character that is not ".".
         if segment.utf8.first == UInt8(ascii: ".") {

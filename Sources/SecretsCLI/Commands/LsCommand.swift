@@ -6,11 +6,14 @@ struct LsCommand: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls", abstract: "List the names under a folder; folders end with '/'.")
 
-    @Argument(help: "Folder to list (default: the root).") var prefix: SecretPath = .root
+    @Argument(help: "Folder to list (default: the root).") var prefix = PathArgument(.root)
     @Flag(name: [.short, .long], help: "List every secret below, as full paths.") var recursive = false
     @OptionGroup var backend: BackendOptions
 
+    func validate() throws { try prefix.check() }
+
     func run(store: any SecretStore, logger: Logger) async throws {
+        let prefix = prefix.path
         if recursive {
             try await walk(store, prefix)
             return

@@ -63,7 +63,7 @@ struct MountCommand: AsyncParsableCommand {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
         if !(0...10_000).contains(busyPoll) { throw ValidationError("--busy-poll must be from 0 to 10000 microseconds") }
         if keepPages && directIO { throw ValidationError("--keep-pages and --direct-io cannot be used together") }
-        if !(8...4096).contains(rotationLength) { throw ValidationError("--rotation-length must be from 8 to 4096") }
+        try PasswordGenerator.checkLength(rotationLength, flag: "--rotation-length")
     }
 
     func run() async throws {

@@ -20,6 +20,7 @@ extension MountCommand {
     /// The supervisor: mounts, starts a worker and starts another whenever one dies.
     func supervise(environment: [String: String]) async throws {
         let logger = bootstrapLogging(backend, defaultLevel: .info)
+        warnIfOthersAreLockedOut(logger)
         ProcessHardening.disableDumps()
         // Checked before mounting, so a broken config is one line and no mount is made.
         _ = try backend.config.map { try ConfigFile.load($0).policy() }
@@ -31,6 +32,12 @@ extension MountCommand {
         let executable = Self.ownExecutable()
         let arguments = Array(CommandLine.arguments.dropFirst())
         let frozenEnvironment = workerEnvironment
+        var keeper: (@Sendable ([(String, Int32)]) -> Bool)?
+        if environment["NOTIFY_SOCKET"] != nil {
+            keeper = { descriptors in
+                descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
+            }
+        }
         let kind = try StoreFactory(options: backend, environment: environment, logger: logger).backendKind()
         let supervisor = Supervisor(
             options: mountOptions(backendName: kind.rawValue), logger: logger, credentials: credentials,
@@ -41,11 +48,7 @@ extension MountCommand {
             },
             onFailure: { DaemonReadiness.reportFailure($0) },
             adopted: Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger),
-            storeDescriptors: environment["NOTIFY_SOCKET"] == nil
-                ? nil
-                : { descriptors in
-                    descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
-                })
+            storeDescriptors: keeper)
         let status = try await supervisor.run()
         SystemdNotifier.notify("STOPPING=1", environment: environment)
         // The worker already printed its one line; the supervisor only passes its status on.

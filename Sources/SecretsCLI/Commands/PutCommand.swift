@@ -8,7 +8,7 @@ struct PutCommand: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "put", abstract: "Write a new version from stdin (or --from-file); never from argv.")
 
-    @Argument(help: "Secret path.") var path: SecretPath
+    @Argument(help: "Secret path.") var path: PathArgument
     @Option(name: .customLong("from-file"), help: "Read the value from this file instead of stdin.") var fromFile:
         String?
     @Option(help: "Set this field of a multi-field secret, keeping the others.") var field: String?
@@ -19,6 +19,7 @@ struct PutCommand: StoreCommand {
     @OptionGroup var backend: BackendOptions
 
     func validate() throws {
+        try path.check()
         if let field, !SecretPath.isValidSegment(field) {
             throw ValidationError("'\(field)' is not a valid field name")
         }
@@ -28,6 +29,7 @@ struct PutCommand: StoreCommand {
     }
 
     func run(store: any SecretStore, logger: Logger) async throws {
+        let path = path.path
         var bytes = try readInput()
         guard !bytes.isEmpty else { throw SecretError(.invalidArgument, "empty value: nothing written") }
         let value = SecretValue(zeroing: &bytes)

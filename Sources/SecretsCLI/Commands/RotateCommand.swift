@@ -6,11 +6,17 @@ struct RotateCommand: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate", abstract: "Replace a secret (or one field) with a new random value.")
 
-    @Argument(help: "Secret path, or secret/field.") var path: SecretPath
-    @Option(help: "Length of the new value.") var length: Int = 32
+    @Argument(help: "Secret path, or secret/field.") var path: PathArgument
+    @Option(help: "Length of the new value: letters and digits, 8 to 4096.") var length: Int = 32
     @OptionGroup var backend: BackendOptions
 
+    func validate() throws {
+        try path.check()
+        try PasswordGenerator.checkLength(length, flag: "--length")
+    }
+
     func run(store: any SecretStore, logger: Logger) async throws {
+        let path = path.path
         let generator = PasswordGenerator(length: length)
         var target = (path, nil as String?)
         if let parent = path.parent, !parent.isRoot, (try? await store.read(path)) == nil,

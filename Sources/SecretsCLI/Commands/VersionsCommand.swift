@@ -7,11 +7,13 @@ struct VersionsCommand: StoreCommand {
     static let configuration = CommandConfiguration(
         commandName: "versions", abstract: "List a secret's versions, oldest first: id, created, labels.")
 
-    @Argument(help: "Secret path.") var path: SecretPath
+    @Argument(help: "Secret path.") var path: PathArgument
     @OptionGroup var backend: BackendOptions
 
+    func validate() throws { try path.check() }
+
     func run(store: any SecretStore, logger: Logger) async throws {
-        for version in try await store.versions(of: path) {
+        for version in try await store.versions(of: path.path) {
             let created = version.createdAt.map(Timestamp.iso8601) ?? "-"
             printLine([version.id, created, version.labels.joined(separator: ",")].joined(separator: "\t"))
         }
