@@ -8,9 +8,9 @@ import SecretsCore
 /// - `--config FILE` (or `SECRETSFS_CONFIG`) adds the file's keys as flags, after the command
 ///   line and the environment have had their say.
 enum ArgumentRewriter {
-    static let subcommands: Set<String> = [
-        "mount", "unmount", "get", "ls", "versions", "put", "rotate", "health", "status", "help",
-    ]
+    /// Read off the root command, so a new subcommand is never taken for fstab's form.
+    static let subcommands: Set<String> = Set(
+        SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
     static let backends: Set<String> = ["local", "env", "vault", "aws"]
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {

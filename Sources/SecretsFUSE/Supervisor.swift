@@ -115,7 +115,6 @@ public final class Supervisor: @unchecked Sendable {
         } else {
             try MountPoint.prepare(options.mountpoint)
             try mount()
-            offerToKeeper()
         }
         return await withCheckedContinuation { continuation in
             queue.async {
@@ -302,6 +301,8 @@ public final class Supervisor: @unchecked Sendable {
             if !everReady {
                 everReady = true
                 onReady()
+                // After READY=1, which systemd waits for first.
+                if adopted == nil { offerToKeeper() }
             }
         } else if line.hasPrefix("ERROR ") {
             worker.lastError = String(line.dropFirst("ERROR ".count))

@@ -301,13 +301,15 @@ class FakeSystemd:
 
         command = ("LISTEN_PID=$$ LISTEN_FDS=%d LISTEN_FDNAMES=%s exec \"$@\"" % (len(names), ":".join(names)))
         return subprocess.Popen(["sh", "-c", command, "sh", *mount_args], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, preexec_fn=place, pass_fds=fds)
+                                # The placed numbers too: the child closes all but these after `place`.
+                                stdin=subprocess.DEVNULL, preexec_fn=place,
+                                pass_fds=[*fds, *range(3, 3 + len(fds))])
 
 
 def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp_path):
     from conftest import BIN
     systemd = FakeSystemd(tmp_path)
-    environment = dict(os.environ, NOTIFY_SOCKET=systemd.path)
+    environment = dict(os.environ, NOTIFY_SOCKET=systemd.path, FDSTORE="4")
     m = sample.mount(env=environment)
     assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored), 10)
     inode = os.stat(m.p("db", "username")).st_ino

@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|health|status|help)
+    mount|unmount|get|ls|versions|put|rotate|health|status|reload|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status reload help' -- "${cur}"))
         ;;
     esac
 }
@@ -892,6 +892,21 @@ _secretsfs_status() {
     repeating_options=()
     non_repeating_options=()
     __secretsfs_offer_flags_options 1
+}
+
+_secretsfs_reload() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--timeout)
+    __secretsfs_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--timeout')
+        return
+        ;;
+    esac
 }
 
 _secretsfs_help() {

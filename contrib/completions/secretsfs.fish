@@ -40,6 +40,8 @@ function __secretsfs_parse_tokens -S
             __secretsfs_parse_subcommand 0 'config=' 'backend=' 'store=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
         case 'status'
             __secretsfs_parse_subcommand 1 'json' 'h/help'
+        case 'reload'
+            __secretsfs_parse_subcommand 1 'timeout=' 'h/help'
         case 'help'
             __secretsfs_parse_subcommand -r 1 
         end
@@ -105,6 +107,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional 
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'rotate' -d 'Replace a secret (or one field) with a new random value.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'health' -d 'Check that the backend answers; exit 0 when it does.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'status' -d 'Show a mount\'s .status in words.'
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'reload' -d 'Replace a mount\'s worker with the binary and config now on disk; the mount keeps serving.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" cache-ttl' -l 'cache-ttl' -d 'How long a value is fresh (default 300s; 0 turns caching off).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" max-stale' -l 'max-stale' -d 'How long past its TTL a value is served when the backend fails (default 24h; 0 off).' -rfka ''
@@ -267,7 +270,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs put" log-level' -l 'log-level' -d 'trace, debug, info, notice, warning, error or critical (default error; mount: info).' -rfka 'trace debug info notice warning error critical'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs put" log-format' -l 'log-format' -d 'text or json.' -rfka 'text json'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs put" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs rotate" length' -l 'length' -d 'Length of the new value.' -rfka ''
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs rotate" length' -l 'length' -d 'Length of the new value: letters and digits, 8 to 4096.' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs rotate" config' -l 'config' -d 'YAML file whose keys are these flags\' names (env: SECRETSFS_CONFIG); flags and environment win.' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs rotate" backend' -l 'backend' -d 'Backend: local, env, vault or aws (env: SECRETSFS_BACKEND; default local).' -rfka 'local env vault aws'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs rotate" store' -l 'store' -d 'Local store file (env: SECRETSFS_STORE; default $XDG_DATA_HOME/secretsfs/secrets.db).' -rfka ''
@@ -324,3 +327,5 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs health" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs status" json' -l 'json' -d 'Print the JSON as it is.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs reload" timeout' -l 'timeout' -d 'How long to wait for the new worker to take over (default 30s).' -rfka ''
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs reload" h help' -s 'h' -l 'help' -d 'Show help information.'

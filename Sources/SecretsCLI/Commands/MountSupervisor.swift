@@ -14,7 +14,7 @@ extension MountCommand {
 
     /// Variables that speak to this process alone (systemd's, `--daemon`'s), not to a worker.
     static let supervisorVariables = [
-        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", DaemonReadiness.environmentKey,
+        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "FDSTORE", DaemonReadiness.environmentKey,
     ]
 
     /// The supervisor: mounts, starts a worker and starts another whenever one dies.
@@ -33,7 +33,9 @@ extension MountCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let frozenEnvironment = workerEnvironment
         var keeper: (@Sendable ([(String, Int32)]) -> Bool)?
-        if environment["NOTIFY_SOCKET"] != nil {
+        // systemd 254 and later set FDSTORE to FileDescriptorStoreMax; the unit file sets it for older
+        // ones. Without it systemd would drop the descriptors and a stop would leave a dead mount.
+        if environment["NOTIFY_SOCKET"] != nil, let room = environment["FDSTORE"].flatMap(Int.init), room >= 4 {
             keeper = { descriptors in
                 descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
             }

@@ -66,8 +66,8 @@ struct ReloadCommand: AsyncParsableCommand {
             throw SecretError(.notFound, "the supervisor (pid \(supervisor)) is gone")
         }
         let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.dropFirst()
-        let rewritten = try ArgumentRewriter.rewrite(Array(words), environment: ProcessInfo.processInfo.environment)
         do {
+            let rewritten = try ArgumentRewriter.rewrite(Array(words), environment: ProcessInfo.processInfo.environment)
             let command = try SecretsFSCommand.parseAsRoot(rewritten)
             guard let mount = command as? MountCommand else {
                 throw SecretError(.configuration, "pid \(supervisor) is not a secretsfs mount")
