@@ -9,6 +9,8 @@ final class Bridge: Sendable {
     let fileSystem: SecretsFileSystem
     let logger: Logger
     let inflight = Atomic<Int>(0)
+    /// When the loop last handled a request (monotonic nanoseconds).
+    let lastRequest = Atomic<Int64>(0)
     /// Called once the kernel's INIT is answered.
     let onInit: @Sendable () -> Void
 

@@ -58,6 +58,7 @@ public final class FUSEMount: Service, Sendable {
     private let loopFinished = Atomic<Bool>(false)
     private let session = Mutex<SessionPointer?>(nil)
     private let attachment: FUSEAttachment
+    private let bridgeInUse = Mutex<Bridge?>(nil)
 
     private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
 
@@ -79,6 +80,7 @@ public final class FUSEMount: Service, Sendable {
     public func run() async throws {
         if case .mount = attachment { try MountPoint.prepare(options.mountpoint) }
         let bridge = Bridge(fileSystem: fileSystem, logger: logger, onInit: onKernelInit)
+        bridgeInUse.withLock { $0 = bridge }
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
@@ -145,13 +147,29 @@ public final class FUSEMount: Service, Sendable {
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
                 let result = SessionLoop(
                     session: pointer.raw, spinLimit: options.busyPoll,
-                    answeringElsewhere: { bridge.inflight.load(ordering: .relaxed) > 0 }
+                    answeringElsewhere: { bridge.inflight.load(ordering: .relaxed) > 0 },
+                    handled: { bridge.lastRequest.store($0, ordering: .relaxed) }
                 ).run()
                 if result != 0 { logger.error("FUSE loop ended with an error", metadata: ["errno": "\(-result)"]) }
                 loopFinished.store(true, ordering: .relaxed)
                 continuation.resume()
             }
             thread.start()
+        }
+    }
+
+    /// Returns once no request is being answered and none came for `quiet`, or after `limit`: a
+    /// mount being detached still answers the operations already inside it (a path half walked
+    /// sends its next LOOKUP a moment after the last one is answered).
+    public func waitUntilQuiet(quiet: Duration, limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let bridge = bridgeInUse.withLock({ $0 }), bridge.inflight.load(ordering: .relaxed) == 0,
+                SessionLoop.now() - bridge.lastRequest.load(ordering: .relaxed) > quiet.nanoseconds
+            {
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 

@@ -26,6 +26,8 @@ struct SessionLoop {
     let spinLimit: Duration
     /// Whether requests are being answered off the loop thread right now.
     let answeringElsewhere: () -> Bool
+    /// Told the monotonic time of each request handled, so a stopping mount knows when it is quiet.
+    var handled: (Int64) -> Void = { _ in }
 
     /// Runs until the session is told to exit or the file system is unmounted. Returns 0, or a
     /// negative errno when reading /dev/fuse failed for another reason.
@@ -70,6 +72,7 @@ struct SessionLoop {
             waitedForWork = false
             fuse_session_process_buf(session, &buffer)
             lastDone = Self.now()
+            handled(lastDone)
             lastYield = lastDone
         }
         fuse_session_reset(session)
@@ -81,7 +84,7 @@ struct SessionLoop {
     /// the scheduler (yielding on every empty read made a Python reader's opens 40% slower).
     static let yieldEvery: Int64 = 20_000
 
-    private static func now() -> Int64 {
+    static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

@@ -66,7 +66,8 @@ final class SharedJournal: @unchecked Sendable {
     func forEachRecord(_ body: (UnsafeRawBufferPointer) -> Void) {
         lock.withLock { _ in
             let half = active
-            let end = length(half)
+            // Capped: the length is read from memory another process wrote.
+            let end = min(length(half), halfCapacity)
             var offset = 0
             let bytes = UnsafeRawBufferPointer(start: start(half), count: end)
             while offset + 4 <= end {

@@ -440,6 +440,8 @@ public final class Supervisor: @unchecked Sendable {
     // MARK: Signals
 
     private func installSignals() {
+        // A worker that died with a line still to read must not take the supervisor with it.
+        signal(SIGPIPE, SIG_IGN)
         for sig in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] {
             if sig != SIGCHLD { signal(sig, SIG_IGN) }
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)

@@ -38,41 +38,51 @@ def kill_worker(m):
     return new_worker(m, old)
 
 
+class Readers:
+    """Threads looping on reads of `m` until stopped; errors are kept by errno name, never a value."""
+
+    def __init__(self, m, expected, count=4):
+        self.m, self.expected = m, expected
+        self.errors, self.wrong, self.reads = [], [], 0
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(count)]
+
+    def _loop(self):
+        while not self.done.is_set():
+            for parts, value in self.expected.items():
+                try:
+                    got = self.m.read(*parts)
+                except OSError as error:
+                    self.errors.append(errno.errorcode.get(error.errno, error.errno))
+                    continue
+                self.reads += 1
+                if got != value:
+                    self.wrong.append(parts)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        for t in self.threads:
+            t.join(20)
+        assert not any(t.is_alive() for t in self.threads), "a reader hung"
+
+
 @pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--cache-ttl", "0"]])
 def test_readers_never_see_an_error_while_the_worker_is_killed(sample, mode):
     m = sample.mount(*mode)
     expected = {("top",): b"top-level-value-xyz", ("db", "username"): b"alice-the-user",
                 ("openai", "api_key"): b"sk-current-00000003"}
-    errors, wrong, reads = [], [], [0]
-    done = threading.Event()
-
-    def reader():
-        while not done.is_set():
-            for parts, value in expected.items():
-                try:
-                    got = m.read(*parts)
-                except OSError as error:
-                    errors.append(errno.errorcode.get(error.errno, error.errno))
-                    continue
-                reads[0] += 1
-                if got != value:
-                    wrong.append(parts)
-
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with Readers(m, expected) as readers:
         for _ in range(4):
             time.sleep(0.3)
             kill_worker(m)
         time.sleep(0.3)
-    finally:
-        done.set()
-        for t in threads:
-            t.join(20)
-    assert not any(t.is_alive() for t in threads), "a reader hung across a worker restart"
-    assert errors == [], f"readers saw {len(errors)} errors: {sorted(set(errors))}"
-    assert wrong == [] and reads[0] > 100
+    assert readers.errors == [], f"readers saw {len(readers.errors)} errors: {sorted(set(readers.errors))}"
+    assert readers.wrong == [] and readers.reads > 100
     worker = status(m)["worker"]
     assert worker["restarts"] == 4 and worker["supervisor_pid"] == m.process.pid
 
@@ -222,29 +232,13 @@ def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
 def test_reload_replaces_the_worker_without_a_reader_error(sample):
     m = sample.mount()
     old = m.worker_pid()
-    errors, done = [], threading.Event()
-
-    def reader():
-        while not done.is_set():
-            try:
-                assert m.read("top") == b"top-level-value-xyz"
-            except OSError as error:
-                errors.append(errno.errorcode.get(error.errno, error.errno))
-
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with Readers(m, {("top",): b"top-level-value-xyz"}) as readers:
         for _ in range(2):
             result = sample.cli("reload", m.path, backend=[])
             assert b"reloaded" in result.stdout
         os.kill(m.process.pid, signal.SIGHUP)  # the same through the signal
         assert wait_for(lambda: status(m)["worker"]["reloads"] == 3, 20)
-    finally:
-        done.set()
-        for t in threads:
-            t.join(20)
-    assert errors == []
+    assert readers.errors == [] and readers.wrong == [] and readers.reads > 0
     worker = status(m)["worker"]
     assert worker["pid"] != old and worker["restarts"] == 0
     assert not os.path.exists(f"/proc/{old}") or "Z" in open(f"/proc/{old}/stat").read().rsplit(")", 1)[1][:3]
@@ -313,36 +307,23 @@ def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp
     m = sample.mount(env=environment)
     assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored), 10)
     inode = os.stat(m.p("db", "username")).st_ino
-    errors, done = [], threading.Event()
-
-    def reader():
-        while not done.is_set():
-            try:
-                assert m.read("top") == b"top-level-value-xyz"
-            except OSError as error:
-                errors.append(errno.errorcode.get(error.errno, error.errno))
-
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
     second = None
     log = open(tmp_path / "second.log", "wb")
     try:
-        time.sleep(0.2)
-        assert m.stop(signal.SIGTERM) == 0  # systemctl restart: the stop half
-        assert is_mounted(m.path), "the mount must stay for the next supervisor"
-        second = systemd.start_with_store(
-            [BIN, "mount", m.path, "--log-format", "json", "--store", sample.store], log)
-        assert wait_for(lambda: b"serving the mount systemd kept" in open(tmp_path / "second.log", "rb").read(), 20)
-        time.sleep(0.5)
-        done.set()
-        for t in threads:
-            t.join(20)
-        assert errors == [], f"readers saw {sorted(set(errors))}"
+        with Readers(m, {("top",): b"top-level-value-xyz"}) as readers:
+            time.sleep(0.2)
+            assert m.stop(signal.SIGTERM) == 0  # systemctl restart: the stop half
+            assert is_mounted(m.path), "the mount must stay for the next supervisor"
+            second = systemd.start_with_store(
+                [BIN, "mount", m.path, "--log-format", "json", "--store", sample.store], log)
+            assert wait_for(
+                lambda: b"serving the mount systemd kept" in open(tmp_path / "second.log", "rb").read(), 20)
+            time.sleep(0.5)
+        assert readers.errors == [], f"readers saw {sorted(set(readers.errors))}"
+        assert readers.reads > 0
         assert os.stat(m.p("db", "username")).st_ino == inode
         assert m.read("db", "username") == b"alice-the-user"
     finally:
-        done.set()
         if second is not None:
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0

@@ -16,6 +16,8 @@ extension MountCommand {
     func serve(as channel: WorkerChannel, environment inherited: [String: String]) async throws {
         // Ctrl-C reaches the whole process group; the supervisor decides and tells the worker.
         signal(SIGINT, SIG_IGN)
+        // A supervisor gone is not a reason to die: its socket's EPIPE is an error, not a signal.
+        signal(SIGPIPE, SIG_IGN)
         let logger = bootstrapLogging(backend, defaultLevel: .info)
         ProcessHardening.disableDumps()
         if mlock { try ProcessHardening.lockMemory() }
@@ -72,7 +74,7 @@ extension MountCommand {
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
-        Self.listenForOrders(channel, group: group, stopping: stopping)
+        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping)
         defer { audit?.flush() }
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
@@ -98,18 +100,20 @@ extension MountCommand {
 
     /// RETIRE (another worker takes over) and STOP (the mount stops) both end the loop after the
     /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
-    private static func listenForOrders(_ channel: WorkerChannel, group: ServiceGroup, stopping: StopOrder) {
+    private static func listenForOrders(
+        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder
+    ) {
         Thread {
             while let line = channel.listen() {
                 switch line {
                 case "RETIRE":
                     Task { await group.triggerGracefulShutdown() }
                 case "STOP":
-                    // The supervisor has detached the mount: serve until the kernel lets go of it
-                    // (the loop then ends by itself), for at most the drain time.
+                    // The supervisor has detached the mount: serve what is already inside it until
+                    // it goes quiet (or the kernel lets go of it, which ends the loop by itself).
                     stopping.wipe.withLock { $0 = true }
                     Task {
-                        try? await Task.sleep(for: Self.drainTime)
+                        await mount.waitUntilQuiet(quiet: .milliseconds(300), limit: Self.drainTime)
                         await group.triggerGracefulShutdown()
                     }
                 default:
