@@ -329,3 +329,31 @@ def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp
             assert second.wait(20) == 0
         log.close()
     assert not is_mounted(m.path)
+
+
+def test_a_request_the_dead_worker_held_is_resent_to_the_next(env, bao):
+    from peers import clean_environment
+    server = bao()
+    plant(env, server, "held/key", "resent-after-death-03")
+    proxy = SlowProxy(server.port, 1.5)
+    try:
+        environment = clean_environment(VAULT_ADDR=f"http://127.0.0.1:{proxy.port}", VAULT_TOKEN=server.token)
+        m = env.mount("--backend-timeout", "10s", backend=["--backend", "vault"], env=environment)
+        result = {}
+
+        def reader():
+            try:
+                result["value"] = m.read("held", "key")
+            except OSError as error:
+                result["error"] = errno.errorcode.get(error.errno, error.errno)
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        time.sleep(0.5)  # the LOOKUP is now inside the worker, waiting on the slow backend
+        kill_worker(m)
+        thread.join(30)
+        # FUSE_NOTIFY_RESEND (Linux 6.9+) gave the held request to the new worker.
+        assert result.get("value") == b"resent-after-death-03", result.get("error")
+        assert "cannot resend" not in m.log_text()
+    finally:
+        proxy.close()
