@@ -44,6 +44,31 @@ actor VaultAuth {
         scheduleRenewal()
     }
 
+    /// For a start while Vault cannot be reached: tries `start` again every few seconds in the
+    /// background until it succeeds (renewal is scheduled then) or the store shuts down. Reads made
+    /// meanwhile use whatever token there is, and the cache serves what it holds.
+    func startWhenReachable(every interval: Duration = .seconds(3)) {
+        guard renewalTask == nil else { return }
+        renewalTask = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, await !self.stopped else { return }
+                do {
+                    try await self.startAgain()
+                    return
+                } catch {
+                    continue
+                }
+            }
+        }
+    }
+
+    private func startAgain() async throws(SecretError) {
+        renewalTask = nil
+        try await start()
+        logger.notice("Vault answers again; the token is checked and renewed as usual")
+    }
+
     func current() -> (token: SecretValue, generation: Int) {
         (token, generation)
     }

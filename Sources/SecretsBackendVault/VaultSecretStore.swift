@@ -50,6 +50,7 @@ public final class VaultSecretStore: SecretStore {
             logger.warning(
                 "Vault is unreachable; serving what the cache holds until it answers",
                 metadata: ["reason": "\(error.message)"])
+            await auth.startWhenReachable()
         } catch {
             await auth.shutdown()
             await client.shutdown()

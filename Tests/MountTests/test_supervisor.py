@@ -132,6 +132,12 @@ def test_a_new_worker_serves_the_cache_while_the_backend_is_down(env, bao):
     time.sleep(2.5)
     assert m.read("app", "key") == b"cached-through-restart-01"
     assert status(m)["worker"]["restarts"] == 1
+    # Vault comes back (a new dev server on the same address and token): the worker that started
+    # without it checks its token then, and reads are fresh again.
+    again = bao(port=server.port, token=server.token)
+    plant(env, again, "app/key", "fresh-after-return-0002")
+    assert wait_for(lambda: m.read("app", "key") == b"fresh-after-return-0002", 20)
+    assert wait_for(lambda: "Vault answers again" in m.log_text(), 10)
 
 
 def test_the_worker_environment_holds_no_credential(env, bao):
