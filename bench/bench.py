@@ -47,7 +47,8 @@ def percentile(values, p):
 
 
 def is_mounted(path):
-    target = os.path.realpath(path)
+    # The parent resolved, not the mountpoint: a stat of a mount nobody serves waits forever.
+    target = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == target for line in f)
 
@@ -55,6 +56,17 @@ def is_mounted(path):
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def errno_name(number):
+    import errno
+    return errno.errorcode.get(number, str(number))
+
+
+def since_event(events, at):
+    """Seconds from the last event that began at or before `at` (None when before the first)."""
+    started = [e["at"] for e in events if e["at"] <= at]
+    return round(at - max(started), 3) if started else None
 
 
 class Daemon:
@@ -68,16 +80,16 @@ class Daemon:
         self.env = env
         self.log_path = log_path or f"{mountpoint}.log"
         self.process = None
-        os.makedirs(mountpoint, exist_ok=True)
+        # Not for a mount already there (a restart through the descriptor store): makedirs would
+        # stat it, and a stat waits while no supervisor serves it.
+        if not is_mounted(mountpoint):
+            os.makedirs(mountpoint, exist_ok=True)
 
     def start(self, probe=None, timeout=60):
         """Starts the daemon; returns once the kernel shows the mount and `probe` (a path under
         the mountpoint) reads. Returns the seconds that took, measured from just before the spawn."""
-        self.log = open(self.log_path, "ab")
         began = time.perf_counter()
-        self.process = subprocess.Popen(
-            self.argv, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL, env=self.env)
-        Daemon.live.append(self)
+        self.launch()
         deadline = began + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
@@ -92,6 +104,19 @@ class Daemon:
                     pass
             time.sleep(0.001)
         raise RuntimeError(f"{self.argv[0]} not ready after {timeout}s; log {self.log_path}")
+
+    def launch(self, argv=None, **popen):
+        """Spawns the daemon and returns at once (start() waits for it too)."""
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            argv or self.argv, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL, env=self.env, **popen)
+        Daemon.live.append(self)
+
+    def forget(self):
+        """For a daemon that has exited and left its mount to the next one: stop() would unmount."""
+        if self in Daemon.live:
+            Daemon.live.remove(self)
+            self.log.close()
 
     @property
     def pid(self):
@@ -124,6 +149,120 @@ class Daemon:
             daemon.stop()
 
 
+class Readers:
+    """Processes running bench/lifeloop on one file until told to stop through a shared flag byte;
+    each prints what it saw (reads, errors by errno, the longest iteration, slow iterations)."""
+
+    live = []
+
+    def __init__(self, program, path, count, flag_path):
+        self.flag_path = flag_path
+        with open(flag_path, "wb") as f:
+            f.write(b"\0")
+        self.processes = [subprocess.Popen([program, path, flag_path], stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                          for _ in range(count)]
+        Readers.live.append(self)
+
+    def stop(self, timeout=30):
+        """Returns (the readers' reports, how many did not stop within `timeout` and were killed)."""
+        with open(self.flag_path, "r+b") as f:
+            f.write(b"\1")
+        reports, hung = [], 0
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            try:
+                out, err = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                hung += 1
+                process.kill()
+                out, err = process.communicate()
+                continue
+            if process.returncode != 0:
+                raise RuntimeError(f"lifeloop exited with {process.returncode}: {err.decode()[:300]}")
+            reports.append(json.loads(out))
+        if self in Readers.live:
+            Readers.live.remove(self)
+        return reports, hung
+
+    @classmethod
+    def stop_all(cls):
+        for readers in list(cls.live):
+            readers.stop(timeout=5)
+
+
+class FakeSystemd:
+    """systemd's part for `Type=notify` with a descriptor store, as Tests/MountTests/test_supervisor.py
+    plays it: a datagram socket that keeps every descriptor sent with FDSTORE=1 under its FDNAME,
+    and starts the next `secretsfs mount` with them at 3... (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES)."""
+
+    live = []
+
+    def __init__(self, folder):
+        import socket
+        self.path = os.path.join(folder, "notify.sock")
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(self.path)
+        self.stored, self.messages = {}, []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._receive, daemon=True).start()
+        FakeSystemd.live.append(self)
+
+    def _receive(self):
+        import socket
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.socket, 4096, 8)
+            except OSError:
+                return
+            text = data.decode()
+            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            with self.lock:
+                self.messages.append(text)
+                if fields.get("FDSTORE") == "1":
+                    for fd in fds:
+                        name = fields.get("FDNAME", "stored")
+                        if name in self.stored:
+                            os.close(self.stored[name])
+                        self.stored[name] = fd
+                else:
+                    for fd in fds:
+                        os.close(fd)
+
+    def start_with_store(self, daemon):
+        """Launches `daemon` as systemd would after a restart: the stored descriptors at 3..."""
+        with self.lock:
+            names = list(self.stored)
+            fds = [self.stored[name] for name in names]
+
+        def place():
+            # Copies first, so placing one at 3 never overwrites another still to be placed.
+            copies = [os.dup(fd) for fd in fds]
+            for index, fd in enumerate(copies):
+                os.dup2(fd, 3 + index)
+
+        command = "LISTEN_PID=$$ LISTEN_FDS=%d LISTEN_FDNAMES=%s exec \"$@\"" % (len(names), ":".join(names))
+        # The placed numbers are kept too: the child closes all but pass_fds after `place` runs.
+        daemon.launch(["sh", "-c", command, "sh", *daemon.argv], preexec_fn=place,
+                      pass_fds=[*fds, *range(3, 3 + len(fds))])
+
+    def close(self):
+        self.socket.close()
+        with self.lock:
+            for fd in self.stored.values():
+                os.close(fd)
+            self.stored = {}
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        if self in FakeSystemd.live:
+            FakeSystemd.live.remove(self)
+
+    @classmethod
+    def close_all(cls):
+        for systemd in list(cls.live):
+            systemd.close()
+
+
 class Bench:
     def __init__(self, options):
         self.o = options
@@ -132,9 +271,10 @@ class Bench:
         self.bin = options.bin
         self.results = {}
         self.counter = 0
-        self.vault_addr = os.environ["SECRETSFS_TEST_VAULT_ADDR"]
-        self.vault_token = os.environ["SECRETSFS_TEST_VAULT_TOKEN"]
-        self.aws_endpoint = os.environ["SECRETSFS_TEST_AWS_ENDPOINT"]
+        # Sections 3, 4 and 6 need OpenBao and moto; the others run on the local store alone.
+        self.vault_addr = os.environ.get("SECRETSFS_TEST_VAULT_ADDR", "")
+        self.vault_token = os.environ.get("SECRETSFS_TEST_VAULT_TOKEN", "")
+        self.aws_endpoint = os.environ.get("SECRETSFS_TEST_AWS_ENDPOINT", "")
         self.store = os.path.join(self.work, "secrets.db")
         self.value32 = secrets.token_hex(16).encode()  # 32 bytes
 
@@ -627,6 +767,222 @@ class Bench:
         self.results["ready"] = {name: median(values) for name, values in samples.items()}
         self.results["ready_samples"] = samples
 
+    # ---- 7: the mount outlives its worker (issue 12) -----------------------------------------
+
+    def lifeloop(self):
+        if self.o.lifeloop:
+            return self.o.lifeloop
+        program = os.path.join(self.work, "lifeloop")
+        if not os.path.exists(program):
+            source = os.path.join(self.o.root, "bench", "lifeloop.c")
+            subprocess.run(["gcc", "-O2", "-Wall", "-o", program, source], check=True)
+        return program
+
+    def worker(self, mountpoint, accept=lambda worker: True, timeout=20):
+        """`.status` `worker` once `accept` holds, each read by a new `cat` (a hung read is killed)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                out = subprocess.run(["cat", os.path.join(mountpoint, ".status")], capture_output=True,
+                                     check=True, timeout=max(0.5, deadline - time.monotonic()))
+                last = json.loads(out.stdout)["worker"]
+                if accept(last):
+                    return last
+            except (subprocess.SubprocessError, ValueError, KeyError):
+                pass
+            time.sleep(0.005)
+        raise RuntimeError(f"{mountpoint}: no worker as expected within {timeout}s (last seen {last})")
+
+    @staticmethod
+    def cpu(pid):
+        """(utime+stime in clock ticks, on-CPU ns of all threads from schedstat, voluntary switches)."""
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+        ns = switches = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    ns += int(f.read().split()[0])
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            switches += int(line.split()[1])
+            except FileNotFoundError:
+                pass
+        return ticks, ns, switches
+
+    @staticmethod
+    def memory(pid):
+        """VmRSS, RssAnon and Pss (smaps_rollup) in KiB."""
+        found = {}
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(":", 1)[0]
+                if key in ("VmRSS", "RssAnon", "RssFile"):
+                    found[key] = int(line.split()[1])
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    found["Pss"] = int(line.split()[1])
+        return found
+
+    def lifetime_phase(self, daemon, path, kind, count, readers, spacing, systemd=None):
+        """`readers` lifeloop processes on `path` while `count` events of `kind` happen: worker
+        kills, `secretsfs reload`s or descriptor-store restarts. Returns the readers' figures."""
+        mp = daemon.mountpoint
+        flag = os.path.join(os.path.dirname(mp), f"stop-{kind}.flag")
+        state = {"daemon": daemon, "last": 0.0}
+        events = []
+
+        def kill():
+            old = self.worker(mp)["pid"]
+            # 5 deaths within 10 s stop the mount: never closer than `spacing` (≥ 2.2 s).
+            time.sleep(max(0.0, state["last"] + spacing - time.monotonic()))
+            at = time.monotonic()
+            os.kill(old, signal.SIGKILL)
+            state["last"] = at
+            self.worker(mp, lambda w: w["pid"] != old)
+            return {"at": at, "took": time.monotonic() - at}
+
+        def reload():
+            old = self.worker(mp)["pid"]
+            time.sleep(max(0.0, state["last"] + spacing - time.monotonic()))
+            at = time.monotonic()
+            result = subprocess.run([self.bin, "reload", mp], capture_output=True, timeout=60)
+            took = time.monotonic() - at
+            state["last"] = at
+            if result.returncode != 0 or b"reloaded" not in result.stdout:
+                raise RuntimeError(f"secretsfs reload: exit {result.returncode}: {result.stderr.decode()[:300]}")
+            if self.worker(mp)["pid"] == old:
+                raise RuntimeError("secretsfs reload left the old worker serving")
+            return {"at": at, "took": took}
+
+        def restart():
+            # systemctl restart: SIGTERM to the supervisor (it retires its worker and leaves the
+            # mount, whose descriptors systemd holds), then a new `secretsfs mount` with them.
+            old = state["daemon"]
+            time.sleep(max(0.0, state["last"] + spacing - time.monotonic()))
+            at = time.monotonic()
+            old.process.send_signal(signal.SIGTERM)
+            status = old.process.wait(30)
+            stopped = time.monotonic() - at
+            state["last"] = at
+            old.forget()
+            if status != 0:
+                raise RuntimeError(f"the supervisor exited with {status} on SIGTERM; log {old.log_path}")
+            if not is_mounted(mp):
+                raise RuntimeError("the mount went with the supervisor: the descriptor store did not keep it")
+            new = Daemon(old.argv, mp, env=old.env, log_path=old.log_path)
+            systemd.start_with_store(new)
+            state["daemon"] = new
+            self.worker(mp, lambda w: w["supervisor_pid"] == new.pid)
+            return {"at": at, "took": time.monotonic() - at, "stopped": stopped}
+
+        action = {"kill": kill, "reload": reload, "restart": restart}[kind]
+        readers_ = Readers(self.lifeloop(), path, readers, flag)
+        try:
+            time.sleep(1.0)
+            for _ in range(count):
+                events.append(action())
+            time.sleep(1.0)
+        finally:
+            reports, hung = readers_.stop()
+        worker = self.worker(mp)
+        errors = [e for r in reports for e in r["error_list"]]
+        longest = max(reports, key=lambda r: r["max_ns"]) if reports else None
+        result = {
+            "kind": kind, "count": count, "readers": readers, "hung": hung,
+            "reads": sum(r["reads"] for r in reports),
+            "errors": sum(r["errors"] for r in reports), "wrong": sum(r["wrong"] for r in reports),
+            "error_list": [{"op": e["op"], "errno": errno_name(e["errno"]), "ms": e["ns"] / 1e6,
+                            "after_event_s": since_event(events, e["at"])} for e in errors[:20]],
+            "max_stall_ms": longest["max_ns"] / 1e6 if longest else None,
+            "max_stall_after_event_s": since_event(events, longest["max_at"]) if longest else None,
+            "slow_20ms": sum(r["slow_count"] for r in reports),
+            "slow_100ms": sum(1 for r in reports for s in r["slow"] if s[1] >= 100e6),
+            # The longest read that began within 2 s after each event: the stall each event caused.
+            "per_event_stall_ms": [max([s[1] / 1e6 for r in reports for s in r["slow"]
+                                        if e["at"] <= s[0] + s[1] / 1e9 and s[0] <= e["at"] + 2.0] or [0])
+                                   for e in events],
+            "event_took_ms": [e["took"] * 1e3 for e in events],
+            "stopped_ms": [e["stopped"] * 1e3 for e in events if "stopped" in e],
+            "worker": worker,
+            "supervisor_rss_kib_after": self.memory(state["daemon"].pid)["VmRSS"],
+        }
+        return result, state["daemon"]
+
+    def bench_lifetime(self):
+        kills = 5 if self.quick else 20
+        restarts = 3 if self.quick else 10
+        readers = 8
+        spacing = 3.0  # 5 deaths within 10 s stop the mount: 4 gaps must add up to more than 10 s
+        log(f"7: {readers} lifeloop readers each on a cached and an uncached (--cache-ttl 0) mount while the "
+            f"worker is SIGKILLed {kills} times ({spacing} s apart), across {restarts} descriptor-store "
+            f"restarts and {restarts} reloads (1.5 s apart); then RSS and CPU at rest")
+        self.cli("put", "bench/life", input=self.value32)
+        results = {"kills": kills, "restarts": restarts, "readers": readers, "spacing": spacing, "phases": {}}
+        for mode, extra in (("cached", ()), ("uncached", ("--cache-ttl", "0"))):
+            folder = self.fresh_dir(f"life-{mode}")
+            systemd = FakeSystemd(folder)
+            # As systemd runs the unit: NOTIFY_SOCKET, and FDSTORE (FileDescriptorStoreMax, systemd ≥ 254).
+            env = {**os.environ, "NOTIFY_SOCKET": systemd.path, "FDSTORE": "4"}
+            mountpoint = os.path.join(folder, "mnt")
+            daemon = Daemon([self.bin, "mount", mountpoint, "--log-level", "info", *extra, "--store", self.store],
+                            mountpoint, env=env, log_path=os.path.join(folder, "daemon.log"))
+            try:
+                daemon.start(probe="bench/life")
+                deadline = time.monotonic() + 10
+                while not {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the supervisor stored {sorted(systemd.stored)} with systemd, not "
+                                           "fuse, inodes, cache and mountpoint")
+                    time.sleep(0.01)
+                path = os.path.join(mountpoint, "bench", "life")
+                if read_file(path) != self.value32:
+                    raise RuntimeError(f"{path} does not read back the value")
+                for kind, count in (("kill", kills), ("restart", restarts), ("reload", restarts)):
+                    phase, daemon = self.lifetime_phase(daemon, path, kind, count, readers,
+                                                        spacing if kind == "kill" else 1.5, systemd)
+                    results["phases"][f"{mode}_{kind}"] = phase
+                    log(f"7: {mode} {kind} ×{count}: {phase['reads']:,} reads, {phase['errors']} errors, "
+                        f"{phase['wrong']} wrong, longest read {phase['max_stall_ms']:.0f} ms")
+                    if phase["errors"]:
+                        log(f"7: {mode} {kind}: errors {phase['error_list']}")
+            finally:
+                # SIGTERM leaves the mount to systemd's copy of /dev/fuse; closed, the kernel ends the
+                # connection, and only then can stop() unmount without waiting on a mount nobody serves.
+                if daemon.process is not None and daemon.process.poll() is None:
+                    daemon.process.send_signal(signal.SIGTERM)
+                    try:
+                        daemon.process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        daemon.process.kill()
+                systemd.close()
+                daemon.stop()
+
+        # At rest: a fresh default mount, one read, then nothing.
+        daemon = self.mount("life-rest")
+        daemon.start(probe="bench/life")
+        worker_pid = self.worker(daemon.mountpoint)["pid"]
+        time.sleep(2.0)
+        pids = {"supervisor": daemon.pid, "worker": worker_pid}
+        before = {name: self.cpu(pid) for name, pid in pids.items()}
+        began = time.monotonic()
+        time.sleep(10.0)
+        after = {name: self.cpu(pid) for name, pid in pids.items()}
+        elapsed = time.monotonic() - began
+        rest = {}
+        for name, pid in pids.items():
+            rest[name] = {**self.memory(pid), "ticks": after[name][0] - before[name][0],
+                          "cpu_ms": (after[name][1] - before[name][1]) / 1e6,
+                          "wakeups": after[name][2] - before[name][2], "seconds": elapsed}
+        daemon.stop()
+        results["rest"] = rest
+        results["clock_ticks"] = os.sysconf("SC_CLK_TCK")
+        self.results["lifetime"] = results
+
     # ---- report ------------------------------------------------------------------------------
 
     def table(self):
@@ -720,6 +1076,50 @@ class Bench:
                 met(d["vault"] - d["vault_http"] <= 200))
             row("6. Vault's own answer (new connection + GET) / `secretsfs --help` run",
                 f"{d['vault_http']:.1f} ms / {d['exec']:.0f} ms")
+        if "lifetime" in r:
+            life = r["lifetime"]
+            n = life["readers"]
+            what = {"kill": f"worker SIGKILLed ×{life['kills']}, {life['spacing']} s apart",
+                    "restart": f"descriptor-store restarts ×{life['restarts']}, 1.5 s apart (SIGTERM, then a new "
+                               "`mount` with the stored fds)",
+                    "reload": f"`secretsfs reload` ×{life['restarts']}, 1.5 s apart"}
+            mode_label = {"cached": "cached (default mode)", "uncached": "uncached (`--cache-ttl 0`)"}
+            for key, p in life["phases"].items():
+                mode, kind = key.split("_")
+                errors = f"{p['errors']} errors, {p['wrong']} wrong, {p['hung']} hung of {p['reads']:,} reads"
+                if p["errors"]:
+                    seen = sorted({f"{e['op']} {e['errno']}" for e in p["error_list"]})
+                    errors += f" ({', '.join(seen)})"
+                row(f"7. {n} readers (C, open+read+close loop), {mode_label[mode]}, {what[kind]}: reader errors",
+                    errors, "0", met(p["errors"] == 0 and p["wrong"] == 0 and p["hung"] == 0))
+                per_event = sorted(p["per_event_stall_ms"])
+                row(f"7. the same: longest single open+read+close (median / max of each event's longest; "
+                    f"reads ≥ 100 ms)",
+                    f"{p['max_stall_ms']:.0f} ms ({median(per_event):.0f} / {per_event[-1]:.0f} ms; "
+                    f"{p['slow_100ms']})", "≤ 1 s", met(p["max_stall_ms"] <= 1000))
+                took = p["event_took_ms"]
+                label = {"kill": "SIGKILL → the new worker answers `.status`",
+                         "restart": "SIGTERM → the new supervisor's worker answers `.status` (SIGTERM → exit)",
+                         "reload": "`secretsfs reload` run"}[kind]
+                figure = f"{median(took):.0f} ms (max {max(took):.0f})"
+                if p["stopped_ms"]:
+                    figure += f" ({median(p['stopped_ms']):.0f} ms)"
+                row(f"7. the same: {label}, median", figure)
+            for mode in ("cached", "uncached"):
+                if f"{mode}_kill" in life["phases"]:
+                    row(f"7. supervisor VmRSS after the {mode} mount's kills, restarts and reloads",
+                        f"{life['phases'][mode + '_reload']['supervisor_rss_kib_after'] / 1024:.1f} MiB")
+            for name in ("supervisor", "worker"):
+                x = life["rest"][name]
+                target = "a few MiB (≤ 5 MiB)" if name == "supervisor" else ""
+                row(f"7. {name} at rest (fresh default mount, one read): VmRSS (RssAnon / Pss)",
+                    f"{x['VmRSS'] / 1024:.1f} MiB ({x['RssAnon'] / 1024:.1f} / {x['Pss'] / 1024:.1f} MiB)",
+                    target, met(x["VmRSS"] <= 5 * 1024) if target else "")
+                row(f"7. {name} CPU over {x['seconds']:.0f} s idle: utime+stime (schedstat on-CPU time; "
+                    "voluntary switches)",
+                    f"{x['ticks']} ticks of 1/{life['clock_ticks']} s ({x['cpu_ms']:.2f} ms; {x['wakeups']})",
+                    "no CPU when idle" if name == "supervisor" else "",
+                    met(x["ticks"] == 0) if name == "supervisor" else "")
         header = ["| measurement | figure (median) | target | verdict |", "|---|---|---|---|"]
         return "\n".join(header + rows)
 
@@ -767,15 +1167,23 @@ def main():
     parser.add_argument("--root", required=True)
     parser.add_argument("--doc", required=True)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="cached,cold,herd,many,ready")
+    parser.add_argument("--lifeloop", help="bench/lifeloop.c built; compiled into --workdir if not given")
+    parser.add_argument("--only", default="cached,cold,herd,many,ready,lifetime")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     options = parser.parse_args()
     bench = Bench(options)
+    sections = options.only.split(",")
+    needs_servers = {"cold", "herd", "ready"} & set(sections)
+    if needs_servers and not (bench.vault_addr and bench.vault_token and bench.aws_endpoint):
+        parser.error(f"{', '.join(sorted(needs_servers))} need OpenBao and moto (SECRETSFS_TEST_VAULT_ADDR, "
+                     "_VAULT_TOKEN, _AWS_ENDPOINT): run scripts/bench")
     try:
-        for name in options.only.split(","):
+        for name in sections:
             getattr(bench, f"bench_{name}")()
     finally:
+        Readers.stop_all()
         Daemon.stop_all()
+        FakeSystemd.close_all()
     text = bench.machine() + "\n\n" + bench.table()
     with open(os.path.join(options.workdir, "results.json"), "w") as f:
         json.dump(bench.results, f, indent=1)
