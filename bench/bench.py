@@ -25,6 +25,9 @@ import sys
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "MountTests"))
+from fake_systemd import FakeSystemd  # noqa: E402  (one stand-in for systemd, shared with the tests)
 from concurrent.futures import ThreadPoolExecutor
 
 MARK_START = "<!-- bench:results:start -->"
@@ -189,78 +192,6 @@ class Readers:
     def stop_all(cls):
         for readers in list(cls.live):
             readers.stop(timeout=5)
-
-
-class FakeSystemd:
-    """systemd's part for `Type=notify` with a descriptor store, as Tests/MountTests/test_supervisor.py
-    plays it: a datagram socket that keeps every descriptor sent with FDSTORE=1 under its FDNAME,
-    and starts the next `secretsfs mount` with them at 3... (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES)."""
-
-    live = []
-
-    def __init__(self, folder):
-        import socket
-        self.path = os.path.join(folder, "notify.sock")
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.bind(self.path)
-        self.stored, self.messages = {}, []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._receive, daemon=True).start()
-        FakeSystemd.live.append(self)
-
-    def _receive(self):
-        import socket
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(self.socket, 4096, 8)
-            except OSError:
-                return
-            text = data.decode()
-            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-            with self.lock:
-                self.messages.append(text)
-                if fields.get("FDSTORE") == "1":
-                    for fd in fds:
-                        name = fields.get("FDNAME", "stored")
-                        if name in self.stored:
-                            os.close(self.stored[name])
-                        self.stored[name] = fd
-                else:
-                    for fd in fds:
-                        os.close(fd)
-
-    def start_with_store(self, daemon):
-        """Launches `daemon` as systemd would after a restart: the stored descriptors at 3..."""
-        with self.lock:
-            names = list(self.stored)
-            fds = [self.stored[name] for name in names]
-
-        def place():
-            # Copies first, so placing one at 3 never overwrites another still to be placed.
-            copies = [os.dup(fd) for fd in fds]
-            for index, fd in enumerate(copies):
-                os.dup2(fd, 3 + index)
-
-        command = "LISTEN_PID=$$ LISTEN_FDS=%d LISTEN_FDNAMES=%s exec \"$@\"" % (len(names), ":".join(names))
-        # The placed numbers are kept too: the child closes all but pass_fds after `place` runs.
-        daemon.launch(["sh", "-c", command, "sh", *daemon.argv], preexec_fn=place,
-                      pass_fds=[*fds, *range(3, 3 + len(fds))])
-
-    def close(self):
-        self.socket.close()
-        with self.lock:
-            for fd in self.stored.values():
-                os.close(fd)
-            self.stored = {}
-        if os.path.exists(self.path):
-            os.remove(self.path)
-        if self in FakeSystemd.live:
-            FakeSystemd.live.remove(self)
-
-    @classmethod
-    def close_all(cls):
-        for systemd in list(cls.live):
-            systemd.close()
 
 
 class Bench:
@@ -875,7 +806,8 @@ class Bench:
             if not is_mounted(mp):
                 raise RuntimeError("the mount went with the supervisor: the descriptor store did not keep it")
             new = Daemon(old.argv, mp, env=old.env, log_path=old.log_path)
-            systemd.start_with_store(new)
+            command, place, keep = systemd.launch_arguments(new.argv)
+            new.launch(command, preexec_fn=place, pass_fds=keep)
             state["daemon"] = new
             self.worker(mp, lambda w: w["supervisor_pid"] == new.pid)
             return {"at": at, "took": time.monotonic() - at, "stopped": stopped}

@@ -8,12 +8,14 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 
 from conftest import is_mounted, status, wait_for
+from fake_systemd import FakeSystemd
 from test_faults import bao, plant, vault_mount  # noqa: F401  (bao is a fixture)
 
 
@@ -263,52 +265,9 @@ def test_reload_with_a_broken_config_is_refused_and_the_worker_keeps_serving(sam
     assert m.worker_pid() == old and m.read("top") == b"top-level-value-xyz"
 
 
-class FakeSystemd:
-    """Plays systemd's part for `Type=notify` with `FileDescriptorStoreMax=`: a datagram socket that
-    keeps every descriptor sent with FDSTORE=1 under its FDNAME."""
-
-    def __init__(self, folder):
-        self.path = str(folder / "notify.sock")
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.bind(self.path)
-        self.stored, self.messages = {}, []
-        threading.Thread(target=self._receive, daemon=True).start()
-
-    def _receive(self):
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(self.socket, 4096, 8)
-            except OSError:
-                return
-            text = data.decode()
-            self.messages.append(text)
-            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-            if fields.get("FDSTORE") == "1":
-                for fd in fds:
-                    self.stored[fields.get("FDNAME", "stored")] = fd
-
-    def start_with_store(self, mount_args, log):
-        """Starts `secretsfs mount` as systemd would after a restart: the stored descriptors at 3..."""
-        import subprocess
-        names = list(self.stored)
-        fds = [self.stored[name] for name in names]
-
-        def place():
-            # Copies first, so placing one at 3 never overwrites another still to be placed.
-            copies = [os.dup(fd) for fd in fds]
-            for index, fd in enumerate(copies):
-                os.dup2(fd, 3 + index)
-
-        command = ("LISTEN_PID=$$ LISTEN_FDS=%d LISTEN_FDNAMES=%s exec \"$@\"" % (len(names), ":".join(names)))
-        return subprocess.Popen(["sh", "-c", command, "sh", *mount_args], stdout=log, stderr=log,
-                                # The placed numbers too: the child closes all but these after `place`.
-                                stdin=subprocess.DEVNULL, preexec_fn=place,
-                                pass_fds=[*fds, *range(3, 3 + len(fds))])
-
-
 def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp_path):
     from conftest import BIN
-    systemd = FakeSystemd(tmp_path)
+    systemd = FakeSystemd(str(tmp_path))
     environment = dict(os.environ, NOTIFY_SOCKET=systemd.path, FDSTORE="4")
     m = sample.mount(env=environment)
     assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored), 10)
@@ -320,8 +279,10 @@ def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp
             time.sleep(0.2)
             assert m.stop(signal.SIGTERM) == 0  # systemctl restart: the stop half
             assert is_mounted(m.path), "the mount must stay for the next supervisor"
-            second = systemd.start_with_store(
-                [BIN, "mount", m.path, "--log-format", "json", "--store", sample.store], log)
+            command, place, keep = systemd.launch_arguments(
+                [BIN, "mount", m.path, "--log-format", "json", "--store", sample.store])
+            second = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                      preexec_fn=place, pass_fds=keep)
             assert wait_for(
                 lambda: b"serving the mount systemd kept" in open(tmp_path / "second.log", "rb").read(), 20)
             time.sleep(0.5)
@@ -334,6 +295,7 @@ def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0
         log.close()
+        systemd.close()
     assert not is_mounted(m.path)
 
 
