@@ -37,6 +37,9 @@ public actor CachingSecretStore: SecretStore {
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
     private var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
+    /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
+    /// the mirror's memory until it is rewritten, so it is rewritten once they outnumber the live.
+    private var mirrorSuperseded = 0
 
     public init(
         upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger
@@ -58,6 +61,7 @@ public actor CachingSecretStore: SecretStore {
     /// Copies every answer stored from now on to `mirror`, for a worker that may replace this one.
     public func mirror(to mirror: any CacheMirror) {
         self.mirror = mirror
+        mirrorSuperseded = 0
         mirror.replaceAll(liveEntries())
     }
 
@@ -91,8 +95,15 @@ public actor CachingSecretStore: SecretStore {
         let mirrored = entry.flatMap { entry in
             entry.payload.map { MirroredEntry(payload: $0.mirrored, fetchedAt: clock.wallNow()) }
         }
-        if !mirror.record(key, mirrored) { mirror.replaceAll(liveEntries()) }
+        mirrorSuperseded += 1
+        if !mirror.record(key, mirrored) || mirrorSuperseded > max(Self.mirrorSlack, entries.count) {
+            mirror.replaceAll(liveEntries())
+            mirrorSuperseded = 0
+        }
     }
+
+    /// Superseded records a mirror may hold beyond the live ones before it is rewritten.
+    static let mirrorSlack = 64
 
     public func statistics() -> CacheStatistics {
         var copy = stats

@@ -110,6 +110,24 @@ final class MemoryMirror: CacheMirror {
         #expect(Set(mirror.entries.keys) == [.secret(path("y/b"), version: nil)])
     }
 
+    @Test func supersededRecordsAreRewrittenAwayOnceTheyOutnumberTheLive() async throws {
+        let f = CacheFixture()
+        let mirror = await mirrored(f)
+        f.upstream.set(path("a"), "one")
+        let before = mirror.replacements.count
+        // Each read records the value, each invalidation a tombstone: old values pile up as records.
+        for _ in 0..<(CachingSecretStore.mirrorSlack / 2) {
+            _ = try await f.read("a")
+            await f.cache.invalidate(path("a"))
+        }
+        #expect(mirror.replacements.count == before, "rewritten too early")
+        for _ in 0..<CachingSecretStore.mirrorSlack {
+            _ = try await f.read("a")
+            await f.cache.invalidate(path("a"))
+        }
+        #expect(mirror.replacements.count > before, "superseded records were never rewritten away")
+    }
+
     @Test func evictedEntriesLeaveTheMirror() async throws {
         let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), maxEntries: 10))
         let mirror = await mirrored(f)
