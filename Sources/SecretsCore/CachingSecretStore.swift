@@ -75,7 +75,8 @@ public actor CachingSecretStore: SecretStore {
             let age = Duration.seconds(max(0, wallNow.timeIntervalSince(entry.fetchedAt)))
             guard age < policy.ttl + policy.maxStale else { continue }
             let fetchedAt = now - age
-            entries[key] = Entry(payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lastUsed: nextTick())
+            entries[key] = Entry(
+                payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lastUsed: nextTick())
         }
         evictIfNeeded()
     }

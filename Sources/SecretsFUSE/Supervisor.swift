@@ -152,7 +152,8 @@ public final class Supervisor: @unchecked Sendable {
         credentialsFD = Self.memfd("secretsfs-credentials")
         writeCredentials()
         // "mounted" is the worker's to say, once it serves.
-        logger.debug("kernel mount made", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
+        logger.debug(
+            "kernel mount made", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
     }
 
     private func adopt(_ mount: AdoptedMount) {
@@ -188,7 +189,9 @@ public final class Supervisor: @unchecked Sendable {
 
     private func writeCredentials() {
         var text: [UInt8] = []
-        for (name, value) in credentials.sorted(by: { $0.key < $1.key }) { text += Array("\(name)=\(value)".utf8) + [0] }
+        for (name, value) in credentials.sorted(by: { $0.key < $1.key }) {
+            text += Array("\(name)=\(value)".utf8) + [0]
+        }
         _ = text.withUnsafeBytes { pwrite(credentialsFD, $0.baseAddress, $0.count, 0) }
         text.withUnsafeMutableBytes { SecretValue.zero($0) }
     }
@@ -254,7 +257,9 @@ public final class Supervisor: @unchecked Sendable {
         generation += 1
         if reload { candidate = worker } else { current = worker }
         // Until a worker serves, a failure's own line is the only one a user should see.
-        logger.log(level: everReady ? .info : .debug, "worker started", metadata: ["pid": "\(pid)", "generation": "\(worker.generation)"])
+        logger.log(
+            level: everReady ? .info : .debug, "worker started",
+            metadata: ["pid": "\(pid)", "generation": "\(worker.generation)"])
         listen(to: worker)
     }
 

@@ -49,8 +49,11 @@ final class InodeTable: Sendable {
         state.withLock { state in
             for record in records {
                 guard record.count > 8 else { break }
-                let inode = record.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
-                guard inode == UInt64(state.byInode.count + 1), let key = NodeKeyCodec.decode(Array(record.dropFirst(8)))
+                let inode = record.prefix(8).enumerated().reduce(UInt64(0)) {
+                    $0 | UInt64($1.element) << (8 * $1.offset)
+                }
+                guard inode == UInt64(state.byInode.count + 1),
+                    let key = NodeKeyCodec.decode(Array(record.dropFirst(8)))
                 else { break }
                 state.byInode.append(key)
                 state.byKey[key] = inode

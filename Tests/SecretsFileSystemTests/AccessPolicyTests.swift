@@ -145,7 +145,8 @@ extension AccessPolicyTests {
             callers: FixedCallers(callers: [1001: alice, 1002: bob]))
         #expect(!options.bypassPageCache && !options.opensStayInKernel, "pages kept, opens still asked")
         let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
-        let fs = SecretsFileSystem(store: cache, options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(
+            store: cache, options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
         let billing = try await fs.lookup(parent: 1, name: "billing").attributes.inode
         let key = try await fs.lookup(parent: billing, name: "key").attributes.inode
         let opened = try await fs.open(key, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1))

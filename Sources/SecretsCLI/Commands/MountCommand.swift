@@ -61,7 +61,9 @@ struct MountCommand: AsyncParsableCommand {
 
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
-        if !(0...10_000).contains(busyPoll) { throw ValidationError("--busy-poll must be from 0 to 10000 microseconds") }
+        if !(0...10_000).contains(busyPoll) {
+            throw ValidationError("--busy-poll must be from 0 to 10000 microseconds")
+        }
         if keepPages && directIO { throw ValidationError("--keep-pages and --direct-io cannot be used together") }
         try PasswordGenerator.checkLength(rotationLength, flag: "--rotation-length")
     }

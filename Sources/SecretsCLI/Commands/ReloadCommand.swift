@@ -23,7 +23,8 @@ struct ReloadCommand: AsyncParsableCommand {
         let before = try Self.worker(of: mountpoint)
         try Self.checkCommandLine(of: before.supervisor)
         guard kill(before.supervisor, SIGHUP) == 0 else {
-            throw SecretError(.permissionDenied, "cannot signal the supervisor (pid \(before.supervisor)) of \(mountpoint)")
+            throw SecretError(
+                .permissionDenied, "cannot signal the supervisor (pid \(before.supervisor)) of \(mountpoint)")
         }
         let deadline = ContinuousClock.now + timeout.duration
         while ContinuousClock.now < deadline {
@@ -76,10 +77,9 @@ struct ReloadCommand: AsyncParsableCommand {
         } catch let error as SecretError {
             throw SecretError(error.code, "reload refused, the running worker keeps serving: \(error.message)")
         } catch {
-            let message = SecretsFSCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
-            throw SecretError(
-                .configuration,
-                "reload refused, the running worker keeps serving: \(message.replacingOccurrences(of: "Error: ", with: ""))")
+            let first = SecretsFSCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            let message = first.replacingOccurrences(of: "Error: ", with: "")
+            throw SecretError(.configuration, "reload refused, the running worker keeps serving: \(message)")
         }
     }
 }
