@@ -7,18 +7,10 @@ import Foundation
 /// systemd's `Type=notify` protocol: datagrams to `$NOTIFY_SOCKET` (`READY=1`, `STOPPING=1`).
 enum SystemdNotifier {
     static func notify(_ state: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 else { return }
+        guard var (address, length) = socketAddress(environment) else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
         _ = state.withCString { text in
             withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -26,6 +18,17 @@ enum SystemdNotifier {
                 }
             }
         }
+    }
+
+    /// `$NOTIFY_SOCKET` as a socket address; nil when it is unset or too long.
+    static func socketAddress(_ environment: [String: String]) -> (sockaddr_un, socklen_t)? {
+        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        return (address, socklen_t(MemoryLayout<sa_family_t>.size + bytes.count))
     }
 }
 
@@ -113,16 +116,10 @@ enum SystemdFDStore {
     /// Sends `fd` to systemd under `name`; false when there is no `NOTIFY_SOCKET` or it failed.
     @discardableResult
     static func store(_ fd: Int32, name: String, environment: [String: String]) -> Bool {
-        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 else { return false }
+        guard var (address, length) = SystemdNotifier.socketAddress(environment) else { return false }
         let socketFD = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socketFD >= 0 else { return false }
         defer { close(socketFD) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
         var text = Array("FDSTORE=1\nFDNAME=\(name)".utf8)
         let controlSize = MemoryLayout<cmsghdr>.size + MemoryLayout<Int32>.size
         var control = [UInt8](repeating: 0, count: (controlSize + 7) & ~7)

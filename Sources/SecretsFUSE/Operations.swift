@@ -117,7 +117,7 @@ enum Operations {
                 let context = Request(raw: req!).context
                 bridge.spawn(req) {
                     .directory(
-                        try await $0.readdirAgain(UInt64(ino), handle: handle, offset: Int(offset), context: context),
+                        try await $0.readdirAgain(UInt64(ino), offset: Int(offset), context: context),
                         maxSize: size)
                 }
                 return

@@ -267,28 +267,14 @@ public final class Supervisor: @unchecked Sendable {
     private func listen(to worker: Worker) {
         let control = worker.control
         let thread = Thread { [self] in
-            var buffer: [UInt8] = []
-            var byte: UInt8 = 0
-            while true {
-                let count = read(control, &byte, 1)
-                if count < 0, errno == EINTR { continue }
-                if count <= 0 { break }
-                if byte != UInt8(ascii: "\n") {
-                    buffer.append(byte)
-                    continue
-                }
-                let line = String(decoding: buffer, as: UTF8.self)
-                buffer.removeAll()
+            while let line = WorkerChannel.readLine(from: control) {
                 queue.async { self.received(line, from: worker) }
             }
         }
         thread.start()
     }
 
-    private func send(_ line: String, to worker: Worker) {
-        let text = line + "\n"
-        _ = text.withCString { write(worker.control, $0, strlen($0)) }
-    }
+    private func send(_ line: String, to worker: Worker) { WorkerChannel.writeLine(line, to: worker.control) }
 
     private func received(_ line: String, from worker: Worker) {
         if line == "PREPARED" {

@@ -58,22 +58,28 @@ public struct WorkerChannel: Sendable, Equatable {
     // MARK: The worker's end
 
     /// Sends one line to the supervisor.
-    public func tell(_ line: String) {
-        let text = line.hasSuffix("\n") ? line : line + "\n"
-        _ = text.withCString { write(control, $0, strlen($0)) }
-    }
+    public func tell(_ line: String) { Self.writeLine(line, to: control) }
 
     /// Blocks until the supervisor sends a line; nil at end of file (the supervisor is gone).
-    public func listen() -> String? {
+    public func listen() -> String? { Self.readLine(from: control) }
+
+    /// The control socket's one format, both ways: a line of text. Read a byte at a time, so no
+    /// line is taken from the socket before it is asked for.
+    static func readLine(from fd: Int32) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {
-            let count = read(control, &byte, 1)
+            let count = read(fd, &byte, 1)
             if count < 0, errno == EINTR { continue }
             if count <= 0 { return nil }
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
             line.append(byte)
         }
+    }
+
+    static func writeLine(_ line: String, to fd: Int32) {
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
     }
 
     /// The credentials the supervisor handed over, read once; the memory they were in stays with

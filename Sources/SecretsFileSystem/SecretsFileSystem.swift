@@ -246,12 +246,17 @@ public final class SecretsFileSystem: Sendable {
     public func release(_ handle: UInt64) { handles.remove(handle) }
 
     public func opendir(_ inode: UInt64, context: RequestContext) async throws -> OpenReply {
+        let entries = try await folderEntries(inode, context: context)
+        return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
+    }
+
+    /// What a folder lists to the caller now: the entries OPENDIR keeps in its handle.
+    private func folderEntries(_ inode: UInt64, context: RequestContext) async throws -> [DirectoryEntry] {
         let key = try key(inode)
         let node = try await resolve(key)
         guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
         let caller = options.policy != nil ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
-        let entries = try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
-        return OpenReply(handle: handles.insert(.directory(entries)), directIO: false, keepCache: false)
+        return try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
     }
 
     /// The entries after `offset`, as many as the caller wants to take; nil when the handle is not
@@ -266,15 +271,10 @@ public final class SecretsFileSystem: Sendable {
 
     /// A folder opened by an earlier worker is listed anew from its inode: the offsets of a listing
     /// are positions in its sorted entries, so the reader goes on where it was.
-    public func readdirAgain(
-        _ inode: UInt64, handle: UInt64, offset: Int, context: RequestContext
-    ) async throws -> ArraySlice<DirectoryEntry> {
-        let key = try key(inode)
-        let node = try await resolve(key)
-        guard node.isDirectory else { throw SecretError(.invalidArgument, "not a folder") }
-        let caller = options.policy != nil ? options.callers.resolve(context, groups: options.policyNamesGroups) : nil
-        let entries = try await directoryEntries(of: node, key: key, inode: inode, caller: caller)
-        return entries.dropFirst(max(offset, 0))
+    public func readdirAgain(_ inode: UInt64, offset: Int, context: RequestContext) async throws
+        -> ArraySlice<DirectoryEntry>
+    {
+        try await folderEntries(inode, context: context).dropFirst(max(offset, 0))
     }
 
     /// Any change to the tree but `.rotate`: creating, removing, renaming, linking, xattrs.
