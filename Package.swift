@@ -18,11 +18,15 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
             name: "SecretsCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "SecretsBackendLocal",
@@ -32,7 +36,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SecretsBackendEnv", dependencies: ["SecretsCore"]),
+        .target(
+            name: "SecretsBackendEnv",
+            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SecretsBackendVault",
             dependencies: [
@@ -57,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "SecretsFileSystem",
-            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SecretsCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .systemLibrary(
             name: "CFUSE",
@@ -94,13 +104,20 @@ let package = Package(
             ]
         ),
 
-        // A library every backend's tests run; it throws on the first broken promise.
+        // A library every backend's tests run; it records every broken promise, and skips the suites
+        // whose server (OpenBao, moto) was not started unless scripts/test requires them.
         .target(
             name: "SecretStoreConformance",
             dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SecretStoreConformance"
         ),
-        .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
+        .testTarget(
+            name: "SecretsCoreTests",
+            dependencies: [
+                "SecretsCore", "SecretStoreConformance",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
         .testTarget(

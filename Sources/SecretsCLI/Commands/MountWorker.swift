@@ -70,7 +70,11 @@ extension MountCommand {
             onKernelInit: { channel.tell("INIT") })
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
+                // Stopped in reverse order: the mount drains first, then refresh-ahead stops.
+                services: [
+                    .init(service: cache.refreshAhead),
+                    .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
