@@ -37,6 +37,14 @@ import Testing
         await cache.shutdown()
     }
 
+    @Test func aServerSuiteIsSkippedOnlyWhenItsServerIsNeitherStartedNorRequired() {
+        #expect(!TestServer.openBao.shouldRun(in: [:]))
+        #expect(TestServer.openBao.shouldRun(in: ["SECRETSFS_TEST_VAULT_ADDR": "http://127.0.0.1:8200"]))
+        #expect(!TestServer.moto.shouldRun(in: ["SECRETSFS_TEST_VAULT_ADDR": "http://127.0.0.1:8200"]))
+        #expect(!TestServer.moto.shouldRun(in: ["SECRETSFS_TEST_AWS_ENDPOINT": ""]))
+        #expect(TestServer.moto.shouldRun(in: ["SECRETSFS_TEST_REQUIRE_SERVERS": "1"]), "scripts/test fails instead")
+    }
+
     @Test func everyBrokenPromiseIsRecordedNotOnlyTheFirst() async throws {
         let broken = BrokenStore()
         let fixture = try await Self.seed(broken)
