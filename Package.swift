@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
     ],
     targets: [
         .target(
@@ -33,6 +34,10 @@ let package = Package(
             ]
         ),
         .target(name: "SecretsBackendEnv", dependencies: ["SecretsCore"]),
+        .target(
+            name: "SecretsTemplates",
+            dependencies: ["SecretsCore", .product(name: "Stencil", package: "Stencil")]
+        ),
         .target(
             name: "SecretsBackendVault",
             dependencies: [
@@ -103,6 +108,7 @@ let package = Package(
         .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsTemplatesTests", dependencies: ["SecretsTemplates", "SecretsCore"]),
         .testTarget(
             name: "SecretsBackendVaultTests",
             dependencies: [
