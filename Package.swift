@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
     ],
     targets: [
         .target(
@@ -39,6 +39,10 @@ let package = Package(
         .target(
             name: "SecretsBackendEnv",
             dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SecretsTemplates",
+            dependencies: ["SecretsCore", .product(name: "Stencil", package: "Stencil")]
         ),
         .target(
             name: "SecretsBackendVault",
@@ -64,10 +68,7 @@ let package = Package(
         ),
         .target(
             name: "SecretsFileSystem",
-            dependencies: [
-                "SecretsCore", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
         ),
         .systemLibrary(
             name: "CFUSE",
@@ -120,6 +121,7 @@ let package = Package(
         ),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsTemplatesTests", dependencies: ["SecretsTemplates", "SecretsCore"]),
         .testTarget(
             name: "SecretsBackendVaultTests",
             dependencies: [

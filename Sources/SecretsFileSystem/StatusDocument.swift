@@ -1,5 +1,4 @@
 import Foundation
-import Prometheus
 import SecretsCore
 
 extension SecretsFileSystem {
@@ -102,45 +101,55 @@ enum StatusRenderer {
         return Array(try encoder.encode(document)) + [UInt8(ascii: "\n")]
     }
 
-    /// Prometheus text exposition format, version 0.0.4, written by swift-prometheus from a registry
-    /// made for this read: the figures are the snapshot's, so nothing is counted twice.
+    /// Prometheus text exposition format, version 0.0.4.
     static func prometheus(_ snapshot: StatusSnapshot) -> String {
         let stats = snapshot.cache
-        let registry = PrometheusCollectorRegistry()
-        func named(_ name: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "secretsfs", metricName: name, unitName: "", helpText: help)
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
+            out += "# HELP secretsfs_\(name) \(help)\n# TYPE secretsfs_\(name) \(type)\n"
+            for (labels, value) in samples {
+                let rendered = value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                out += "secretsfs_\(name)\(labels) \(rendered)\n"
+            }
         }
-        func gauge(_ name: String, _ help: String, _ value: Double, labels: [(String, String)] = []) {
-            registry.makeGauge(descriptor: named(name, help), labels: labels).set(to: value)
-        }
-        func counter(_ name: String, _ help: String, _ value: Int, labels: [(String, String)] = []) {
-            registry.makeCounter(descriptor: named(name, help), labels: labels).increment(by: Int64(value))
-        }
-        gauge(
-            "backend_healthy", "1 when the backend answers its health check.", snapshot.health.healthy ? 1 : 0,
-            labels: [("backend", snapshot.descriptor.backend)])
-        gauge("uptime_seconds", "Seconds since the mount started.", snapshot.uptime)
-        gauge("cache_entries", "Entries in the cache.", Double(stats.entries))
-        counter("cache_hits_total", "Reads answered from the cache.", stats.hits)
-        counter("cache_misses_total", "Reads that went to the backend.", stats.misses)
-        gauge("cache_hit_ratio", "Hits over hits and misses.", stats.hitRate)
-        counter("cache_stale_serves_total", "Values served stale because the backend failed.", stats.staleServes)
-        counter("cache_refreshes_total", "Background refreshes before expiry.", stats.refreshes)
-        counter("cache_evictions_total", "Entries evicted by the size bound.", stats.evictions)
-        counter("backend_calls_total", "Calls made to the backend.", stats.backendCalls)
-        gauge(
-            "breaker_open", "1 while the circuit breaker refuses calls to the backend.",
-            stats.breakerState == .closed ? 0 : 1)
-        counter("breaker_rejections_total", "Calls refused by the open breaker.", stats.breakerRejections)
-        for (kind, count) in stats.errorsByKind {
-            counter("errors_total", "Backend errors by kind.", count, labels: [("kind", kind)])
-        }
-        for outcome in RotationOutcome.Total.allCases {
-            counter(
-                "rotations_total", "Rotations through .rotate by outcome.", snapshot.rotations[outcome] ?? 0,
-                labels: [("outcome", outcome.rawValue)])
-        }
-        gauge("open_handles", "Files and folders open through the mount.", Double(snapshot.openHandles))
-        return registry.emitToString()
+        let backend = "{backend=\"\(escape(snapshot.descriptor.backend))\"}"
+        metric(
+            "backend_healthy", "gauge", "1 when the backend answers its health check.",
+            [(backend, snapshot.health.healthy ? 1 : 0)])
+        metric("uptime_seconds", "gauge", "Seconds since the mount started.", [("", snapshot.uptime)])
+        metric("cache_entries", "gauge", "Entries in the cache.", [("", Double(stats.entries))])
+        metric("cache_hits_total", "counter", "Reads answered from the cache.", [("", Double(stats.hits))])
+        metric("cache_misses_total", "counter", "Reads that went to the backend.", [("", Double(stats.misses))])
+        metric("cache_hit_ratio", "gauge", "Hits over hits and misses.", [("", stats.hitRate)])
+        metric(
+            "cache_stale_serves_total", "counter", "Values served stale because the backend failed.",
+            [("", Double(stats.staleServes))])
+        metric(
+            "cache_refreshes_total", "counter", "Background refreshes before expiry.", [("", Double(stats.refreshes))])
+        metric(
+            "cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
+        metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
+        metric(
+            "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
+            [("", stats.breakerState == .closed ? 0 : 1)])
+        metric(
+            "breaker_rejections_total", "counter", "Calls refused by the open breaker.",
+            [("", Double(stats.breakerRejections))])
+        metric(
+            "errors_total", "counter", "Backend errors by kind.",
+            stats.errorsByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })
+        metric(
+            "rotations_total", "counter", "Rotations through .rotate by outcome.",
+            RotationOutcome.Total.allCases.map {
+                ("{outcome=\"\($0.rawValue)\"}", Double(snapshot.rotations[$0] ?? 0))
+            })
+        metric(
+            "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
+        return out
+    }
+
+    private static func escape(_ label: String) -> String {
+        label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }
