@@ -128,11 +128,14 @@ import Testing
             }
         }
         // The flag says it in the same words, as a usage error.
-        #expect(throws: ValidationError.self) { try BackendOptions.parse(["--backend-timeout", "0"]) }
-        do {
-            _ = try BackendOptions.parse(["--backend-timeout", "0s"])
-        } catch {
-            #expect(BackendOptions.message(for: error) == BackendTimeout.refusal)
+        for text in ["0", "0s"] {
+            do {
+                _ = try BackendOptions.parse(["--backend-timeout", text])
+                Issue.record("--backend-timeout \(text) was taken")
+            } catch {
+                #expect(BackendOptions.exitCode(for: error) == .validationFailure)
+                #expect(BackendOptions.message(for: error) == BackendTimeout.refusal)
+            }
         }
     }
 
