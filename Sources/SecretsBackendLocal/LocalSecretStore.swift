@@ -53,6 +53,12 @@ public final class LocalSecretStore: SecretStore {
         clock: any TimeSource = SystemTimeSource(),
         key: StoreKey? = nil
     ) async throws -> LocalSecretStore {
+        try await open(path: path, logger: logger, clock: clock, key: key, checkingKey: true)
+    }
+
+    private static func open(
+        path: String, logger: Logger, clock: any TimeSource, key: StoreKey?, checkingKey: Bool
+    ) async throws -> LocalSecretStore {
         try StoreFile.prepare(path, logger: logger)
         let connection: SQLiteConnection
         do {
@@ -79,7 +85,7 @@ public final class LocalSecretStore: SecretStore {
             }
         }
         do {
-            try await checkKey(key, connection, file: path)
+            if checkingKey { try await checkKey(key, connection, file: path) }
         } catch {
             try? await connection.close()
             throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
@@ -121,7 +127,7 @@ public final class LocalSecretStore: SecretStore {
     /// (`secure_delete`) and the file rewritten (`VACUUM`), so no plaintext stays in SQLite's pages
     /// or its write-ahead log. Returns how many versions were sealed.
     public static func encrypt(path: String, key: StoreKey, logger: Logger) async throws -> Int {
-        let plain = try await open(path: path, logger: logger)
+        let plain = try await open(path: path, logger: logger, clock: SystemTimeSource(), key: nil, checkingKey: false)
         let db = plain.connection
         defer { _ = plain }
         do {
