@@ -73,7 +73,8 @@ final class Bridge: Sendable {
                 do {
                     reply = makeReply(try await work())
                 } catch {
-                    reply = pending.isInterrupted ? .error(EINTR) : .error(ErrnoMapping.errno(for: error, logger: logger))
+                    reply =
+                        pending.isInterrupted ? .error(EINTR) : .error(ErrnoMapping.errno(for: error, logger: logger))
                 }
                 // Out of the table before the reply: once replied, libfuse may free the request.
                 self.pending.withLock { _ = $0.requests.removeValue(forKey: id) }

@@ -34,7 +34,9 @@ enum Operations {
         }
         ops.getattr = { req, ino, _ in
             let bridge = Bridge.from(req)
-            bridge.reply(req, bridge.fileSystem.getattr(UInt64(ino), context: Operations.context(req))) { .attributes($0) }
+            bridge.reply(req, bridge.fileSystem.getattr(UInt64(ino), context: Operations.context(req))) {
+                .attributes($0)
+            }
         }
         ops.setattr = { req, ino, attr, toSet, _ in
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
@@ -63,7 +65,8 @@ enum Operations {
         ops.read = { req, ino, size, offset, fi in
             let bridge = Bridge.from(req)
             let answer = bridge.fileSystem.read(
-                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), size: size, context: Operations.context(req))
+                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), size: size,
+                context: Operations.context(req))
             bridge.reply(req, answer) { .bytes($0) }
         }
         ops.write = { req, ino, buf, size, _, fi in
@@ -81,7 +84,9 @@ enum Operations {
         ops.opendir = { req, ino, fi in
             let info = fi!.pointee
             let bridge = Bridge.from(req)
-            bridge.reply(req, bridge.fileSystem.opendir(UInt64(ino), context: Operations.context(req))) { .open($0, info) }
+            bridge.reply(req, bridge.fileSystem.opendir(UInt64(ino), context: Operations.context(req))) {
+                .open($0, info)
+            }
         }
         ops.readdir = { req, ino, size, offset, fi in
             let bridge = Bridge.from(req)

@@ -40,7 +40,8 @@ extension SecretsFileSystem {
     /// once its attribute timeout (the TTL) has passed, and that one must reach the cache.
     public func getattr(_ inode: UInt64, context: RequestContext) -> Answer<AttributeReply> {
         if let (node, left) = kept(inode), let attributes = storedAttributes(of: node, inode: inode) {
-            return .now(.success(AttributeReply(attributes: attributes, timeout: min(timeout(for: node), left.seconds))))
+            return .now(
+                .success(AttributeReply(attributes: attributes, timeout: min(timeout(for: node), left.seconds))))
         }
         return .later { [self] in
             let node = try await resolver.resolve(try resolver.key(inode))

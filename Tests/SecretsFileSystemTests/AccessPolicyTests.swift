@@ -77,9 +77,13 @@ import Testing
         #expect(!opened.directIO && opened.keepCache, "a checked open's reads may come from the page cache")
         await #expect(throws: SecretError.self) { try await fs.open(key, writing: false, context: asBob).value }
         let root = try await fs.opendir(1, context: asBob).value
-        #expect(try await !fs.readdir(1, handle: root.handle, offset: 0, context: asBob).value.map(\.name).contains("billing"))
+        #expect(
+            try await !fs.readdir(1, handle: root.handle, offset: 0, context: asBob).value.map(\.name).contains(
+                "billing"))
         let rootAlice = try await fs.opendir(1, context: asAlice).value
-        #expect(try await fs.readdir(1, handle: rootAlice.handle, offset: 0, context: asAlice).value.map(\.name).contains("billing"))
+        #expect(
+            try await fs.readdir(1, handle: rootAlice.handle, offset: 0, context: asAlice).value.map(\.name).contains(
+                "billing"))
         let rotate = try await fs.lookup(parent: billing, name: ".rotate", context: .unknown).value.attributes.inode
         do {
             _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asBob).value

@@ -32,8 +32,11 @@ import Testing
         #expect(new.attributes.size == 32)
         // A descriptor opened on the old inode without a handle (the kernel opened on its own) reads
         // the old version whole, and its attributes still say so.
-        #expect(try await f.fs.read(old, handle: 0, offset: 0, size: 100, context: f.context).value == Array("current-value".utf8))
-        #expect(try await f.fs.read(old, handle: 0, offset: 8, size: 100, context: f.context).value == Array("value".utf8))
+        #expect(
+            try await f.fs.read(old, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("current-value".utf8))
+        #expect(
+            try await f.fs.read(old, handle: 0, offset: 8, size: 100, context: f.context).value == Array("value".utf8))
         #expect(try await f.fs.getattr(old, context: f.context).value.attributes.size == 13)
         let value = try await f.fs.read(new.attributes.inode, handle: 0, offset: 0, size: 100, context: f.context).value
         #expect(value.count == 32 && value != Array("current-value".utf8))
@@ -45,11 +48,15 @@ import Testing
         let username = try await f.lookup("db/username").attributes.inode
         try await rotate(f, "db", "password")
         #expect(try await f.lookup("db/password").attributes.inode != password)
-        #expect(try await f.fs.read(password, handle: 0, offset: 0, size: 100, context: f.context).value == Array("pw-1".utf8))
+        #expect(
+            try await f.fs.read(password, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("pw-1".utf8))
         // The other field is kept as it was, under the secret's new version.
         let newUsername = try await f.lookup("db/username").attributes.inode
         #expect(newUsername != username)
-        #expect(try await f.fs.read(newUsername, handle: 0, offset: 0, size: 100, context: f.context).value == Array("alice".utf8))
+        #expect(
+            try await f.fs.read(newUsername, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("alice".utf8))
     }
 
     @Test func aNodeResolvedBeforeAnInvalidationIsNotKept() {
@@ -143,7 +150,9 @@ import Testing
             options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
         let openai = try await fs.lookup(parent: 1, name: "openai", context: .unknown).value.attributes.inode
         let open = try await fs.opendir(openai, context: .unknown).value
-        #expect(try await fs.readdir(openai, handle: open.handle, offset: 0, context: .unknown).value.map(\.name).contains(".versions"))
+        #expect(
+            try await fs.readdir(openai, handle: open.handle, offset: 0, context: .unknown).value.map(\.name).contains(
+                ".versions"))
     }
 
     @Test func aFolderTheCallerCanOpenNothingInIsNotListed() async throws {
@@ -160,7 +169,9 @@ import Testing
             options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
         func rootNames(_ uid: UInt32) async throws -> [String] {
             let open = try await fs.opendir(1, context: RequestContext(uid: uid, gid: uid, pid: 1)).value
-            return try await fs.readdir(1, handle: open.handle, offset: 0, context: RequestContext(uid: uid, gid: uid, pid: 1)).value.map(\.name)
+            return try await fs.readdir(
+                1, handle: open.handle, offset: 0, context: RequestContext(uid: uid, gid: uid, pid: 1)
+            ).value.map(\.name)
         }
         #expect(try await !rootNames(65534).contains("db"))
         #expect(try await rootNames(65534).contains("pub"))

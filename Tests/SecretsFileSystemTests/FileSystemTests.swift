@@ -127,7 +127,8 @@ struct Fixture {
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
         let open = try await f.fs.open(rotate, writing: true, context: f.context).value
         #expect(
-            try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context).value == 8)
+            try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context).value
+                == 8)
         f.fs.release(open.handle)
         let value = try await f.readAll("openai/api_key")
         #expect(value.count == 32 && value != Array("current-value".utf8))
@@ -202,8 +203,12 @@ struct Fixture {
         let open = try await f.fs.open(inode, writing: false, context: f.context).value
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
         _ = try await f.fs.write(rotate, handle: 0, data: Array("api_key".utf8), context: f.context).value
-        #expect(try await f.fs.read(inode, handle: open.handle, offset: 0, size: 100, context: f.context).value == Array("current-value".utf8))
-        #expect(try await f.fs.read(inode, handle: open.handle, offset: 8, size: 100, context: f.context).value == Array("value".utf8))
+        #expect(
+            try await f.fs.read(inode, handle: open.handle, offset: 0, size: 100, context: f.context).value
+                == Array("current-value".utf8))
+        #expect(
+            try await f.fs.read(inode, handle: open.handle, offset: 8, size: 100, context: f.context).value
+                == Array("value".utf8))
     }
 
     @Test func rotateInputRules() throws {
@@ -220,17 +225,23 @@ struct Fixture {
         let f = Fixture()
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
         func write(_ text: String) async -> Int32? {
-            await f.errno { _ = try await f.fs.write(rotate, handle: 0, data: Array(text.utf8), context: f.context).value }
+            await f.errno {
+                _ = try await f.fs.write(rotate, handle: 0, data: Array(text.utf8), context: f.context).value
+            }
         }
         #expect(await write("missing") == ENOENT)
         #expect(await write("") == EINVAL)
         #expect(await write(".versions") == EINVAL)
-        let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate", context: f.context).value.attributes.inode
+        let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate", context: f.context).value
+            .attributes.inode
         #expect(
-            await f.errno { _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context).value }
+            await f.errno {
+                _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context).value
+            }
                 == EINVAL)
         let secret = try await f.lookup("top").attributes.inode
-        #expect(await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context).value } == EROFS)
+        #expect(
+            await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context).value } == EROFS)
         #expect(await f.errno { _ = try await f.fs.open(secret, writing: true, context: f.context).value } == EROFS)
     }
 
@@ -244,12 +255,15 @@ struct Fixture {
         let rotate = try await fs.lookup(parent: 1, name: ".rotate", context: .unknown).value.attributes.inode
         do {
             _ = try await fs.write(
-                rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0)).value
+                rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0)
+            ).value
             Issue.record("rotation should fail")
         } catch {
             #expect(ErrnoMapping.errno(for: error) == EOPNOTSUPP)
         }
-        await #expect(throws: SecretError.self) { try await fs.lookup(parent: 1, name: ".versions", context: .unknown).value }
+        await #expect(throws: SecretError.self) {
+            try await fs.lookup(parent: 1, name: ".versions", context: .unknown).value
+        }
     }
 
     @Test func statusAndMetricsHoldFiguresNotValues() async throws {
