@@ -26,12 +26,4 @@ public enum Answer<Value: Sendable>: Sendable {
         if case .now(let result) = self { return result }
         return nil
     }
-
-    /// The same answer, changed by `transform`, on the same side of now and later.
-    public func map<T: Sendable>(_ transform: @escaping @Sendable (Value) throws -> T) -> Answer<T> {
-        switch self {
-        case .now(let result): return .now(Result { try transform(try result.get()) })
-        case .later(let work): return .later { try transform(try await work()) }
-        }
-    }
 }

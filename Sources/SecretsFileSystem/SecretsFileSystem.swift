@@ -10,7 +10,6 @@ import SecretsCore
 /// the handles of open files and folders, and the kernel's caches to keep in step.
 public final class SecretsFileSystem: Sendable {
     public static let rootInode = InodeTable.rootInode
-    static let reservedNames: Set<String> = [".versions", ".rotate", ".status", ".metrics"]
     static let maxRotateInput = 4096
 
     let options: FileSystemOptions
