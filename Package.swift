@@ -98,13 +98,15 @@ let package = Package(
             ]
         ),
         .target(name: "CConcurrencyHook"),
-        .executableTarget(
-            name: "secretsfs",
+        // Swift concurrency's global jobs on NIO's event loops, as the binary runs; the FS tests too.
+        .target(
+            name: "SecretsExecutor",
             dependencies: [
-                "SecretsCLI", "CConcurrencyHook", .product(name: "NIOCore", package: "swift-nio"),
+                "CConcurrencyHook", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .executableTarget(name: "secretsfs", dependencies: ["SecretsCLI", "SecretsExecutor"]),
 
         // A library every backend's tests run; it records every broken promise, and skips the suites
         // whose server (OpenBao, moto) was not started unless scripts/test requires them.
@@ -137,7 +139,12 @@ let package = Package(
                 "SecretsBackendAWS", "SecretStoreConformance", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SecretsFileSystemTests", dependencies: ["SecretsFileSystem", "SecretsCore"]),
+        .testTarget(
+            name: "SecretsFileSystemTests",
+            dependencies: [
+                "SecretsFileSystem", "SecretsCore", "SecretsExecutor", .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
         .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE"]),
         // Bounded property and fuzz checks of every parser that takes outside input.

@@ -29,8 +29,6 @@ public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let configuration = Code("configuration")
         /// No extended attribute of that name.
         public static let noSuchAttribute = Code("no_such_attribute")
-        /// A caller's buffer is too small for the answer.
-        public static let bufferTooSmall = Code("buffer_too_small")
         /// A bug or an unexpected failure of our own.
         public static let `internal` = Code("internal")
 

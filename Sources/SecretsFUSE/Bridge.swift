@@ -3,16 +3,22 @@ import Logging
 import SecretsFileSystem
 import Synchronization
 
-/// What the C callbacks reach through the session's userdata: the file system, and a count of
-/// requests still being answered so shutdown can let them finish.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the C callbacks reach through the session's userdata: the file system, the requests being
+/// answered off the loop thread, and the one way an operation's answer becomes a reply.
 final class Bridge: Sendable {
     let fileSystem: SecretsFileSystem
     let logger: Logger
-    let inflight = Atomic<Int>(0)
+    let inflight = InflightRequests()
     /// When the loop last handled a request (monotonic nanoseconds).
     let lastRequest = Atomic<Int64>(0)
     /// Called once the kernel's INIT is answered.
     let onInit: @Sendable () -> Void
+    /// The requests answered later, by the number their interrupt callback is given.
+    private let pending = Mutex<(next: UInt, requests: [UInt: PendingRequest])>((0, [:]))
 
     init(fileSystem: SecretsFileSystem, logger: Logger, onInit: @escaping @Sendable () -> Void = {}) {
         self.fileSystem = fileSystem
@@ -24,33 +30,63 @@ final class Bridge: Sendable {
         Unmanaged<Bridge>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
     }
 
-    /// Answers off the loop thread, so one slow backend call never holds up other requests.
-    /// Whatever the handler throws becomes an errno in `ErrnoMapping`, the one place that decides.
-    func spawn(_ req: fuse_req_t?, _ body: @escaping @Sendable (SecretsFileSystem) async throws -> Reply) {
+    /// Replies to `req` with `answer`: on this thread when it is there now, from a task when it
+    /// comes later, so one slow backend call never holds up other requests. Whatever the operation
+    /// throws becomes an errno in `ErrnoMapping`, the one place that decides.
+    func reply<Value: Sendable>(
+        _ req: fuse_req_t?, _ answer: Answer<Value>, _ makeReply: @escaping @Sendable (Value) -> Reply
+    ) {
         let request = Request(raw: req!)
-        let fileSystem = self.fileSystem
-        let logger = self.logger
-        inflight.add(1, ordering: .relaxed)
-        Task {
-            let reply: Reply
-            do {
-                reply = try await body(fileSystem)
-            } catch {
-                reply = .error(ErrnoMapping.errno(for: error, logger: logger))
-            }
-            FUSEReplier.send(request, reply)
-            self.inflight.subtract(1, ordering: .relaxed)
+        switch answer {
+        case .now(.success(let value)):
+            FUSEReplier.send(request, makeReply(value))
+        case .now(.failure(let error)):
+            FUSEReplier.send(request, .error(ErrnoMapping.errno(for: error, logger: logger)))
+        case .later(let work):
+            later(request, work, makeReply)
         }
     }
 
-    /// Answers on the loop thread, for requests that need nothing but memory.
-    func answer(_ req: fuse_req_t?, _ body: (SecretsFileSystem) throws -> Reply) {
-        let reply: Reply
-        do {
-            reply = try body(fileSystem)
-        } catch {
-            reply = .error(ErrnoMapping.errno(for: error, logger: logger))
+    private func later<Value: Sendable>(
+        _ request: Request, _ work: @escaping @Sendable () async throws -> Value,
+        _ makeReply: @escaping @Sendable (Value) -> Reply
+    ) {
+        let pending = PendingRequest { FUSEReplier.send(request, $0) }
+        let id = self.pending.withLock { state in
+            state.next += 1
+            state.requests[state.next] = pending
+            return state.next
         }
-        FUSEReplier.send(Request(raw: req!), reply)
+        let interruptedAlready = pending.registering {
+            fuse_req_interrupt_func(request.raw, Bridge.interrupted, UnsafeMutableRawPointer(bitPattern: id))
+        }
+        if interruptedAlready {
+            self.pending.withLock { _ = $0.requests.removeValue(forKey: id) }
+            pending.reply(.error(EINTR))
+            return
+        }
+        inflight.begin()
+        let logger = self.logger
+        pending.start(
+            Task { [self] in
+                let reply: Reply
+                do {
+                    reply = makeReply(try await work())
+                } catch {
+                    reply =
+                        pending.isInterrupted ? .error(EINTR) : .error(ErrnoMapping.errno(for: error, logger: logger))
+                }
+                // Out of the table before the reply: once replied, libfuse may free the request.
+                self.pending.withLock { _ = $0.requests.removeValue(forKey: id) }
+                pending.reply(reply)
+                inflight.end()
+            })
+    }
+
+    /// libfuse's interrupt callback, on the loop thread: `data` is the number `later` gave the request.
+    private static let interrupted: @convention(c) (fuse_req_t?, UnsafeMutableRawPointer?) -> Void = { req, data in
+        let bridge = Bridge.from(req)
+        let id = UInt(bitPattern: data)
+        bridge.pending.withLock { $0.requests[id] }?.interrupt()
     }
 }

@@ -124,9 +124,11 @@ public final class FUSEMount: Service, Sendable {
 
         onStopping()
         // Requests already taken from the kernel are answered before the mount goes away.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while bridge.inflight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await bridge.inflight.waitUntilNone() }
+            group.addTask { try? await Task.sleep(for: .seconds(10)) }
+            await group.next()
+            group.cancelAll()
         }
         notifier.close()
         session.withLock { $0 = nil }
@@ -147,7 +149,7 @@ public final class FUSEMount: Service, Sendable {
                 // Blocks until fuse_session_exit, or until the file system is unmounted from outside.
                 let result = SessionLoop(
                     session: pointer.raw, spinLimit: options.busyPoll,
-                    answeringElsewhere: { bridge.inflight.load(ordering: .relaxed) > 0 },
+                    answeringElsewhere: { bridge.inflight.busy },
                     handled: { bridge.lastRequest.store($0, ordering: .relaxed) }
                 ).run()
                 if result != 0 { logger.error("FUSE loop ended with an error", metadata: ["errno": "\(-result)"]) }
@@ -164,7 +166,7 @@ public final class FUSEMount: Service, Sendable {
     public func waitUntilQuiet(quiet: Duration, limit: Duration) async {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            if let bridge = bridgeInUse.withLock({ $0 }), bridge.inflight.load(ordering: .relaxed) == 0,
+            if let bridge = bridgeInUse.withLock({ $0 }), !bridge.inflight.busy,
                 SessionLoop.now() - bridge.lastRequest.load(ordering: .relaxed) > quiet.nanoseconds
             {
                 return

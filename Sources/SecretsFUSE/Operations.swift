@@ -6,7 +6,8 @@ import SecretsFileSystem
 #endif
 
 /// The low-level operations table. Each callback copies what it needs out of C memory (names and
-/// `fuse_file_info` die when it returns), then hands the work to the bridge.
+/// `fuse_file_info` die when it returns), asks the file system's entry point for the operation,
+/// and hands the answer to the bridge, which replies now or later.
 enum Operations {
     static let setSize = Int32(1 << 3)
     /// mode, uid, gid: changes a read-only tree refuses even on `.rotate`.
@@ -23,113 +24,79 @@ enum Operations {
         }
         ops.lookup = { req, parent, name in
             let name = String(cString: name!)
-            let context = Request(raw: req!).context
-            Bridge.from(req).spawn(req) {
-                .entry(try await $0.lookup(parent: UInt64(parent), name: name, context: context))
-            }
+            let bridge = Bridge.from(req)
+            let answer = bridge.fileSystem.lookup(parent: UInt64(parent), name: name, context: Operations.context(req))
+            bridge.reply(req, answer) { .entry($0) }
         }
-        ops.forget = { req, _, nlookup in
+        ops.forget = { req, _, _ in
             // Inode numbers are kept for the life of the mount, so there is nothing to drop.
-            FUSEReplier.send(Request(raw: req!), .none(nlookup: nlookup))
+            FUSEReplier.send(Request(raw: req!), .none)
         }
         ops.getattr = { req, ino, _ in
             let bridge = Bridge.from(req)
-            if let reply = bridge.fileSystem.getattrIfHot(UInt64(ino)) {
-                FUSEReplier.send(Request(raw: req!), .attributes(reply))
-                return
+            bridge.reply(req, bridge.fileSystem.getattr(UInt64(ino), context: Operations.context(req))) {
+                .attributes($0)
             }
-            let context = Request(raw: req!).context
-            bridge.spawn(req) { .attributes(try await $0.getattr(UInt64(ino), context: context)) }
         }
         ops.setattr = { req, ino, attr, toSet, _ in
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
             let other = (toSet & Operations.setOwnership) != 0
-            Bridge.from(req).spawn(req) {
-                .attributes(try await $0.setattr(UInt64(ino), truncatingTo: size, otherChanges: other))
-            }
+            let bridge = Bridge.from(req)
+            let answer = bridge.fileSystem.setattr(
+                UInt64(ino), truncatingTo: size, otherChanges: other, context: Operations.context(req))
+            bridge.reply(req, answer) { .attributes($0) }
         }
         ops.readlink = { req, ino in
-            Bridge.from(req).spawn(req) { .link(try await $0.readlink(UInt64(ino))) }
+            let bridge = Bridge.from(req)
+            bridge.reply(req, bridge.fileSystem.readlink(UInt64(ino))) { .link($0) }
         }
         ops.open = { req, ino, fi in
             let bridge = Bridge.from(req)
             if bridge.fileSystem.opensStayInKernel {
-                // The kernel stops sending OPEN (and RELEASE) for good: see SecretsFileSystem.
+                // The kernel stops sending OPEN (and RELEASE) for good: see `CachingMode.kernelOpens`.
                 FUSEReplier.send(Request(raw: req!), .error(ENOSYS))
                 return
             }
             let info = fi!.pointee
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
-            let context = Request(raw: req!).context
-            if let result = bridge.fileSystem.openIfHot(UInt64(ino), writing: writing, context: context) {
-                bridge.answer(req) { _ in .open(try result.get(), info) }
-                return
-            }
-            bridge.spawn(req) {
-                .open(try await $0.open(UInt64(ino), writing: writing, context: context), info)
-            }
+            let answer = bridge.fileSystem.open(UInt64(ino), writing: writing, context: Operations.context(req))
+            bridge.reply(req, answer) { .open($0, info) }
         }
         ops.read = { req, ino, size, offset, fi in
-            let handle = fi?.pointee.fh ?? 0
             let bridge = Bridge.from(req)
-            // A pinned or just-fetched value is in memory: answer on the loop thread, no task, no hop.
-            let bytes =
-                handle != 0
-                ? bridge.fileSystem.readPinned(handle: handle, offset: Int(offset), size: size)
-                : bridge.fileSystem.readIfHot(UInt64(ino), offset: Int(offset), size: size)
-            if let bytes {
-                FUSEReplier.send(Request(raw: req!), .bytes(bytes))
-                return
-            }
-            let context = Request(raw: req!).context
-            bridge.spawn(req) {
-                .bytes(
-                    try await $0.read(UInt64(ino), handle: handle, offset: Int(offset), size: size, context: context))
-            }
+            let answer = bridge.fileSystem.read(
+                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), size: size,
+                context: Operations.context(req))
+            bridge.reply(req, answer) { .bytes($0) }
         }
         ops.write = { req, ino, buf, size, _, fi in
             let data = [UInt8](UnsafeRawBufferPointer(start: buf, count: size))
-            let handle = fi?.pointee.fh ?? 0
-            let context = Request(raw: req!).context
-            Bridge.from(req).spawn(req) {
-                .written(try await $0.write(UInt64(ino), handle: handle, data: data, context: context))
-            }
+            let bridge = Bridge.from(req)
+            let answer = bridge.fileSystem.write(
+                UInt64(ino), handle: fi?.pointee.fh ?? 0, data: data, context: Operations.context(req))
+            bridge.reply(req, answer) { .written($0) }
         }
         // No flush: libfuse answers ENOSYS once and the kernel stops sending it on every close.
         ops.release = { req, _, fi in
-            let handle = fi?.pointee.fh ?? 0
-            Bridge.from(req).answer(req) { fs in
-                fs.release(handle)
-                return .ok
-            }
+            let bridge = Bridge.from(req)
+            bridge.reply(req, bridge.fileSystem.release(fi?.pointee.fh ?? 0)) { .ok }
         }
         ops.opendir = { req, ino, fi in
             let info = fi!.pointee
-            let context = Request(raw: req!).context
-            Bridge.from(req).spawn(req) { .open(try await $0.opendir(UInt64(ino), context: context), info) }
+            let bridge = Bridge.from(req)
+            bridge.reply(req, bridge.fileSystem.opendir(UInt64(ino), context: Operations.context(req))) {
+                .open($0, info)
+            }
         }
         ops.readdir = { req, ino, size, offset, fi in
-            let handle = fi?.pointee.fh ?? 0
             let bridge = Bridge.from(req)
-            let listed = Result { try bridge.fileSystem.readdir(handle, offset: Int(offset)) }
-            if case .success(nil) = listed {
-                // Opened by the worker before this one: listed again from the inode.
-                let context = Request(raw: req!).context
-                bridge.spawn(req) {
-                    .directory(
-                        try await $0.readdirAgain(UInt64(ino), offset: Int(offset), context: context),
-                        maxSize: size)
-                }
-                return
-            }
-            bridge.answer(req) { _ in .directory(try listed.get()!, maxSize: size) }
+            let answer = bridge.fileSystem.readdir(
+                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), context: Operations.context(req))
+            bridge.reply(req, answer) { .directory($0, maxSize: size) }
         }
         ops.releasedir = { req, _, fi in
-            let handle = fi?.pointee.fh ?? 0
-            Bridge.from(req).answer(req) { fs in
-                fs.release(handle)
-                return .ok
-            }
+            let bridge = Bridge.from(req)
+            bridge.reply(req, bridge.fileSystem.release(fi?.pointee.fh ?? 0)) { .ok }
         }
         ops.statfs = { req, _ in FUSEReplier.send(Request(raw: req!), .statfs) }
         ops.mknod = { req, _, _, _, _ in Operations.refuse(req) }
@@ -141,19 +108,14 @@ enum Operations {
         ops.link = { req, _, _, _ in Operations.refuse(req) }
         ops.create = { req, _, _, _, _ in Operations.refuse(req) }
         ops.getxattr = { req, ino, name, size in
-            let name = String(cString: name!)
-            guard SecretsFileSystem.mayBeOwnXattr(name) else {
-                Bridge.from(req).answer(req) { try $0.getForeignXattr(UInt64(ino)) }
-                return
-            }
-            Bridge.from(req).spawn(req) { Operations.xattrReply(try await $0.getXattr(UInt64(ino), name: name), size) }
+            let bridge = Bridge.from(req)
+            let answer = bridge.fileSystem.getXattr(UInt64(ino), name: String(cString: name!))
+            bridge.reply(req, answer) { Operations.xattrReply($0, size) }
         }
         ops.listxattr = { req, ino, size in
-            Bridge.from(req).spawn(req) { fs in
-                let names: [UInt8] = try await fs.listXattrs(UInt64(ino)).flatMap { name -> [UInt8] in
-                    Array(name.utf8) + [0]
-                }
-                return Operations.xattrReply(names, size)
+            let bridge = Bridge.from(req)
+            bridge.reply(req, bridge.fileSystem.listXattrs(UInt64(ino))) { names in
+                Operations.xattrReply(names.flatMap { Array($0.utf8) + [0] }, size)
             }
         }
         ops.setxattr = { req, _, _, _, _, _ in Operations.refuse(req) }
@@ -169,7 +131,12 @@ enum Operations {
         return .xattrBytes(bytes)
     }
 
+    private static func context(_ req: fuse_req_t?) -> RequestContext {
+        Request(raw: req!).context
+    }
+
     private static func refuse(_ req: fuse_req_t?) {
-        Bridge.from(req).answer(req) { throw $0.refuseChange() }
+        let bridge = Bridge.from(req)
+        bridge.reply(req, bridge.fileSystem.refuseChange()) { .ok }
     }
 }

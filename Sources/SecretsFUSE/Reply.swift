@@ -18,7 +18,7 @@ enum Reply {
     case ok
     case error(Int32)
     /// FORGET takes no answer but must still be acknowledged to libfuse.
-    case none(nlookup: UInt64)
+    case none
 }
 
 /// A request handle that may cross to another thread: libfuse allows replying from any thread.

@@ -23,6 +23,19 @@ extension SecretsFileSystem {
         }
     }
 
+    /// The caller a policy or audit judges, when `needed`; nil when not. A call made outside any
+    /// kernel request (`RequestContext.unknown`) has no caller to judge, so it is refused then.
+    func caller(_ context: RequestContext, needed: Bool) throws -> Caller? {
+        guard needed else { return nil }
+        guard context != .unknown else { throw SecretError(.permissionDenied, "no caller to check") }
+        return options.callers.resolve(context, groups: options.policyNamesGroups)
+    }
+
+    func checkPolicy(_ key: NodeKey, _ caller: Caller?) throws {
+        guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return }
+        if !policy.allows(path, caller) { throw SecretError(.permissionDenied, "denied by policy").at(path) }
+    }
+
     static func isValueNode(_ key: NodeKey) -> Bool {
         switch key {
         case .path, .value, .version, .versionField, .label: return true

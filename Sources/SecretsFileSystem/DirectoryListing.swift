@@ -23,7 +23,7 @@ extension SecretsFileSystem {
             for field in (fields ?? [:]).keys.sorted() {
                 guard let fieldPath = showableName(field, of: path) else { continue }
                 guard !shown.contains(field) else {
-                    logCollisionOnce(fieldPath, "a field is hidden by a secret or folder of the same name")
+                    resolver.logCollisionOnce(fieldPath, "a field is hidden by a secret or folder of the same name")
                     continue
                 }
                 names.append((field, .path(fieldPath), .file))
@@ -72,7 +72,7 @@ extension SecretsFileSystem {
     /// `a/b`, empty, over 255 bytes). One odd name must not make the whole folder unlistable.
     func showableName(_ name: String, of folder: SecretPath) -> SecretPath? {
         if SecretPath.isValidSegment(name), let path = try? folder.appending(name) { return path }
-        logSkippedNameOnce(name, in: folder)
+        resolver.logSkippedNameOnce(name, in: folder)
         return nil
     }
 

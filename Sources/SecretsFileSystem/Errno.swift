@@ -24,7 +24,6 @@ public enum ErrnoMapping {
         case .nameTooLong: return ENAMETOOLONG
         case .readOnly: return EROFS
         case .noSuchAttribute: return ENODATA
-        case .bufferTooSmall: return ERANGE
         default:
             logger?.error("unexpected error mapped to EIO", metadata: ["kind": "\(error.code)"])
             return EIO

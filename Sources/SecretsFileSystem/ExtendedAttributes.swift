@@ -5,32 +5,30 @@ import SecretsCore
 extension SecretsFileSystem {
     static let xattrPrefix = "user.secretsfs."
 
-    public func listXattrs(_ inode: UInt64) async throws -> [String] {
-        try await xattrs(inode).map(\.0)
+    public func listXattrs(_ inode: UInt64) -> Answer<[String]> {
+        .later { [self] in try await xattrs(inode).map(\.0) }
     }
 
-    /// Whether `name` can be one of ours; the others need no node resolved to be refused.
-    public static func mayBeOwnXattr(_ name: String) -> Bool {
-        name.hasPrefix(xattrPrefix)
-    }
-
-    /// A name that is not ours, on a file that exists: no such attribute. `ls -l` asks every file for
-    /// its ACL and security label, so this is answered without a trip to the cache.
-    public func getForeignXattr(_ inode: UInt64) throws -> Never {
-        _ = try key(inode)
-        throw SecretError(.noSuchAttribute, "no such attribute")
-    }
-
-    public func getXattr(_ inode: UInt64, name: String) async throws -> [UInt8] {
-        guard let value = try await xattrs(inode).first(where: { $0.0 == name })?.1 else {
-            throw SecretError(.noSuchAttribute, "no such attribute")
+    /// Now for a name that is not ours, on a file that exists: no such attribute. `ls -l` asks every
+    /// file for its ACL and security label, so this needs no node resolved.
+    public func getXattr(_ inode: UInt64, name: String) -> Answer<[UInt8]> {
+        guard name.hasPrefix(Self.xattrPrefix) else {
+            return .immediately {
+                _ = try resolver.key(inode)
+                throw SecretError(.noSuchAttribute, "no such attribute")
+            }
         }
-        return value
+        return .later { [self] in
+            guard let value = try await xattrs(inode).first(where: { $0.0 == name })?.1 else {
+                throw SecretError(.noSuchAttribute, "no such attribute")
+            }
+            return value
+        }
     }
 
     private func xattrs(_ inode: UInt64) async throws -> [(String, [UInt8])] {
-        let key = try key(inode)
-        let node = try await resolve(key)
+        let key = try resolver.key(inode)
+        let node = try await resolver.resolve(key)
         guard node.value != nil, let secret = node.secret, let path = Self.policyPath(key) else { return [] }
         let version: String?
         switch key {

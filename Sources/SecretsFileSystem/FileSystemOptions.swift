@@ -23,19 +23,19 @@ public struct FileSystemOptions: Sendable {
     /// How the caller's executable and groups are found.
     public var callers: any CallerResolver
 
-    /// Policy and audit need every open to reach the daemon.
-    public var perOpenChecks: Bool { policy != nil || audit != nil }
+    /// Policy and audit need every open to reach the daemon, with the caller who made it.
+    public var checksEveryOpen: Bool { policy != nil || audit != nil }
     /// Whether any policy rule names groups, so callers' supplementary groups must be read.
     public var policyNamesGroups: Bool { policy?.rules.contains { !$0.gids.isEmpty } ?? false }
 
-    /// Whether reads bypass the page cache: only `--direct-io`. Per-open checks keep pages between
-    /// opens (DESIGN §1.1: every open is checked and recorded, and a read needs the descriptor a
-    /// checked open gave). With no caching at all there is nothing to tell the kernel when a value
-    /// changes, so it must keep nothing either.
-    public var bypassPageCache: Bool { directIO || kernelCacheTimeout == 0 }
-    /// Whether the kernel may open files without asking the daemon: only when nobody needs to
-    /// see each open.
-    public var opensStayInKernel: Bool { !bypassPageCache && !perOpenChecks }
+    /// What reaches the daemon, decided once from the flags: see `CachingMode`.
+    public var caching: CachingMode {
+        // With no caching at all there is nothing to tell the kernel when a value changes, so it
+        // must keep nothing either.
+        if directIO || kernelCacheTimeout == 0 { return .direct }
+        if checksEveryOpen { return .checkedOpens }
+        return .kernelOpens
+    }
 
     public init(
         uid: UInt32,
@@ -60,4 +60,18 @@ public struct FileSystemOptions: Sendable {
         self.audit = audit
         self.callers = callers
     }
+}
+
+/// How much the kernel keeps, from most to least.
+public enum CachingMode: Sendable, Equatable {
+    /// Nobody needs to see each open: the FUSE layer answers OPEN with ENOSYS once, the kernel opens
+    /// files without asking from then on, and reads come from its page cache until the daemon
+    /// invalidates them.
+    case kernelOpens
+    /// Policy or audit: every open reaches the daemon (DESIGN §1.1: every open is checked and
+    /// recorded, and a read needs the descriptor a checked open gave), but the pages of a value are
+    /// kept between opens: a changed value is another inode.
+    case checkedOpens
+    /// `--direct-io`, or no caching at all: every open and read reaches the daemon, no pages are kept.
+    case direct
 }

@@ -34,9 +34,6 @@ final class HandleTable: Sendable {
 
     func get(_ id: UInt64) -> Handle? { state.withLock { $0.handles[id] } }
 
-    /// Whether `id` was given out by this worker; one from an earlier worker is resolved again.
-    func isOwn(_ id: UInt64) -> Bool { state.withLock { $0.handles[id] != nil } }
-
     func remove(_ id: UInt64) { _ = state.withLock { $0.handles.removeValue(forKey: id) } }
 
     var count: Int { state.withLock { $0.handles.count } }

@@ -18,7 +18,7 @@ enum Node: Sendable {
     case status
     case metrics
 
-    /// The bytes a file node reads, pinned for the life of an open handle.
+    /// The bytes a file node reads; an open handle holds them for its life.
     var value: SecretValue? {
         switch self {
         case .secretFile(_, _, let value), .field(_, _, _, let value), .versionFile(_, _, _, let value),

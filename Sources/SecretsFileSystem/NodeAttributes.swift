@@ -57,8 +57,9 @@ public struct RequestContext: Sendable, Equatable {
     public var gid: UInt32
     public var pid: Int32
 
-    /// For calls made without a kernel request, in tests and tools.
-    public static let unknown = RequestContext(uid: 0, gid: 0, pid: 0)
+    /// For calls made without a kernel request, in tests and tools: no user (uid and gid -1, as
+    /// `chown` spells "none"), never root. A policy or an audit, which need a caller, refuse it.
+    public static let unknown = RequestContext(uid: .max, gid: .max, pid: 0)
 
     public init(uid: UInt32, gid: UInt32, pid: Int32) {
         self.uid = uid

@@ -9,10 +9,7 @@ extension SecretsFileSystem {
             throw SecretError.unsupported("\(store.descriptor.backend) cannot rotate")
         }
         // The next read of any `.rotate` or `.status` shows this rotation.
-        defer {
-            generated.removeAll()
-            hotNodes.removeAll()
-        }
+        defer { nodes.invalidateAll() }
         for relative in targets {
             let path = folder.appending(relative)
             let generator = options.generator
@@ -63,7 +60,7 @@ extension SecretsFileSystem {
 
     /// The secret and field a rotate line names: a secret file, or a field of a multi-field secret.
     private func rotationTarget(_ path: SecretPath) async throws -> (SecretPath, String?) {
-        switch try await resolvePath(path) {
+        switch try await resolver.resolvePath(path) {
         case .secretFile(let secretPath, _, _):
             return (secretPath, nil)
         case .field(let secretPath, let name, _, _):

@@ -1,4 +1,5 @@
 import SecretsCLI
+import SecretsExecutor
 
 @main
 enum SecretsFSMain {

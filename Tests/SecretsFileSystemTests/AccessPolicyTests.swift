@@ -71,23 +71,27 @@ import Testing
         #expect(!fs.opensStayInKernel, "a policy needs every open to reach the daemon")
         let asAlice = RequestContext(uid: 1001, gid: 100, pid: 1)
         let asBob = RequestContext(uid: 1002, gid: 200, pid: 2)
-        let billing = try await fs.lookup(parent: 1, name: "billing").attributes.inode
-        let key = try await fs.lookup(parent: billing, name: "key").attributes.inode
-        let opened = try await fs.open(key, writing: false, context: asAlice)
+        let billing = try await fs.lookup(parent: 1, name: "billing", context: .unknown).value.attributes.inode
+        let key = try await fs.lookup(parent: billing, name: "key", context: .unknown).value.attributes.inode
+        let opened = try await fs.open(key, writing: false, context: asAlice).value
         #expect(!opened.directIO && opened.keepCache, "a checked open's reads may come from the page cache")
-        await #expect(throws: SecretError.self) { try await fs.open(key, writing: false, context: asBob) }
-        let root = try await fs.opendir(1, context: asBob)
-        #expect(try !(fs.readdir(root.handle, offset: 0) ?? []).map(\.name).contains("billing"))
-        let rootAlice = try await fs.opendir(1, context: asAlice)
-        #expect(try (fs.readdir(rootAlice.handle, offset: 0) ?? []).map(\.name).contains("billing"))
-        let rotate = try await fs.lookup(parent: billing, name: ".rotate").attributes.inode
+        await #expect(throws: SecretError.self) { try await fs.open(key, writing: false, context: asBob).value }
+        let root = try await fs.opendir(1, context: asBob).value
+        #expect(
+            try await !fs.readdir(1, handle: root.handle, offset: 0, context: asBob).value.map(\.name).contains(
+                "billing"))
+        let rootAlice = try await fs.opendir(1, context: asAlice).value
+        #expect(
+            try await fs.readdir(1, handle: rootAlice.handle, offset: 0, context: asAlice).value.map(\.name).contains(
+                "billing"))
+        let rotate = try await fs.lookup(parent: billing, name: ".rotate", context: .unknown).value.attributes.inode
         do {
-            _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asBob)
+            _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asBob).value
             Issue.record("bob may not rotate")
         } catch {
             #expect(ErrnoMapping.errno(for: error) == EACCES)
         }
-        _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asAlice)
+        _ = try await fs.write(rotate, handle: 0, data: Array("key".utf8), context: asAlice).value
         let events = audit.events.withLock { $0 }
         #expect(events.map(\.outcome) == [.ok, .denied, .denied, .ok])
         #expect(events.map(\.action) == [.open, .open, .rotate, .rotate])
@@ -115,11 +119,11 @@ extension AccessPolicyTests {
                 uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**")]),
                 callers: FixedCallers(callers: [1001: alice])),
             clock: SystemTimeSource(), logger: Logger(label: "t"))
-        let folder = try await fs.lookup(parent: 1, name: "other").attributes.inode
-        let value = try await fs.lookup(parent: folder, name: "key").attributes.inode
+        let folder = try await fs.lookup(parent: 1, name: "other", context: .unknown).value.attributes.inode
+        let value = try await fs.lookup(parent: folder, name: "key", context: .unknown).value.attributes.inode
         let readsBefore = store.reads.load(ordering: .relaxed)
         await #expect(throws: SecretError.self) {
-            try await fs.open(value, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1))
+            try await fs.open(value, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1)).value
         }
         #expect(store.reads.load(ordering: .relaxed) == readsBefore)
     }
@@ -143,20 +147,42 @@ extension AccessPolicyTests {
         var options = FileSystemOptions(
             uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "billing/**", uids: [1001])]), audit: audit,
             callers: FixedCallers(callers: [1001: alice, 1002: bob]))
-        #expect(!options.bypassPageCache && !options.opensStayInKernel, "pages kept, opens still asked")
+        #expect(options.caching == .checkedOpens, "pages kept, opens still asked")
         let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
         let fs = SecretsFileSystem(
             store: cache, options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
-        let billing = try await fs.lookup(parent: 1, name: "billing").attributes.inode
-        let key = try await fs.lookup(parent: billing, name: "key").attributes.inode
-        let opened = try await fs.open(key, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1))
+        let billing = try await fs.lookup(parent: 1, name: "billing", context: .unknown).value.attributes.inode
+        let key = try await fs.lookup(parent: billing, name: "key", context: .unknown).value.attributes.inode
+        let opened = try await fs.open(key, writing: false, context: RequestContext(uid: 1001, gid: 100, pid: 1)).value
         #expect(!opened.directIO && opened.keepCache)
         await #expect(throws: SecretError.self) {
-            try await fs.open(key, writing: false, context: RequestContext(uid: 1002, gid: 200, pid: 2))
+            try await fs.open(key, writing: false, context: RequestContext(uid: 1002, gid: 200, pid: 2)).value
         }
         #expect(audit.events.withLock { $0 }.map(\.outcome) == [.ok, .denied])
         // --direct-io still means direct I/O.
         options.directIO = true
-        #expect(options.bypassPageCache)
+        #expect(options.caching == .direct)
+    }
+}
+
+extension AccessPolicyTests {
+    @Test func aCallOutsideAnyRequestIsNotRootAndIsRefusedWhereACallerIsJudged() async throws {
+        #expect(RequestContext.unknown.uid != 0 && RequestContext.unknown.gid != 0)
+        let store = MemoryStore()
+        store.seed("billing/key", .value(SecretValue(string: "billing-value")))
+        let audit = RecordingAudit()
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(
+            store: cache,
+            options: FileSystemOptions(
+                uid: 0, gid: 0, policy: AccessPolicy(rules: [.init(path: "**", uids: [0])]), audit: audit,
+                callers: FixedCallers(callers: [0: Caller(uid: 0, gid: 0, pid: 1)])),
+            clock: SystemTimeSource(), logger: Logger(label: "t"))
+        let billing = try await fs.lookup(parent: 1, name: "billing", context: .unknown).value.attributes.inode
+        let key = try await fs.lookup(parent: billing, name: "key", context: .unknown).value.attributes.inode
+        await #expect(throws: SecretError.self) { try await fs.open(key, writing: false, context: .unknown).value }
+        await #expect(throws: SecretError.self) { try await fs.opendir(1, context: .unknown).value }
+        let root = RequestContext(uid: 0, gid: 0, pid: 1)
+        fs.release(try await fs.open(key, writing: false, context: root).value.handle)
     }
 }

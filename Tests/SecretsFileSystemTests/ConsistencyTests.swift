@@ -11,7 +11,7 @@ import Testing
 @Suite struct ConsistencyTests {
     func rotate(_ f: Fixture, _ folder: String, _ line: String) async throws {
         let control = try await f.lookup(folder.isEmpty ? ".rotate" : "\(folder)/.rotate").attributes.inode
-        _ = try await f.fs.write(control, handle: 0, data: Array(line.utf8), context: f.context)
+        _ = try await f.fs.write(control, handle: 0, data: Array(line.utf8), context: f.context).value
     }
 
     @Test func aChangedValueGetsANewInodeAndTheOldOneKeepsItsVersion() async throws {
@@ -32,10 +32,13 @@ import Testing
         #expect(new.attributes.size == 32)
         // A descriptor opened on the old inode without a handle (the kernel opened on its own) reads
         // the old version whole, and its attributes still say so.
-        #expect(try await f.fs.read(old, handle: 0, offset: 0, size: 100) == Array("current-value".utf8))
-        #expect(try await f.fs.read(old, handle: 0, offset: 8, size: 100) == Array("value".utf8))
-        #expect(try await f.fs.getattr(old, context: f.context).attributes.size == 13)
-        let value = try await f.fs.read(new.attributes.inode, handle: 0, offset: 0, size: 100)
+        #expect(
+            try await f.fs.read(old, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("current-value".utf8))
+        #expect(
+            try await f.fs.read(old, handle: 0, offset: 8, size: 100, context: f.context).value == Array("value".utf8))
+        #expect(try await f.fs.getattr(old, context: f.context).value.attributes.size == 13)
+        let value = try await f.fs.read(new.attributes.inode, handle: 0, offset: 0, size: 100, context: f.context).value
         #expect(value.count == 32 && value != Array("current-value".utf8))
     }
 
@@ -45,39 +48,77 @@ import Testing
         let username = try await f.lookup("db/username").attributes.inode
         try await rotate(f, "db", "password")
         #expect(try await f.lookup("db/password").attributes.inode != password)
-        #expect(try await f.fs.read(password, handle: 0, offset: 0, size: 100) == Array("pw-1".utf8))
+        #expect(
+            try await f.fs.read(password, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("pw-1".utf8))
         // The other field is kept as it was, under the secret's new version.
         let newUsername = try await f.lookup("db/username").attributes.inode
         #expect(newUsername != username)
-        #expect(try await f.fs.read(newUsername, handle: 0, offset: 0, size: 100) == Array("alice".utf8))
+        #expect(
+            try await f.fs.read(newUsername, handle: 0, offset: 0, size: 100, context: f.context).value
+                == Array("alice".utf8))
     }
 
-    @Test func aNodeResolvedBeforeAForgetIsNotKept() {
-        let hot = HotNodes()
-        let node = Node.status
-        let before = hot.generation
-        hot.forget(42)
-        #expect(!hot.remember(42, node, until: .seconds(10), resolvedAt: before))
-        #expect(hot.node(42, now: .zero) == nil)
-        #expect(hot.remember(42, node, until: .seconds(10), resolvedAt: hot.generation))
-        #expect(hot.node(42, now: .zero) != nil)
-        let later = hot.generation
-        hot.removeAll()
-        #expect(!hot.remember(43, node, until: .seconds(10), resolvedAt: later))
+    @Test func aNodeResolvedBeforeAnInvalidationIsNotKept() {
+        let nodes = NodeCache()
+        let key = NodeCache.Key(inode: 42)
+        let before = nodes.generation
+        nodes.invalidate([42])
+        #expect(!nodes.store(key, .node(.status), until: .seconds(10), resolvedAt: before))
+        #expect(nodes.node(42, now: .zero) == nil)
+        #expect(nodes.store(key, .node(.status), until: .seconds(10), resolvedAt: nodes.generation))
+        #expect(nodes.node(42, now: .zero) != nil)
+        // An invalidation of another inode leaves this one's store alone.
+        let other = nodes.generation
+        nodes.invalidate([7])
+        #expect(nodes.store(NodeCache.Key(inode: 43), .node(.status), until: .seconds(10), resolvedAt: other))
+        let later = nodes.generation
+        nodes.invalidateAll()
+        #expect(!nodes.store(NodeCache.Key(inode: 44), .node(.status), until: .seconds(10), resolvedAt: later))
+        #expect(nodes.node(42, now: .zero) == nil && nodes.node(43, now: .zero) == nil)
     }
 
-    @Test func aSnapshotMadeBeforeARotationIsNotKept() {
-        let snapshots = GeneratedSnapshots()
-        let before = snapshots.generation
-        snapshots.removeAll()
-        let made = snapshots.store(
-            inode: 5, pid: 1, bytes: SecretValue(string: "old"), made: Date(), now: .zero, madeAt: before)
-        #expect(made.bytes == SecretValue(string: "old"), "the caller still gets what it made")
-        #expect(snapshots.recent(inode: 5, pid: 1, now: .zero) == nil)
-        _ = snapshots.store(
-            inode: 5, pid: 1, bytes: SecretValue(string: "new"), made: Date(), now: .zero,
-            madeAt: snapshots.generation)
-        #expect(snapshots.recent(inode: 5, pid: 1, now: .zero) != nil)
+    /// The ordering the node cache exists to refuse: an open resolves a value, the store reports a
+    /// change meanwhile, and only then would the open keep what it resolved.
+    @Test func aValueResolvedBeforeAChangeIsNotKeptAfterIt() async throws {
+        let store = MemoryStore()
+        store.seed("top", .value(SecretValue(string: "value")))
+        let clock = ManualTimeSource()
+        // Nothing cached in the store: every resolution reaches it, and can be made to wait there.
+        let cache = CachingSecretStore(
+            upstream: store, policy: CachePolicy(ttl: .zero), clock: clock, logger: Logger(label: "test"))
+        let fs = SecretsFileSystem(
+            store: cache, options: FileSystemOptions(uid: 0, gid: 0, audit: RecordingAudit()), clock: clock,
+            logger: Logger(label: "test"))
+        let context = RequestContext(uid: 0, gid: 0, pid: 1)
+        let inode = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "top", context: context).value
+            .attributes.inode
+        for change in [false, true] {
+            clock.advance(by: .seconds(2))
+            #expect(fs.read(inode, handle: 0, offset: 0, size: 100, context: context).immediate == nil)
+            store.stallReads()
+            let open = Task { try await fs.open(inode, writing: false, context: context).value }
+            await store.untilAReadWaits()
+            if change { fs.kernel.changed(.secret(try SecretPath("top"), version: nil)) }
+            store.releaseReads()
+            fs.release(try await open.value.handle)
+            let kept = fs.read(inode, handle: 0, offset: 0, size: 100, context: context).immediate
+            #expect((kept != nil) == !change, change ? "resolved before the change: not kept" : "kept")
+            store.readsWaiting.store(0, ordering: .relaxed)
+        }
+    }
+
+    @Test func aDocumentMadeBeforeARotationIsNotKept() {
+        let nodes = NodeCache()
+        let key = NodeCache.Key(inode: 5, reader: 1)
+        let old = NodeCache.Document(bytes: SecretValue(string: "old"), made: Date())
+        let before = nodes.generation
+        nodes.invalidateAll()
+        #expect(!nodes.store(key, .document(old), until: .seconds(1), resolvedAt: before))
+        #expect(nodes.document(5, reader: 1, now: .zero) == nil)
+        #expect(nodes.store(key, .document(old), until: .seconds(1), resolvedAt: nodes.generation))
+        #expect(nodes.document(5, reader: 1, now: .zero)?.bytes == SecretValue(string: "old"))
+        #expect(nodes.document(5, reader: 2, now: .zero) == nil, "kept for the process it was made for")
     }
 
     @Test func oddFieldNamesAreSkippedNotFatal() async throws {
@@ -107,9 +148,11 @@ import Testing
         let fs = SecretsFileSystem(
             store: CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t")),
             options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
-        let openai = try await fs.lookup(parent: 1, name: "openai").attributes.inode
-        let open = try await fs.opendir(openai, context: .unknown)
-        #expect(try (fs.readdir(open.handle, offset: 0) ?? []).map(\.name).contains(".versions"))
+        let openai = try await fs.lookup(parent: 1, name: "openai", context: .unknown).value.attributes.inode
+        let open = try await fs.opendir(openai, context: .unknown).value
+        #expect(
+            try await fs.readdir(openai, handle: open.handle, offset: 0, context: .unknown).value.map(\.name).contains(
+                ".versions"))
     }
 
     @Test func aFolderTheCallerCanOpenNothingInIsNotListed() async throws {
@@ -125,8 +168,10 @@ import Testing
             store: CachingSecretStore(upstream: store, policy: CachePolicy(), logger: Logger(label: "t")),
             options: options, clock: SystemTimeSource(), logger: Logger(label: "t"))
         func rootNames(_ uid: UInt32) async throws -> [String] {
-            let open = try await fs.opendir(1, context: RequestContext(uid: uid, gid: uid, pid: 1))
-            return (try fs.readdir(open.handle, offset: 0) ?? []).map(\.name)
+            let open = try await fs.opendir(1, context: RequestContext(uid: uid, gid: uid, pid: 1)).value
+            return try await fs.readdir(
+                1, handle: open.handle, offset: 0, context: RequestContext(uid: uid, gid: uid, pid: 1)
+            ).value.map(\.name)
         }
         #expect(try await !rootNames(65534).contains("db"))
         #expect(try await rootNames(65534).contains("pub"))

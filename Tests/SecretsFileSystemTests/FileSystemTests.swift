@@ -47,7 +47,7 @@ struct Fixture {
         var parent = SecretsFileSystem.rootInode
         var reply: EntryReply?
         for name in path.split(separator: "/") {
-            reply = try await fs.lookup(parent: parent, name: String(name))
+            reply = try await fs.lookup(parent: parent, name: String(name), context: context).value
             parent = reply!.attributes.inode
         }
         return reply!
@@ -55,16 +55,21 @@ struct Fixture {
 
     func readAll(_ path: String) async throws -> [UInt8] {
         let inode = try await lookup(path).attributes.inode
-        let open = try await fs.open(inode, writing: false, context: context)
+        let open = try await fs.open(inode, writing: false, context: context).value
         defer { fs.release(open.handle) }
-        return try await fs.read(inode, handle: open.handle, offset: 0, size: 1 << 16)
+        return try await fs.read(inode, handle: open.handle, offset: 0, size: 1 << 16, context: context).value
     }
 
     func names(_ path: String) async throws -> [String] {
         let inode = path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(path).attributes.inode
-        let open = try await fs.opendir(inode, context: context)
+        let open = try await fs.opendir(inode, context: context).value
         defer { fs.release(open.handle) }
-        return (try fs.readdir(open.handle, offset: 0) ?? []).map(\.name)
+        return try await fs.readdir(inode, handle: open.handle, offset: 0, context: context).value.map(\.name)
+    }
+
+    /// The bytes a read without a handle answers now, or nil when it would ask the store.
+    func readNow(_ inode: UInt64, offset: Int, size: Int) -> [UInt8]? {
+        try? fs.read(inode, handle: 0, offset: offset, size: size, context: context).immediate?.get()
     }
 
     func errno(_ body: () async throws -> Void) async -> Int32? {
@@ -108,7 +113,7 @@ struct Fixture {
         #expect(try await f.names("openai/.versions/api_key") == [".", "..", "1", "previous", "2", "current"])
         let current = try await f.lookup("openai/.versions/api_key/current")
         #expect(current.attributes.type == .symlink)
-        #expect(try await f.fs.readlink(current.attributes.inode) == "2")
+        #expect(try await f.fs.readlink(current.attributes.inode).value == "2")
         #expect(try await f.readAll("openai/.versions/api_key/1") == Array("first-value".utf8))
         #expect(try await f.lookup(".versions/db/1").attributes.type == .directory)
         #expect(await f.errno { _ = try await f.lookup("openai/.versions/api_key/7") } == ENOENT)
@@ -120,9 +125,10 @@ struct Fixture {
         await f.fs.attach(kernel)
         let secretInode = try await f.lookup("openai/api_key").attributes.inode
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
-        let open = try await f.fs.open(rotate, writing: true, context: f.context)
+        let open = try await f.fs.open(rotate, writing: true, context: f.context).value
         #expect(
-            try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context) == 8)
+            try await f.fs.write(rotate, handle: open.handle, data: Array("api_key\n".utf8), context: f.context).value
+                == 8)
         f.fs.release(open.handle)
         let value = try await f.readAll("openai/api_key")
         #expect(value.count == 32 && value != Array("current-value".utf8))
@@ -136,45 +142,47 @@ struct Fixture {
     @Test func theReadAfterAFirstLookupIsAnsweredWithoutTheStore() async throws {
         let f = Fixture()
         let inode = try await f.lookup("openai/api_key").attributes.inode
-        #expect(f.fs.readIfHot(inode, offset: 0, size: 100) == Array("current-value".utf8))
-        #expect(f.fs.readIfHot(inode, offset: 8, size: 3) == Array("val".utf8))
-        // A folder has no bytes to keep at hand; a field of a secret its folder's lookup fetched does.
+        #expect(f.readNow(inode, offset: 0, size: 100) == Array("current-value".utf8))
+        #expect(f.readNow(inode, offset: 8, size: 3) == Array("val".utf8))
+        // A folder has no bytes to keep; a field of a secret its folder's lookup fetched does.
         let folder = try await f.lookup("openai").attributes.inode
-        #expect(f.fs.readIfHot(folder, offset: 0, size: 100) == nil)
+        #expect(f.readNow(folder, offset: 0, size: 100) == nil)
         let field = try await f.lookup("db/username").attributes.inode
-        #expect(f.fs.readIfHot(field, offset: 0, size: 100) == Array("alice".utf8))
-        #expect(try f.fs.openIfHot(field, writing: false, context: f.context)?.get() != nil)
+        #expect(f.readNow(field, offset: 0, size: 100) == Array("alice".utf8))
+        #expect(try f.fs.open(field, writing: false, context: f.context).immediate?.get() != nil)
 
         // Gone after a second, and at once when the value changes.
         f.clock.advance(by: .milliseconds(1001))
-        #expect(f.fs.readIfHot(inode, offset: 0, size: 100) == nil)
+        #expect(f.readNow(inode, offset: 0, size: 100) == nil)
         let top = try await f.lookup("top").attributes.inode
-        #expect(f.fs.readIfHot(top, offset: 0, size: 100) == [0, 255, 1])
+        #expect(f.readNow(top, offset: 0, size: 100) == [0, 255, 1])
         let rotate = try await f.lookup(".rotate").attributes.inode
-        _ = try await f.fs.write(rotate, handle: 0, data: Array("top".utf8), context: f.context)
-        #expect(f.fs.readIfHot(top, offset: 0, size: 100) == nil)
+        _ = try await f.fs.write(rotate, handle: 0, data: Array("top".utf8), context: f.context).value
+        #expect(f.readNow(top, offset: 0, size: 100) == nil)
     }
 
-    @Test func getattrOfAValueAtHandMatchesTheFullAnswer() async throws {
+    @Test func getattrOfAValueKeptMatchesTheFullAnswer() async throws {
         let f = Fixture()
         let inode = try await f.lookup("openai/api_key").attributes.inode
-        let atHand = try #require(f.fs.getattrIfHot(inode))
-        let full = try await f.fs.getattr(inode, context: f.context)
-        #expect(atHand.attributes == full.attributes)
-        #expect(atHand.attributes.size == "current-value".utf8.count)
-        // The kernel may keep them only while the node is at hand, so the GETATTR that
-        // revalidates a file after its TTL always reaches the cache.
-        #expect(full.timeout == 300 && atHand.timeout <= 1)
-        // Generated files are made per reader and folders come from the cache: never at hand.
+        let kept = try #require(try f.fs.getattr(inode, context: f.context).immediate?.get())
+        #expect(kept.attributes.size == "current-value".utf8.count)
+        // The kernel may keep them only while the node is kept, so the GETATTR that revalidates a
+        // file after its TTL always reaches the cache.
+        #expect(kept.timeout <= 1)
+        // Generated files are made per reader and folders come from the cache: never kept.
         let status = try await f.lookup(".status").attributes.inode
-        #expect(f.fs.getattrIfHot(status) == nil)
+        #expect(f.fs.getattr(status, context: f.context).immediate == nil)
         let folder = try await f.lookup("openai").attributes.inode
-        #expect(f.fs.getattrIfHot(folder) == nil)
+        #expect(f.fs.getattr(folder, context: f.context).immediate == nil)
         f.clock.advance(by: .milliseconds(1001))
-        #expect(f.fs.getattrIfHot(inode) == nil)
+        let answer = f.fs.getattr(inode, context: f.context)
+        #expect(answer.immediate == nil)
+        let full = try await answer.value
+        #expect(kept.attributes == full.attributes)
+        #expect(full.timeout == 300)
     }
 
-    @Test func aZeroTTLKeepsNothingAtHand() async throws {
+    @Test func aZeroTTLKeepsNothing() async throws {
         let store = MemoryStore()
         store.seed("top", .value(SecretValue(string: "value")))
         let clock = ManualTimeSource()
@@ -184,18 +192,23 @@ struct Fixture {
         let fs = SecretsFileSystem(
             store: cache, options: FileSystemOptions(uid: 7, gid: 8, kernelCacheTimeout: 0), clock: clock,
             logger: Logger(label: "test"))
-        let inode = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "top").attributes.inode
-        #expect(fs.readIfHot(inode, offset: 0, size: 100) == nil)
+        let inode = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "top", context: .unknown).value
+            .attributes.inode
+        #expect(fs.read(inode, handle: 0, offset: 0, size: 100, context: .unknown).immediate == nil)
     }
 
     @Test func openHandlePinsTheVersionItOpened() async throws {
         let f = Fixture()
         let inode = try await f.lookup("openai/api_key").attributes.inode
-        let open = try await f.fs.open(inode, writing: false, context: f.context)
+        let open = try await f.fs.open(inode, writing: false, context: f.context).value
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
-        _ = try await f.fs.write(rotate, handle: 0, data: Array("api_key".utf8), context: f.context)
-        #expect(try await f.fs.read(inode, handle: open.handle, offset: 0, size: 100) == Array("current-value".utf8))
-        #expect(try await f.fs.read(inode, handle: open.handle, offset: 8, size: 100) == Array("value".utf8))
+        _ = try await f.fs.write(rotate, handle: 0, data: Array("api_key".utf8), context: f.context).value
+        #expect(
+            try await f.fs.read(inode, handle: open.handle, offset: 0, size: 100, context: f.context).value
+                == Array("current-value".utf8))
+        #expect(
+            try await f.fs.read(inode, handle: open.handle, offset: 8, size: 100, context: f.context).value
+                == Array("value".utf8))
     }
 
     @Test func rotateInputRules() throws {
@@ -212,18 +225,24 @@ struct Fixture {
         let f = Fixture()
         let rotate = try await f.lookup("openai/.rotate").attributes.inode
         func write(_ text: String) async -> Int32? {
-            await f.errno { _ = try await f.fs.write(rotate, handle: 0, data: Array(text.utf8), context: f.context) }
+            await f.errno {
+                _ = try await f.fs.write(rotate, handle: 0, data: Array(text.utf8), context: f.context).value
+            }
         }
         #expect(await write("missing") == ENOENT)
         #expect(await write("") == EINVAL)
         #expect(await write(".versions") == EINVAL)
-        let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate").attributes.inode
+        let root = try await f.fs.lookup(parent: SecretsFileSystem.rootInode, name: ".rotate", context: f.context).value
+            .attributes.inode
         #expect(
-            await f.errno { _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context) }
+            await f.errno {
+                _ = try await f.fs.write(root, handle: 0, data: Array("db".utf8), context: f.context).value
+            }
                 == EINVAL)
         let secret = try await f.lookup("top").attributes.inode
-        #expect(await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context) } == EROFS)
-        #expect(await f.errno { _ = try await f.fs.open(secret, writing: true, context: f.context) } == EROFS)
+        #expect(
+            await f.errno { _ = try await f.fs.write(secret, handle: 0, data: [1], context: f.context).value } == EROFS)
+        #expect(await f.errno { _ = try await f.fs.open(secret, writing: true, context: f.context).value } == EROFS)
     }
 
     @Test func rotateOnStoreWithoutRotationIsUnsupported() async throws {
@@ -233,15 +252,18 @@ struct Fixture {
         let fs = SecretsFileSystem(
             store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: SystemTimeSource(),
             logger: Logger(label: "t"))
-        let rotate = try await fs.lookup(parent: 1, name: ".rotate").attributes.inode
+        let rotate = try await fs.lookup(parent: 1, name: ".rotate", context: .unknown).value.attributes.inode
         do {
             _ = try await fs.write(
-                rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0))
+                rotate, handle: 0, data: Array("a".utf8), context: RequestContext(uid: 0, gid: 0, pid: 0)
+            ).value
             Issue.record("rotation should fail")
         } catch {
             #expect(ErrnoMapping.errno(for: error) == EOPNOTSUPP)
         }
-        await #expect(throws: SecretError.self) { try await fs.lookup(parent: 1, name: ".versions") }
+        await #expect(throws: SecretError.self) {
+            try await fs.lookup(parent: 1, name: ".versions", context: .unknown).value
+        }
     }
 
     @Test func statusAndMetricsHoldFiguresNotValues() async throws {

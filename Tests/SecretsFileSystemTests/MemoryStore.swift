@@ -11,8 +11,12 @@ final class MemoryStore: SecretStore {
     let descriptor: StoreDescriptor
     private let state = Mutex<[SecretPath: Stored]>([:])
     let reads = Atomic<Int>(0)
+    /// While set, reads wait here until `releaseReads`: a backend that stalls.
+    private let stalled = Mutex<[CheckedContinuation<Void, Never>]?>(nil)
+    let readsWaiting = Atomic<Int>(0)
 
     init(capabilities: StoreCapabilities = [.versions, .write, .rotate]) {
+        TestExecutor.installIfRequested()
         descriptor = StoreDescriptor(backend: "memory", address: "memory", capabilities: capabilities)
     }
 
@@ -29,8 +33,31 @@ final class MemoryStore: SecretStore {
         }
     }
 
+    func stallReads() { stalled.withLock { $0 = $0 ?? [] } }
+
+    func releaseReads() {
+        let waiting = stalled.withLock { state in
+            defer { state = nil }
+            return state ?? []
+        }
+        for reader in waiting { reader.resume() }
+    }
+
+    /// Returns once a read is waiting in a stall.
+    func untilAReadWaits() async {
+        while readsWaiting.load(ordering: .relaxed) == 0 { await Task.yield() }
+    }
+
     func read(_ path: SecretPath, version: String?) async throws -> Secret {
         reads.add(1, ordering: .relaxed)
+        await withCheckedContinuation { (reader: CheckedContinuation<Void, Never>) in
+            let wait = stalled.withLock { state in
+                guard state != nil else { return false }
+                state!.append(reader)
+                return true
+            }
+            if wait { readsWaiting.add(1, ordering: .relaxed) } else { reader.resume() }
+        }
         return try state.withLock { state in
             guard let stored = state[path] else { throw SecretError.notFound(path) }
             guard let version else { return stored.versions.last! }

@@ -6,12 +6,14 @@ import NIOPosix
 /// so a backend call does not switch threads between the task that asks and the loop that talks to
 /// the server. What `NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`
 /// does, which cannot find the runtime's hook in a binary linked with the static Swift runtime.
-/// Call once, from the main thread, before any task is started.
-enum EventLoopExecutor {
+/// Call once, from the main thread, before any task is started (tests install it later, from a task:
+/// the jobs enqueued from then on run on the loops). In a target of its own so the file system's
+/// tests can run under it too.
+public enum EventLoopExecutor {
     private typealias Hook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
 
     @discardableResult
-    static func install() -> Bool {
+    public static func install() -> Bool {
         _ = home
         return withUnsafeTemporaryAllocation(of: Hook.self, capacity: 1) { slot in
             slot.baseAddress!.initialize(to: { job, _ in EventLoopExecutor.enqueue(job) })

@@ -1,0 +1,115 @@
+import Foundation
+import SecretsCore
+
+/// LOOKUP, GETATTR, SETATTR and READLINK: names and what `stat` shows.
+extension SecretsFileSystem {
+    public func lookup(parent: UInt64, name: String, context: RequestContext) -> Answer<EntryReply> {
+        .later { [self] in
+            let parentKey = try resolver.key(parent)
+            let childKey = try await resolver.childKey(of: parentKey, named: name)
+            var tries = 0
+            var outcome: OutcomeRecorder
+            var generation: UInt64
+            var node: Node
+            var inode: UInt64
+            repeat {
+                tries += 1
+                outcome = OutcomeRecorder()
+                generation = nodes.generation
+                let seen = kernel.changeCount
+                node = try await resolver.resolve(childKey, outcome: outcome)
+                let numbered = Resolver.numbered(childKey, node)
+                inode = inodes.inode(for: numbered)
+                if case .value(let path, _, _) = numbered { kernel.shown(inode, for: path) }
+                // A change that came while this resolved may not have seen the number just made, so
+                // could not tell the kernel to drop it: resolve again rather than hand out an old
+                // version. (A change after this check sees the number and drops the name once this
+                // reply is in.)
+                if kernel.changeCount == seen { break }
+            } while tries < 3
+            keep(inode, node, outcome.value, resolvedAt: generation)
+            let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+            return EntryReply(
+                attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout(for: node))
+        }
+    }
+
+    /// Now for a value resolved a moment ago: with direct I/O the kernel forgets a file's atime after
+    /// every read, so each `fstat` (Python's `open` makes one) comes here. The kernel may keep those
+    /// attributes only while the node is kept: a GETATTR is also how the kernel revalidates a file
+    /// once its attribute timeout (the TTL) has passed, and that one must reach the cache.
+    public func getattr(_ inode: UInt64, context: RequestContext) -> Answer<AttributeReply> {
+        if let (node, left) = kept(inode), let attributes = storedAttributes(of: node, inode: inode) {
+            return .now(
+                .success(AttributeReply(attributes: attributes, timeout: min(timeout(for: node), left.seconds))))
+        }
+        return .later { [self] in
+            let node = try await resolver.resolve(try resolver.key(inode))
+            let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+            return AttributeReply(attributes: attributes, timeout: timeout(for: node))
+        }
+    }
+
+    /// Truncation is how shells open `.rotate` for `>`; anything else changes a read-only tree.
+    public func setattr(
+        _ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool, context: RequestContext
+    ) -> Answer<AttributeReply> {
+        guard case .rotate? = inodes.key(for: inode), size == 0, !otherChanges else {
+            return .now(.failure(SecretError(.readOnly, "read-only file system")))
+        }
+        return getattr(inode, context: context)
+    }
+
+    public func readlink(_ inode: UInt64) -> Answer<String> {
+        .later { [self] in
+            guard case .label(_, _, let target) = try await resolver.resolve(try resolver.key(inode)) else {
+                throw SecretError(.invalidArgument, "not a symlink")
+            }
+            return target
+        }
+    }
+
+    // MARK: Attributes
+
+    func attributes(of node: Node, inode: UInt64, reader: Int32) async throws -> NodeAttributes {
+        if let attributes = storedAttributes(of: node, inode: inode) { return attributes }
+        var attributes = NodeAttributes(
+            inode: inode, type: .file, permissions: 0o444, size: 0, modified: mountedAt, uid: options.uid,
+            gid: options.gid)
+        if case .rotate = node { attributes.permissions = 0o600 }
+        let document = try await generatedDocument(of: node, inode: inode, reader: reader)
+        attributes.size = document.bytes.count
+        attributes.modified = document.made
+        return attributes
+    }
+
+    /// The attributes a node alone decides; nil for a generated file (`.rotate`, `.status`,
+    /// `.metrics`), whose size depends on who asks and when.
+    func storedAttributes(of node: Node, inode: UInt64) -> NodeAttributes? {
+        var attributes = NodeAttributes(
+            inode: inode, type: .file, permissions: options.fileMode, size: 0,
+            modified: node.secret?.createdAt ?? mountedAt, uid: options.uid, gid: options.gid)
+        switch node {
+        case .folder, .versionsRoot, .versions, .versionFolder:
+            attributes.type = .directory
+            attributes.permissions = options.dirMode
+        case .label(_, _, let target):
+            attributes.type = .symlink
+            attributes.permissions = 0o777
+            attributes.size = target.utf8.count
+        case .rotate, .status, .metrics:
+            return nil
+        default:
+            attributes.size = node.value?.count ?? 0
+        }
+        return attributes
+    }
+
+    /// Generated files change on every read, so the kernel keeps no attributes for them.
+    func timeout(for node: Node) -> Double {
+        switch node {
+        case .status, .metrics, .rotate: return 0
+        default: return options.kernelCacheTimeout
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import SecretsCore
+import Synchronization
+
+/// What the kernel may hold for a node, and how it is told to drop it when the cache says a value
+/// changed: the names of value files, their pages, and what the node cache keeps for them.
+final class KernelCaches: Sendable {
+    private let inodes: InodeTable
+    private let nodes: NodeCache
+    private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
+    private let shownValues = ShownValueInodes()
+    /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
+    private let changes = Atomic<UInt64>(0)
+
+    init(inodes: InodeTable, nodes: NodeCache) {
+        self.inodes = inodes
+        self.nodes = nodes
+    }
+
+    func attach(_ kernel: any KernelCacheInvalidator) {
+        invalidator.withLock { $0 = kernel }
+    }
+
+    /// Read before a lookup resolves; a different count after it means a change may have come too
+    /// early to see the number the lookup made.
+    var changeCount: UInt64 { changes.load(ordering: .sequentiallyConsistent) }
+
+    /// Records that the kernel was given `inode` for a version of `path`, so a change drops its pages.
+    func shown(_ inode: UInt64, for path: SecretPath) {
+        shownValues.shown(inode, for: path)
+    }
+
+    /// Maps a change the cache saw to what the kernel may hold for it. A value file's name is
+    /// dropped from its folder, so the next lookup finds the new version's inode; the old inode's
+    /// pages go too (a descriptor still open on it reads its own version again from here).
+    func changed(_ key: CacheKey) {
+        changes.add(1, ordering: .sequentiallyConsistent)
+        let kernel = invalidator.withLock { $0 }
+        var affected: [(NodeKey, UInt64)]
+        var oldValues: [UInt64] = []
+        switch key {
+        case .secret(let path, _), .versions(let path):
+            affected = inodes.inodes { node in
+                switch node {
+                case .path(let p), .value(let p, _, _): return p == path || p.parent == path
+                case .versions(let p), .label(let p, _): return p == path
+                default: return false
+                }
+            }
+            oldValues = shownValues.take { $0 == path || $0.parent == path }
+        case .listing(let folder):
+            affected = inodes.inodes { node in
+                if case .path(folder) = node { return true }
+                if case .versionsRoot(folder) = node { return true }
+                return false
+            }
+        }
+        var names = Set<SecretPath>()
+        affected.removeAll { node, _ in
+            guard case .value(let path, _, _) = node else { return false }
+            names.insert(path)
+            return true
+        }
+        // Names first: from the moment the name is dropped, new opens reach the new version.
+        for path in names {
+            guard let parent = path.parent, let folder = inodes.existingInode(for: .path(parent)) else { continue }
+            kernel?.invalidateEntry(parent: folder, name: path.name)
+        }
+        let dropped = affected.map(\.1) + oldValues
+        nodes.invalidate(dropped)
+        for inode in dropped { kernel?.invalidateInode(inode) }
+    }
+
+    /// Waits until the kernel has acted on every invalidation sent so far.
+    func caughtUp() async {
+        await invalidator.withLock { $0 }?.flush()
+    }
+}

@@ -1,0 +1,196 @@
+import Logging
+import SecretsCore
+import Synchronization
+
+/// Keys to nodes: what an inode number stands for, what a name in a folder is, and what a key is
+/// right now in the store. Knows nothing of handles, callers or the kernel.
+final class Resolver: Sendable {
+    let store: CachingSecretStore
+    let inodes: InodeTable
+    let logger: Logger
+    private let loggedCollisions = LogOnce()
+    private let loggedNames = LogOnce()
+
+    init(store: CachingSecretStore, inodes: InodeTable, logger: Logger) {
+        self.store = store
+        self.inodes = inodes
+        self.logger = logger
+    }
+
+    var capabilities: StoreCapabilities { store.descriptor.capabilities }
+
+    func key(_ inode: UInt64) throws -> NodeKey {
+        guard let key = inodes.key(for: inode) else { throw SecretError(.notFound, "stale inode") }
+        return key
+    }
+
+    /// The key of `name` inside the node `parent`, or notFound.
+    func childKey(of parent: NodeKey, named name: String) async throws -> NodeKey {
+        if name.utf8.count > SecretPath.maxSegmentBytes { throw SecretError(.nameTooLong, "name too long") }
+        switch parent {
+        case .path(let folder):
+            switch name {
+            case ".rotate": return .rotate(folder: folder)
+            case ".versions" where capabilities.contains(.versions): return .versionsRoot(folder: folder)
+            case ".status" where folder.isRoot: return .status
+            case ".metrics" where folder.isRoot: return .metrics
+            default: return .path(try segment(name, in: folder))
+            }
+        case .versionsRoot(let folder):
+            return .versions(of: try segment(name, in: folder))
+        case .versions(let secret):
+            let versions = try await store.versions(of: secret)
+            if versions.contains(where: { $0.labels.contains(name) }) { return .label(of: secret, label: name) }
+            if versions.contains(where: { $0.id == name }) { return .version(of: secret, id: name) }
+            throw SecretError.notFound(secret, "no such version")
+        case .version(let secret, let id):
+            return .versionField(of: secret, id: id, field: name)
+        default:
+            throw SecretError(.notFound, "not a folder")
+        }
+    }
+
+    private func segment(_ name: String, in folder: SecretPath) throws -> SecretPath {
+        guard SecretPath.isValidSegment(name) else { throw SecretError(.notFound, "no such name") }
+        return try folder.appending(name)
+    }
+
+    /// The key a resolved node is numbered by: a value file by its version, the rest by what they are.
+    static func numbered(_ key: NodeKey, _ node: Node) -> NodeKey {
+        guard case .path(let path) = key else { return key }
+        switch node {
+        case .secretFile(_, let secret, _): return .value(path, version: secret.version, isField: false)
+        case .field(_, _, let secret, _): return .value(path, version: secret.version, isField: true)
+        default: return key
+        }
+    }
+
+    func resolve(_ key: NodeKey, outcome: OutcomeRecorder? = nil) async throws -> Node {
+        switch key {
+        case .path(let path):
+            return try await resolvePath(path, outcome: outcome)
+        case .value(let path, let version, let isField):
+            return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
+        case .versionsRoot(let folder):
+            guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
+                throw SecretError.notFound(folder, "no versions here")
+            }
+            return .versionsRoot(folder: folder)
+        case .versions(let secret):
+            _ = try await store.versions(of: secret)
+            return .versions(of: secret)
+        case .version(let secret, let id):
+            let version = try await read(secret, version: id, outcome: outcome)
+            switch version.content {
+            case .value(let value): return .versionFile(of: secret, id: id, version, value)
+            case .fields(let fields): return .versionFolder(of: secret, id: id, version, fields)
+            }
+        case .versionField(let secret, let id, let field):
+            let version = try await read(secret, version: id, outcome: outcome)
+            guard case .fields(let fields) = version.content, let value = fields[field] else {
+                throw SecretError.notFound(secret, "no such field")
+            }
+            return .versionField(of: secret, id: id, name: field, version, value)
+        case .label(let secret, let label):
+            let versions = try await store.versions(of: secret)
+            guard let target = versions.first(where: { $0.labels.contains(label) }) else {
+                throw SecretError.notFound(secret, "no such label")
+            }
+            return .label(of: secret, label: label, target: target.id)
+        case .rotate(let folder):
+            guard case .folder = try await resolvePath(folder) else {
+                throw SecretError.notFound(folder, "not a folder")
+            }
+            return .rotate(folder: folder)
+        case .status:
+            return .status
+        case .metrics:
+            return .metrics
+        }
+    }
+
+    /// Decides what a path is now: a secret is looked for among its parent's listed secrets, then
+    /// its folders, then the fields of a multi-field parent, and last by reading it, for stores
+    /// where a name has several spellings (env).
+    func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
+        guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
+        let listing = try await store.list(parent)
+        let isPrefix = listing.folders.contains(path.name)
+        if listing.secrets.contains(path.name) {
+            do {
+                return try await node(reading: path, isPrefix: isPrefix, outcome: outcome)
+            } catch let error as SecretError where error.code == .notFound && isPrefix {
+                // Deleted since the listing; the prefix folder remains.
+            }
+        }
+        if isPrefix { return .folder(path, isPrefix: true, secret: nil, fields: nil) }
+        if !parent.isRoot,
+            case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent, outcome: outcome),
+            let value = fields[path.name]
+        {
+            return .field(of: parent, name: path.name, secret, value)
+        }
+        return try await node(reading: path, isPrefix: false, outcome: outcome)
+    }
+
+    /// A value file as of one version: the current node while that version is current (no extra
+    /// backend call), else that version read from the store, for descriptors still open on it.
+    private func resolveValue(
+        _ path: SecretPath, version: String, isField: Bool, outcome: OutcomeRecorder?
+    ) async throws -> Node {
+        if let current = try? await resolvePath(path, outcome: outcome), current.value != nil,
+            current.secret?.version == version
+        {
+            return current
+        }
+        if isField, let parent = path.parent {
+            let secret = try await read(parent, version: version, outcome: outcome)
+            guard case .fields(let fields) = secret.content, let value = fields[path.name] else {
+                throw SecretError.notFound(path, "no such field in that version")
+            }
+            return .field(of: parent, name: path.name, secret, value)
+        }
+        let secret = try await read(path, version: version, outcome: outcome)
+        guard case .value(let value) = secret.content else {
+            throw SecretError.notFound(path, "that version is not a file")
+        }
+        return .secretFile(path, secret, value)
+    }
+
+    private func node(reading path: SecretPath, isPrefix: Bool, outcome: OutcomeRecorder?) async throws -> Node {
+        let secret = try await read(path, version: nil, outcome: outcome)
+        switch secret.content {
+        case .value(let value):
+            if isPrefix {
+                logCollisionOnce(path, "a secret and a folder share this name; the folder is shown")
+                return .folder(path, isPrefix: true, secret: nil, fields: nil)
+            }
+            return .secretFile(path, secret, value)
+        case .fields(let fields):
+            return .folder(path, isPrefix: isPrefix, secret: secret, fields: fields)
+        }
+    }
+
+    private func read(_ path: SecretPath, version: String?, outcome: OutcomeRecorder?) async throws -> Secret {
+        guard let outcome else { return try await store.read(path, version: version) }
+        let (secret, how) = try await store.readWithOutcome(path, version: version)
+        outcome.value = how
+        return secret
+    }
+
+    func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
+        let first = loggedCollisions.first(path.string)
+        if first { logger.warning(message, metadata: ["path": "\(path)"]) }
+    }
+
+    /// A name is metadata, not a value, but may be long or odd: the log gets its start, escaped.
+    func logSkippedNameOnce(_ name: String, in folder: SecretPath) {
+        let first = loggedNames.first("\(folder.string)\u{0}\(name)")
+        guard first else { return }
+        logger.warning(
+            "name cannot be shown as a file name; skipped",
+            metadata: [
+                "folder": "\(folder)", "name": "\(name.prefix(64).debugDescription)", "bytes": "\(name.utf8.count)",
+            ])
+    }
+}
