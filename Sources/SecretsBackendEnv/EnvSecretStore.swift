@@ -39,7 +39,7 @@ public struct EnvSecretStore: SecretStore {
         logger: Logger = Logger(label: "secretsfs")
     ) {
         let prefix = prefix.flatMap { $0.isEmpty ? nil : $0 }
-        let globs = includeGlobs.filter { !$0.isEmpty }.map(GlobPattern.init)
+        let globs = includeGlobs.filter { !$0.isEmpty }
         var variables: [String: Variable] = [:]
         for (name, value) in environment {
             let variable: Variable
@@ -47,7 +47,7 @@ public struct EnvSecretStore: SecretStore {
                 variable = Variable(
                     name: name, key: String(name.dropFirst(prefix.count)), value: SecretValue(string: value),
                     underPrefix: true)
-            } else if globs.contains(where: { $0.matches(name) }) {
+            } else if globs.contains(where: { Glob.matches($0, name) }) {
                 variable = Variable(name: name, key: name, value: SecretValue(string: value), underPrefix: false)
             } else {
                 continue
