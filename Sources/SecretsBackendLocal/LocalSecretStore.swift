@@ -413,7 +413,8 @@ public final class LocalSecretStore: SecretStore {
     ) throws(SecretError) -> SecretContent {
         guard let kind = row.column("kind")?.integer else { throw incompleteRow }
         if let key {
-            guard case .blob(let buffer)? = row.column("content"), let coding = ContentCoding.Kind(rawValue: Int64(kind))
+            guard case .blob(let buffer)? = row.column("content"),
+                let coding = ContentCoding.Kind(rawValue: Int64(kind))
             else { throw incompleteRow }
             var plain = try ContentSealing.open(
                 buffer.readableBytesView, with: key,

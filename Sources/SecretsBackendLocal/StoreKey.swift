@@ -41,7 +41,8 @@ public struct StoreKey: Sendable {
     private static func readSmallFile(_ file: String) throws(SecretError) -> [UInt8] {
         let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SecretError(.configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
+            throw SecretError(
+                .configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         // A key file is tiny; more than this is not a key file.
@@ -49,7 +50,8 @@ public struct StoreKey: Sendable {
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count >= 0 else {
             buffer.zeroize()
-            throw SecretError(.configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
+            throw SecretError(
+                .configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
         }
         defer { buffer.zeroize() }
         guard count < buffer.count else { throw SecretError(.configuration, "\(file) is too large for a key file") }

@@ -102,7 +102,8 @@ extension OptionSpec {
 
     // Every subcommand's, as `BackendOptions` holds them (DESIGN section 2).
     static let backend: [OptionSpec] = [
-        config, backendKind, store, storeKeyFile, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace, vaultMount,
+        config, backendKind, store, storeKeyFile, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace,
+        vaultMount,
         vaultPrefix, vaultAuth, vaultRoleID, vaultSecretIDFile, vaultRole, vaultJWTFile, vaultAuthMount, vaultCACert,
         vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, jsonFields, backendTimeout, logLevel, logFormat,
     ]

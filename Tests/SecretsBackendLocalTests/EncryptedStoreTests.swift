@@ -52,7 +52,8 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
         await sealed.shutdown()
 
         await #expect {
-            _ = try await LocalSecretStore.open(path: folder.storePath, logger: testLogger, key: try key(2, source: "/k2"))
+            _ = try await LocalSecretStore.open(
+                path: folder.storePath, logger: testLogger, key: try key(2, source: "/k2"))
         } throws: { error in
             (error as? SecretError)?.message.contains("the key in /k2 does not open") == true
         }
@@ -62,7 +63,8 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
             (error as? SecretError)?.message.contains("is encrypted: give its key") == true
         }
         let reopened = try await LocalSecretStore.open(path: folder.storePath, logger: testLogger, key: try key(1))
-        #expect(try await reopened.read(try SecretPath("a")).content == .value(SecretValue(string: "sealed-value-0001")))
+        #expect(
+            try await reopened.read(try SecretPath("a")).content == .value(SecretValue(string: "sealed-value-0001")))
         await reopened.shutdown()
     }
 
@@ -115,7 +117,8 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
         try await write(store, "b", "value-of-b")
         // Someone with the file (but not the key) copies a's sealed bytes over b's.
         _ = try await store.query(
-            "test", "UPDATE versions SET content = (SELECT content FROM versions WHERE path = 'a') WHERE path = 'b'", [])
+            "test", "UPDATE versions SET content = (SELECT content FROM versions WHERE path = 'a') WHERE path = 'b'", []
+        )
         await #expect {
             _ = try await store.read(try SecretPath("b"))
         } throws: { error in

@@ -23,7 +23,8 @@ struct StoreEncryptCommand: AsyncParsableCommand {
             throw SecretError(.configuration, "store encrypt works on the local store (--backend local)")
         }
         guard let key = try factory.storeKey() else {
-            throw SecretError(.configuration, "store encrypt needs the key: --store-key-file or SECRETSFS_STORE_KEY_FILE")
+            throw SecretError(
+                .configuration, "store encrypt needs the key: --store-key-file or SECRETSFS_STORE_KEY_FILE")
         }
         let path = factory.localStorePath()
         let count = try await LocalSecretStore.encrypt(path: path, key: key, logger: logger)
