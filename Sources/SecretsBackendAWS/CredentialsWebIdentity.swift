@@ -65,7 +65,7 @@ struct WebIdentityCredentialProvider: CredentialProvider {
             exchange.logger.error("STS answered AssumeRoleWithWebIdentity without credentials")
             throw SecretError(.malformedResponse, "STS AssumeRoleWithWebIdentity answer holds no credentials")
         }
-        let expiration = XMLFields.first("Expiration", in: answer.body).flatMap(ISO8601Timestamp.parse)
+        let expiration = XMLFields.first("Expiration", in: answer.body).flatMap(Timestamp.parseRFC3339)
         return AWSCredentials(
             signing: SigV4Credentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: session),
             expiration: expiration, source: name)
