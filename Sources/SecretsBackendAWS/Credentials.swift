@@ -2,6 +2,7 @@ import AWSSigV4
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// Credentials as a provider hands them out: the signing key, when it stops working, and which
 /// provider it came from (for logs and `.status`; never the key itself).
@@ -20,16 +21,17 @@ protocol CredentialProvider: Sendable {
 
     /// Fresh credentials; nil when this provider is not set up here, so the chain moves on. Throws
     /// when it is set up but fails (a bad token file, STS unreachable): the SDKs stop there too.
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials?
+    /// `deadline` is on the HTTP layer's clock.
+    func load(deadline: Duration) async throws -> AWSCredentials?
 }
 
 /// The SDKs' chain: the first provider that answers is kept for the life of the store, and its
 /// credentials are fetched again shortly before they expire (or when AWS says they have).
 actor CredentialChain {
     private let providers: [any CredentialProvider]
-    private let now: @Sendable () -> Date
     private let logger: Logger
     private let timeout: Duration
+    private let clock: any TimeSource
     private var chosen: (any CredentialProvider)?
     private var cached: AWSCredentials?
     private var refreshing: Task<AWSCredentials, any Error>?
@@ -37,9 +39,11 @@ actor CredentialChain {
     /// Refresh this long before expiry, so a request signed now is still valid when it arrives.
     static let refreshMargin: TimeInterval = 5 * 60
 
-    init(providers: [any CredentialProvider], now: @escaping @Sendable () -> Date, timeout: Duration, logger: Logger) {
+    init(
+        providers: [any CredentialProvider], clock: any TimeSource, timeout: Duration, logger: Logger
+    ) {
         self.providers = providers
-        self.now = now
+        self.clock = clock
         self.timeout = timeout
         self.logger = logger
     }
@@ -59,7 +63,7 @@ actor CredentialChain {
             return fresh
         } catch {
             // A refresh that fails while the old credentials still work is not yet a failure.
-            if let cached, let expiration = cached.expiration, expiration > now() {
+            if let cached, let expiration = cached.expiration, expiration > clock.wallNow() {
                 logger.warning(
                     "refreshing AWS credentials failed; using the current ones until they expire",
                     metadata: ["source": "\(cached.source)", "error": "\(SecretError.from(error))"])
@@ -69,6 +73,18 @@ actor CredentialChain {
         }
     }
 
+    /// The credentials in hand, without fetching any.
+    var cachedCredentials: AWSCredentials? { cached }
+
+    /// How long until the credentials in hand are due for a refresh: zero when none are in hand, nil
+    /// when they never expire (keys from the environment or a file).
+    func untilRefresh() -> Duration? {
+        guard let cached else { return .zero }
+        guard let expiration = cached.expiration else { return nil }
+        let seconds = expiration.timeIntervalSince(clock.wallNow()) - Self.refreshMargin
+        return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : .zero
+    }
+
     /// Forgets the cached credentials; the next `current()` asks the provider again.
     func invalidate() {
         cached = nil
@@ -76,11 +92,11 @@ actor CredentialChain {
 
     private func needsRefresh(_ credentials: AWSCredentials) -> Bool {
         guard let expiration = credentials.expiration else { return false }
-        return now().addingTimeInterval(Self.refreshMargin) >= expiration
+        return clock.wallNow().addingTimeInterval(Self.refreshMargin) >= expiration
     }
 
     private func fetch() async throws -> AWSCredentials {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.monotonicNow() + timeout
         if let chosen {
             guard let credentials = try await chosen.load(deadline: deadline) else {
                 throw SecretError(.unavailable, "AWS credentials from \(chosen.name) are not available now")
@@ -107,12 +123,12 @@ func standardCredentialProviders(
     configuration: ResolvedAWSConfiguration,
     environment: [String: String],
     homeDirectory: String,
-    transport: HTTPTransport,
+    http: HTTPLayer,
     logger: Logger
 ) throws(SecretError) -> [any CredentialProvider] {
     var providers: [any CredentialProvider] = [EnvironmentCredentialProvider(environment: environment)]
     if let webIdentity = try WebIdentityCredentialProvider(
-        environment: environment, region: configuration.region, transport: transport, logger: logger)
+        environment: environment, region: configuration.region, http: http, logger: logger)
     {
         providers.append(webIdentity)
     }
@@ -120,11 +136,11 @@ func standardCredentialProviders(
         SharedFileCredentialProvider(
             profile: configuration.profile, profileExplicit: configuration.profileExplicit, environment: environment,
             homeDirectory: homeDirectory))
-    if let container = try ContainerCredentialProvider(environment: environment, transport: transport, logger: logger) {
+    if let container = try ContainerCredentialProvider(environment: environment, http: http, logger: logger) {
         providers.append(container)
     }
     if let instance = try InstanceMetadataCredentialProvider(
-        environment: environment, transport: transport, logger: logger)
+        environment: environment, http: http, logger: logger)
     {
         providers.append(instance)
     }

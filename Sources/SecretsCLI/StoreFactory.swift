@@ -5,6 +5,7 @@ import SecretsBackendEnv
 import SecretsBackendLocal
 import SecretsBackendVault
 import SecretsCore
+import ServiceLifecycle
 
 /// Builds the store the options name. The one place where backends are chosen and wired.
 struct StoreFactory {
@@ -26,6 +27,14 @@ struct StoreFactory {
             return kind
         }
         return .local
+    }
+
+    /// What must run beside `store` for as long as it serves (token renewal, credential refresh); a
+    /// mount runs these in its `ServiceGroup`, so they stop on graceful shutdown.
+    static func backgroundServices(of store: any SecretStore) -> [any Service] {
+        if let vault = store as? VaultSecretStore { return [vault.tokenRenewal] }
+        if let aws = store as? AWSSecretStore { return [aws.credentialRefresh] }
+        return []
     }
 
     func makeStore() async throws -> any SecretStore {

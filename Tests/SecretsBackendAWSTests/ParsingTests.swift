@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsHTTP
 import Testing
 
 @testable import SecretsBackendAWS
@@ -102,8 +103,8 @@ import Testing
         #expect(Timestamp.parseRFC3339("2015-08-30T12:36:00Zjunk") == nil)
     }
 
-    func exchange(_ status: Int, _ body: String, headers: [(String, String)] = []) -> HTTPExchange {
-        HTTPExchange(status: status, headerPairs: headers, body: Array(body.utf8))
+    func exchange(_ status: Int, _ body: String, headers: [(String, String)] = []) -> HTTPAnswer {
+        HTTPAnswer(status: status, headerPairs: headers, body: Array(body.utf8))
     }
 
     @Test func errorsAreClassifiedByType() {

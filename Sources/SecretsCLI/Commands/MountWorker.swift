@@ -68,9 +68,14 @@ extension MountCommand {
             attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
             onReady: { channel.tell("READY") },
             onKernelInit: { channel.tell("INIT") })
+        // Listed before the mount, so a graceful shutdown stops the mount first (the group goes in
+        // reverse order): a draining mount still reads with a renewed token.
+        let background = StoreFactory.backgroundServices(of: upstream).map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: background + [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
