@@ -20,8 +20,8 @@ public struct AWSCredentialRefresh: Service {
         var failedLast = false
         while !Task.isShuttingDownGracefully {
             // Keys that never expire leave nothing to refresh, for the life of the store.
-            guard var wait = await chain.untilRefresh() else { return }
-            if failedLast { wait = max(wait, Self.retryPause) }
+            guard let due = await chain.untilRefresh() else { return }
+            let wait = failedLast ? max(due, Self.retryPause) : due
             do {
                 try await cancelWhenGracefulShutdown { try await clock.sleep(for: wait) }
             } catch {

@@ -34,7 +34,7 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     func load(deadline: Duration) async throws -> AWSCredentials? {
         let tokenAnswer: HTTPAnswer
-        do {
+        do throws(SecretError) {
             let request = HTTPRequest(
                 method: .PUT, url: endpoint.url("/latest/api/token"),
                 headers: [

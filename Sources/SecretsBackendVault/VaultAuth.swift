@@ -40,7 +40,7 @@ actor VaultAuth {
         (scheduleChanges, scheduleChanged) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Loads the token or logs in, checks it with lookup-self, and starts background renewal.
+    /// Loads the token or logs in, checks it with lookup-self, and schedules its renewal.
     func start() async throws(SecretError) {
         switch method {
         case .token(.value(let value)):

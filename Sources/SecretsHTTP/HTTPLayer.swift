@@ -117,7 +117,7 @@ public final class HTTPLayer: Sendable {
             attempt += 1
             let request = try await makeRequest()
             let outcome: Result<HTTPAnswer, SecretError>
-            do {
+            do throws(SecretError) {
                 outcome = .success(try await send(request, deadline: deadline))
             } catch {
                 if changesNothing || request.method == .GET, droppedResends < Self.droppedConnectionResends,

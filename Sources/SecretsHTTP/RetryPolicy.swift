@@ -21,7 +21,8 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The pause after `attempt`, with `unit` a random number in 0...1.
     public func delay(afterAttempt attempt: Int, unit: Double) -> Duration {
-        let ceiling = ceiling(afterAttempt: attempt)
-        return ceiling / 4 + (ceiling * 3 / 4) * min(max(unit, 0), 1)
+        let ceiling = ceiling(afterAttempt: attempt).nanoseconds
+        let spread = Double(ceiling - ceiling / 4) * min(max(unit, 0), 1)
+        return .nanoseconds(ceiling / 4 + Int64(spread.rounded()))
     }
 }
