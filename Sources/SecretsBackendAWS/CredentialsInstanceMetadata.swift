@@ -24,7 +24,8 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         let text = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].nonEmpty ?? "http://169.254.169.254"
         endpoint = try Endpoint(parsing: text, what: "AWS_EC2_METADATA_SERVICE_ENDPOINT")
-        let seconds = environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        let seconds =
+            environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
         probeTimeout = .milliseconds(Int64(seconds * 1000))
         self.http = http
         self.logger = logger

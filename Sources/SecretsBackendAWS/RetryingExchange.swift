@@ -40,7 +40,8 @@ struct RetryingExchange: Sendable {
             }
             if answer.isSuccess { return .accept }
             let type = AWSErrorClassifier.errorType(answer)
-            switch AWSErrorClassifier.classify(status: answer.status, type: type, service: service, operation: operation)
+            switch AWSErrorClassifier.classify(
+                status: answer.status, type: type, service: service, operation: operation)
             {
             case .fail(let error):
                 throw error

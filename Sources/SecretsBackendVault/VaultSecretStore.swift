@@ -54,10 +54,10 @@ public final class VaultSecretStore: SecretStore {
         let auth = VaultAuth(method: configuration.auth, client: client, clock: clock, logger: logger)
         do {
             try await auth.start()
-        } catch let error as SecretError where error.code == .unavailable && options.startUnreachable {
+        } catch let failure where failure.code == .unavailable && options.startUnreachable {
             logger.warning(
                 "Vault is unreachable; serving what the cache holds until it answers",
-                metadata: ["reason": "\(error.message)"])
+                metadata: ["reason": "\(failure.message)"])
             await auth.startWhenReachable()
         } catch {
             await auth.shutdown()

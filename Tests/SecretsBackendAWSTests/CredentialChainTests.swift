@@ -232,7 +232,8 @@ import Testing
             options.endpoint = try motoEndpoint()
             let store = try await AWSSecretStore.connect(
                 options: options,
-                environment: Self.keylessEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.url)/creds.json"]),
+                environment: Self.keylessEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.url)/creds.json"]
+                ),
                 homeDirectory: "/nonexistent", logger: Logger(label: "t"), clock: clock)
             defer { Task { await store.shutdown() } }
             let group = ServiceGroup(services: [store.credentialRefresh], logger: Logger(label: "t"))

@@ -117,7 +117,9 @@ import Testing
         let http = layer(script, clock: clock)
         let deadline = http.deadline(after: .seconds(1))
         clock.advance(by: .seconds(1))
-        await #expect(throws: SecretError(.unavailable, "timed out")) { try await http.send(Self.get, deadline: deadline) }
+        await #expect(throws: SecretError(.unavailable, "timed out")) {
+            try await http.send(Self.get, deadline: deadline)
+        }
         #expect(script.sent.isEmpty)
     }
 
@@ -291,8 +293,9 @@ import Testing
 
     @Test func retryAfterReadsSecondsOnly() {
         #expect(HTTPAnswer(status: 429, headerPairs: [("Retry-After", "7")], body: []).retryAfter == .seconds(7))
-        #expect(HTTPAnswer(status: 429, headerPairs: [("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT")], body: [])
-            .retryAfter == nil)
+        #expect(
+            HTTPAnswer(status: 429, headerPairs: [("Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT")], body: [])
+                .retryAfter == nil)
         #expect(HTTPAnswer(status: 429, headerPairs: [("Retry-After", "-1")], body: []).retryAfter == nil)
         #expect(HTTPAnswer(status: 429).retryAfter == nil)
     }
