@@ -40,7 +40,7 @@ final class AWSClient: Sendable {
         do {
             body = Array(try JSONEncoder().encode(request))
         } catch {
-            throw SecretError(.internal, "cannot encode \(operation) request")
+            throw SecretError(.internal, "cannot encode \(operation) request", cause: error)
         }
         let deadline = exchange.http.deadline(after: timeout)
         let (endpoint, signer, credentials, clock) = (self.endpoint, self.signer, self.credentials, exchange.http.clock)
@@ -65,7 +65,9 @@ final class AWSClient: Sendable {
         do {
             return try JSONDecoder().decode(Answer.self, from: Data(answer.body))
         } catch {
-            // The body may hold a secret: say what was wrong with it, never what it said.
+            // The body may hold a secret: say what was wrong with it, never what it said. The decoder's
+            // error is not kept as the cause either: it can quote the body, and a failure may be held
+            // (the cache's last error) long after the answer's bytes are gone.
             logger.error(
                 "Secrets Manager answer is not the expected JSON",
                 metadata: ["operation": "\(operation)", "bytes": "\(answer.body.count)"])

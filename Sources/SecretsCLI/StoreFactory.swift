@@ -15,6 +15,8 @@ struct StoreFactory {
     /// A worker replacing another: a backend that cannot be reached is not fatal, the cache it
     /// inherited serves until the backend answers.
     var replacingWorker = false
+    /// What the HTTP backends time their deadlines, retries, renewal and refresh on.
+    var clock: any TimeSource = SystemTimeSource()
 
     var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
 
@@ -66,7 +68,7 @@ struct StoreFactory {
             vault.timeout = options.backendTimeout?.duration
             vault.startUnreachable = replacingWorker
             return try await VaultSecretStore.connect(
-                options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger)
+                options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         case .aws:
             var aws = AWSOptions()
             aws.region = options.awsRegion
@@ -76,7 +78,7 @@ struct StoreFactory {
             aws.expandJSONFields = options.jsonFields.map { $0 == .expand }
             aws.timeout = options.backendTimeout?.duration
             return try await AWSSecretStore.connect(
-                options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger)
+                options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         }
     }
 }

@@ -27,14 +27,15 @@ extension MountCommand {
         let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
+        let clock = EventLoopTimeSource()
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
         factory.replacingWorker = channel.generation > 0
+        factory.clock = clock
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
-        let clock = EventLoopTimeSource()
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
         var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
