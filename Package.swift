@@ -18,11 +18,15 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
     ],
     targets: [
         .target(
             name: "SecretsCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "SecretsBackendLocal",
@@ -32,7 +36,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SecretsBackendEnv", dependencies: ["SecretsCore"]),
+        .target(
+            name: "SecretsBackendEnv",
+            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SecretsTemplates",
+            dependencies: ["SecretsCore", .product(name: "Stencil", package: "Stencil")]
+        ),
         // The one HTTP layer both HTTP backends use: client setup, deadline, retry, transport errors.
         .target(
             name: "SecretsHTTP",
@@ -105,15 +116,23 @@ let package = Package(
             ]
         ),
 
-        // A library every backend's tests run; it throws on the first broken promise.
+        // A library every backend's tests run; it records every broken promise, and skips the suites
+        // whose server (OpenBao, moto) was not started unless scripts/test requires them.
         .target(
             name: "SecretStoreConformance",
             dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SecretStoreConformance"
         ),
-        .testTarget(name: "SecretsCoreTests", dependencies: ["SecretsCore"]),
+        .testTarget(
+            name: "SecretsCoreTests",
+            dependencies: [
+                "SecretsCore", "SecretStoreConformance",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "SecretsBackendLocalTests", dependencies: ["SecretsBackendLocal", "SecretStoreConformance"]),
         .testTarget(name: "SecretsBackendEnvTests", dependencies: ["SecretsBackendEnv", "SecretStoreConformance"]),
+        .testTarget(name: "SecretsTemplatesTests", dependencies: ["SecretsTemplates", "SecretsCore"]),
         .testTarget(
             name: "SecretsBackendVaultTests",
             dependencies: [

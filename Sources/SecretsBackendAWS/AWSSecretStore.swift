@@ -20,7 +20,7 @@ public final class AWSSecretStore: SecretStore {
     /// mount's `ServiceGroup` runs it).
     public let credentialRefresh: AWSCredentialRefresh
     /// Names already reported as impossible to show, so each is logged once.
-    private let reportedNames = Mutex<Set<String>>([])
+    private let reportedNames = LogOnce()
 
     /// What tests turn: page sizes (to reach a second page with few secrets) and the retry policy.
     struct Tuning: Sendable {
@@ -112,8 +112,7 @@ public final class AWSSecretStore: SecretStore {
 
     /// Logs once per name that a secret cannot be shown. Names are not values: they may be logged.
     func reportUnshowable(_ name: String) {
-        let first = reportedNames.withLock { $0.insert(name).inserted }
-        if first {
+        if reportedNames.first(name) {
             logger.warning("skipping an AWS secret whose name is not a valid path", metadata: ["name": "\(name)"])
         }
     }

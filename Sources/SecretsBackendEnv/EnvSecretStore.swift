@@ -1,3 +1,4 @@
+import Logging
 import SecretsCore
 
 import struct Foundation.Date
@@ -12,7 +13,7 @@ import struct Foundation.Date
 /// An empty prefix counts as none for the same reason.
 ///
 /// The environment cannot change under a running process, so every secret has the one version
-/// `1`, created when the store was.
+/// `1`, created when the store was, and the names it skips (DESIGN §1.2) are logged once, here.
 public struct EnvSecretStore: SecretStore {
     public let descriptor: StoreDescriptor
 
@@ -23,7 +24,8 @@ public struct EnvSecretStore: SecretStore {
     static let versionID = "1"
 
     private struct Variable: Sendable {
-        /// The name after the prefix, as the environment spells it.
+        /// The variable's name, and the part after the prefix, as the environment spells them.
+        var name: String
         var key: String
         var value: SecretValue
         var underPrefix: Bool
@@ -33,7 +35,8 @@ public struct EnvSecretStore: SecretStore {
         environment: [String: String],
         prefix: String?,
         includeGlobs: [String],
-        clock: any TimeSource = SystemTimeSource()
+        clock: any TimeSource = SystemTimeSource(),
+        logger: Logger = Logger(label: "secretsfs")
     ) {
         let prefix = prefix.flatMap { $0.isEmpty ? nil : $0 }
         let globs = includeGlobs.filter { !$0.isEmpty }.map(GlobPattern.init)
@@ -42,15 +45,28 @@ public struct EnvSecretStore: SecretStore {
             let variable: Variable
             if let prefix, name.hasPrefix(prefix), name.count > prefix.count {
                 variable = Variable(
-                    key: String(name.dropFirst(prefix.count)), value: SecretValue(string: value), underPrefix: true)
+                    name: name, key: String(name.dropFirst(prefix.count)), value: SecretValue(string: value),
+                    underPrefix: true)
             } else if globs.contains(where: { $0.matches(name) }) {
-                variable = Variable(key: name, value: SecretValue(string: value), underPrefix: false)
+                variable = Variable(name: name, key: name, value: SecretValue(string: value), underPrefix: false)
             } else {
                 continue
             }
             let lookup = variable.key.uppercased()
-            if let existing = variables[lookup], Self.ranksAbove(existing, variable) { continue }
+            if let existing = variables[lookup] {
+                let (kept, hidden) = Self.ranksAbove(existing, variable) ? (existing, variable) : (variable, existing)
+                logger.warning(
+                    "skipping an environment variable another one hides",
+                    metadata: ["name": "\(hidden.name)", "shown": "\(kept.name)"])
+                variables[lookup] = kept
+                continue
+            }
             variables[lookup] = variable
+        }
+        for variable in variables.values where !Self.listable(variable) {
+            logger.warning(
+                "skipping an environment variable whose name cannot be listed as a file",
+                metadata: ["name": "\(variable.name)"])
         }
         self.variables = variables
         self.startedAt = clock.wallNow()
@@ -82,12 +98,18 @@ public struct EnvSecretStore: SecretStore {
     /// Splits each visible name at its first `_`: `OPENAI_API_KEY` is folder `openai`, secret
     /// `api_key`; a name without `_` is a secret at the top. Names are shown lower-cased.
     public func list(_ folder: SecretPath) async throws -> Listing {
-        let paths = variables.values.map { variable -> [String] in
-            let name = variable.key.lowercased()
-            guard let split = name.firstIndex(of: "_") else { return [name] }
-            return [String(name[..<split]), String(name[name.index(after: split)...])]
-        }
-        return Listing.children(of: folder, among: paths)
+        Listing.children(of: folder, among: variables.values.map(Self.listedPath))
+    }
+
+    private static func listedPath(_ variable: Variable) -> [String] {
+        let name = variable.key.lowercased()
+        guard let split = name.firstIndex(of: "_") else { return [name] }
+        return [String(name[..<split]), String(name[name.index(after: split)...])]
+    }
+
+    /// Whether a listing can show the variable: `APP__X` (an empty folder name) or `APP_.X` cannot.
+    private static func listable(_ variable: Variable) -> Bool {
+        listedPath(variable).allSatisfy(SecretPath.isValidSegment)
     }
 
     public func health() async -> HealthReport {

@@ -38,7 +38,7 @@ enum ContentCoding {
             return .value(SecretValue(bytes: bytes))
         case .fields:
             var copy = Array(bytes)
-            defer { zero(&copy) }
+            defer { copy.zeroize() }
             var fields: [String: SecretValue] = [:]
             var offset = 0
             while offset < copy.count {

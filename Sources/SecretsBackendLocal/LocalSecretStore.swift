@@ -19,8 +19,8 @@ public final class LocalSecretStore: SecretStore {
     private let lock = AsyncLock()
     private let logger: Logger
     private let clock: any TimeSource
-    /// Stored paths already reported as unshowable, so each is logged once.
-    private let reportedNames = Mutex<Set<String>>([])
+    /// Stored paths already reported as unshowable.
+    private let reportedNames = LogOnce()
     /// sqlite-nio crashes when a connection is closed twice (its hooks are cleared on a null
     /// handle), so shutdown and deinit close it once between them.
     private let closed = Mutex(false)
@@ -251,7 +251,7 @@ public final class LocalSecretStore: SecretStore {
         guard let next = rows.first?.column("next")?.integer else { throw incompleteRow.at(secret) }
         var bytes = ContentCoding.encode(content)
         var buffer = ByteBuffer(bytes: bytes)
-        zero(&bytes)
+        bytes.zeroize()
         defer { _ = buffer.withUnsafeMutableReadableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         _ = try await db.query(
             "INSERT INTO versions (path, version, created_at, kind, content) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -313,8 +313,7 @@ public final class LocalSecretStore: SecretStore {
     }
 
     private func reportUnshowable(_ stored: String) {
-        let first = reportedNames.withLock { $0.insert(stored).inserted }
-        guard first else { return }
+        guard reportedNames.first(stored) else { return }
         logger.warning("skipping a stored secret whose name cannot be shown", metadata: ["path": "\(stored)"])
     }
 }

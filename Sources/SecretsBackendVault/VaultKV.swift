@@ -261,14 +261,3 @@ enum VaultKV {
         out.append(UInt8(ascii: "\""))
     }
 }
-
-extension Array where Element == UInt8 {
-    /// Overwrites bytes that held values or credentials (a request body once sent, a file once read), in a
-    /// way the optimiser may not drop.
-    mutating func zeroize() {
-        withUnsafeMutableBytes { bytes in
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-            explicit_bzero(base, bytes.count)
-        }
-    }
-}

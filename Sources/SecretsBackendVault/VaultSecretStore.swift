@@ -19,7 +19,7 @@ public final class VaultSecretStore: SecretStore {
     private let mount: [String]
     private let prefix: [String]
     private let logger: Logger
-    private let skippedNames = OnceLog()
+    private let skippedNames = LogOnce()
     /// Token renewal, to run for as long as the store is used (the mount's `ServiceGroup` runs it).
     public let tokenRenewal: VaultTokenRenewal
 
@@ -99,7 +99,7 @@ public final class VaultSecretStore: SecretStore {
             let name = isFolder ? String(key.dropLast()) : key
             guard SecretPath.isValidSegment(name) else {
                 let shown = folder.isRoot ? key : folder.string + "/" + key
-                if await skippedNames.first(shown) {
+                if skippedNames.first(shown) {
                     // The name is a path, not a value; its length alone would hide which secret it is.
                     logger.warning("Skipping a Vault key that cannot be a file name", metadata: ["key": "\(shown)"])
                 }
@@ -319,14 +319,5 @@ public final class VaultSecretStore: SecretStore {
 
     private func requireSecretPath(_ path: SecretPath) throws(SecretError) {
         if path.isRoot { throw SecretError.notFound(path, "the root is a folder, not a secret") }
-    }
-}
-
-/// Remembers what was logged, so a bad key in a folder listed every second is logged once.
-actor OnceLog {
-    private var seen: Set<String> = []
-
-    func first(_ key: String) -> Bool {
-        seen.insert(key).inserted
     }
 }

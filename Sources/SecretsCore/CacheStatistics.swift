@@ -17,8 +17,7 @@ public struct CacheStatistics: Sendable, Equatable {
     public var evictions = 0
     /// Calls refused without reaching the backend because the breaker was open.
     public var breakerRejections = 0
-    /// `closed`, `open` or `half_open`.
-    public var breakerState = "closed"
+    public var breakerState = BreakerState.closed
     public var errorsByKind: [String: Int] = [:]
     public var recentErrors: [RecentError] = []
 

@@ -24,6 +24,8 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let descriptor: StoreDescriptor
     public nonisolated let upstream: any SecretStore
     public nonisolated let policy: CachePolicy
+    /// Starts the refreshes this cache asks for; the process runs it in its `ServiceGroup`.
+    public nonisolated let refreshAhead = RefreshAheadService()
     private let clock: any TimeSource
     private let logger: Logger
 
@@ -31,7 +33,8 @@ public actor CachingSecretStore: SecretStore {
     private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
     /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
     private var slowFlights: Set<CacheKey> = []
-    private var background: [UInt64: Task<Void, Never>] = [:]
+    /// Keys handed to `refreshAhead` and not started yet: each is queued once.
+    private var queuedRefreshes: Set<CacheKey> = []
     private var tick: UInt64 = 0
     private var stats = CacheStatistics()
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
@@ -51,6 +54,9 @@ public actor CachingSecretStore: SecretStore {
         self.logger = logger
         self.breaker = CircuitBreaker(threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown)
     }
+
+    // A refresh-ahead service still running for a cache that is gone has nothing left to do.
+    deinit { refreshAhead.finish() }
 
     /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
     /// to drop what the kernel keeps.
@@ -109,7 +115,7 @@ public actor CachingSecretStore: SecretStore {
     public func statistics() -> CacheStatistics {
         var copy = stats
         copy.entries = entries.count
-        copy.breakerState = breaker.state(at: clock.monotonicNow()).rawValue
+        copy.breakerState = breaker.state(at: clock.monotonicNow())
         return copy
     }
 
@@ -127,11 +133,18 @@ public actor CachingSecretStore: SecretStore {
         return (age, age >= policy.ttl)
     }
 
-    /// Waits for refresh-ahead work started so far; tests use it instead of sleeping.
+    /// Waits until the refreshes queued so far have started and every running call has answered;
+    /// tests use it instead of sleeping. Needs `refreshAhead` running while anything is queued.
     public func waitForBackgroundWork() async {
-        while let (id, task) = background.first {
-            await task.value
-            background[id] = nil
+        while true {
+            if let task = inflight.values.first {
+                // The call takes itself out of `inflight` before its value is ready.
+                _ = try? await task.value
+            } else if queuedRefreshes.isEmpty {
+                return
+            } else {
+                await Task.yield()
+            }
         }
     }
 
@@ -197,7 +210,8 @@ public actor CachingSecretStore: SecretStore {
     }
 
     public func shutdown() async {
-        for task in background.values { task.cancel() }
+        refreshAhead.finish()
+        queuedRefreshes.removeAll()
         entries.removeAll()
 
         await upstream.shutdown()
@@ -246,7 +260,7 @@ public actor CachingSecretStore: SecretStore {
             if let payload = entry.payload {
                 if age < policy.ttl {
                     stats.hits += 1
-                    if age >= policy.ttl * policy.refreshAheadFraction { startRefresh(key, fetch: fetch) }
+                    if age >= policy.ttl * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
                     return (payload, .hit)
                 }
                 staleCandidate = policy.maxStale > .zero && age < policy.ttl + policy.maxStale
@@ -354,18 +368,19 @@ public actor CachingSecretStore: SecretStore {
         }
     }
 
-    private func startRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
-        guard inflight[key] == nil else { return }
-        stats.refreshes += 1
-        let id = nextTick()
-        let task = flightTask(key, fetch: fetch)
-        background[id] = Task {
-            _ = try? await task.value
-            self.finishBackground(id)
-        }
+    private func queueRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
+        guard inflight[key] == nil, queuedRefreshes.insert(key).inserted else { return }
+        refreshAhead.submit { [weak self] in await self?.startRefresh(key, fetch: fetch) }
     }
 
-    private func finishBackground(_ id: UInt64) { background[id] = nil }
+    /// The queued refresh of `key`, unless a reader's call got there first or the entry went.
+    private func startRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
+        guard queuedRefreshes.remove(key) != nil, inflight[key] == nil, let entry = entries[key],
+            entry.payload != nil, clock.monotonicNow() - entry.fetchedAt >= policy.ttl * policy.refreshAheadFraction
+        else { return }
+        stats.refreshes += 1
+        _ = flightTask(key, fetch: fetch)
+    }
 
     private func store(_ key: CacheKey, _ payload: Payload) {
         guard policy.ttl > .zero else { return }

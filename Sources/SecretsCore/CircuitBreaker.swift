@@ -1,11 +1,12 @@
+/// Where the breaker stands; `.status` prints the raw value.
+public enum BreakerState: String, Sendable, Equatable {
+    case closed, open
+    case halfOpen = "half_open"
+}
+
 /// Stops calling a backend that keeps failing: after `threshold` unavailable answers in a row it
 /// opens for `cooldown`, then lets one call through; that call's answer closes or reopens it.
 struct CircuitBreaker {
-    enum State: String {
-        case closed, open
-        case halfOpen = "half_open"
-    }
-
     let threshold: Int
     let cooldown: Duration
     private(set) var failures = 0
@@ -17,7 +18,7 @@ struct CircuitBreaker {
         self.cooldown = cooldown
     }
 
-    func state(at now: Duration) -> State {
+    func state(at now: Duration) -> BreakerState {
         guard let openedAt else { return .closed }
         return now - openedAt >= cooldown ? .halfOpen : .open
     }

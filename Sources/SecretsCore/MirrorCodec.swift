@@ -9,7 +9,7 @@ public enum MirrorCodec {
         _ key: CacheKey, _ entry: MirroredEntry?, _ body: (UnsafeRawBufferPointer) -> R
     ) -> R {
         var bytes = encode(key, entry)
-        defer { bytes.withUnsafeMutableBytes { SecretValue.Storage.zero($0) } }
+        defer { bytes.zeroize() }
         return bytes.withUnsafeBytes(body)
     }
 

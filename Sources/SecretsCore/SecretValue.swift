@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The bytes of a secret. Never printed: `description` says only how long it is. The bytes live in
 /// one heap buffer that copies of the value share, and the buffer is zeroed when the last copy goes.
 public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
@@ -28,7 +22,7 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
     /// Takes the bytes and zeroes the array they came from.
     public init(zeroing source: inout [UInt8]) {
         self.init(bytes: source)
-        source.withUnsafeMutableBytes { Storage.zero($0) }
+        source.zeroize()
         source.removeAll()
     }
 
@@ -41,9 +35,6 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
 
     /// A copy of the bytes. The caller owns it and should not keep it longer than needed.
     public func copyBytes() -> [UInt8] { Array(storage.buffer) }
-
-    /// Zeroes bytes that held a value, in a way the compiler may not drop.
-    public static func zero(_ bytes: UnsafeMutableRawBufferPointer) { Storage.zero(bytes) }
 
     /// A copy of `range`, clamped to the value's length.
     public func slice(offset: Int, length: Int) -> [UInt8] {
@@ -81,17 +72,8 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
         }
 
         deinit {
-            Storage.zero(UnsafeMutableRawBufferPointer(buffer))
+            SecretValue.zero(UnsafeMutableRawBufferPointer(buffer))
             base.deallocate()
-        }
-
-        static func zero(_ bytes: UnsafeMutableRawBufferPointer) {
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-            #if canImport(Glibc)
-                explicit_bzero(base, bytes.count)
-            #else
-                memset_s(base, bytes.count, 0, bytes.count)
-            #endif
         }
     }
 }

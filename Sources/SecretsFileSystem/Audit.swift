@@ -25,42 +25,34 @@ public struct AuditEvent: Sendable, Equatable {
     public var executable: String?
 }
 
-extension AuditEvent {
-    /// The event as one JSON line, keys sorted. Written by hand: a sink formats thousands a second.
-    public var jsonLine: String {
-        var fields: [(String, String)] = [
-            ("action", JSONText.string(action.rawValue)),
-            ("cache", cache.map(JSONText.string) ?? "null"),
-            ("executable", executable.map(JSONText.string) ?? "null"),
-            ("gid", String(gid)),
-            ("outcome", JSONText.string(outcome.rawValue)),
-            ("path", JSONText.string(path)),
-            ("pid", String(pid)),
-            ("time", JSONText.string(Timestamp.iso8601(time))),
-            ("uid", String(uid)),
-            ("version", version.map(JSONText.string) ?? "null"),
-        ]
-        fields.sort { $0.0 < $1.0 }
-        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+extension AuditEvent: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case time, action, path, version, outcome, cache, uid, gid, pid, executable
     }
-}
 
-/// Small JSON helpers for lines written on hot paths.
-enum JSONText {
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+    /// Every key is written, an absent one as `null`: readers of the log rely on the full set.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Timestamp.iso8601(time), forKey: .time)
+        try container.encode(action.rawValue, forKey: .action)
+        try container.encode(path, forKey: .path)
+        try container.encode(version, forKey: .version)
+        try container.encode(outcome.rawValue, forKey: .outcome)
+        try container.encode(cache, forKey: .cache)
+        try container.encode(uid, forKey: .uid)
+        try container.encode(gid, forKey: .gid)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(executable, forKey: .executable)
+    }
+
+    /// The event as one JSON line, keys sorted. The audit sink formats off the read path, so
+    /// Foundation's encoder costs no open anything.
+    public var jsonLine: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings, numbers and nulls always encode; nothing here can throw.
+        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -26,7 +26,7 @@ extension SecretsFileSystem {
                 let result = try await store.rotate(
                     RotationRequest(path: secretPath, field: field, length: generator.length) { generator.generate() })
                 rotations.append(
-                    path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: "ok",
+                    path: path, field: field, old: result.oldVersion, new: result.newVersion, outcome: .ok,
                     at: clock.wallNow())
                 if let caller { audit(.rotate, .path(path), result.newVersion, caller, nil, error: nil) }
                 logger.info(
@@ -35,8 +35,7 @@ extension SecretsFileSystem {
             } catch {
                 let failure = SecretError.from(error)
                 rotations.append(
-                    path: path, field: field, old: nil, new: nil, outcome: "error: \(failure.code)", at: clock.wallNow()
-                )
+                    path: path, field: field, old: nil, new: nil, outcome: .failed(failure.code), at: clock.wallNow())
                 if let caller { audit(.rotate, .path(path), nil, caller, nil, error: failure) }
                 logger.warning("rotation failed", metadata: ["path": "\(path)", "kind": "\(failure.code)"])
                 throw failure

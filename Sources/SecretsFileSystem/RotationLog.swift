@@ -2,6 +2,34 @@ import Foundation
 import SecretsCore
 import Synchronization
 
+/// How one rotation through `.rotate` ended. The log line prints `ok` or `error: <kind>`.
+enum RotationOutcome: Sendable, Equatable, Encodable, CustomStringConvertible {
+    case ok
+    case failed(SecretError.Code)
+
+    /// What `.status` and `.metrics` count rotations by.
+    enum Total: String, Sendable, CaseIterable {
+        case ok, error
+    }
+
+    var total: Total {
+        if case .ok = self { return .ok }
+        return .error
+    }
+
+    var description: String {
+        switch self {
+        case .ok: return "ok"
+        case .failed(let code): return "error: \(code)"
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// The recent rotations that reading a `.rotate` file shows: one JSON line each, never a value.
 final class RotationLog: Sendable {
     struct Record: Sendable, Encodable {
@@ -10,7 +38,7 @@ final class RotationLog: Sendable {
         var field: String?
         var oldVersion: String?
         var newVersion: String?
-        var outcome: String
+        var outcome: RotationOutcome
 
         enum CodingKeys: String, CodingKey {
             case time, path, field, outcome
@@ -21,13 +49,15 @@ final class RotationLog: Sendable {
 
     private static let limit = 200
     private let records = Mutex<[(SecretPath, Record)]>([])
-    private let totals = Mutex<[String: Int]>([:])
+    private let totals = Mutex<[RotationOutcome.Total: Int]>([:])
 
-    func append(path: SecretPath, field: String?, old: String?, new: String?, outcome: String, at time: Date) {
+    func append(
+        path: SecretPath, field: String?, old: String?, new: String?, outcome: RotationOutcome, at time: Date
+    ) {
         let record = Record(
             time: Timestamp.iso8601(time), path: path.string, field: field, oldVersion: old,
             newVersion: new, outcome: outcome)
-        totals.withLock { $0[outcome == "ok" ? "ok" : "error", default: 0] += 1 }
+        totals.withLock { $0[outcome.total, default: 0] += 1 }
         records.withLock { records in
             records.append((path, record))
             if records.count > Self.limit { records.removeFirst(records.count - Self.limit) }
@@ -49,6 +79,6 @@ final class RotationLog: Sendable {
         return out
     }
 
-    /// Rotations since the mount started, by outcome (`ok`, `error`).
-    func counts() -> [String: Int] { totals.withLock { $0 } }
+    /// Rotations since the mount started, by how they ended; an outcome not seen yet is absent.
+    func counts() -> [RotationOutcome.Total: Int] { totals.withLock { $0 } }
 }

@@ -27,8 +27,8 @@ public final class SecretsFileSystem: Sendable {
     let shownValues = ShownValueInodes()
     /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
     let changes = Atomic<UInt64>(0)
-    private let loggedCollisions = Mutex<Set<SecretPath>>([])
-    private let loggedNames = Mutex<Set<String>>([])
+    private let loggedCollisions = LogOnce()
+    private let loggedNames = LogOnce()
 
     public init(
         store: CachingSecretStore, options: FileSystemOptions, clock: any TimeSource, logger: Logger,
@@ -444,14 +444,12 @@ public final class SecretsFileSystem: Sendable {
     }
 
     func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
-        let first = loggedCollisions.withLock { $0.insert(path).inserted }
-        if first { logger.warning(message, metadata: ["path": "\(path)"]) }
+        if loggedCollisions.first(path.string) { logger.warning(message, metadata: ["path": "\(path)"]) }
     }
 
     /// A name is metadata, not a value, but may be long or odd: the log gets its start, escaped.
     func logSkippedNameOnce(_ name: String, in folder: SecretPath) {
-        let first = loggedNames.withLock { $0.insert("\(folder.string)\u{0}\(name)").inserted }
-        guard first else { return }
+        guard loggedNames.first("\(folder.string)\u{0}\(name)") else { return }
         logger.warning(
             "name cannot be shown as a file name; skipped",
             metadata: [

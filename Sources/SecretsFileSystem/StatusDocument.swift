@@ -31,7 +31,7 @@ struct StatusSnapshot: Sendable {
     var health: HealthReport
     var uptime: Double
     var cache: CacheStatistics
-    var rotations: [String: Int]
+    var rotations: [RotationOutcome.Total: Int]
     var openHandles: Int
     var inodes: Int
     var worker: WorkerIdentity?
@@ -82,12 +82,12 @@ enum StatusRenderer {
                 entries: stats.entries, hits: stats.hits, misses: stats.misses, staleServes: stats.staleServes,
                 backendCalls: stats.backendCalls, refreshes: stats.refreshes, evictions: stats.evictions,
                 breakerRejections: stats.breakerRejections,
-                hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState),
+                hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState.rawValue),
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map {
                 .init(time: Timestamp.iso8601($0.time), path: $0.path, kind: $0.kind)
             },
-            rotations: snapshot.rotations,
+            rotations: Dictionary(uniqueKeysWithValues: snapshot.rotations.map { ($0.key.rawValue, $0.value) }),
             openHandles: snapshot.openHandles,
             inodes: snapshot.inodes,
             worker: snapshot.worker.map {
@@ -131,7 +131,7 @@ enum StatusRenderer {
         metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
         metric(
             "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
-            [("", stats.breakerState == "closed" ? 0 : 1)])
+            [("", stats.breakerState == .closed ? 0 : 1)])
         metric(
             "breaker_rejections_total", "counter", "Calls refused by the open breaker.",
             [("", Double(stats.breakerRejections))])
@@ -140,7 +140,9 @@ enum StatusRenderer {
             stats.errorsByKind.sorted { $0.key < $1.key }.map { ("{kind=\"\(escape($0.key))\"}", Double($0.value)) })
         metric(
             "rotations_total", "counter", "Rotations through .rotate by outcome.",
-            ["ok", "error"].map { ("{outcome=\"\($0)\"}", Double(snapshot.rotations[$0] ?? 0)) })
+            RotationOutcome.Total.allCases.map {
+                ("{outcome=\"\($0.rawValue)\"}", Double(snapshot.rotations[$0] ?? 0))
+            })
         metric(
             "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
         return out

@@ -1,7 +1,8 @@
 import SecretsCore
+import Testing
 
-/// The promises of `SecretStore`, checked against a real store. Every backend's tests run it
-/// (local, env, OpenBao, moto); it throws `ConformanceFailure` at the first broken promise.
+/// The promises of `SecretStore`, checked against a real store. Every backend's tests run it (local,
+/// env, OpenBao, moto), and so do the in-memory reference store and the cache in front of it.
 public struct ConformanceFixture: Sendable {
     /// The store under test, seeded before the run.
     public var store: any SecretStore
@@ -26,191 +27,213 @@ public struct ConformanceFixture: Sendable {
     }
 }
 
-public struct ConformanceFailure: Error, CustomStringConvertible {
-    public var description: String
-}
-
+/// Records every broken promise as a test issue, naming the operation and the path, and goes on:
+/// one run shows all that a store gets wrong, as swift-configuration's `ProviderCompatTest` does.
 public enum StoreConformance {
-    public static func run(_ fixture: ConformanceFixture) async throws {
+    public static func run(_ fixture: ConformanceFixture, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let run = Run(fixture: fixture, location: sourceLocation)
         let store = fixture.store
-        try check(!store.descriptor.backend.isEmpty, "descriptor names the backend")
-        let planted = fixture.seeded.values.map { String(decoding: $0, as: UTF8.self) }.filter { $0.count >= 6 }
-        for value in planted {
-            try check(!store.descriptor.address.contains(value), "descriptor address holds no value")
+        run.check(!store.descriptor.backend.isEmpty, "descriptor names the backend")
+        for value in run.planted {
+            run.check(!store.descriptor.address.contains(value), "descriptor address holds no value")
         }
-
-        try await checkReads(fixture)
-        try await checkListing(fixture)
-        try await checkFields(fixture)
-        try await checkMissing(fixture, planted: planted)
-        try await checkVersions(fixture)
-        try await checkWriteAndRotate(fixture)
+        await run.part("reads") { try await run.checkReads() }
+        await run.part("listing") { try await run.checkListing() }
+        await run.part("fields") { try await run.checkFields() }
+        await run.part("missing") { try await run.checkMissing() }
+        await run.part("versions") { try await run.checkVersions() }
+        await run.part("write and rotate") { try await run.checkWriteAndRotate() }
         let health = await store.health()
-        try check(health.healthy, "health reports healthy (\(health.detail))")
+        run.check(health.healthy, "health reports healthy (\(health.detail))")
     }
 
-    static func checkReads(_ fixture: ConformanceFixture) async throws {
-        for (path, bytes) in fixture.seeded {
-            let secret = try await fixture.store.read(path)
-            guard case .value(let value) = secret.content else { throw failure("\(path) reads as a plain value") }
-            try check(value.copyBytes() == bytes, "\(path) reads back its exact bytes")
-            try check(!secret.version.isEmpty, "\(path) has a version id")
+    struct Run {
+        let fixture: ConformanceFixture
+        let location: SourceLocation
+        var store: any SecretStore { fixture.store }
+        /// Seeded values long enough to look for in messages.
+        var planted: [String] {
+            fixture.seeded.values.map { String(decoding: $0, as: UTF8.self) }.filter { $0.count >= 6 }
         }
-    }
 
-    static func checkListing(_ fixture: ConformanceFixture) async throws {
-        let store = fixture.store
-        for path in fixture.seeded.keys {
-            var folder = SecretPath.root
-            for (index, segment) in path.segments.enumerated() {
-                let listing = try await store.list(folder)
-                for name in listing.secrets.union(listing.folders) {
-                    try check(SecretPath.isValidSegment(name), "listing of \(folder) holds only valid names")
-                }
-                if index == path.segments.count - 1 {
-                    try check(listing.secrets.contains(segment), "listing of \(folder) shows secret \(segment)")
-                } else {
-                    try check(listing.folders.contains(segment), "listing of \(folder) shows folder \(segment)")
-                    folder = try folder.appending(segment)
-                }
-            }
+        func check(_ condition: Bool, _ promise: @autoclosure () -> String) {
+            #expect(condition, "conformance (\(store.descriptor.backend)): \(promise())", sourceLocation: location)
         }
-        let nowhere = try SecretPath("conformance-no-such-folder/deeper")
-        let empty = try await store.list(nowhere)
-        try check(empty.isEmpty, "listing a folder that does not exist is empty, not an error")
-    }
 
-    static func checkFields(_ fixture: ConformanceFixture) async throws {
-        guard let (path, fields) = fixture.fieldSecret else { return }
-        let secret = try await fixture.store.read(path)
-        guard case .fields(let read) = secret.content else { throw failure("\(path) reads as fields") }
-        try check(Set(read.keys) == Set(fields.keys), "\(path) has exactly its fields")
-        for (name, bytes) in fields {
-            try check(read[name]?.copyBytes() == bytes, "\(path) field \(name) reads back its exact bytes")
-        }
-    }
-
-    static func checkMissing(_ fixture: ConformanceFixture, planted: [String]) async throws {
-        let store = fixture.store
-        for missing in [try SecretPath("conformance-missing"), fixture.scratch.appending(try SecretPath("x/y"))] {
+        /// An error a part throws is one broken promise; the next part still runs.
+        func part(_ name: String, _ body: () async throws -> Void) async {
             do {
-                _ = try await store.read(missing)
-                throw failure("reading \(missing) fails")
+                try await body()
+            } catch {
+                // SecretError's message never holds a value; another error is shown by its type only.
+                let shown = (error as? SecretError).map { "\($0)" } ?? "\(type(of: error))"
+                check(false, "\(name): unexpected error \(shown)")
+            }
+        }
+
+        func checkReads() async throws {
+            for (path, bytes) in fixture.seeded {
+                await part("read \(path)") {
+                    let secret = try await store.read(path)
+                    guard case .value(let value) = secret.content else {
+                        return check(false, "\(path) reads as a plain value")
+                    }
+                    check(value.copyBytes() == bytes, "\(path) reads back its exact bytes")
+                    check(!secret.version.isEmpty, "\(path) has a version id")
+                }
+            }
+        }
+
+        func checkListing() async throws {
+            for path in fixture.seeded.keys {
+                var folder = SecretPath.root
+                for (index, segment) in path.segments.enumerated() {
+                    let listing = try await store.list(folder)
+                    for name in listing.secrets.union(listing.folders) {
+                        check(SecretPath.isValidSegment(name), "listing of \(folder) holds only valid names")
+                    }
+                    if index == path.segments.count - 1 {
+                        check(listing.secrets.contains(segment), "listing of \(folder) shows secret \(segment)")
+                    } else {
+                        check(listing.folders.contains(segment), "listing of \(folder) shows folder \(segment)")
+                        folder = try folder.appending(segment)
+                    }
+                }
+            }
+            let empty = try await store.list(try SecretPath("conformance-no-such-folder/deeper"))
+            check(empty.isEmpty, "listing a folder that does not exist is empty, not an error")
+        }
+
+        func checkFields() async throws {
+            guard let (path, fields) = fixture.fieldSecret else { return }
+            let secret = try await store.read(path)
+            guard case .fields(let read) = secret.content else { return check(false, "\(path) reads as fields") }
+            check(Set(read.keys) == Set(fields.keys), "\(path) has exactly its fields")
+            for (name, bytes) in fields {
+                check(read[name]?.copyBytes() == bytes, "\(path) field \(name) reads back its exact bytes")
+            }
+        }
+
+        func checkMissing() async throws {
+            for missing in [try SecretPath("conformance-missing"), fixture.scratch.appending(try SecretPath("x/y"))] {
+                do {
+                    _ = try await store.read(missing)
+                    check(false, "reading \(missing) fails")
+                } catch let error as SecretError {
+                    check(error.code == .notFound, "reading \(missing) is notFound, got \(error.code)")
+                    for value in planted { check(!error.description.contains(value), "errors hold no value") }
+                }
+            }
+        }
+
+        func checkVersions() async throws {
+            guard let (path, bytes) = fixture.seeded.first else { return }
+            guard store.descriptor.capabilities.contains(.versions) else {
+                return await expect(.unsupported, "versions on a store without them") {
+                    _ = try await store.versions(of: path)
+                }
+            }
+            let versions = try await store.versions(of: path)
+            check(!versions.isEmpty, "\(path) has versions")
+            if let current = versions.first(where: { $0.labels.contains(VersionInfo.current) }) {
+                let byID = try await store.read(path, version: current.id)
+                if case .value(let value) = byID.content {
+                    check(value.copyBytes() == bytes, "the current version of \(path) holds the current value")
+                } else {
+                    check(false, "version \(current.id) of \(path) reads as a plain value")
+                }
+            } else {
+                check(false, "\(path) has a version labelled current")
+            }
+            await expect(.notFound, "a version that does not exist") {
+                _ = try await store.read(path, version: "999999999")
+            }
+            await expect(.notFound, "versions of a missing secret") {
+                _ = try await store.versions(of: try SecretPath("conformance-missing"))
+            }
+        }
+
+        func checkWriteAndRotate() async throws {
+            let caps = store.descriptor.capabilities
+            let target = try fixture.scratch.appending("written")
+            let first = SecretValue(string: "conformance-first-\(UInt32.random(in: 0...UInt32.max))")
+            let second = SecretValue(bytes: [0, 1, 2, 255, 254])
+            guard caps.contains(.write) else {
+                await expect(.unsupported, "write on a read-only store") {
+                    _ = try await store.write(target, content: .value(first))
+                }
+                return await expect(.unsupported, "rotate on a store that cannot") {
+                    _ = try await store.rotate(RotationRequest(path: target) { first })
+                }
+            }
+            let v1 = try await store.write(target, content: .value(first))
+            check(try await readValue(target) == first, "a written value reads back")
+            let listing = try await store.list(fixture.scratch)
+            check(listing.secrets.contains("written"), "a written secret is listed in its folder")
+            let v2 = try await store.write(target, content: .value(second))
+            check(v1.id != v2.id, "each write makes a new version")
+            check(try await readValue(target) == second, "binary bytes survive a write")
+            if caps.contains(.versions) {
+                await part("versions after writes") {
+                    let versions = try await store.versions(of: target)
+                    check(versions.map(\.id).suffix(2) == [v1.id, v2.id], "versions are listed oldest first")
+                    check(versions.last?.labels.contains(VersionInfo.current) == true, "the newest is current")
+                    check(
+                        versions.dropLast().last?.labels.contains(VersionInfo.previous) == true,
+                        "the one before is previous")
+                    let old = try await store.read(target, version: v1.id)
+                    check(old.content == .value(first), "an old version still reads its old value")
+                }
+            }
+
+            let fresh = SecretValue(string: "conformance-rotated-\(UInt32.random(in: 0...UInt32.max))")
+            guard caps.contains(.rotate) else {
+                return await expect(.unsupported, "rotate on a store that cannot") {
+                    _ = try await store.rotate(RotationRequest(path: target) { fresh })
+                }
+            }
+            await part("rotate") {
+                let rotated = try await store.rotate(RotationRequest(path: target) { fresh })
+                check(rotated.oldVersion == v2.id, "rotation reports the version it replaced")
+                check(rotated.newVersion != v2.id, "rotation makes a new version")
+                let after = try await readValue(target)
+                check(after != second && !after.isEmpty, "rotation changes the value")
+            }
+            await expect(.notFound, "rotating a missing secret") {
+                _ = try await store.rotate(RotationRequest(path: try SecretPath("conformance-missing")) { fresh })
+            }
+            await part("rotate a field") {
+                let multi = try fixture.scratch.appending("multi")
+                let keep = SecretValue(string: "conformance-keep-me")
+                _ = try await store.write(multi, content: .fields(["user": keep, "password": first]))
+                let fieldRotation = try await store.rotate(RotationRequest(path: multi, field: "password") { fresh })
+                guard case .fields(let fields) = try await store.read(multi).content else {
+                    return check(false, "a multi-field write reads as fields")
+                }
+                check(fields["user"] == keep, "rotating one field keeps the others")
+                check(fields["password"] != first, "rotating a field changes it")
+                check(fieldRotation.field == "password", "the result names the rotated field")
+            }
+        }
+
+        /// The value at `path`; an empty one (and a broken promise) when it is not a plain value.
+        func readValue(_ path: SecretPath) async throws -> SecretValue {
+            guard case .value(let value) = try await store.read(path).content else {
+                check(false, "\(path) reads as a plain value")
+                return SecretValue(bytes: [])
+            }
+            return value
+        }
+
+        func expect(_ code: SecretError.Code, _ what: String, _ body: () async throws -> Void) async {
+            do {
+                try await body()
+                check(false, "\(what): expected \(code), got success")
             } catch let error as SecretError {
-                try check(error.code == .notFound, "reading \(missing) is notFound, got \(error.code)")
-                for value in planted { try check(!error.description.contains(value), "errors hold no value") }
+                check(error.code == code, "\(what): expected \(code), got \(error.code) (\(error))")
+            } catch {
+                check(false, "\(what): expected \(code), got \(type(of: error))")
             }
         }
-    }
-
-    static func checkVersions(_ fixture: ConformanceFixture) async throws {
-        let store = fixture.store
-        guard let (path, bytes) = fixture.seeded.first else { return }
-        guard store.descriptor.capabilities.contains(.versions) else {
-            try await expect(.unsupported, "versions on a store without them") {
-                _ = try await store.versions(of: path)
-            }
-            return
-        }
-        let versions = try await store.versions(of: path)
-        try check(!versions.isEmpty, "\(path) has versions")
-        guard let current = versions.first(where: { $0.labels.contains(VersionInfo.current) }) else {
-            throw failure("\(path) has a version labelled current")
-        }
-        let byID = try await store.read(path, version: current.id)
-        guard case .value(let value) = byID.content else { throw failure("version reads as a plain value") }
-        try check(value.copyBytes() == bytes, "the current version holds the current value")
-        try await expect(.notFound, "a version that does not exist") {
-            _ = try await store.read(path, version: "999999999")
-        }
-        try await expect(.notFound, "versions of a missing secret") {
-            _ = try await store.versions(of: try SecretPath("conformance-missing"))
-        }
-    }
-
-    static func checkWriteAndRotate(_ fixture: ConformanceFixture) async throws {
-        let store = fixture.store
-        let caps = store.descriptor.capabilities
-        let target = try fixture.scratch.appending("written")
-        let first = SecretValue(string: "conformance-first-\(UInt32.random(in: 0...UInt32.max))")
-        let second = SecretValue(bytes: [0, 1, 2, 255, 254])
-        guard caps.contains(.write) else {
-            try await expect(.unsupported, "write on a read-only store") {
-                _ = try await store.write(target, content: .value(first))
-            }
-            try await expect(.unsupported, "rotate on a store that cannot") {
-                _ = try await store.rotate(RotationRequest(path: target) { first })
-            }
-            return
-        }
-        let v1 = try await store.write(target, content: .value(first))
-        try check(try await readValue(store, target) == first, "a written value reads back")
-        let listing = try await store.list(fixture.scratch)
-        try check(listing.secrets.contains("written"), "a written secret is listed in its folder")
-        let v2 = try await store.write(target, content: .value(second))
-        try check(v1.id != v2.id, "each write makes a new version")
-        try check(try await readValue(store, target) == second, "binary bytes survive a write")
-        if caps.contains(.versions) {
-            let versions = try await store.versions(of: target)
-            try check(versions.map(\.id).suffix(2) == [v1.id, v2.id], "versions are listed oldest first")
-            try check(versions.last?.labels.contains(VersionInfo.current) == true, "the newest is current")
-            try check(
-                versions.dropLast().last?.labels.contains(VersionInfo.previous) == true, "the one before is previous")
-            let old = try await store.read(target, version: v1.id)
-            try check(old.content == .value(first), "an old version still reads its old value")
-        }
-
-        let fresh = SecretValue(string: "conformance-rotated-\(UInt32.random(in: 0...UInt32.max))")
-        guard caps.contains(.rotate) else {
-            try await expect(.unsupported, "rotate on a store that cannot") {
-                _ = try await store.rotate(RotationRequest(path: target) { fresh })
-            }
-            return
-        }
-        let rotated = try await store.rotate(RotationRequest(path: target) { fresh })
-        try check(rotated.oldVersion == v2.id, "rotation reports the version it replaced")
-        try check(rotated.newVersion != v2.id, "rotation makes a new version")
-        let after = try await readValue(store, target)
-        try check(after != second && !after.isEmpty, "rotation changes the value")
-        try await expect(.notFound, "rotating a missing secret") {
-            _ = try await store.rotate(RotationRequest(path: try SecretPath("conformance-missing")) { fresh })
-        }
-
-        let multi = try fixture.scratch.appending("multi")
-        let keep = SecretValue(string: "conformance-keep-me")
-        _ = try await store.write(multi, content: .fields(["user": keep, "password": first]))
-        let fieldRotation = try await store.rotate(RotationRequest(path: multi, field: "password") { fresh })
-        let multiAfter = try await store.read(multi)
-        guard case .fields(let fields) = multiAfter.content else {
-            throw failure("a multi-field write reads as fields")
-        }
-        try check(fields["user"] == keep, "rotating one field keeps the others")
-        try check(fields["password"] != first, "rotating a field changes it")
-        try check(fieldRotation.field == "password", "the result names the rotated field")
-    }
-
-    static func readValue(_ store: any SecretStore, _ path: SecretPath) async throws -> SecretValue {
-        guard case .value(let value) = try await store.read(path).content else {
-            throw failure("\(path) reads as a plain value")
-        }
-        return value
-    }
-
-    static func expect(_ code: SecretError.Code, _ what: String, _ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as SecretError {
-            try check(error.code == code, "\(what): expected \(code), got \(error.code) (\(error))")
-            return
-        }
-        throw failure("\(what): expected \(code), got success")
-    }
-
-    static func check(_ condition: Bool, _ promise: String) throws {
-        if !condition { throw failure(promise) }
-    }
-
-    static func failure(_ promise: String) -> ConformanceFailure {
-        ConformanceFailure(description: "conformance: \(promise)")
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// Tests that need a moto of their own: signature checking switched on would break every other
 /// test on the shared server, and a killed server must be one nobody else uses.
-@Suite struct AWSAuthAndFailureTests {
+@Suite(.needs(.moto)) struct AWSAuthAndFailureTests {
     /// Creates an IAM user with an access key through moto's IAM API (boto3, a real client), then
     /// switches signature checking on. Returns the key id and secret key.
     static func enableAuth(on moto: OwnMoto) async throws -> (String, String) {

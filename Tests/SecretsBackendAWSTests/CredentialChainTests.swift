@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SecretStoreConformance
 import SecretsCore
 import ServiceLifecycle
 import Testing
@@ -8,7 +9,7 @@ import Testing
 
 /// Each credential source fetched for real: STS and instance metadata from moto, files from disk,
 /// container credentials from python's http.server serving a JSON file.
-@Suite struct AWSCredentialChainTests {
+@Suite(.needs(.moto)) struct AWSCredentialChainTests {
     /// The base environment without keys, so the chain goes past the environment provider.
     static func keylessEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = baseEnvironment(extra)

@@ -6,7 +6,7 @@ import Testing
 @testable import SecretsBackendAWS
 
 /// Faults moto really produces: answers that are not what the protocol promises, and a 500.
-@Suite struct AWSFaultTests {
+@Suite(.needs(.moto)) struct AWSFaultTests {
     @Test func answersThatAreNotTheProtocolAreMalformed() async throws {
         let capture = LogCapture()
         let moto = try motoEndpoint()

@@ -6,7 +6,7 @@ import Testing
 @testable import SecretsBackendAWS
 
 /// Whatever happens, no value and no key reaches a log line or an error message.
-@Suite struct AWSRedactionTests {
+@Suite(.needs(.moto)) struct AWSRedactionTests {
     @Test func noValueOrKeyInLogsOrErrors() async throws {
         let capture = LogCapture()
         let store = try await makeStore(prefix: uniquePrefix("redact"), expand: true, logger: capture.logger())

@@ -7,7 +7,7 @@ import Testing
 @testable import SecretsBackendAWS
 
 /// Reads, listings, versions and rotation against the shared moto; each test under its own prefix.
-@Suite struct AWSStoreBehaviourTests {
+@Suite(.needs(.moto)) struct AWSStoreBehaviourTests {
     @Test func stringsAndBinaryReadBackExactly() async throws {
         let store = try await makeStore(prefix: uniquePrefix("content"))
         defer { Task { await store.shutdown() } }

@@ -19,7 +19,7 @@ import Testing
             try SecretPath("team/token"): Array("team-token-conformance".utf8),
             try SecretPath("openai/api_key"): Array("sk-env-conformance".utf8),
         ]
-        try await StoreConformance.run(
+        await StoreConformance.run(
             ConformanceFixture(store: store, seeded: seeded, fieldSecret: nil, scratch: try SecretPath("scratch")))
     }
 }

@@ -111,7 +111,8 @@ import Testing
         #expect(store.descriptor.capabilities.isEmpty)
         #expect(await errorCode { _ = try await store.versions(of: path) } == .unsupported)
         #expect(
-            await errorCode { _ = try await store.write(path, content: .value(SecretValue(string: "x"))) } == .unsupported)
+            await errorCode { _ = try await store.write(path, content: .value(SecretValue(string: "x"))) }
+                == .unsupported)
         #expect(
             await errorCode { _ = try await store.rotate(RotationRequest(path: path) { SecretValue(string: "x") }) }
                 == .unsupported)

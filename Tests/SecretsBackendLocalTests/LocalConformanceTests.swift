@@ -22,7 +22,7 @@ import Testing
             ]
             _ = try await store.write(fieldPath, content: .fields(fields.mapValues { SecretValue(bytes: $0) }))
 
-            try await StoreConformance.run(
+            await StoreConformance.run(
                 ConformanceFixture(
                     store: store, seeded: seeded, fieldSecret: (fieldPath, fields),
                     scratch: try SecretPath("scratch/area")))

@@ -49,4 +49,3 @@ func value(of secret: Secret) -> SecretValue? {
     if case .value(let value) = secret.content { return value }
     return nil
 }
-

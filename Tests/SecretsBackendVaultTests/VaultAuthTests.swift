@@ -7,7 +7,7 @@ import SecretsCore
 import ServiceLifecycle
 import Testing
 
-@Suite("Vault auth and namespaces against OpenBao")
+@Suite("Vault auth and namespaces against OpenBao", .needs(.openBao))
 struct VaultAuthTests {
     /// A KV mount with one secret and a read-only policy on it.
     private func readOnlySetup(_ api: VaultAPI) async throws -> (mount: String, policy: String, value: String) {

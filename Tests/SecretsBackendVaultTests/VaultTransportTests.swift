@@ -6,7 +6,7 @@ import SecretsBackendVault
 import SecretsCore
 import Testing
 
-@Suite("Vault transport, TLS and faults")
+@Suite("Vault transport, TLS and faults", .needs(.openBao))
 struct VaultTransportTests {
     @Test func tlsWithTheServersCA() async throws {
         let address = try TestEnvironment.require("SECRETSFS_TEST_VAULT_TLS_ADDR")

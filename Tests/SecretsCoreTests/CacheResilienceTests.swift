@@ -21,7 +21,7 @@ import Testing
         let f = CacheFixture(policy: Self.breakerPolicy)
         await openBreaker(f)
         #expect(f.upstream.calls.reads == 3)
-        #expect(await f.cache.statistics().breakerState == "open")
+        #expect(await f.cache.statistics().breakerState == .open)
 
         #expect(await f.failure("a") == .unavailable)
         #expect(await f.failure("b") == .unavailable)
@@ -42,7 +42,7 @@ import Testing
         f.upstream.fail(with: .unavailable)
         #expect(await f.failure("a") == .unavailable)
         #expect(await f.failure("a") == .unavailable)
-        #expect(await f.cache.statistics().breakerState == "closed")
+        #expect(await f.cache.statistics().breakerState == .closed)
         #expect(await f.cache.statistics().breakerRejections == 0)
         #expect(f.upstream.calls.reads == 5)
     }
@@ -51,12 +51,12 @@ import Testing
         let f = CacheFixture(policy: Self.breakerPolicy)
         await openBreaker(f)
         f.clock.advance(by: .seconds(9))
-        #expect(await f.cache.statistics().breakerState == "open")
+        #expect(await f.cache.statistics().breakerState == .open)
         #expect(await f.failure("a") == .unavailable)
         #expect(f.upstream.calls.reads == 3)
 
         f.clock.advance(by: .seconds(1))
-        #expect(await f.cache.statistics().breakerState == "half_open")
+        #expect(await f.cache.statistics().breakerState == .halfOpen)
         f.upstream.fail(with: nil)
         f.upstream.set(path("a"), "one")
         f.upstream.set(path("b"), "two")
@@ -71,7 +71,7 @@ import Testing
 
         await gate.release()
         #expect(try await probe.value == "one")
-        #expect(await f.cache.statistics().breakerState == "closed")
+        #expect(await f.cache.statistics().breakerState == .closed)
         #expect(try await f.read("b") == "two")
         #expect(f.upstream.calls.reads == 5)
     }
@@ -82,12 +82,12 @@ import Testing
         f.clock.advance(by: .seconds(10))
         #expect(await f.failure("a") == .unavailable)  // the probe, still failing
         #expect(f.upstream.calls.reads == 4)
-        #expect(await f.cache.statistics().breakerState == "open")
+        #expect(await f.cache.statistics().breakerState == .open)
         f.clock.advance(by: .seconds(5))
         #expect(await f.failure("a") == .unavailable)
         #expect(f.upstream.calls.reads == 4)
         f.clock.advance(by: .seconds(5))
-        #expect(await f.cache.statistics().breakerState == "half_open")
+        #expect(await f.cache.statistics().breakerState == .halfOpen)
     }
 
     @Test func anOpenBreakerStillServesStaleValues() async throws {
@@ -185,11 +185,14 @@ import Testing
 
     @Test func theZeroingRoutineClearsEveryByte() {
         var bytes: [UInt8] = Array("a value that must not linger".utf8)
-        bytes.withUnsafeMutableBytes { SecretValue.Storage.zero($0) }
+        bytes.withUnsafeMutableBytes { SecretValue.zero($0) }
         #expect(bytes.allSatisfy { $0 == 0 })
         var empty: [UInt8] = []
-        empty.withUnsafeMutableBytes { SecretValue.Storage.zero($0) }  // no crash on an empty buffer
+        empty.withUnsafeMutableBytes { SecretValue.zero($0) }  // no crash on an empty buffer
         #expect(empty.isEmpty)
+        var copy: [UInt8] = Array("a temporary copy of a value".utf8)
+        copy.zeroize()
+        #expect(copy.count == 27 && copy.allSatisfy { $0 == 0 }, "zeroize keeps the length and clears every byte")
     }
 
     @Test func anEvictedOrReplacedValueIsReleased() async throws {

@@ -11,9 +11,14 @@ struct CacheFixture {
     static let policy = CachePolicy(
         ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100)
 
-    init(policy: CachePolicy = CacheFixture.policy) {
+    /// `refreshAhead`: whether the cache's refresh-ahead service runs, as the mount runs it.
+    init(policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true) {
         cache = CachingSecretStore(
             upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"))
+        if refreshAhead {
+            let service = cache.refreshAhead
+            Task { await service.run() }
+        }
     }
 
     func read(_ string: String) async throws -> String? {

@@ -69,14 +69,16 @@ extension MountCommand {
             attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
             onReady: { channel.tell("READY") },
             onKernelInit: { channel.tell("INIT") })
-        // Listed before the mount, so a graceful shutdown stops the mount first (the group goes in
-        // reverse order): a draining mount still reads with a renewed token.
         let background = StoreFactory.backgroundServices(of: upstream).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: background + [.init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)],
+                // Stopped in reverse order: the mount drains first, then refresh-ahead, token renewal
+                // and credential refresh stop (a draining mount still reads with a renewed token).
+                services: [.init(service: cache.refreshAhead)] + background + [
+                    .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
+                ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
