@@ -14,10 +14,20 @@ public struct AWSOptions: Sendable {
     public var prefix: String?
     /// `--json-fields expand`: a SecretString holding a flat JSON object of strings is a folder of fields.
     public var expandJSONFields: Bool?
-    /// The deadline of one backend call, retries included; default 5 s.
+    /// The deadline of one backend call, retries included; `BackendTimeout.standard` by default, and
+    /// refused when not above zero.
     public var timeout: Duration?
 
     public init() {}
+
+    /// The variables that stand in for an option the command line leaves out, in the order they are
+    /// tried (an empty one counts as unset, as the SDKs treat it); read from here by the command line's
+    /// option table.
+    public enum Environment {
+        public static let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        public static let endpoint = ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"]
+        public static let profile = ["AWS_PROFILE"]
+    }
 }
 
 /// The options after flags, environment and profile have been weighed; what the store runs on.
@@ -32,17 +42,16 @@ struct ResolvedAWSConfiguration: Sendable {
     var timeout: Duration
     var files: SharedConfigFiles
 
-    static let defaultTimeout = Duration.seconds(5)
-
     static func resolve(
         _ options: AWSOptions, environment: [String: String], homeDirectory: String
     ) throws(SecretError) -> ResolvedAWSConfiguration {
-        let explicitProfile = options.profile.nonEmpty ?? environment["AWS_PROFILE"].nonEmpty
+        func env(_ names: [String]) -> String? { names.lazy.compactMap { environment[$0].nonEmpty }.first }
+        let explicitProfile = options.profile.nonEmpty ?? env(AWSOptions.Environment.profile)
         let profile = explicitProfile ?? "default"
         let files = SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
 
         let region =
-            options.region.nonEmpty ?? environment["AWS_REGION"].nonEmpty ?? environment["AWS_DEFAULT_REGION"].nonEmpty
+            options.region.nonEmpty ?? env(AWSOptions.Environment.region)
             ?? files.configValue("region", profile: profile).nonEmpty
         guard let region else {
             throw SecretError(
@@ -54,8 +63,8 @@ struct ResolvedAWSConfiguration: Sendable {
         }
 
         let endpointText =
-            options.endpoint.nonEmpty ?? environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"].nonEmpty
-            ?? environment["AWS_ENDPOINT_URL"].nonEmpty ?? "https://secretsmanager.\(region).amazonaws.com"
+            options.endpoint.nonEmpty ?? env(AWSOptions.Environment.endpoint)
+            ?? "https://secretsmanager.\(region).amazonaws.com"
         let endpoint = try Endpoint(parsing: endpointText, what: "AWS endpoint")
 
         var prefix: [String] = []
@@ -67,8 +76,7 @@ struct ResolvedAWSConfiguration: Sendable {
             }
         }
 
-        let timeout = options.timeout ?? defaultTimeout
-        guard timeout > .zero else { throw SecretError(.configuration, "the AWS call timeout must be above zero") }
+        let timeout = try BackendTimeout.resolve(options.timeout)
 
         return ResolvedAWSConfiguration(
             region: region, endpoint: endpoint, profile: profile, profileExplicit: explicitProfile != nil,

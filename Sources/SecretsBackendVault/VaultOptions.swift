@@ -30,13 +30,28 @@ public struct VaultOptions: Sendable {
     public var caCertFile: String?
     /// `--vault-skip-verify`, else `VAULT_SKIP_VERIFY`.
     public var skipVerify: Bool?
-    /// The deadline of one backend call, retries included; default 5 s.
+    /// The deadline of one backend call, retries included; `BackendTimeout.standard` by default, and
+    /// refused when not above zero.
     public var timeout: Duration?
     /// Start even when Vault cannot be reached (a worker replacing one that died, whose cache
     /// still has the values): the token is checked on first use instead.
     public var startUnreachable = false
 
     public init() {}
+
+    /// The variables that stand in for an option the command line leaves out, in the order they are
+    /// tried. Declared here, where their meaning is (`VAULT_TOKEN` is the token itself, not a file), and
+    /// read from here by the command line's option table.
+    public enum Environment {
+        public static let address = ["VAULT_ADDR"]
+        public static let token = ["VAULT_TOKEN"]
+        public static let namespace = ["VAULT_NAMESPACE"]
+        public static let caCertFile = ["VAULT_CACERT"]
+        public static let skipVerify = ["VAULT_SKIP_VERIFY"]
+    }
+
+    /// The KV v2 mount when `--vault-mount` is not given.
+    public static let defaultMount = "secret"
 }
 
 /// Where the token of `--vault-auth token` comes from. A file is re-read when Vault refuses the token,
@@ -84,21 +99,21 @@ struct VaultConfiguration: Sendable {
         environment: [String: String],
         homeDirectory: String
     ) throws(SecretError) -> VaultConfiguration {
-        func env(_ name: String) -> String? {
-            guard let value = environment[name], !value.isEmpty else { return nil }
-            return value
+        // An empty variable counts as unset, as the vault CLI treats it.
+        func env(_ names: [String]) -> String? {
+            names.lazy.compactMap { name in environment[name].flatMap { $0.isEmpty ? nil : $0 } }.first
         }
 
-        guard let rawAddress = options.address ?? env("VAULT_ADDR") else {
+        guard let rawAddress = options.address ?? env(VaultOptions.Environment.address) else {
             throw SecretError(.configuration, "no Vault address: pass --vault-addr or set VAULT_ADDR")
         }
         let address = try checkedAddress(rawAddress)
 
-        let mount = segments(of: options.mount ?? "secret")
+        let mount = segments(of: options.mount ?? VaultOptions.defaultMount)
         if mount.isEmpty { throw SecretError(.configuration, "--vault-mount is empty") }
 
         var skipVerify = options.skipVerify ?? false
-        if options.skipVerify == nil, let text = env("VAULT_SKIP_VERIFY") {
+        if options.skipVerify == nil, let text = env(VaultOptions.Environment.skipVerify) {
             // The spellings Go's strconv.ParseBool accepts, as the vault CLI reads this variable.
             switch text {
             case "1", "t", "T", "true", "TRUE", "True": skipVerify = true
@@ -107,17 +122,17 @@ struct VaultConfiguration: Sendable {
             }
         }
 
-        var timeout = options.timeout ?? .seconds(5)
-        if timeout <= .zero { timeout = .seconds(5) }
+        let timeout = try BackendTimeout.resolve(options.timeout)
 
-        let namespace = segments(of: options.namespace ?? env("VAULT_NAMESPACE") ?? "").joined(separator: "/")
+        let namespace = segments(of: options.namespace ?? env(VaultOptions.Environment.namespace) ?? "")
+            .joined(separator: "/")
         return VaultConfiguration(
             address: address,
             namespace: namespace.isEmpty ? nil : namespace,
             mount: mount,
             prefix: segments(of: options.prefix ?? ""),
             auth: try authMethod(options, environment: env, homeDirectory: homeDirectory),
-            caCertFile: options.caCertFile ?? env("VAULT_CACERT"),
+            caCertFile: options.caCertFile ?? env(VaultOptions.Environment.caCertFile),
             skipVerify: skipVerify,
             timeout: timeout
         )
@@ -125,7 +140,7 @@ struct VaultConfiguration: Sendable {
 
     private static func authMethod(
         _ options: VaultOptions,
-        environment env: (String) -> String?,
+        environment env: ([String]) -> String?,
         homeDirectory: String
     ) throws(SecretError) -> VaultAuthMethod {
         let method = (options.auth ?? "token").lowercased()
@@ -143,7 +158,7 @@ struct VaultConfiguration: Sendable {
         switch method {
         case "token":
             if let file = options.tokenFile { return .token(.file(file)) }
-            if let value = env("VAULT_TOKEN") { return .token(.value(SecretValue(string: value))) }
+            if let value = env(VaultOptions.Environment.token) { return .token(.value(SecretValue(string: value))) }
             let home = homeDirectory.hasSuffix("/") ? String(homeDirectory.dropLast()) : homeDirectory
             let file = home + "/.vault-token"
             guard FileManager.default.isReadableFile(atPath: file) else {

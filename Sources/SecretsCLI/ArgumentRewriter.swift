@@ -11,7 +11,7 @@ enum ArgumentRewriter {
     /// Read off the root command, so a new subcommand is never taken for fstab's form.
     static let subcommands: Set<String> = Set(
         SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
-    static let backends: Set<String> = ["local", "env", "vault", "aws"]
+    static let backends = Set(BackendKind.allCases.map(\.rawValue))
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
         var argv = argv
@@ -19,7 +19,7 @@ enum ArgumentRewriter {
             argv = try fromMountHelper(argv)
         }
         guard let subcommand = argv.first, subcommands.contains(subcommand) else { return argv }
-        var configPath = environment["SECRETSFS_CONFIG"]
+        var configPath = OptionSpec.config.value(in: environment)
         if let index = argv.firstIndex(of: "--config"), index + 1 < argv.count {
             configPath = argv[index + 1]
         } else if let inline = argv.first(where: { $0.hasPrefix("--config=") }) {
@@ -60,10 +60,8 @@ enum ArgumentRewriter {
                 let key = parts[0].replacingOccurrences(of: "_", with: "-")
                 if key == "foreground" {
                     daemon = false
-                } else if key != "o",
-                    ConfigFile.backendKeys[key] != nil || ConfigFile.mountKeys.contains(key) || key == "config"
-                {
-                    if ConfigFile.booleanKeys.contains(key) {
+                } else if let spec = OptionSpec.named(key), spec != .kernelOptions {
+                    if spec.kind == .flag {
                         if parts.count == 1 || parts[1] == "true" { result.append("--\(key)") }
                     } else {
                         guard parts.count == 2 else {

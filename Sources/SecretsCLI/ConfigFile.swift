@@ -8,30 +8,8 @@ import Yams
 /// variables, which win over the file: a key is used only when its flag is absent from the
 /// command line and none of its environment variables is set. An unknown key is an error.
 struct ConfigFile {
-    /// Every key every subcommand takes, with the environment variables that override it.
-    static let backendKeys: [String: [String]] = [
-        "backend": ["SECRETSFS_BACKEND"], "store": ["SECRETSFS_STORE"], "env-prefix": [], "env-include": [],
-        "vault-addr": ["VAULT_ADDR"], "vault-token-file": ["VAULT_TOKEN"], "vault-namespace": ["VAULT_NAMESPACE"],
-        "vault-mount": [], "vault-prefix": [], "vault-auth": [], "vault-role-id": [], "vault-secret-id-file": [],
-        "vault-role": [], "vault-jwt-file": [], "vault-auth-mount": [], "vault-cacert": ["VAULT_CACERT"],
-        "vault-skip-verify": ["VAULT_SKIP_VERIFY"], "aws-region": ["AWS_REGION", "AWS_DEFAULT_REGION"],
-        "aws-endpoint": ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"], "aws-profile": ["AWS_PROFILE"],
-        "aws-prefix": [], "json-fields": [], "backend-timeout": [], "log-level": [], "log-format": [],
-    ]
-
-    /// Keys only `mount` takes.
-    static let mountKeys: Set<String> = [
-        "cache-ttl", "max-stale", "negative-ttl", "cache-max-entries", "direct-io", "keep-pages", "busy-poll", "uid",
-        "gid", "file-mode", "dir-mode", "allow-other", "rotation-length", "audit-log", "mlock", "daemon", "log-file", "o",
-        "show-versions",
-    ]
-
     /// Keys that are not flags.
     static let structuredKeys: Set<String> = ["policy"]
-
-    static let booleanKeys: Set<String> = [
-        "vault-skip-verify", "direct-io", "keep-pages", "allow-other", "mlock", "daemon", "show-versions",
-    ]
 
     var values: [String: Node]
     var path: String
@@ -62,7 +40,7 @@ struct ConfigFile {
             guard let name = key.string else {
                 throw SecretError(.configuration, "config file \(path): a key is not a string")
             }
-            guard backendKeys[name] != nil || mountKeys.contains(name) || structuredKeys.contains(name) else {
+            guard OptionSpec.named(name)?.inConfigFile == true || structuredKeys.contains(name) else {
                 throw SecretError(.configuration, "config file \(path): unknown key '\(name)'")
             }
             values[name] = value
@@ -76,12 +54,13 @@ struct ConfigFile {
         -> [String]
     {
         var added: [String] = []
-        for (key, node) in values.sorted(by: { $0.key < $1.key }) where !Self.structuredKeys.contains(key) {
-            if Self.mountKeys.contains(key), subcommand != "mount" { continue }
-            let flag = key == "o" ? "-o" : "--\(key)"
+        for (key, node) in values.sorted(by: { $0.key < $1.key }) {
+            guard let option = OptionSpec.named(key) else { continue }
+            if option.scope == .mountOnly, subcommand != "mount" { continue }
+            let flag = option.flag
             if argv.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
-            if (Self.backendKeys[key] ?? []).contains(where: { environment[$0] != nil }) { continue }
-            if Self.booleanKeys.contains(key) {
+            if option.value(in: environment) != nil { continue }
+            if option.kind == .flag {
                 guard let on = node.bool else {
                     throw SecretError(.configuration, "\(place(of: key, node)): '\(key)' must be true or false")
                 }
@@ -94,7 +73,7 @@ struct ConfigFile {
                     throw SecretError(
                         .configuration, "\(place(of: key, item)): '\(key)' must be a value or a list of values")
                 }
-                if let reason = ConfigValueCheck.problem(key: key, arguments: [flag, text]) {
+                if let reason = ConfigValueCheck.problem(option, arguments: [flag, text]) {
                     // Never the value: a secret pasted into the wrong line would be printed for all to see.
                     throw SecretError(
                         .configuration,

@@ -6,9 +6,9 @@ import ArgumentParser
 enum ConfigValueCheck {
     /// Nil when `flag value` is taken; else why not, in words that never hold the value (empty when the
     /// only words there are quote it).
-    static func problem(key: String, arguments: [String]) -> String? {
+    static func problem(_ option: OptionSpec, arguments: [String]) -> String? {
         do {
-            if ConfigFile.mountKeys.contains(key) {
+            if option.scope == .mountOnly {
                 // A mountpoint is required to parse at all; this one is never looked at.
                 _ = try MountCommand.parse(["/"] + arguments)
             } else {

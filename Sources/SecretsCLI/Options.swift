@@ -2,84 +2,50 @@ import ArgumentParser
 import Logging
 import SecretsCore
 
-/// The backend flags every subcommand takes (DESIGN section 2). Flags win over environment
-/// variables, which win over the config file. No flag takes a token or secret id: `ps` shows argv.
+/// The backend flags every subcommand takes (DESIGN section 2); names, variables and help come from
+/// `OptionSpec`. Flags win over environment variables, which win over the config file. No flag takes
+/// a token or secret id: `ps` shows argv.
 public struct BackendOptions: ParsableArguments, Sendable {
     public init() {}
 
-    @Option(help: "YAML file whose keys are these flags' names (env: SECRETSFS_CONFIG); flags and environment win.")
-    var config: String?
+    @Option(name: .option(.config), help: .option(.config)) var config: String?
+    @Option(name: .option(.backendKind), help: .option(.backendKind)) var backend: BackendKind?
+    @Option(name: .option(.store), help: .option(.store)) var store: String?
 
-    @Option(help: "Backend: local, env, vault or aws (env: SECRETSFS_BACKEND; default local).")
-    var backend: BackendKind?
+    @Option(name: .option(.envPrefix), help: .option(.envPrefix)) var envPrefix: String?
+    @Option(name: .option(.envInclude), help: .option(.envInclude)) var envInclude: [String] = []
 
-    @Option(help: "Local store file (env: SECRETSFS_STORE; default $XDG_DATA_HOME/secretsfs/secrets.db).")
-    var store: String?
+    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: String?
+    @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
+    @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
+    @Option(name: .option(.vaultMount), help: .option(.vaultMount)) var vaultMount: String?
+    @Option(name: .option(.vaultPrefix), help: .option(.vaultPrefix)) var vaultPrefix: String?
+    @Option(name: .option(.vaultAuth), help: .option(.vaultAuth)) var vaultAuth: String?
+    @Option(name: .option(.vaultRoleID), help: .option(.vaultRoleID)) var vaultRoleID: String?
+    @Option(name: .option(.vaultSecretIDFile), help: .option(.vaultSecretIDFile)) var vaultSecretIDFile: String?
+    @Option(name: .option(.vaultRole), help: .option(.vaultRole)) var vaultRole: String?
+    @Option(name: .option(.vaultJWTFile), help: .option(.vaultJWTFile)) var vaultJWTFile: String?
+    @Option(name: .option(.vaultAuthMount), help: .option(.vaultAuthMount)) var vaultAuthMount: String?
+    @Option(name: .option(.vaultCACert), help: .option(.vaultCACert)) var vaultCACert: String?
+    @Flag(name: .option(.vaultSkipVerify), help: .option(.vaultSkipVerify)) var vaultSkipVerify = false
 
-    @Option(name: .customLong("env-prefix"), help: "env: only variables with this prefix are shown.")
-    var envPrefix: String?
+    @Option(name: .option(.awsRegion), help: .option(.awsRegion)) var awsRegion: String?
+    @Option(name: .option(.awsEndpoint), help: .option(.awsEndpoint)) var awsEndpoint: String?
+    @Option(name: .option(.awsProfile), help: .option(.awsProfile)) var awsProfile: String?
+    @Option(name: .option(.awsPrefix), help: .option(.awsPrefix)) var awsPrefix: String?
+    @Option(name: .option(.jsonFields), help: .option(.jsonFields)) var jsonFields: JSONFields?
 
-    @Option(name: .customLong("env-include"), help: "env: also show variables matching this glob (repeatable).")
-    var envInclude: [String] = []
+    @Option(name: .option(.backendTimeout), help: .option(.backendTimeout)) var backendTimeout: DurationArgument?
 
-    @Option(name: .customLong("vault-addr"), help: "Vault address (env: VAULT_ADDR).")
-    var vaultAddr: String?
-    @Option(
-        name: .customLong("vault-token-file"),
-        help: "File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token).")
-    var vaultTokenFile: String?
-    @Option(name: .customLong("vault-namespace"), help: "Vault namespace (env: VAULT_NAMESPACE).")
-    var vaultNamespace: String?
-    @Option(name: .customLong("vault-mount"), help: "KV v2 mount (default secret).")
-    var vaultMount: String?
-    @Option(name: .customLong("vault-prefix"), help: "Sub-path of the KV mount shown at the root.")
-    var vaultPrefix: String?
-    @Option(name: .customLong("vault-auth"), help: "Vault auth: token, approle, jwt or kubernetes.")
-    var vaultAuth: String?
-    @Option(name: .customLong("vault-role-id"), help: "AppRole role id.")
-    var vaultRoleID: String?
-    @Option(name: .customLong("vault-secret-id-file"), help: "File holding the AppRole secret id.")
-    var vaultSecretIDFile: String?
-    @Option(name: .customLong("vault-role"), help: "Role for jwt and kubernetes auth.")
-    var vaultRole: String?
-    @Option(name: .customLong("vault-jwt-file"), help: "File holding the JWT (kubernetes: the service-account token).")
-    var vaultJWTFile: String?
-    @Option(name: .customLong("vault-auth-mount"), help: "Mount path of the auth method.")
-    var vaultAuthMount: String?
-    @Option(name: .customLong("vault-cacert"), help: "CA certificate file for Vault's TLS (env: VAULT_CACERT).")
-    var vaultCACert: String?
-    @Flag(
-        name: .customLong("vault-skip-verify"), help: "Do not verify Vault's TLS certificate (env: VAULT_SKIP_VERIFY).")
-    var vaultSkipVerify = false
-
-    @Option(name: .customLong("aws-region"), help: "AWS region (env: AWS_REGION, AWS_DEFAULT_REGION).")
-    var awsRegion: String?
-    @Option(
-        name: .customLong("aws-endpoint"),
-        help: "Secrets Manager endpoint (env: AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL).")
-    var awsEndpoint: String?
-    @Option(name: .customLong("aws-profile"), help: "Shared config profile (env: AWS_PROFILE).")
-    var awsProfile: String?
-    @Option(name: .customLong("aws-prefix"), help: "Name prefix shown at the root.")
-    var awsPrefix: String?
-    @Option(name: .customLong("json-fields"), help: "raw: a JSON SecretString is one file; expand: a folder of fields.")
-    var jsonFields: JSONFields?
-
-    @Option(name: .customLong("backend-timeout"), help: "Deadline of each backend call (default 5s).")
-    var backendTimeout: DurationArgument?
-
-    @Option(
-        name: .customLong("log-level"),
-        help: "trace, debug, info, notice, warning, error or critical (default error; mount: info).")
-    var logLevel: Logger.Level?
-
-    @Option(name: .customLong("log-format"), help: "text or json.")
-    var logFormat: LineLogHandler.Format = .text
+    @Option(name: .option(.logLevel), help: .option(.logLevel)) var logLevel: Logger.Level?
+    @Option(name: .option(.logFormat), help: .option(.logFormat)) var logFormat: LineLogHandler.Format = .text
 
     public func validate() throws {
-        // A zero deadline fails every call before it is sent: the mount would answer every read with EIO.
-        if let backendTimeout, backendTimeout.duration <= .zero {
-            throw ValidationError("--backend-timeout must be more than 0 (e.g. 5s)")
+        // The backends refuse the same deadlines with the same words; here it is a usage error (exit 64).
+        do {
+            _ = try BackendTimeout.resolve(backendTimeout?.duration)
+        } catch {
+            throw ValidationError(error.message)
         }
     }
 }

@@ -7,7 +7,9 @@ import SecretsBackendVault
 import SecretsCore
 import ServiceLifecycle
 
-/// Builds the store the options name. The one place where backends are chosen and wired.
+/// Builds the store the options name. The one place where backends are chosen and wired: each flag's
+/// value goes to the backend's field of the same meaning, and the backend fills what is left from the
+/// variables it declares (`VaultOptions.Environment`, `AWSOptions.Environment`) and its defaults.
 struct StoreFactory {
     var options: BackendOptions
     var environment: [String: String]
@@ -22,9 +24,11 @@ struct StoreFactory {
 
     func backendKind() throws(SecretError) -> BackendKind {
         if let kind = options.backend { return kind }
-        if let name = environment["SECRETSFS_BACKEND"] {
+        if let name = OptionSpec.backendKind.value(in: environment) {
             guard let kind = BackendKind(rawValue: name) else {
-                throw SecretError(.configuration, "SECRETSFS_BACKEND=\(name) is not one of local, env, vault, aws")
+                let variable = OptionSpec.backendKind.environment[0]
+                let kinds = BackendKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SecretError(.configuration, "\(variable)=\(name) is not one of \(kinds)")
             }
             return kind
         }
@@ -43,7 +47,7 @@ struct StoreFactory {
         switch try backendKind() {
         case .local:
             let path =
-                options.store ?? environment["SECRETSFS_STORE"]
+                options.store ?? OptionSpec.store.value(in: environment)
                 ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
             // Absolute, so `.status` names the file wherever the daemon's working folder is.
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path

@@ -27,7 +27,7 @@ public struct CachePolicy: Sendable, Equatable {
         negativeTTL: Duration = .seconds(10),
         maxEntries: Int = 10_000,
         refreshAheadFraction: Double = 0.75,
-        backendTimeout: Duration = .seconds(5),
+        backendTimeout: Duration = BackendTimeout.standard,
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
         breakerCooldown: Duration = .seconds(5)

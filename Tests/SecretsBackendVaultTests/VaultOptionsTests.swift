@@ -66,6 +66,29 @@ struct VaultOptionsTests {
         #expect(flags.displayAddress == "https://flag:8200/v1/team/a/kv/apps/one")
     }
 
+    @Test func aDeadlineNotAboveZeroIsRefusedAsEveryBackendRefusesIt() throws {
+        // It used to be replaced by 5 s without a word, while AWS refused it.
+        for timeout in [Duration.zero, .seconds(-3)] {
+            let message = configurationError { () throws(SecretError) in try resolve { $0.timeout = timeout } }
+            #expect(message == "--backend-timeout must be more than 0 (e.g. 5s)")
+            #expect(message == BackendTimeout.refusal)
+        }
+        #expect(try resolve { $0.timeout = .milliseconds(250) }.timeout == .milliseconds(250))
+    }
+
+    @Test func anEmptyVariableCountsAsUnset() throws {
+        let message = configurationError { () throws(SecretError) in
+            try resolve(environment: ["VAULT_ADDR": "", "VAULT_TOKEN": "t"])
+        }
+        #expect(message?.contains("VAULT_ADDR") == true)
+        let configuration = try resolve(
+            environment: [
+                "VAULT_ADDR": "http://x:8200", "VAULT_TOKEN": "t", "VAULT_NAMESPACE": "", "VAULT_CACERT": "",
+                "VAULT_SKIP_VERIFY": "",
+            ])
+        #expect(configuration.namespace == nil && configuration.caCertFile == nil && !configuration.skipVerify)
+    }
+
     @Test func tokenSourcesInOrder() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.unique("home")).path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)

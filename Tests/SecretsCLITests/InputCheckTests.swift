@@ -31,11 +31,11 @@ import Testing
     }
 
     @Test func aCheckedConfigValueSaysWhyWhenThatQuotesNothing() {
-        #expect(ConfigValueCheck.problem(key: "cache-ttl", arguments: ["--cache-ttl", "5m"]) == nil)
+        #expect(ConfigValueCheck.problem(.cacheTTL, arguments: ["--cache-ttl", "5m"]) == nil)
         #expect(
-            ConfigValueCheck.problem(key: "cache-max-entries", arguments: ["--cache-max-entries", "0"])
+            ConfigValueCheck.problem(.cacheMaxEntries, arguments: ["--cache-max-entries", "0"])
                 == "--cache-max-entries must be at least 1")
-        #expect(ConfigValueCheck.problem(key: "backend", arguments: ["--backend", "sekrit-value"]) == "")
+        #expect(ConfigValueCheck.problem(.backendKind, arguments: ["--backend", "sekrit-value"]) == "")
     }
 
     @Test func pathsBreakingARuleSayWhichWithoutThePath() {

@@ -13,51 +13,34 @@ struct MountCommand: AsyncParsableCommand {
 
     @Argument(help: "An existing, empty folder.") var mountpoint: String
 
-    @Option(name: .customLong("cache-ttl"), help: "How long a value is fresh (default 300s; 0 turns caching off).")
-    var cacheTTL = DurationArgument(.seconds(300))
-    @Option(
-        name: .customLong("max-stale"),
-        help: "How long past its TTL a value is served when the backend fails (default 24h; 0 off).")
-    var maxStale = DurationArgument(.seconds(86_400))
-    @Option(name: .customLong("negative-ttl"), help: "How long a missing secret is remembered (default 10s).")
-    var negativeTTL = DurationArgument(.seconds(10))
-    @Option(name: .customLong("cache-max-entries"), help: "Most entries kept in the cache (default 10000).")
-    var cacheMaxEntries = 10_000
-    @Flag(
-        name: .customLong("direct-io"), help: "Every open and read reaches the daemon; nothing stays in the page cache."
-    )
-    var directIO = false
-    @Flag(
-        name: .customLong("keep-pages"),
-        help: "Accepted and ignored: values stay in the page cache in every mode but --direct-io.")
-    var keepPages = false
-    @Flag(name: .customLong("show-versions"), help: "List .versions in folders (it opens by name either way).")
-    var showVersions = false
-    @Option(
-        name: .customLong("busy-poll"),
-        help: "Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).")
-    var busyPoll = 200
-    @Option(help: "Owner of every file (default: the mounting user).") var uid: UInt32?
-    @Option(help: "Group of every file (default: the mounting user's group).") var gid: UInt32?
-    @Option(name: .customLong("file-mode"), help: "Mode of secret files, octal (default 0400).") var fileMode:
-        ModeArgument?
-    @Option(name: .customLong("dir-mode"), help: "Mode of folders, octal (default 0500).") var dirMode: ModeArgument?
-    @Flag(name: .customLong("allow-other"), help: "Let other users reach the mount (modes and the policy still apply).")
-    var allowOther = false
-    @Option(
-        name: .customLong("rotation-length"), help: "Length of values made by .rotate: letters and digits (default 32)."
-    )
-    var rotationLength = 32
-    @Option(name: .customLong("audit-log"), help: "Append one JSON line per open and per rotation to this file.")
-    var auditLog: String?
-    @Flag(help: "Lock the daemon's memory so values never reach swap.") var mlock = false
-    @Flag(help: "Run in the background; exit 0 once the mount serves, or non-zero with the daemon's error.")
-    var daemon = false
-    @Option(name: .customLong("log-file"), help: "With --daemon: where the daemon's log goes (default: nowhere).")
-    var logFile: String?
-    @Option(name: .short, help: "Mount options, comma-separated, as in fstab (repeatable).") var o: [String] = []
+    // Names and help come from `OptionSpec`; the defaults are the cache's own.
+    @Option(name: .option(.cacheTTL), help: .option(.cacheTTL)) var cacheTTL = DurationArgument(CachePolicy().ttl)
+    @Option(name: .option(.maxStale), help: .option(.maxStale)) var maxStale = DurationArgument(CachePolicy().maxStale)
+    @Option(name: .option(.negativeTTL), help: .option(.negativeTTL))
+    var negativeTTL = DurationArgument(CachePolicy().negativeTTL)
+    @Option(name: .option(.cacheMaxEntries), help: .option(.cacheMaxEntries))
+    var cacheMaxEntries = CachePolicy().maxEntries
+    @Flag(name: .option(.directIO), help: .option(.directIO)) var directIO = false
+    @Flag(name: .option(.keepPages), help: .option(.keepPages)) var keepPages = false
+    @Flag(name: .option(.showVersions), help: .option(.showVersions)) var showVersions = false
+    @Option(name: .option(.busyPoll), help: .option(.busyPoll)) var busyPoll = Self.defaultBusyPoll
+    @Option(name: .option(.uid), help: .option(.uid)) var uid: UInt32?
+    @Option(name: .option(.gid), help: .option(.gid)) var gid: UInt32?
+    @Option(name: .option(.fileMode), help: .option(.fileMode)) var fileMode: ModeArgument?
+    @Option(name: .option(.dirMode), help: .option(.dirMode)) var dirMode: ModeArgument?
+    @Flag(name: .option(.allowOther), help: .option(.allowOther)) var allowOther = false
+    @Option(name: .option(.rotationLength), help: .option(.rotationLength))
+    var rotationLength = PasswordGenerator().length
+    @Option(name: .option(.auditLog), help: .option(.auditLog)) var auditLog: String?
+    @Flag(name: .option(.mlock), help: .option(.mlock)) var mlock = false
+    @Flag(name: .option(.daemon), help: .option(.daemon)) var daemon = false
+    @Option(name: .option(.logFile), help: .option(.logFile)) var logFile: String?
+    @Option(name: .option(.kernelOptions), help: .option(.kernelOptions)) var o: [String] = []
 
     @OptionGroup var backend: BackendOptions
+
+    /// In microseconds; the flag and its help both read it.
+    static let defaultBusyPoll = 200
 
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }

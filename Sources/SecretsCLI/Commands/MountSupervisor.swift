@@ -62,10 +62,11 @@ extension MountCommand {
     func refuseFilesUnderMountpoint(_ environment: [String: String]) throws {
         let folder = MountPoint.canonical(mountpoint) + "/"
         let named: [(String, String?)] = [
-            ("--config", backend.config ?? environment["SECRETSFS_CONFIG"]),
-            ("--store", backend.store ?? environment["SECRETSFS_STORE"]), ("--audit-log", auditLog),
-            ("--vault-token-file", backend.vaultTokenFile), ("--vault-secret-id-file", backend.vaultSecretIDFile),
-            ("--vault-jwt-file", backend.vaultJWTFile), ("--vault-cacert", backend.vaultCACert),
+            (OptionSpec.config.flag, backend.config ?? OptionSpec.config.value(in: environment)),
+            (OptionSpec.store.flag, backend.store ?? OptionSpec.store.value(in: environment)),
+            (OptionSpec.auditLog.flag, auditLog), (OptionSpec.vaultTokenFile.flag, backend.vaultTokenFile),
+            (OptionSpec.vaultSecretIDFile.flag, backend.vaultSecretIDFile),
+            (OptionSpec.vaultJWTFile.flag, backend.vaultJWTFile), (OptionSpec.vaultCACert.flag, backend.vaultCACert),
         ]
         for case (let flag, let path?) in named where MountPoint.canonical(path).hasPrefix(folder) {
             throw SecretError(

@@ -1,0 +1,211 @@
+import ArgumentParser
+import SecretsBackendAWS
+import SecretsBackendVault
+import SecretsCore
+
+/// One option that every subcommand (`BackendOptions`) or `mount` takes. Its name is the long flag, the
+/// config file's key and the mount helper's `-o` key alike; `environment` lists the variables that
+/// stand in for it, in the order they are tried, when the flag is absent. The argument parser's
+/// property for the option takes its name and help from here, and the config file and `-o` read
+/// their keys and kinds from here, so an option is added in one place (a test checks that the parser
+/// and this table agree on every flag).
+///
+/// Not swift-configuration's `ConfigReader`: its YAML provider refuses the file's `policy:` list of
+/// mappings and drops the line of each key that our errors name instead of the value, and its
+/// conversions would be a second parser of each value beside the argument parser, which also checks
+/// a config file's values (`ConfigValueCheck`).
+struct OptionSpec: Sendable, Hashable {
+    enum Kind: Sendable {
+        /// `--name VALUE`; in the file, a scalar.
+        case value
+        /// `--name VALUE`, repeatable; in the file, a value or a list of values.
+        case list
+        /// `--name` alone; in the file, `true` or `false`.
+        case flag
+    }
+
+    enum Scope: Sendable {
+        case everyCommand
+        case mountOnly
+    }
+
+    let name: String
+    let environment: [String]
+    let kind: Kind
+    let scope: Scope
+    /// Whether a config file may hold it: `--config` names the file itself.
+    let inConfigFile: Bool
+    /// What `--help` says; the variables, `defaultText` and `note` follow in parentheses.
+    private let summary: String
+    /// The default as a user would type it, read off the value the option defaults to.
+    private let defaultText: String?
+    private let note: String?
+    /// Words for the variables where "env: NAME" would mislead.
+    private let environmentText: String?
+
+    init(
+        _ name: String, _ kind: Kind = .value, _ scope: Scope = .everyCommand, environment: [String] = [],
+        inConfigFile: Bool = true, help summary: String, defaultText: String? = nil, note: String? = nil,
+        environmentText: String? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.scope = scope
+        self.environment = environment
+        self.inConfigFile = inConfigFile
+        self.summary = summary
+        self.defaultText = defaultText
+        self.note = note
+        self.environmentText = environmentText
+    }
+
+    /// As typed on the command line: `--cache-ttl`, `-o`.
+    var flag: String { name.count == 1 ? "-\(name)" : "--\(name)" }
+
+    var help: ArgumentHelp {
+        var notes: [String] = []
+        if let environmentText {
+            notes.append(environmentText)
+        } else if !environment.isEmpty {
+            notes.append("env: " + environment.joined(separator: ", "))
+        }
+        if let defaultText { notes.append("default " + defaultText) }
+        if let note { notes.append(note) }
+        return ArgumentHelp(notes.isEmpty ? summary + "." : "\(summary) (\(notes.joined(separator: "; "))).")
+    }
+
+    /// The first of its variables that is set (even to nothing), as the config file yields to it.
+    func value(in environment: [String: String]) -> String? {
+        self.environment.lazy.compactMap { environment[$0] }.first
+    }
+
+    /// The option `key` (a flag's name, without dashes), if it is one of the table's.
+    static func named(_ key: String) -> OptionSpec? { byName[key] }
+
+    private static let byName = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+}
+
+extension NameSpecification {
+    static func option(_ spec: OptionSpec) -> NameSpecification {
+        spec.name.count == 1 ? .customShort(Character(spec.name)) : .customLong(spec.name)
+    }
+}
+
+extension ArgumentHelp {
+    static func option(_ spec: OptionSpec) -> ArgumentHelp { spec.help }
+}
+
+// MARK: - The table
+
+extension OptionSpec {
+    static let all: [OptionSpec] = backend + mount
+
+    // Every subcommand's, as `BackendOptions` holds them (DESIGN section 2).
+    static let backend: [OptionSpec] = [
+        config, backendKind, store, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace, vaultMount,
+        vaultPrefix, vaultAuth, vaultRoleID, vaultSecretIDFile, vaultRole, vaultJWTFile, vaultAuthMount, vaultCACert,
+        vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, jsonFields, backendTimeout, logLevel, logFormat,
+    ]
+
+    static let config = OptionSpec(
+        "config", environment: ["SECRETSFS_CONFIG"], inConfigFile: false,
+        help: "YAML file whose keys are these flags' names", note: "flags and environment win")
+    static let backendKind = OptionSpec(
+        "backend", environment: ["SECRETSFS_BACKEND"], help: "Backend: local, env, vault or aws",
+        defaultText: BackendKind.local.rawValue)
+    static let store = OptionSpec(
+        "store", environment: ["SECRETSFS_STORE"], help: "Local store file",
+        defaultText: "$XDG_DATA_HOME/secretsfs/secrets.db")
+    static let envPrefix = OptionSpec("env-prefix", help: "env: only variables with this prefix are shown")
+    static let envInclude = OptionSpec(
+        "env-include", .list, help: "env: also show variables matching this glob (repeatable)")
+    static let vaultAddr = OptionSpec(
+        "vault-addr", environment: VaultOptions.Environment.address, help: "Vault address")
+    static let vaultTokenFile = OptionSpec(
+        "vault-token-file", environment: VaultOptions.Environment.token, help: "File holding the Vault token",
+        environmentText: "else \(VaultOptions.Environment.token.joined(separator: ", ")), else ~/.vault-token")
+    static let vaultNamespace = OptionSpec(
+        "vault-namespace", environment: VaultOptions.Environment.namespace, help: "Vault namespace")
+    static let vaultMount = OptionSpec("vault-mount", help: "KV v2 mount", defaultText: VaultOptions.defaultMount)
+    static let vaultPrefix = OptionSpec("vault-prefix", help: "Sub-path of the KV mount shown at the root")
+    static let vaultAuth = OptionSpec("vault-auth", help: "Vault auth: token, approle, jwt or kubernetes")
+    static let vaultRoleID = OptionSpec("vault-role-id", help: "AppRole role id")
+    static let vaultSecretIDFile = OptionSpec("vault-secret-id-file", help: "File holding the AppRole secret id")
+    static let vaultRole = OptionSpec("vault-role", help: "Role for jwt and kubernetes auth")
+    static let vaultJWTFile = OptionSpec(
+        "vault-jwt-file", help: "File holding the JWT (kubernetes: the service-account token)")
+    static let vaultAuthMount = OptionSpec("vault-auth-mount", help: "Mount path of the auth method")
+    static let vaultCACert = OptionSpec(
+        "vault-cacert", environment: VaultOptions.Environment.caCertFile, help: "CA certificate file for Vault's TLS")
+    static let vaultSkipVerify = OptionSpec(
+        "vault-skip-verify", .flag, environment: VaultOptions.Environment.skipVerify,
+        help: "Do not verify Vault's TLS certificate")
+    static let awsRegion = OptionSpec("aws-region", environment: AWSOptions.Environment.region, help: "AWS region")
+    static let awsEndpoint = OptionSpec(
+        "aws-endpoint", environment: AWSOptions.Environment.endpoint, help: "Secrets Manager endpoint")
+    static let awsProfile = OptionSpec(
+        "aws-profile", environment: AWSOptions.Environment.profile, help: "Shared config profile")
+    static let awsPrefix = OptionSpec("aws-prefix", help: "Name prefix shown at the root")
+    static let jsonFields = OptionSpec(
+        "json-fields", help: "raw: a JSON SecretString is one file; expand: a folder of fields")
+    static let backendTimeout = OptionSpec(
+        "backend-timeout", help: "Deadline of each backend call", defaultText: typed(BackendTimeout.standard))
+    static let logLevel = OptionSpec(
+        "log-level", help: "trace, debug, info, notice, warning, error or critical",
+        note: "default error; mount: info")
+    static let logFormat = OptionSpec("log-format", help: "text or json")
+
+    // `mount`'s own, as `MountCommand` holds them.
+    static let mount: [OptionSpec] = [
+        cacheTTL, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages, showVersions, busyPoll, uid, gid,
+        fileMode, dirMode, allowOther, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
+    ]
+
+    static let cacheTTL = OptionSpec(
+        "cache-ttl", .value, .mountOnly, help: "How long a value is fresh", defaultText: typed(CachePolicy().ttl),
+        note: "0 turns caching off")
+    static let maxStale = OptionSpec(
+        "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
+        defaultText: typed(CachePolicy().maxStale), note: "0 off")
+    static let negativeTTL = OptionSpec(
+        "negative-ttl", .value, .mountOnly, help: "How long a missing secret is remembered",
+        defaultText: typed(CachePolicy().negativeTTL))
+    static let cacheMaxEntries = OptionSpec(
+        "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache",
+        defaultText: "\(CachePolicy().maxEntries)")
+    static let directIO = OptionSpec(
+        "direct-io", .flag, .mountOnly, help: "Every open and read reaches the daemon; nothing stays in the page cache")
+    static let keepPages = OptionSpec(
+        "keep-pages", .flag, .mountOnly,
+        help: "Accepted and ignored: values stay in the page cache in every mode but --direct-io")
+    static let showVersions = OptionSpec(
+        "show-versions", .flag, .mountOnly, help: "List .versions in folders (it opens by name either way)")
+    static let busyPoll = OptionSpec(
+        "busy-poll", .value, .mountOnly,
+        help: "Microseconds the daemon stays awake after a request for the next one of a burst",
+        defaultText: "\(MountCommand.defaultBusyPoll)", note: "0 off")
+    static let uid = OptionSpec("uid", .value, .mountOnly, help: "Owner of every file (default: the mounting user)")
+    static let gid = OptionSpec(
+        "gid", .value, .mountOnly, help: "Group of every file (default: the mounting user's group)")
+    static let fileMode = OptionSpec(
+        "file-mode", .value, .mountOnly, help: "Mode of secret files, octal", defaultText: "0400")
+    static let dirMode = OptionSpec("dir-mode", .value, .mountOnly, help: "Mode of folders, octal", defaultText: "0500")
+    static let allowOther = OptionSpec(
+        "allow-other", .flag, .mountOnly, help: "Let other users reach the mount (modes and the policy still apply)")
+    static let rotationLength = OptionSpec(
+        "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits",
+        defaultText: "\(PasswordGenerator().length)")
+    static let auditLog = OptionSpec(
+        "audit-log", .value, .mountOnly, help: "Append one JSON line per open and per rotation to this file")
+    static let mlock = OptionSpec(
+        "mlock", .flag, .mountOnly, help: "Lock the daemon's memory so values never reach swap")
+    static let daemon = OptionSpec(
+        "daemon", .flag, .mountOnly,
+        help: "Run in the background; exit 0 once the mount serves, or non-zero with the daemon's error")
+    static let logFile = OptionSpec(
+        "log-file", .value, .mountOnly, help: "With --daemon: where the daemon's log goes (default: nowhere)")
+    static let kernelOptions = OptionSpec(
+        "o", .list, .mountOnly, help: "Mount options, comma-separated, as in fstab (repeatable)")
+
+    private static func typed(_ duration: Duration) -> String { DurationArgument(duration).defaultValueDescription }
+}
