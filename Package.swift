@@ -32,6 +32,7 @@ let package = Package(
             name: "SecretsBackendLocal",
             dependencies: [
                 "SecretsCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

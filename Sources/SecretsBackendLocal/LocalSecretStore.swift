@@ -16,6 +16,8 @@ public final class LocalSecretStore: SecretStore {
     public let path: String
 
     let connection: SQLiteConnection
+    /// Seals every value when the store is encrypted; nil for a plain store.
+    private let key: StoreKey?
     private let lock = AsyncLock()
     private let logger: Logger
     private let clock: any TimeSource
@@ -25,9 +27,12 @@ public final class LocalSecretStore: SecretStore {
     /// handle), so shutdown and deinit close it once between them.
     private let closed = Mutex(false)
 
-    private init(path: String, connection: SQLiteConnection, logger: Logger, clock: any TimeSource) {
+    private init(
+        path: String, connection: SQLiteConnection, key: StoreKey?, logger: Logger, clock: any TimeSource
+    ) {
         self.path = path
         self.connection = connection
+        self.key = key
         self.logger = logger
         self.clock = clock
         self.descriptor = StoreDescriptor(backend: "local", address: path, capabilities: [.versions, .write, .rotate])
@@ -40,10 +45,19 @@ public final class LocalSecretStore: SecretStore {
 
     /// Opens (creating if needed) the SQLite file at `path`: parent folders 0700, the file 0600
     /// created before SQLite opens it; WAL; a busy timeout so the CLI can write while a daemon reads.
+    /// With a `key`, the store must be encrypted with it (a new, empty store is encrypted at once);
+    /// without one, it must be plain.
     public static func open(
         path: String,
         logger: Logger,
-        clock: any TimeSource = SystemTimeSource()
+        clock: any TimeSource = SystemTimeSource(),
+        key: StoreKey? = nil
+    ) async throws -> LocalSecretStore {
+        try await open(path: path, logger: logger, clock: clock, key: key, checkingKey: true)
+    }
+
+    private static func open(
+        path: String, logger: Logger, clock: any TimeSource, key: StoreKey?, checkingKey: Bool
     ) async throws -> LocalSecretStore {
         try StoreFile.prepare(path, logger: logger)
         let connection: SQLiteConnection
@@ -70,7 +84,105 @@ public final class LocalSecretStore: SecretStore {
                 throw failure
             }
         }
-        return LocalSecretStore(path: path, connection: connection, logger: logger, clock: clock)
+        do {
+            if checkingKey { try await checkKey(key, connection, file: path) }
+        } catch {
+            try? await connection.close()
+            throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
+        }
+        return LocalSecretStore(path: path, connection: connection, key: key, logger: logger, clock: clock)
+    }
+
+    /// Whether `key` fits the file: the same key for an encrypted store, none for a plain one.
+    private static func checkKey(_ key: StoreKey?, _ db: SQLiteConnection, file: String) async throws {
+        switch (try await LocalSchema.keyCheck(db), key) {
+        case (nil, nil):
+            return
+        case (let check?, let key?):
+            try ContentSealing.verify(key, against: check, file: file)
+        case (_?, nil):
+            throw SecretError(
+                .configuration, "\(file) is encrypted: give its key with --store-key-file or SECRETSFS_STORE_KEY_FILE")
+        case (nil, let key?):
+            let rows = try await db.query("SELECT count(*) AS n FROM versions")
+            guard rows.first?.column("n")?.integer == 0 else {
+                throw SecretError(
+                    .configuration,
+                    "\(file) is not encrypted; 'secretsfs store encrypt --store-key-file \(key.source)' converts it")
+            }
+            // A new store given a key starts encrypted, so no value is ever written plain.
+            _ = try await db.query("BEGIN IMMEDIATE")
+            do {
+                try await seal(db, with: key)
+                _ = try await db.query("COMMIT")
+            } catch {
+                _ = try? await db.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Encrypts a plain store in place, in one transaction: every version's content sealed, the key
+    /// check written, the schema moved to the encrypted version. Freed pages are overwritten
+    /// (`secure_delete`) and the file rewritten (`VACUUM`), so no plaintext stays in SQLite's pages
+    /// or its write-ahead log. Returns how many versions were sealed.
+    public static func encrypt(path: String, key: StoreKey, logger: Logger) async throws -> Int {
+        let plain = try await open(path: path, logger: logger, clock: SystemTimeSource(), key: nil, checkingKey: false)
+        let db = plain.connection
+        defer { _ = plain }
+        do {
+            let sealed: Int = try await plain.lock.withLock {
+                guard try await LocalSchema.keyCheck(db) == nil else {
+                    throw SecretError(.configuration, "\(path) is already encrypted")
+                }
+                _ = try await db.query("PRAGMA secure_delete = ON")
+                _ = try await db.query("BEGIN IMMEDIATE")
+                do {
+                    let count = try await seal(db, with: key)
+                    _ = try await db.query("COMMIT")
+                    _ = try await db.query("VACUUM")
+                    _ = try await db.query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    return count
+                } catch {
+                    _ = try? await db.query("ROLLBACK")
+                    throw error
+                }
+            }
+            await plain.shutdown()
+            logger.info("encrypted the store", metadata: ["file": "\(path)", "versions": "\(sealed)"])
+            return sealed
+        } catch {
+            await plain.shutdown()
+            throw SecretError.fromSQLite(error, doing: "encrypting the store", file: path)
+        }
+    }
+
+    /// Seals every stored version and marks the store encrypted; inside the caller's transaction.
+    @discardableResult
+    private static func seal(_ db: SQLiteConnection, with key: StoreKey) async throws -> Int {
+        let rows = try await db.query("SELECT path, version, kind, content FROM versions")
+        for row in rows {
+            guard let path = row.column("path")?.string, let version = row.column("version")?.integer,
+                let rawKind = row.column("kind")?.integer, let kind = ContentCoding.Kind(rawValue: Int64(rawKind))
+            else { throw incompleteRow }
+            var plain: [UInt8]
+            switch row.column("content") {
+            case .blob(let buffer)?: plain = Array(buffer.readableBytesView)
+            case .text(let text)?: plain = Array(text.utf8)
+            default: throw incompleteRow
+            }
+            let sealed = try ContentSealing.seal(
+                plain, with: key, context: ContentSealing.associatedData(path: path, version: version, kind: kind))
+            plain.zeroize()
+            _ = try await db.query(
+                "UPDATE versions SET content = ?1 WHERE path = ?2 AND version = ?3",
+                [.blob(ByteBuffer(bytes: sealed)), .text(path), .integer(version)])
+        }
+        for statement in LocalSchema.encryptedStatements { _ = try await db.query(statement) }
+        _ = try await db.query(
+            "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
+            [.blob(ByteBuffer(bytes: try ContentSealing.keyCheck(key)))])
+        return rows.count
     }
 
     /// `$XDG_DATA_HOME/secretsfs/secrets.db`, else `~/.local/share/secretsfs/secrets.db`.
@@ -104,7 +216,7 @@ public final class LocalSecretStore: SecretStore {
             throw SecretError.notFound(secret, version == nil ? "no such secret" : "no such version")
         }
         do {
-            return try Self.secret(from: row)
+            return try Self.secret(from: row, path: secret, key: key)
         } catch {
             throw error.at(secret)
         }
@@ -142,8 +254,9 @@ public final class LocalSecretStore: SecretStore {
     public func write(_ secret: SecretPath, content: SecretContent) async throws -> VersionInfo {
         try Self.checkWritable(secret, content)
         let now = clock.wallNow()
+        let key = self.key
         let number = try await transaction("writing a secret") { db in
-            try await Self.insertVersion(db, secret, content, at: now)
+            try await Self.insertVersion(db, secret, content, at: now, key: key)
         }
         logger.info("wrote a new version", metadata: ["path": "\(secret)", "version": "\(number)"])
         return VersionInfo(id: String(number), createdAt: now, labels: [VersionInfo.current])
@@ -151,6 +264,7 @@ public final class LocalSecretStore: SecretStore {
 
     public func rotate(_ request: RotationRequest) async throws -> RotationResult {
         let secret = request.path
+        let key = self.key
         guard !secret.isRoot else { throw SecretError.notFound(secret) }
         let now = clock.wallNow()
         let (old, new) = try await transaction("rotating a secret") { db in
@@ -162,14 +276,14 @@ public final class LocalSecretStore: SecretStore {
                 [.text(secret.string)])
             guard let row = rows.first else { throw SecretError.notFound(secret) }
             guard let old = row.column("version")?.integer else { throw Self.incompleteRow.at(secret) }
-            let current = try Self.content(from: row)
+            let current = try Self.content(from: row, path: secret, version: old, key: key)
             let rotated: SecretContent
             do throws(SecretError) {
                 rotated = try current.rotated(field: request.field, to: request.generate())
             } catch {
                 throw error.at(secret)
             }
-            let new = try await Self.insertVersion(db, secret, rotated, at: now)
+            let new = try await Self.insertVersion(db, secret, rotated, at: now, key: key)
             return (old, new)
         }
         logger.info(
@@ -244,12 +358,20 @@ public final class LocalSecretStore: SecretStore {
         _ db: SQLiteConnection,
         _ secret: SecretPath,
         _ content: SecretContent,
-        at time: Date
+        at time: Date,
+        key: StoreKey?
     ) async throws -> Int {
         let rows = try await db.query(
             "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE path = ?1", [.text(secret.string)])
         guard let next = rows.first?.column("next")?.integer else { throw incompleteRow.at(secret) }
         var bytes = ContentCoding.encode(content)
+        if let key {
+            let context = ContentSealing.associatedData(
+                path: secret.string, version: next, kind: ContentCoding.kind(of: content))
+            let sealed = try ContentSealing.seal(bytes, with: key, context: context)
+            bytes.zeroize()
+            bytes = sealed
+        }
         var buffer = ByteBuffer(bytes: bytes)
         bytes.zeroize()
         defer { _ = buffer.withUnsafeMutableReadableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
@@ -279,14 +401,26 @@ public final class LocalSecretStore: SecretStore {
         }
     }
 
-    private static func secret(from row: SQLiteRow) throws(SecretError) -> Secret {
+    private static func secret(from row: SQLiteRow, path: SecretPath, key: StoreKey?) throws(SecretError) -> Secret {
         guard let number = row.column("version")?.integer else { throw incompleteRow }
         return Secret(
-            content: try content(from: row), version: String(number), createdAt: date(row.column("created_at")))
+            content: try content(from: row, path: path, version: number, key: key), version: String(number),
+            createdAt: date(row.column("created_at")))
     }
 
-    private static func content(from row: SQLiteRow) throws(SecretError) -> SecretContent {
+    private static func content(
+        from row: SQLiteRow, path: SecretPath, version: Int, key: StoreKey?
+    ) throws(SecretError) -> SecretContent {
         guard let kind = row.column("kind")?.integer else { throw incompleteRow }
+        if let key {
+            guard case .blob(let buffer)? = row.column("content"), let coding = ContentCoding.Kind(rawValue: Int64(kind))
+            else { throw incompleteRow }
+            var plain = try ContentSealing.open(
+                buffer.readableBytesView, with: key,
+                context: ContentSealing.associatedData(path: path.string, version: version, kind: coding))
+            defer { plain.zeroize() }
+            return try ContentCoding.decode(kind: Int64(kind), bytes: plain)
+        }
         switch row.column("content") {
         case .blob(let buffer)?:
             return try ContentCoding.decode(kind: Int64(kind), bytes: buffer.readableBytesView)

@@ -102,7 +102,7 @@ extension OptionSpec {
 
     // Every subcommand's, as `BackendOptions` holds them (DESIGN section 2).
     static let backend: [OptionSpec] = [
-        config, backendKind, store, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace, vaultMount,
+        config, backendKind, store, storeKeyFile, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace, vaultMount,
         vaultPrefix, vaultAuth, vaultRoleID, vaultSecretIDFile, vaultRole, vaultJWTFile, vaultAuthMount, vaultCACert,
         vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, jsonFields, backendTimeout, logLevel, logFormat,
     ]
@@ -116,6 +116,9 @@ extension OptionSpec {
     static let store = OptionSpec(
         "store", environment: ["SECRETSFS_STORE"], help: "Local store file",
         defaultText: "$XDG_DATA_HOME/secretsfs/secrets.db")
+    static let storeKeyFile = OptionSpec(
+        "store-key-file", environment: ["SECRETSFS_STORE_KEY_FILE"],
+        help: "File holding the 32-byte key that encrypts the local store's values (raw, base64 or hex)")
     static let envPrefix = OptionSpec("env-prefix", help: "env: only variables with this prefix are shown")
     static let envInclude = OptionSpec(
         "env-include", .list, help: "env: also show variables matching this glob (repeatable)")

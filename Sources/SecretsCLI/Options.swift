@@ -11,6 +11,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .option(.config), help: .option(.config)) var config: String?
     @Option(name: .option(.backendKind), help: .option(.backendKind)) var backend: BackendKind?
     @Option(name: .option(.store), help: .option(.store)) var store: String?
+    @Option(name: .option(.storeKeyFile), help: .option(.storeKeyFile)) var storeKeyFile: String?
 
     @Option(name: .option(.envPrefix), help: .option(.envPrefix)) var envPrefix: String?
     @Option(name: .option(.envInclude), help: .option(.envInclude)) var envInclude: [String] = []

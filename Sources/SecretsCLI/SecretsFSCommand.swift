@@ -12,6 +12,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
         subcommands: [
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
             PutCommand.self, RotateCommand.self, HealthCommand.self, StatusCommand.self, ReloadCommand.self,
+            StoreCommandGroup.self,
         ]
     )
 

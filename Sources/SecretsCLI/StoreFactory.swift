@@ -43,15 +43,26 @@ struct StoreFactory {
         return []
     }
 
+    /// The local store's file, absolute, so `.status` names it wherever the daemon's working folder is.
+    func localStorePath() -> String {
+        let path =
+            options.store ?? OptionSpec.store.value(in: environment)
+            ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
+        return URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// The local store's key, when a key file is named; an empty variable counts as unset.
+    func storeKey() throws -> StoreKey? {
+        guard let file = options.storeKeyFile ?? OptionSpec.storeKeyFile.value(in: environment), !file.isEmpty else {
+            return nil
+        }
+        return try StoreKey.load(file: file)
+    }
+
     func makeStore() async throws -> any SecretStore {
         switch try backendKind() {
         case .local:
-            let path =
-                options.store ?? OptionSpec.store.value(in: environment)
-                ?? LocalSecretStore.defaultPath(environment: environment, homeDirectory: homeDirectory)
-            // Absolute, so `.status` names the file wherever the daemon's working folder is.
-            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            return try await LocalSecretStore.open(path: absolute, logger: logger)
+            return try await LocalSecretStore.open(path: localStorePath(), logger: logger, key: storeKey())
         case .env:
             return EnvSecretStore(environment: environment, prefix: options.envPrefix, includeGlobs: options.envInclude)
         case .vault:

@@ -64,6 +64,10 @@ extension MountCommand {
         let named: [(String, String?)] = [
             (OptionSpec.config.flag, backend.config ?? OptionSpec.config.value(in: environment)),
             (OptionSpec.store.flag, backend.store ?? OptionSpec.store.value(in: environment)),
+            (
+                OptionSpec.storeKeyFile.flag,
+                backend.storeKeyFile ?? OptionSpec.storeKeyFile.value(in: environment)
+            ),
             (OptionSpec.auditLog.flag, auditLog), (OptionSpec.vaultTokenFile.flag, backend.vaultTokenFile),
             (OptionSpec.vaultSecretIDFile.flag, backend.vaultSecretIDFile),
             (OptionSpec.vaultJWTFile.flag, backend.vaultJWTFile), (OptionSpec.vaultCACert.flag, backend.vaultCACert),
