@@ -45,8 +45,9 @@ let package = Package(
             name: "SecretsTemplates",
             dependencies: ["SecretsCore", .product(name: "Stencil", package: "Stencil")]
         ),
+        // The one HTTP layer both HTTP backends use: client setup, deadline, retry, transport errors.
         .target(
-            name: "SecretsBackendVault",
+            name: "SecretsHTTP",
             dependencies: [
                 "SecretsCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -56,15 +57,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SecretsBackendVault",
+            dependencies: [
+                "SecretsCore", "SecretsHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "SecretsBackendAWS",
             dependencies: [
-                "SecretsCore", "AWSSigV4",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "SecretsCore", "AWSSigV4", "SecretsHTTP",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -130,13 +141,23 @@ let package = Package(
             dependencies: [
                 "SecretsBackendVault", "SecretStoreConformance", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"]),
         .testTarget(
+            name: "SecretsHTTPTests",
+            dependencies: [
+                "SecretsHTTP", "SecretsCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "SecretsBackendAWSTests",
             dependencies: [
-                "SecretsBackendAWS", "SecretStoreConformance", .product(name: "Logging", package: "swift-log"),
+                "SecretsBackendAWS", "SecretsHTTP", "SecretStoreConformance",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -151,8 +172,8 @@ let package = Package(
         .testTarget(
             name: "PropertyTests",
             dependencies: [
-                "SecretsCore", "SecretsFileSystem", "SecretsBackendVault", "SecretsBackendAWS", "SecretsCLI",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                "SecretsCore", "SecretsFileSystem", "SecretsBackendVault", "SecretsBackendAWS", "SecretsHTTP",
+                "SecretsCLI", .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
     ],

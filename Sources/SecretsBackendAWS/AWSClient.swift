@@ -2,6 +2,7 @@ import AWSSigV4
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// Secrets Manager over the JSON 1.1 protocol: POST `/` with `X-Amz-Target: secretsmanager.<Operation>`,
 /// signed with SigV4, retried within the call's deadline, errors told apart by `__type`.
@@ -10,9 +11,10 @@ final class AWSClient: Sendable {
     let signer: SigV4Signer
     let credentials: CredentialChain
     let timeout: Duration
-    let now: @Sendable () -> Date
     let exchange: RetryingExchange
     var logger: Logger { exchange.logger }
+    /// The signing date, from the store's clock.
+    func now() -> Date { exchange.http.clock.wallNow() }
 
     /// Actions that change nothing: sent again at once when their connection was dropped under them.
     static let readOnlyOperations: Set<String> = [
@@ -20,16 +22,15 @@ final class AWSClient: Sendable {
     ]
 
     init(
-        endpoint: Endpoint, region: String, credentials: CredentialChain, transport: HTTPTransport, timeout: Duration,
-        retryPolicy: RetryPolicy = RetryPolicy(), now: @escaping @Sendable () -> Date, logger: Logger
+        endpoint: Endpoint, region: String, credentials: CredentialChain, http: HTTPLayer, timeout: Duration,
+        retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger
     ) {
         self.endpoint = endpoint
         self.signer = SigV4Signer(region: region, service: "secretsmanager")
         self.credentials = credentials
         self.timeout = timeout
-        self.now = now
         self.exchange = RetryingExchange(
-            transport: transport, policy: retryPolicy, service: "Secrets Manager", logger: logger)
+            http: http, policy: retryPolicy, service: "Secrets Manager", logger: logger)
     }
 
     func call<Answer: Decodable>(
@@ -39,10 +40,10 @@ final class AWSClient: Sendable {
         do {
             body = Array(try JSONEncoder().encode(request))
         } catch {
-            throw SecretError(.internal, "cannot encode \(operation) request")
+            throw SecretError(.internal, "cannot encode \(operation) request", cause: error)
         }
-        let deadline = ContinuousClock.now + timeout
-        let (endpoint, signer, credentials, now) = (self.endpoint, self.signer, self.credentials, self.now)
+        let deadline = exchange.http.deadline(after: timeout)
+        let (endpoint, signer, credentials, clock) = (self.endpoint, self.signer, self.credentials, exchange.http.clock)
         let answer = try await exchange.run(
             operation: operation, deadline: deadline, readOnly: Self.readOnlyOperations.contains(operation),
             onExpiredCredentials: {
@@ -58,14 +59,15 @@ final class AWSClient: Sendable {
                 ]
                 let signed = signer.sign(
                     SigV4Request(method: "POST", path: endpoint.requestPath("/"), headers: headers, body: body),
-                    credentials: key.signing, date: now())
-                return RetryingExchange.Attempt(
-                    method: .POST, url: endpoint.url("/"), headers: headers + signed.headers, body: body)
+                    credentials: key.signing, date: clock.wallNow())
+                return HTTPRequest(method: .POST, url: endpoint.url("/"), headers: headers + signed.headers, body: body)
             })
         do {
             return try JSONDecoder().decode(Answer.self, from: Data(answer.body))
         } catch {
-            // The body may hold a secret: say what was wrong with it, never what it said.
+            // The body may hold a secret: say what was wrong with it, never what it said. The decoder's
+            // error is not kept as the cause either: it can quote the body, and a failure may be held
+            // (the cache's last error) long after the answer's bytes are gone.
             logger.error(
                 "Secrets Manager answer is not the expected JSON",
                 metadata: ["operation": "\(operation)", "bytes": "\(answer.body.count)"])

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsHTTP
 
 /// What to do about an answer that was not a success.
 enum AWSErrorOutcome: Sendable, Equatable {
@@ -36,7 +37,7 @@ enum AWSErrorClassifier {
     /// The error type of an answer: JSON `__type`, else the `x-amzn-ErrorType` header, else the
     /// `<Code>` of an XML error (STS, and moto when it checks signatures). `prefix#` and `:suffix`
     /// decorations are dropped.
-    static func errorType(_ exchange: HTTPExchange) -> String? {
+    static func errorType(_ exchange: HTTPAnswer) -> String? {
         if let object = try? JSONSerialization.jsonObject(with: Data(exchange.body)) as? [String: Any] {
             if let type = (object["__type"] ?? object["code"] ?? object["Code"]) as? String {
                 return clean(type)
@@ -93,20 +94,5 @@ enum XMLFields {
         return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")
-    }
-}
-
-/// Bounded exponential backoff with jitter: after attempt n, wait a random time between a quarter
-/// of and all of min(maxDelay, baseDelay * 2^(n-1)), so clients that failed together spread out.
-/// The caller never waits past its deadline.
-struct RetryPolicy: Sendable {
-    var maxAttempts = 4
-    var baseDelay = Duration.milliseconds(100)
-    var maxDelay = Duration.seconds(2)
-
-    func delay(afterAttempt attempt: Int) -> Duration {
-        let ceiling = min(maxDelay, baseDelay * (1 << min(attempt - 1, 16)))
-        let millis = Int64(ceiling.seconds * 1000)
-        return .milliseconds(Int64.random(in: millis / 4...max(millis / 4, millis)))
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
+import ServiceLifecycle
 import Synchronization
 
 /// AWS Secrets Manager as a `SecretStore`. Secret names with `/` are folders; `--aws-prefix` picks
@@ -8,12 +10,15 @@ import Synchronization
 public final class AWSSecretStore: SecretStore {
     public let descriptor: StoreDescriptor
     let client: AWSClient
-    let transport: HTTPTransport
+    let http: HTTPLayer
     let prefix: [String]
     let expandJSONFields: Bool
     let region: String
     let logger: Logger
     let tuning: Tuning
+    /// Credentials fetched again before they expire, to run for as long as the store is used (the
+    /// mount's `ServiceGroup` runs it).
+    public let credentialRefresh: AWSCredentialRefresh
     /// Names already reported as impossible to show, so each is logged once.
     private let reportedNames = LogOnce()
 
@@ -37,10 +42,10 @@ public final class AWSSecretStore: SecretStore {
         environment: [String: String],
         homeDirectory: String,
         logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: any TimeSource = SystemTimeSource()
     ) async throws -> AWSSecretStore {
         try await connect(
-            options: options, environment: environment, homeDirectory: homeDirectory, logger: logger, now: now,
+            options: options, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock,
             tuning: Tuning())
     }
 
@@ -49,41 +54,45 @@ public final class AWSSecretStore: SecretStore {
         environment: [String: String],
         homeDirectory: String,
         logger: Logger,
-        now: @escaping @Sendable () -> Date,
+        clock: any TimeSource = SystemTimeSource(),
         tuning: Tuning
     ) async throws -> AWSSecretStore {
         let configuration = try ResolvedAWSConfiguration.resolve(
             options, environment: environment, homeDirectory: homeDirectory)
-        let transport = HTTPTransport.make(connectTimeout: min(configuration.timeout, .seconds(2)))
+        let http = HTTPLayer(
+            service: "AWS", client: HTTPClientSetup.makeClient(callTimeout: configuration.timeout, http1Only: true),
+            clock: clock, logger: logger)
         do {
             let providers = try standardCredentialProviders(
                 configuration: configuration, environment: environment, homeDirectory: homeDirectory,
-                transport: transport, logger: logger)
-            let chain = CredentialChain(providers: providers, now: now, timeout: configuration.timeout, logger: logger)
+                http: http, logger: logger)
+            let chain = CredentialChain(
+                providers: providers, clock: clock, timeout: configuration.timeout, logger: logger)
             let store = AWSSecretStore(
-                configuration: configuration, transport: transport, credentials: chain, now: now, logger: logger,
+                configuration: configuration, http: http, credentials: chain, logger: logger,
                 tuning: tuning)
             _ = try await chain.current()
             return store
         } catch {
-            await transport.shutdown()
+            await http.shutdown()
             throw error
         }
     }
 
     init(
-        configuration: ResolvedAWSConfiguration, transport: HTTPTransport, credentials: CredentialChain,
-        now: @escaping @Sendable () -> Date, logger: Logger, tuning: Tuning
+        configuration: ResolvedAWSConfiguration, http: HTTPLayer, credentials: CredentialChain,
+        logger: Logger, tuning: Tuning
     ) {
-        self.transport = transport
+        self.http = http
         self.prefix = configuration.prefix
         self.expandJSONFields = configuration.expandJSONFields
         self.region = configuration.region
         self.logger = logger
         self.tuning = tuning
+        self.credentialRefresh = AWSCredentialRefresh(chain: credentials, clock: http.clock, logger: logger)
         self.client = AWSClient(
             endpoint: configuration.endpoint, region: configuration.region, credentials: credentials,
-            transport: transport, timeout: configuration.timeout, retryPolicy: tuning.retryPolicy, now: now,
+            http: http, timeout: configuration.timeout, retryPolicy: tuning.retryPolicy,
             logger: logger)
         var address = "\(configuration.endpoint) region \(configuration.region)"
         if !prefix.isEmpty { address += " prefix \(prefix.joined(separator: "/"))" }
@@ -231,7 +240,7 @@ public final class AWSSecretStore: SecretStore {
     }
 
     public func shutdown() async {
-        await transport.shutdown()
+        await http.shutdown()
     }
 
     // MARK: Helpers

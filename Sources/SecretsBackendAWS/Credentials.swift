@@ -2,6 +2,7 @@ import AWSSigV4
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// Credentials as a provider hands them out: the signing key, when it stops working, and which
 /// provider it came from (for logs and `.status`; never the key itself).
@@ -20,16 +21,17 @@ protocol CredentialProvider: Sendable {
 
     /// Fresh credentials; nil when this provider is not set up here, so the chain moves on. Throws
     /// when it is set up but fails (a bad token file, STS unreachable): the SDKs stop there too.
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials?
+    /// `deadline` is on the HTTP layer's clock.
+    func load(deadline: Duration) async throws -> AWSCredentials?
 }
 
 /// The SDKs' chain: the first provider that answers is kept for the life of the store, and its
 /// credentials are fetched again shortly before they expire (or when AWS says they have).
 actor CredentialChain {
     private let providers: [any CredentialProvider]
-    private let now: @Sendable () -> Date
     private let logger: Logger
     private let timeout: Duration
+    private let clock: any TimeSource
     private var chosen: (any CredentialProvider)?
     private var cached: AWSCredentials?
     private var refreshing: Task<AWSCredentials, any Error>?
@@ -37,9 +39,11 @@ actor CredentialChain {
     /// Refresh this long before expiry, so a request signed now is still valid when it arrives.
     static let refreshMargin: TimeInterval = 5 * 60
 
-    init(providers: [any CredentialProvider], now: @escaping @Sendable () -> Date, timeout: Duration, logger: Logger) {
+    init(
+        providers: [any CredentialProvider], clock: any TimeSource, timeout: Duration, logger: Logger
+    ) {
         self.providers = providers
-        self.now = now
+        self.clock = clock
         self.timeout = timeout
         self.logger = logger
     }
@@ -59,7 +63,7 @@ actor CredentialChain {
             return fresh
         } catch {
             // A refresh that fails while the old credentials still work is not yet a failure.
-            if let cached, let expiration = cached.expiration, expiration > now() {
+            if let cached, let expiration = cached.expiration, expiration > clock.wallNow() {
                 logger.warning(
                     "refreshing AWS credentials failed; using the current ones until they expire",
                     metadata: ["source": "\(cached.source)", "error": "\(SecretError.from(error))"])
@@ -69,6 +73,18 @@ actor CredentialChain {
         }
     }
 
+    /// The credentials in hand, without fetching any.
+    var cachedCredentials: AWSCredentials? { cached }
+
+    /// How long until the credentials in hand are due for a refresh: zero when none are in hand, nil
+    /// when they never expire (keys from the environment or a file).
+    func untilRefresh() -> Duration? {
+        guard let cached else { return .zero }
+        guard let expiration = cached.expiration else { return nil }
+        let seconds = expiration.timeIntervalSince(clock.wallNow()) - Self.refreshMargin
+        return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : .zero
+    }
+
     /// Forgets the cached credentials; the next `current()` asks the provider again.
     func invalidate() {
         cached = nil
@@ -76,11 +92,11 @@ actor CredentialChain {
 
     private func needsRefresh(_ credentials: AWSCredentials) -> Bool {
         guard let expiration = credentials.expiration else { return false }
-        return now().addingTimeInterval(Self.refreshMargin) >= expiration
+        return clock.wallNow().addingTimeInterval(Self.refreshMargin) >= expiration
     }
 
     private func fetch() async throws -> AWSCredentials {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.monotonicNow() + timeout
         if let chosen {
             guard let credentials = try await chosen.load(deadline: deadline) else {
                 throw SecretError(.unavailable, "AWS credentials from \(chosen.name) are not available now")
@@ -107,12 +123,12 @@ func standardCredentialProviders(
     configuration: ResolvedAWSConfiguration,
     environment: [String: String],
     homeDirectory: String,
-    transport: HTTPTransport,
+    http: HTTPLayer,
     logger: Logger
 ) throws(SecretError) -> [any CredentialProvider] {
     var providers: [any CredentialProvider] = [EnvironmentCredentialProvider(environment: environment)]
     if let webIdentity = try WebIdentityCredentialProvider(
-        environment: environment, region: configuration.region, transport: transport, logger: logger)
+        environment: environment, region: configuration.region, http: http, logger: logger)
     {
         providers.append(webIdentity)
     }
@@ -120,74 +136,13 @@ func standardCredentialProviders(
         SharedFileCredentialProvider(
             profile: configuration.profile, profileExplicit: configuration.profileExplicit, environment: environment,
             homeDirectory: homeDirectory))
-    if let container = try ContainerCredentialProvider(environment: environment, transport: transport, logger: logger) {
+    if let container = try ContainerCredentialProvider(environment: environment, http: http, logger: logger) {
         providers.append(container)
     }
     if let instance = try InstanceMetadataCredentialProvider(
-        environment: environment, transport: transport, logger: logger)
+        environment: environment, http: http, logger: logger)
     {
         providers.append(instance)
     }
     return providers
-}
-
-/// Dates as AWS writes them in credentials: `2026-11-29T04:14:23Z`, with optional fractions of a
-/// second and an optional `+hh:mm` offset. Parsed by hand so no locale can change the answer.
-enum ISO8601Timestamp {
-    static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int? {
-            guard range.upperBound <= bytes.count else { return nil }
-            var value = 0
-            for byte in bytes[range] {
-                guard (48...57).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - 48)
-            }
-            return value
-        }
-        guard bytes.count >= 19, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 116,
-            bytes[13] == 58, bytes[16] == 58,
-            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction = 0.0
-        if index < bytes.count, bytes[index] == 46 {
-            index += 1
-            var scale = 0.1
-            while index < bytes.count, (48...57).contains(bytes[index]) {
-                fraction += Double(bytes[index] - 48) * scale
-                scale /= 10
-                index += 1
-            }
-        }
-        var offset = 0
-        if index < bytes.count {
-            switch bytes[index] {
-            case 90, 122: index += 1
-            case 43, 45:
-                guard let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6) else {
-                    return nil
-                }
-                offset = (hours * 3600 + minutes * 60) * (bytes[index] == 45 ? -1 : 1)
-                index += 6
-            default: return nil
-            }
-        }
-        guard index == bytes.count else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
-    }
-
-    /// Howard Hinnant's days-from-civil algorithm.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
 }

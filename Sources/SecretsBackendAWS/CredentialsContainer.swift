@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// ECS and EKS Pod Identity credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (below
 /// 169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI, with the Authorization header from
@@ -19,7 +20,7 @@ struct ContainerCredentialProvider: CredentialProvider {
         "localhost", "169.254.170.2", "169.254.170.23", "[::1]", "[fd00:ec2::23]",
     ]
 
-    init?(environment: [String: String], transport: HTTPTransport, logger: Logger) throws(SecretError) {
+    init?(environment: [String: String], http: HTTPLayer, logger: Logger) throws(SecretError) {
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].nonEmpty {
             url = "http://\(Self.ecsHost)" + (relative.hasPrefix("/") ? relative : "/" + relative)
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"].nonEmpty {
@@ -36,10 +37,10 @@ struct ContainerCredentialProvider: CredentialProvider {
         tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"].nonEmpty
         token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"].nonEmpty
         exchange = RetryingExchange(
-            transport: transport, policy: RetryPolicy(maxAttempts: 3), service: "container credentials", logger: logger)
+            http: http, policy: RetryPolicy(maxAttempts: 3), service: "container credentials", logger: logger)
     }
 
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials? {
+    func load(deadline: Duration) async throws -> AWSCredentials? {
         var authorization = token
         if let tokenFile {
             guard let data = FileManager.default.contents(atPath: tokenFile) else {
@@ -54,7 +55,7 @@ struct ContainerCredentialProvider: CredentialProvider {
         if let authorization { headers.append(("Authorization", authorization)) }
         let url = self.url
         let answer = try await exchange.run(operation: "GetCredentials", deadline: deadline) { [headers] in
-            RetryingExchange.Attempt(method: .GET, url: url, headers: headers, body: [])
+            HTTPRequest(method: .GET, url: url, headers: headers)
         }
         return try CredentialsDocument.credentials(from: answer.body, source: name)
     }

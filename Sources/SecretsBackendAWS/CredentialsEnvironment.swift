@@ -7,7 +7,7 @@ struct EnvironmentCredentialProvider: CredentialProvider {
     let environment: [String: String]
     var name: String { "environment" }
 
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials? {
+    func load(deadline: Duration) async throws -> AWSCredentials? {
         let keyID = environment["AWS_ACCESS_KEY_ID"].nonEmpty
         let secret = environment["AWS_SECRET_ACCESS_KEY"].nonEmpty
         switch (keyID, secret) {

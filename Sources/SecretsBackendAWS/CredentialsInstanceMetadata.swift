@@ -2,13 +2,14 @@ import AWSSigV4
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// EC2 instance metadata with the IMDSv2 token flow: PUT /latest/api/token, then the role name and
 /// its credentials under /latest/meta-data/iam/security-credentials/. AWS_EC2_METADATA_DISABLED=true
 /// removes it from the chain; AWS_EC2_METADATA_SERVICE_ENDPOINT points it elsewhere.
 struct InstanceMetadataCredentialProvider: CredentialProvider {
     let endpoint: Endpoint
-    let transport: HTTPTransport
+    let http: HTTPLayer
     let exchange: RetryingExchange
     let logger: Logger
     var name: String { "instance-metadata" }
@@ -19,29 +20,31 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
     static let tokenTTLSeconds = "21600"
     static let credentialsPath = "/latest/meta-data/iam/security-credentials/"
 
-    init?(environment: [String: String], transport: HTTPTransport, logger: Logger) throws(SecretError) {
+    init?(environment: [String: String], http: HTTPLayer, logger: Logger) throws(SecretError) {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         let text = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"].nonEmpty ?? "http://169.254.169.254"
         endpoint = try Endpoint(parsing: text, what: "AWS_EC2_METADATA_SERVICE_ENDPOINT")
-        let seconds = environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
+        let seconds =
+            environment["AWS_METADATA_SERVICE_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1
         probeTimeout = .milliseconds(Int64(seconds * 1000))
-        self.transport = transport
+        self.http = http
         self.logger = logger
         exchange = RetryingExchange(
-            transport: transport, policy: RetryPolicy(maxAttempts: 3), service: "instance metadata", logger: logger)
+            http: http, policy: RetryPolicy(maxAttempts: 3), service: "instance metadata", logger: logger)
     }
 
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials? {
-        let tokenAnswer: HTTPExchange
-        do {
-            tokenAnswer = try await transport.send(
+    func load(deadline: Duration) async throws -> AWSCredentials? {
+        let tokenAnswer: HTTPAnswer
+        do throws(SecretError) {
+            let request = HTTPRequest(
                 method: .PUT, url: endpoint.url("/latest/api/token"),
                 headers: [
                     ("Host", endpoint.hostHeader), ("X-aws-ec2-metadata-token-ttl-seconds", Self.tokenTTLSeconds),
                 ],
-                body: [], deadline: min(deadline, ContinuousClock.now + probeTimeout))
-        } catch let failure as TransportFailure {
-            logger.debug("no instance metadata service", metadata: ["reason": "\(failure.detail)"])
+                body: [])
+            tokenAnswer = try await http.send(request, deadline: min(deadline, http.deadline(after: probeTimeout)))
+        } catch {
+            logger.debug("no instance metadata service", metadata: ["reason": "\(error.message)"])
             return nil
         }
         guard (200..<300).contains(tokenAnswer.status) else {
@@ -53,7 +56,7 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
         ]
         let endpoint = self.endpoint
         let roles = try await exchange.run(operation: "ListRoles", deadline: deadline) {
-            RetryingExchange.Attempt(method: .GET, url: endpoint.url(Self.credentialsPath), headers: headers, body: [])
+            HTTPRequest(method: .GET, url: endpoint.url(Self.credentialsPath), headers: headers)
         }
         let role = String(decoding: roles.body, as: UTF8.self).split(whereSeparator: \.isNewline).first
             .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -61,9 +64,8 @@ struct InstanceMetadataCredentialProvider: CredentialProvider {
             throw SecretError(.configuration, "this instance has no IAM role attached")
         }
         let answer = try await exchange.run(operation: "GetCredentials", deadline: deadline) {
-            RetryingExchange.Attempt(
-                method: .GET, url: endpoint.url(Self.credentialsPath + SigV4Encoding.uriEncode(role)),
-                headers: headers, body: [])
+            HTTPRequest(
+                method: .GET, url: endpoint.url(Self.credentialsPath + SigV4Encoding.uriEncode(role)), headers: headers)
         }
         return try CredentialsDocument.credentials(from: answer.body, source: name)
     }

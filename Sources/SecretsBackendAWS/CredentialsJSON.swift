@@ -26,6 +26,6 @@ struct CredentialsDocument: Decodable {
         return AWSCredentials(
             signing: SigV4Credentials(
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: document.Token.nonEmpty),
-            expiration: document.Expiration.flatMap(ISO8601Timestamp.parse), source: source)
+            expiration: document.Expiration.flatMap(Timestamp.parseRFC3339), source: source)
     }
 }

@@ -12,7 +12,7 @@ struct SharedFileCredentialProvider: CredentialProvider {
     let homeDirectory: String
     var name: String { "shared-file" }
 
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials? {
+    func load(deadline: Duration) async throws -> AWSCredentials? {
         let files = SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
         guard files.hasProfile(profile) else {
             if profileExplicit {

@@ -2,6 +2,7 @@ import AWSSigV4
 import Foundation
 import Logging
 import SecretsCore
+import SecretsHTTP
 
 /// AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME): the token file is read on
 /// every fetch (Kubernetes rotates it) and exchanged at STS with AssumeRoleWithWebIdentity, an
@@ -16,7 +17,7 @@ struct WebIdentityCredentialProvider: CredentialProvider {
     var name: String { "web-identity" }
 
     /// Nil when neither variable is set; a configuration error when only one is.
-    init?(environment: [String: String], region: String, transport: HTTPTransport, logger: Logger) throws(SecretError) {
+    init?(environment: [String: String], region: String, http: HTTPLayer, logger: Logger) throws(SecretError) {
         let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].nonEmpty
         let roleARN = environment["AWS_ROLE_ARN"].nonEmpty
         guard tokenFile != nil || roleARN != nil else { return nil }
@@ -32,10 +33,10 @@ struct WebIdentityCredentialProvider: CredentialProvider {
             environment["AWS_ENDPOINT_URL_STS"].nonEmpty ?? environment["AWS_ENDPOINT_URL"].nonEmpty
             ?? "https://sts.\(region).amazonaws.com"
         self.endpoint = try Endpoint(parsing: endpointText, what: "STS endpoint")
-        self.exchange = RetryingExchange(transport: transport, policy: RetryPolicy(), service: "STS", logger: logger)
+        self.exchange = RetryingExchange(http: http, policy: RetryPolicy(), service: "STS", logger: logger)
     }
 
-    func load(deadline: ContinuousClock.Instant) async throws -> AWSCredentials? {
+    func load(deadline: Duration) async throws -> AWSCredentials? {
         guard let data = FileManager.default.contents(atPath: tokenFile) else {
             throw SecretError(.configuration, "cannot read the web identity token file \(tokenFile)")
         }
@@ -51,7 +52,7 @@ struct WebIdentityCredentialProvider: CredentialProvider {
         let endpoint = self.endpoint
         let body = Array(form.utf8)
         let answer = try await exchange.run(operation: "AssumeRoleWithWebIdentity", deadline: deadline) {
-            RetryingExchange.Attempt(
+            HTTPRequest(
                 method: .POST, url: endpoint.url("/"),
                 headers: [
                     ("Host", endpoint.hostHeader), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
@@ -65,7 +66,7 @@ struct WebIdentityCredentialProvider: CredentialProvider {
             exchange.logger.error("STS answered AssumeRoleWithWebIdentity without credentials")
             throw SecretError(.malformedResponse, "STS AssumeRoleWithWebIdentity answer holds no credentials")
         }
-        let expiration = XMLFields.first("Expiration", in: answer.body).flatMap(ISO8601Timestamp.parse)
+        let expiration = XMLFields.first("Expiration", in: answer.body).flatMap(Timestamp.parseRFC3339)
         return AWSCredentials(
             signing: SigV4Credentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: session),
             expiration: expiration, source: name)

@@ -1,4 +1,4 @@
-// The token the store calls Vault with: loaded or logged in at start, renewed in the background
+// The token the store calls Vault with: loaded or logged in at start, renewed by `VaultTokenRenewal`
 // before it expires, and replaced by a new login when it cannot be renewed or Vault stops taking it.
 // The token never leaves this file except as the X-Vault-Token header.
 import Logging
@@ -8,29 +8,39 @@ import SecretsCore
 actor VaultAuth {
     private let method: VaultAuthMethod
     private let client: VaultClient
+    private let clock: any TimeSource
     private let logger: Logger
     private var token = SecretValue(bytes: [])
     /// Bumped whenever the token changes, so callers denied with an old token just retry with the new one.
     private var generation = 0
-    /// Nil when the token never expires (root tokens, ttl 0).
-    private var expiresAt: ContinuousClock.Instant?
-    private var nextRenewal: ContinuousClock.Instant?
+    /// On `clock`'s monotonic time. Nil when the token never expires (root tokens, ttl 0).
+    private var expiresAt: Duration?
+    private var nextRenewal: Duration?
     private var grantedTTL: Duration = .zero
     private var renewable = false
     private var renewalFailed = false
     /// Why the last login failed, until one succeeds: what health reports while no token works.
     private var loginFailure: String?
-    private var renewalTask: Task<Void, Never>?
     private var recovery: Task<Bool, Never>?
     private var stopped = false
+    /// Set while the store waits for an unreachable Vault: the next wake-up tries `start` again.
+    private var retryStartEvery: Duration?
+    /// Bumped whenever what the renewal service should wait for changes; a wake-up for an older
+    /// schedule does nothing.
+    private var schedule = 0
+    /// Tells the renewal service that the schedule changed; it keeps only the newest news.
+    nonisolated let scheduleChanges: AsyncStream<Void>
+    private let scheduleChanged: AsyncStream<Void>.Continuation
 
-    init(method: VaultAuthMethod, client: VaultClient, logger: Logger) {
+    init(method: VaultAuthMethod, client: VaultClient, clock: any TimeSource, logger: Logger) {
         self.method = method
         self.client = client
+        self.clock = clock
         self.logger = logger
+        (scheduleChanges, scheduleChanged) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Loads the token or logs in, checks it with lookup-self, and starts background renewal.
+    /// Loads the token or logs in, checks it with lookup-self, and schedules its renewal.
     func start() async throws(SecretError) {
         switch method {
         case .token(.value(let value)):
@@ -44,29 +54,38 @@ actor VaultAuth {
         scheduleRenewal()
     }
 
-    /// For a start while Vault cannot be reached: tries `start` again every few seconds in the
-    /// background until it succeeds (renewal is scheduled then) or the store shuts down. Reads made
+    /// For a start while Vault cannot be reached: the renewal service tries `start` again every few
+    /// seconds until it succeeds (renewal is scheduled then) or the store shuts down. Reads made
     /// meanwhile use whatever token there is, and the cache serves what it holds.
     func startWhenReachable(every interval: Duration = .seconds(3)) {
-        guard renewalTask == nil else { return }
-        renewalTask = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard let self, await !self.stopped else { return }
-                do {
-                    try await self.startAgain()
-                    return
-                } catch {
-                    continue
-                }
-            }
-        }
+        retryStartEvery = interval
+        changeSchedule()
     }
 
-    private func startAgain() async throws(SecretError) {
-        renewalTask = nil
-        try await start()
-        logger.notice("Vault answers again; the token is checked and renewed as usual")
+    /// What the renewal service waits for next: how long, and the schedule it belongs to. Nil when
+    /// there is nothing to wait for (a token that never expires, or the store stopped).
+    func nextWake() -> (after: Duration, schedule: Int)? {
+        if stopped { return nil }
+        if let retryStartEvery { return (retryStartEvery, schedule) }
+        guard let nextRenewal else { return nil }
+        return (max(nextRenewal - clock.monotonicNow(), .zero), schedule)
+    }
+
+    /// The renewal service's wake-up: renews (or starts) when `due` is still the schedule.
+    func wake(_ due: Int) async {
+        guard !stopped, due == schedule else { return }
+        if retryStartEvery != nil {
+            do {
+                try await start()
+                retryStartEvery = nil
+                logger.notice("Vault answers again; the token is checked and renewed as usual")
+            } catch {
+                // Still unreachable: the same schedule again, a fresh wait.
+            }
+            changeSchedule()
+            return
+        }
+        await renewNow()
     }
 
     func current() -> (token: SecretValue, generation: Int) {
@@ -99,14 +118,13 @@ actor VaultAuth {
         else { return nil }
         if await recover(afterDenialOf: generation) { return nil }
         if method.canLogIn { return "login failing" + (loginFailure.map { ": \($0)" } ?? "") }
-        if let expiresAt, ContinuousClock.now >= expiresAt { return "token expired" }
+        if let expiresAt, clock.monotonicNow() >= expiresAt { return "token expired" }
         return "token refused by Vault (expired or revoked)"
     }
 
     func shutdown() {
         stopped = true
-        renewalTask?.cancel()
-        renewalTask = nil
+        scheduleChanged.finish()
     }
 
     // MARK: private
@@ -124,7 +142,7 @@ actor VaultAuth {
             scheduleRenewal()
             return true
         case .appRole, .jwt:
-            let expired = expiresAt.map { ContinuousClock.now >= $0 } ?? false
+            let expired = expiresAt.map { clock.monotonicNow() >= $0 } ?? false
             if !expired && !renewalFailed {
                 guard (try? await tokenIsRejected()) == true else { return false }
             }
@@ -147,7 +165,7 @@ actor VaultAuth {
     }
 
     private func adopt(ttl: Duration, renewable: Bool) {
-        let now = ContinuousClock.now
+        let now = clock.monotonicNow()
         grantedTTL = ttl
         self.renewable = renewable
         expiresAt = ttl > .zero ? now + ttl : nil
@@ -223,21 +241,16 @@ actor VaultAuth {
     }
 
     private func scheduleRenewal() {
-        renewalTask?.cancel()
-        renewalTask = nil
-        guard !stopped, let at = nextRenewal else { return }
-        if !renewable && !method.canLogIn {
+        if !stopped, nextRenewal != nil, !renewable && !method.canLogIn {
             logger.notice("The Vault token is not renewable; it expires in \(grantedTTL)")
-            return
+            nextRenewal = nil
         }
-        renewalTask = Task { [weak self] in
-            do {
-                try await Task.sleep(until: at, clock: .continuous)
-            } catch {
-                return
-            }
-            await self?.renewNow()
-        }
+        changeSchedule()
+    }
+
+    private func changeSchedule() {
+        schedule += 1
+        scheduleChanged.yield()
     }
 
     private func renewNow() async {
@@ -247,15 +260,17 @@ actor VaultAuth {
             renewalFailed = false
         } catch {
             renewalFailed = true
-            let remaining = expiresAt.map { $0 - ContinuousClock.now } ?? .zero
+            let remaining = expiresAt.map { $0 - clock.monotonicNow() } ?? .zero
             if remaining <= .seconds(1) && !method.canLogIn {
                 logger.error("Vault token renewal failed and the token has expired: \(error)")
+                nextRenewal = nil
+                changeSchedule()
                 return
             }
             let pause = min(max(remaining / 3, .seconds(1)), .seconds(30))
             logger.warning(
                 "Vault token renewal failed; retrying in \(pause): \(error)", metadata: ["auth": "\(method.name)"])
-            nextRenewal = ContinuousClock.now + pause
+            nextRenewal = clock.monotonicNow() + pause
         }
         scheduleRenewal()
     }

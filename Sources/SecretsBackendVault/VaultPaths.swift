@@ -39,7 +39,7 @@ enum VaultPaths {
     }
 
     /// A status that is not the answer a call wanted. The message names the call, path and status only.
-    static func statusError(_ status: UInt, _ what: String, path: SecretPath?) -> SecretError {
+    static func statusError(_ status: Int, _ what: String, path: SecretPath?) -> SecretError {
         switch status {
         case 401, 403:
             return SecretError(.permissionDenied, "Vault denied \(what) (\(status))", path: path)

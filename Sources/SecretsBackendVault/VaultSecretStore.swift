@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import NIOHTTP1
 import SecretsCore
+import SecretsHTTP
+import ServiceLifecycle
 
 /// HashiCorp Vault (or OpenBao) KV version 2 as a secret store.
 ///
@@ -18,12 +20,17 @@ public final class VaultSecretStore: SecretStore {
     private let prefix: [String]
     private let logger: Logger
     private let skippedNames = LogOnce()
+    /// Token renewal, to run for as long as the store is used (the mount's `ServiceGroup` runs it).
+    public let tokenRenewal: VaultTokenRenewal
 
-    private init(configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, logger: Logger) {
+    private init(
+        configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger
+    ) {
         self.descriptor = StoreDescriptor(
             backend: "vault", address: configuration.displayAddress, capabilities: [.versions, .write, .rotate])
         self.client = client
         self.auth = auth
+        self.tokenRenewal = VaultTokenRenewal(auth: auth, clock: clock)
         self.mount = configuration.mount
         self.prefix = configuration.prefix
         self.logger = logger
@@ -36,20 +43,21 @@ public final class VaultSecretStore: SecretStore {
         options: VaultOptions,
         environment: [String: String],
         homeDirectory: String,
-        logger: Logger
+        logger: Logger,
+        clock: any TimeSource = SystemTimeSource()
     ) async throws -> VaultSecretStore {
         let configuration = try VaultConfiguration.resolve(
             options, environment: environment, homeDirectory: homeDirectory)
         var logger = logger
         logger[metadataKey: "backend"] = "vault"
-        let client = try VaultClient(configuration: configuration, logger: logger)
-        let auth = VaultAuth(method: configuration.auth, client: client, logger: logger)
+        let client = try VaultClient(configuration: configuration, clock: clock, logger: logger)
+        let auth = VaultAuth(method: configuration.auth, client: client, clock: clock, logger: logger)
         do {
             try await auth.start()
-        } catch let error as SecretError where error.code == .unavailable && options.startUnreachable {
+        } catch let failure where failure.code == .unavailable && options.startUnreachable {
             logger.warning(
                 "Vault is unreachable; serving what the cache holds until it answers",
-                metadata: ["reason": "\(error.message)"])
+                metadata: ["reason": "\(failure.message)"])
             await auth.startWhenReachable()
         } catch {
             await auth.shutdown()
@@ -59,7 +67,7 @@ public final class VaultSecretStore: SecretStore {
         logger.info(
             "Connected to Vault",
             metadata: ["address": "\(configuration.displayAddress)", "auth": "\(configuration.auth.name)"])
-        return VaultSecretStore(configuration: configuration, client: client, auth: auth, logger: logger)
+        return VaultSecretStore(configuration: configuration, client: client, auth: auth, clock: clock, logger: logger)
     }
 
     // MARK: SecretStore
@@ -283,7 +291,7 @@ public final class VaultSecretStore: SecretStore {
         body: [UInt8]? = nil,
         idempotent: Bool,
         for path: SecretPath
-    ) async throws(SecretError) -> VaultResponse {
+    ) async throws(SecretError) -> HTTPAnswer {
         do {
             let (token, generation) = await auth.current()
             let response = try await client.send(method, apiPath, body: body, token: token, idempotent: idempotent)

@@ -5,6 +5,7 @@ import SecretsBackendEnv
 import SecretsBackendLocal
 import SecretsBackendVault
 import SecretsCore
+import ServiceLifecycle
 
 /// Builds the store the options name. The one place where backends are chosen and wired: each flag's
 /// value goes to the backend's field of the same meaning, and the backend fills what is left from the
@@ -16,6 +17,8 @@ struct StoreFactory {
     /// A worker replacing another: a backend that cannot be reached is not fatal, the cache it
     /// inherited serves until the backend answers.
     var replacingWorker = false
+    /// What the HTTP backends time their deadlines, retries, renewal and refresh on.
+    var clock: any TimeSource = SystemTimeSource()
 
     var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
 
@@ -30,6 +33,14 @@ struct StoreFactory {
             return kind
         }
         return .local
+    }
+
+    /// What must run beside `store` for as long as it serves (token renewal, credential refresh); a
+    /// mount runs these in its `ServiceGroup`, so they stop on graceful shutdown.
+    static func backgroundServices(of store: any SecretStore) -> [any Service] {
+        if let vault = store as? VaultSecretStore { return [vault.tokenRenewal] }
+        if let aws = store as? AWSSecretStore { return [aws.credentialRefresh] }
+        return []
     }
 
     /// The local store's file, absolute, so `.status` names it wherever the daemon's working folder is.
@@ -72,7 +83,7 @@ struct StoreFactory {
             vault.timeout = options.backendTimeout?.duration
             vault.startUnreachable = replacingWorker
             return try await VaultSecretStore.connect(
-                options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger)
+                options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         case .aws:
             var aws = AWSOptions()
             aws.region = options.awsRegion
@@ -82,7 +93,7 @@ struct StoreFactory {
             aws.expandJSONFields = options.jsonFields.map { $0 == .expand }
             aws.timeout = options.backendTimeout?.duration
             return try await AWSSecretStore.connect(
-                options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger)
+                options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         }
     }
 }

@@ -3,8 +3,8 @@ import Synchronization
 /// The first of two answers: `body`'s, or `late()`'s once `timeout` has passed on `clock`. Unlike a
 /// task group, this never waits for the loser, so a backend call that ignores cancellation (a hung
 /// server, a blocked lock) cannot hold a reader past its deadline. The loser is cancelled and left to
-/// finish on its own.
-func firstOf<T: Sendable>(
+/// finish on its own. The cache's backend deadline and the HTTP layer's call deadline both use it.
+public func firstOf<T: Sendable>(
     _ body: @escaping @Sendable () async throws -> T,
     orAfter timeout: Duration,
     on clock: any TimeSource,

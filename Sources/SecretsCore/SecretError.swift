@@ -1,6 +1,10 @@
 /// The one error type every store throws. Its message names what went wrong and where, never a
 /// value, a token or a credential: it ends up in logs, `.status` and on a user's terminal.
-public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible {
+///
+/// `cause` keeps the error underneath (an HTTP client's, SQLite's) for a debugger or a test, as
+/// swift-nio's `FileSystemError` does. It is never printed: a foreign error's description may
+/// quote a request or a response body, so neither `description` nor `==` looks at it.
+public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// What kind of failure this is; the file system maps each code to one errno.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
@@ -38,11 +42,19 @@ public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     public var message: String
     public var path: SecretPath?
+    /// The error this one stands for, if any. Never part of a message.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, path: SecretPath? = nil) {
+    public init(_ code: Code, _ message: String, path: SecretPath? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.path = path
+        self.cause = cause
+    }
+
+    /// Equal when code, message and path are: the cause is detail, and foreign errors are rarely Equatable.
+    public static func == (lhs: SecretError, rhs: SecretError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.path == rhs.path
     }
 
     public static func notFound(_ path: SecretPath, _ what: String = "no such secret") -> SecretError {
@@ -64,10 +76,15 @@ public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible {
         return message
     }
 
-    /// Any error as a SecretError; what we do not know is `internal` and keeps only its type name,
-    /// because a foreign error's description may quote a response body.
+    /// What `dump` and a debugger's summary show: the cause stays out, for the reason above.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["code": code, "message": message, "path": path as Any], displayStyle: .struct)
+    }
+
+    /// Any error as a SecretError; what we do not know is `internal`, names only its type (a foreign
+    /// error's description may quote a response body) and keeps the error itself as its cause.
     public static func from(_ error: any Error) -> SecretError {
         if let error = error as? SecretError { return error }
-        return SecretError(.internal, "unexpected \(type(of: error))")
+        return SecretError(.internal, "unexpected \(type(of: error))", cause: error)
     }
 }

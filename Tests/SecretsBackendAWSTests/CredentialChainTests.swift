@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SecretStoreConformance
 import SecretsCore
+import ServiceLifecycle
 import Testing
 
 @testable import SecretsBackendAWS
@@ -195,7 +196,7 @@ import Testing
             options.prefix = uniquePrefix("container")
             let store = try await AWSSecretStore.connect(
                 options: options, environment: environment, homeDirectory: "/nonexistent", logger: Logger(label: "t"),
-                now: { clock.wallNow() })
+                clock: clock)
             defer { Task { await store.shutdown() } }
             #expect(await store.credentialSource() == "container")
             #expect(try await store.client.credentials.current().signing.accessKeyID == "ASIACONTAINER0000001")
@@ -208,6 +209,60 @@ import Testing
             clock.advance(by: .seconds(3600 - 120 - 600))
             #expect(try await store.client.credentials.current().signing.accessKeyID == "ASIACONTAINER0000002")
         }
+    }
+
+    /// The refresh service fetches new credentials within the margin with no read asking for them,
+    /// on the store's clock, and stops on graceful shutdown.
+    @Test func expiringCredentialsAreRefreshedInTheBackground() async throws {
+        try await withTemporaryDirectory { directory in
+            let start = Date()
+            let clock = ManualTimeSource(wall: start)
+            func writeCredentials(_ keyID: String, expiresIn seconds: TimeInterval) throws {
+                let expiration = ISO8601DateFormatter().string(from: start.addingTimeInterval(seconds))
+                let document = """
+                    {"AccessKeyId": "\(keyID)", "SecretAccessKey": "container-secret-\(keyID)",
+                     "Token": "container-session-token", "Expiration": "\(expiration)"}
+                    """
+                try document.write(
+                    to: directory.appendingPathComponent("creds.json"), atomically: true, encoding: .utf8)
+            }
+            try writeCredentials("ASIACONTAINER0000001", expiresIn: 3600)
+            let server = try await PythonFileServer.start(serving: directory)
+            defer { server.stop() }
+            var options = AWSOptions()
+            options.endpoint = try motoEndpoint()
+            let store = try await AWSSecretStore.connect(
+                options: options,
+                environment: Self.keylessEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(server.url)/creds.json"]
+                ),
+                homeDirectory: "/nonexistent", logger: Logger(label: "t"), clock: clock)
+            defer { Task { await store.shutdown() } }
+            let group = ServiceGroup(services: [store.credentialRefresh], logger: Logger(label: "t"))
+            let running = Task { try await group.run() }
+            let keyID = { await store.client.credentials.cachedCredentials?.signing.accessKeyID }
+
+            try writeCredentials("ASIACONTAINER0000002", expiresIn: 7200)
+            // Due 5 minutes before expiry: 3300 s from now on the store's clock.
+            #expect(await waitFor { clock.sleeperCount == 1 })
+            clock.advance(by: .seconds(3299))
+            #expect(await keyID() == "ASIACONTAINER0000001", "not before the refresh margin")
+            clock.advance(by: .seconds(1))
+            #expect(await waitFor { await keyID() == "ASIACONTAINER0000002" }, "refreshed with no read asking")
+
+            #expect(await waitFor { clock.sleeperCount == 1 }, "the next refresh waits")
+            await group.triggerGracefulShutdown()
+            try await running.value
+            #expect(clock.sleeperCount == 0, "graceful shutdown cancels the wait")
+        }
+    }
+
+    /// Polls (bounded, about 10 s) for what a background task does over real HTTP.
+    private func waitFor(_ check: () async -> Bool) async -> Bool {
+        for _ in 0..<100 {
+            if await check() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     @Test func containerFullURIMustBeLocalOrHTTPS() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsHTTP
 import Testing
 
 @testable import SecretsBackendAWS
@@ -90,19 +91,20 @@ import Testing
         #expect(credentials["dev"]?["aws_access_key_id"] == "A")
     }
 
+    /// Credential expirations (IMDS, container, STS) go through the one RFC 3339 reader.
     @Test func timestamps() {
-        #expect(ISO8601Timestamp.parse("2015-08-30T12:36:00Z") == Date(timeIntervalSince1970: 1_440_938_160))
-        let fractional = ISO8601Timestamp.parse("2026-11-29T04:14:23.383071Z")
+        #expect(Timestamp.parseRFC3339("2015-08-30T12:36:00Z") == Date(timeIntervalSince1970: 1_440_938_160))
+        let fractional = Timestamp.parseRFC3339("2026-11-29T04:14:23.383071Z")
         #expect(abs((fractional?.timeIntervalSince1970 ?? 0) - 1_795_925_663.383071) < 0.000_01)
-        #expect(ISO8601Timestamp.parse("2015-08-30T14:36:00+02:00") == Date(timeIntervalSince1970: 1_440_938_160))
-        #expect(ISO8601Timestamp.parse("2024-02-29T00:00:00Z") == Date(timeIntervalSince1970: 1_709_164_800))
-        #expect(ISO8601Timestamp.parse("not a date") == nil)
-        #expect(ISO8601Timestamp.parse("2015-13-30T12:36:00Z") == nil)
-        #expect(ISO8601Timestamp.parse("2015-08-30T12:36:00Zjunk") == nil)
+        #expect(Timestamp.parseRFC3339("2015-08-30T14:36:00+02:00") == Date(timeIntervalSince1970: 1_440_938_160))
+        #expect(Timestamp.parseRFC3339("2024-02-29T00:00:00Z") == Date(timeIntervalSince1970: 1_709_164_800))
+        #expect(Timestamp.parseRFC3339("not a date") == nil)
+        #expect(Timestamp.parseRFC3339("2015-13-30T12:36:00Z") == nil)
+        #expect(Timestamp.parseRFC3339("2015-08-30T12:36:00Zjunk") == nil)
     }
 
-    func exchange(_ status: Int, _ body: String, headers: [(String, String)] = []) -> HTTPExchange {
-        HTTPExchange(status: status, headerPairs: headers, body: Array(body.utf8))
+    func exchange(_ status: Int, _ body: String, headers: [(String, String)] = []) -> HTTPAnswer {
+        HTTPAnswer(status: status, headerPairs: headers, body: Array(body.utf8))
     }
 
     @Test func errorsAreClassifiedByType() {

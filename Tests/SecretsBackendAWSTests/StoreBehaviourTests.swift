@@ -1,6 +1,7 @@
 import Foundation
 import SecretStoreConformance
 import SecretsCore
+import SecretsHTTP
 import Testing
 
 @testable import SecretsBackendAWS

@@ -62,8 +62,7 @@ func makeStore(
     // enough that a busy moto never looks like a dead one.
     options.timeout = timeout ?? .seconds(30)
     return try await AWSSecretStore.connect(
-        options: options, environment: environment, homeDirectory: "/nonexistent-home", logger: logger, now: { Date() },
-        tuning: tuning)
+        options: options, environment: environment, homeDirectory: "/nonexistent-home", logger: logger, tuning: tuning)
 }
 
 func path(_ text: String) -> SecretPath { try! SecretPath(text) }

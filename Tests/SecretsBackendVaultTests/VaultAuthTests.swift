@@ -1,8 +1,10 @@
 // Logins, renewal and namespaces against a real OpenBao dev server.
 import Foundation
+import Logging
 import SecretStoreConformance
 import SecretsBackendVault
 import SecretsCore
+import ServiceLifecycle
 import Testing
 
 @Suite("Vault auth and namespaces against OpenBao", .needs(.openBao))
@@ -167,51 +169,88 @@ struct VaultAuthTests {
         capture.expectNone(of: [value, jwt, api.token])
     }
 
+    /// The store's token renewal run as the mount runs it: in a `ServiceGroup`, on the store's clock.
+    private func runRenewal(_ store: VaultSecretStore) -> (ServiceGroup, Task<Void, any Error>) {
+        let group = ServiceGroup(services: [store.tokenRenewal], logger: Logger(label: "test.renewal"))
+        return (group, Task { try await group.run() })
+    }
+
+    /// Renewal is due two thirds into the token's TTL by the store's clock, which the test moves: the
+    /// server's TTLs are long, so only that clock decides, and nothing sleeps.
     @Test func shortLivedTokenIsRenewedInTheBackground() async throws {
         let api = try TestEnvironment.plain()
         let (mount, policy, value) = try await readOnlySetup(api)
-        let options: [String: Any] = ["policies": [policy], "ttl": "4s", "explicit_max_ttl": "60s", "renewable": true]
+        let options: [String: Any] = ["policies": [policy], "ttl": "1h", "explicit_max_ttl": "10h", "renewable": true]
         let token = try await api.createToken(options)
-        let control = try await api.createToken(options)
 
+        let clock = ManualTimeSource()
         let capture = LogCapture()
-        let store = try await connect(VaultAPI(address: api.address, token: token), mount: mount, capture: capture)
+        let store = try await connect(
+            VaultAPI(address: api.address, token: token), mount: mount, capture: capture, clock: clock)
         defer { Task { await store.shutdown() } }
+        let (renewal, running) = runRenewal(store)
+        let renewals = { capture.all.filter { $0.contains("Vault token renewed") }.count }
         let path = try SecretPath("app/key")
-        try await Task.sleep(nanoseconds: 7_000_000_000)
-        // The control token, never renewed, shows the TTL is real.
-        let (controlStatus, _) = try await VaultAPI(address: api.address, token: control).call(
+
+        #expect(await waitUntil(seconds: 10) { clock.sleeperCount == 1 }, "the renewal waits on the store's clock")
+        clock.advance(by: .seconds(2000))
+        #expect(clock.sleeperCount == 1 && renewals() == 0, "not before two thirds of the TTL")
+        clock.advance(by: .seconds(400))
+        #expect(await waitUntil(seconds: 10) { renewals() == 1 }, "renewed two thirds into the TTL")
+        // The server saw it: the token's lookup shows when it was last renewed.
+        let (status, lookup) = try await VaultAPI(address: api.address, token: token).call(
             "GET", "auth/token/lookup-self")
-        #expect(controlStatus == 403, "an unrenewed token with ttl=4s has expired after 7 s")
-        #expect(plainValue(try await store.read(path)) == value, "the renewed token still works after its first TTL")
-        #expect(capture.all.filter { $0.contains("Vault token renewed") }.count >= 2)
+        #expect(status == 200)
+        let renewedAt = (lookup?["data"] as? [String: Any])?["last_renewal_time"] as? NSNumber
+        #expect((renewedAt?.intValue ?? 0) > 0, "Vault recorded the renewal")
+
+        #expect(await waitUntil(seconds: 10) { clock.sleeperCount == 1 }, "the next renewal is scheduled")
+        clock.advance(by: .seconds(2400))
+        #expect(await waitUntil(seconds: 10) { renewals() == 2 })
+        #expect(plainValue(try await store.read(path)) == value, "the renewed token still works")
+
+        // Graceful shutdown (SIGTERM to a mount) stops the renewal: its timer is cancelled.
+        #expect(await waitUntil(seconds: 10) { clock.sleeperCount == 1 })
         let beforeShutdown = capture.all.filter { $0.contains("renew") }.count
+        await renewal.triggerGracefulShutdown()
+        try await running.value
+        #expect(clock.sleeperCount == 0, "no timer is left waiting")
+        clock.advance(by: .seconds(7200))
         await store.shutdown()
-        try await Task.sleep(nanoseconds: 3_000_000_000)
         #expect(capture.all.filter { $0.contains("renew") }.count == beforeShutdown, "no renewal after shutdown")
-        capture.expectNone(of: [value, token, control, api.token])
+        capture.expectNone(of: [value, token, api.token])
     }
 
-    @Test func loginMethodLogsInAgainAtMaxTTL() async throws {
+    /// A login method whose token cannot be renewed logs in again in the background before the token
+    /// expires, so no call meets an expired token. Batch tokens are never renewable; the store's clock
+    /// says when the time has come.
+    @Test func loginMethodLogsInAgainWhenItsTokenCannotBeRenewed() async throws {
         let api = try TestEnvironment.plain()
         let (mount, policy, value) = try await readOnlySetup(api)
         let (authMount, roleID, secretID) = try await appRole(
-            api, policy: policy, role: ["token_ttl": "3s", "token_max_ttl": "3s"])
+            api, policy: policy, role: ["token_type": "batch", "token_ttl": "1h", "token_max_ttl": "1h"])
         let secretIDFile = try temporaryFile(secretID)
         defer { try? FileManager.default.removeItem(atPath: secretIDFile) }
+        let clock = ManualTimeSource()
         let capture = LogCapture()
-        let store = try await connect(api, mount: mount, capture: capture) {
+        let store = try await connect(api, mount: mount, capture: capture, clock: clock) {
             $0.auth = "approle"
             $0.roleID = roleID
             $0.secretIDFile = secretIDFile
             $0.authMount = authMount
         }
         defer { Task { await store.shutdown() } }
-        try await Task.sleep(nanoseconds: 6_500_000_000)
+        let (renewal, running) = runRenewal(store)
+        let logins = { capture.all.filter { $0.contains("Logged in to Vault") }.count }
+        #expect(logins() == 1)
+        #expect(await waitUntil(seconds: 10) { clock.sleeperCount == 1 })
+        clock.advance(by: .seconds(2400))
         // Counted before any call, so a login forced by a refused call cannot stand in for the background one.
-        #expect(capture.all.filter { $0.contains("Logged in to Vault") }.count >= 2, "the background logged in again")
+        #expect(await waitUntil(seconds: 10) { logins() >= 2 }, "the background logged in again")
         #expect(plainValue(try await store.read(try SecretPath("app/key"))) == value)
         #expect(!capture.all.contains { $0.contains("refused the token") }, "no call ever met an expired token")
+        await renewal.triggerGracefulShutdown()
+        try await running.value
         capture.expectNone(of: [value, secretID])
     }
 

@@ -155,6 +155,7 @@ func connect(
     _ api: VaultAPI,
     mount: String,
     capture: LogCapture,
+    clock: any TimeSource = SystemTimeSource(),
     configure: (inout VaultOptions) -> Void = { _ in }
 ) async throws -> VaultSecretStore {
     var options = VaultOptions()
@@ -166,7 +167,7 @@ func connect(
     configure(&options)
     return try await VaultSecretStore.connect(
         options: options, environment: ["VAULT_TOKEN": api.token], homeDirectory: "/nonexistent",
-        logger: capture.logger())
+        logger: capture.logger(), clock: clock)
 }
 
 /// Writes `contents` to a new file only this user can read, for tokens, secret ids and JWTs.

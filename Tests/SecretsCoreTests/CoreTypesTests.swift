@@ -43,6 +43,22 @@ import Testing
         #expect(SecretError.from(own) == own)
     }
 
+    /// The cause is kept for whoever handles the error, and shows nowhere a value could leak through
+    /// it: not in the description, not in `dump`, not in string interpolation, not in `==`.
+    @Test func theCauseIsKeptButNeverPrinted() {
+        let error = SecretError.from(Foreign())
+        #expect(error.cause is Foreign)
+        var dumped = ""
+        dump(error, to: &dumped)
+        for text in [error.description, "\(error)", String(reflecting: error), dumped] {
+            #expect(!text.contains("PLANTED"), "\(text)")
+        }
+        #expect(error == SecretError(.internal, error.message), "the cause is not compared")
+        let wrapped = SecretError(.unavailable, "Vault is unavailable: timed out", cause: Foreign()).at(path("a"))
+        #expect(wrapped.cause is Foreign, "at(_:) keeps the cause")
+        #expect(wrapped.description == "Vault is unavailable: timed out (a)")
+    }
+
     @Test func atSetsThePathOnlyOnce() {
         let first = SecretError(.notFound, "gone").at(path("a"))
         #expect(first.path == path("a"))

@@ -27,14 +27,15 @@ extension MountCommand {
         let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
+        let clock = EventLoopTimeSource()
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
         factory.replacingWorker = channel.generation > 0
+        factory.clock = clock
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
-        let clock = EventLoopTimeSource()
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
         var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
@@ -68,12 +69,15 @@ extension MountCommand {
             attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
             onReady: { channel.tell("READY") },
             onKernelInit: { channel.tell("INIT") })
+        let background = StoreFactory.backgroundServices(of: upstream).map {
+            ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
+        }
         let group = ServiceGroup(
             configuration: .init(
-                // Stopped in reverse order: the mount drains first, then refresh-ahead stops.
-                services: [
-                    .init(service: cache.refreshAhead),
-                    .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup),
+                // Stopped in reverse order: the mount drains first, then refresh-ahead, token renewal
+                // and credential refresh stop (a draining mount still reads with a renewed token).
+                services: [.init(service: cache.refreshAhead)] + background + [
+                    .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
