@@ -1,6 +1,6 @@
 import CFUSE
 import Logging
-import Synchronization
+import SecretsCore
 
 #if canImport(Glibc)
     import Glibc
@@ -15,18 +15,14 @@ enum KernelTakeover {
     /// The newest protocol minor this libfuse (3.14) speaks.
     static let protocolMinor: UInt32 = 38
 
-    private static let resendOnce = Mutex(false)
+    private static let resendRefusal = LogOnce()
 
     static func resume(_ session: OpaquePointer, logger: Logger) {
         secretsfs_feed_init(session, protocolMinor, initFlags)
         let failure = secretsfs_notify_resend(fuse_session_fd(session))
         if failure == 0 { return }
         // Linux before 6.9: requests the dead worker held are lost; their readers got EIO or waited.
-        let first = resendOnce.withLock { logged in
-            defer { logged = true }
-            return !logged
-        }
-        if first {
+        if resendRefusal.first("resend") {
             logger.warning(
                 "the kernel cannot resend requests a dead worker held (FUSE_NOTIFY_RESEND needs Linux 6.9)",
                 metadata: ["errno": "\(failure)"])

@@ -106,7 +106,9 @@ extension MountCommand {
         for name in credentialVariables {
             guard let value = environment[name] else { continue }
             taken[name] = value
-            if let pointer = getenv(name) { memset(pointer, 0, strlen(pointer)) }
+            if let pointer = getenv(name) {
+                SecretValue.zero(UnsafeMutableRawBufferPointer(start: pointer, count: strlen(pointer)))
+            }
             unsetenv(name)
         }
         return taken
