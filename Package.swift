@@ -60,7 +60,8 @@ let package = Package(
         .target(
             name: "SecretsBackendVault",
             dependencies: [
-                "SecretsCore", "SecretsHTTP",
+                "SecretsCore",
+                .product(name: "Crypto", package: "swift-crypto"), "SecretsHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,5 +1,6 @@
-// The shapes of KV v2 and auth answers, decoded from JSON, and the JSON bodies we send.
+// The shapes of KV v1 and v2 and auth answers, decoded from JSON, and the JSON bodies we send.
 // A shape we do not understand is `.malformedResponse`; the body is never quoted, it may hold values.
+import Crypto
 import Foundation
 import SecretsCore
 
@@ -67,6 +68,36 @@ enum VaultKV {
         guard let raw = data["data"], !(raw is NSNull) else { return DataRead(fields: nil, version: version) }
         guard let map = raw as? [String: Any] else { throw malformed(what, "data.data is not an object") }
         return DataRead(fields: try fields(map, what), version: version)
+    }
+
+    /// `GET <mount>/<path>` on KV v1: `data` is the map itself, with no version.
+    static func dataReadV1(_ body: [UInt8], _ what: String) throws(SecretError) -> Fields {
+        let root = try object(body, what)
+        guard let map = root["data"] as? [String: Any] else { throw malformed(what, "no data object") }
+        return try fields(map, what)
+    }
+
+    /// `GET sys/internal/ui/mounts/<mount>`: 1 or 2 for a KV mount (no version option is KV v1).
+    static func mountVersion(_ body: [UInt8], _ what: String) throws(SecretError) -> Int {
+        let root = try object(body, what)
+        guard let data = root["data"] as? [String: Any] else { throw malformed(what, "no data") }
+        if let type = data["type"] as? String, !["kv", "generic"].contains(type) {
+            throw SecretError(.configuration, "the Vault mount is a \(type) engine, not KV")
+        }
+        let options = data["options"] as? [String: Any]
+        return (options?["version"] as? String) == "2" ? 2 : 1
+    }
+
+    /// What stands for a version on KV v1, which keeps none: a digest of the fields, so a change at the
+    /// store reads as a new version to the cache and to `.status`. Never the value itself.
+    static func fingerprint(_ fields: [String: SecretValue]) -> String {
+        var hasher = SHA256()
+        for name in fields.keys.sorted() {
+            hasher.update(data: Array(name.utf8) + [0])
+            fields[name]!.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            hasher.update(data: [0])
+        }
+        return hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     private static func version(_ metadata: [String: Any], _ what: String) throws(SecretError) -> Version {
@@ -190,7 +221,22 @@ enum VaultKV {
         var out: [UInt8] = []
         out.append(contentsOf: "{".utf8)
         if let cas { out.append(contentsOf: "\"options\":{\"cas\":\(cas)},".utf8) }
-        out.append(contentsOf: "\"data\":{".utf8)
+        out.append(contentsOf: "\"data\":".utf8)
+        appendFields(fields, to: &out)
+        out.append(contentsOf: "}".utf8)
+        return out
+    }
+
+    /// KV v1 takes the map itself as the body: no `data` around it, no options.
+    static func writeBodyV1(_ fields: [String: FieldValue]) -> [UInt8] {
+        var out: [UInt8] = []
+        appendFields(fields, to: &out)
+        return out
+    }
+
+    /// The fields as one JSON object.
+    private static func appendFields(_ fields: [String: FieldValue], to out: inout [UInt8]) {
+        out.append(contentsOf: "{".utf8)
         var encoded: [String] = []
         var first = true
         for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
@@ -223,8 +269,7 @@ enum VaultKV {
             }
             out.append(UInt8(ascii: "]"))
         }
-        out.append(contentsOf: "}}".utf8)
-        return out
+        out.append(contentsOf: "}".utf8)
     }
 
     /// A JSON object of string members, for login bodies.

@@ -30,6 +30,8 @@ public struct VaultOptions: Sendable {
     public var caCertFile: String?
     /// `--vault-skip-verify`, else `VAULT_SKIP_VERIFY`.
     public var skipVerify: Bool?
+    /// `--vault-kv-version`: 1 or 2; found from the mount's own description when not given.
+    public var kvVersion: Int?
     /// The deadline of one backend call, retries included; `BackendTimeout.standard` by default, and
     /// refused when not above zero.
     public var timeout: Duration?
@@ -93,6 +95,7 @@ struct VaultConfiguration: Sendable {
     var caCertFile: String?
     var skipVerify: Bool
     var timeout: Duration
+    var kvVersion: Int?
 
     static func resolve(
         _ options: VaultOptions,
@@ -123,6 +126,9 @@ struct VaultConfiguration: Sendable {
         }
 
         let timeout = try BackendTimeout.resolve(options.timeout)
+        if let version = options.kvVersion, ![1, 2].contains(version) {
+            throw SecretError(.configuration, "--vault-kv-version must be 1 or 2")
+        }
 
         let namespace = segments(of: options.namespace ?? env(VaultOptions.Environment.namespace) ?? "")
             .joined(separator: "/")
@@ -134,7 +140,8 @@ struct VaultConfiguration: Sendable {
             auth: try authMethod(options, environment: env, homeDirectory: homeDirectory),
             caCertFile: options.caCertFile ?? env(VaultOptions.Environment.caCertFile),
             skipVerify: skipVerify,
-            timeout: timeout
+            timeout: timeout,
+            kvVersion: options.kvVersion
         )
     }
 

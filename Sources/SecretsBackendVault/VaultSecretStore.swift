@@ -5,13 +5,16 @@ import NIOHTTP1
 import SecretsCore
 import SecretsHTTP
 import ServiceLifecycle
+import Synchronization
 
-/// HashiCorp Vault (or OpenBao) KV version 2 as a secret store.
+/// HashiCorp Vault (or OpenBao) KV version 2, or version 1, as a secret store.
 ///
-/// Secret `a/b` is `<mount>/data/<prefix>/a/b`; folders come from LIST on `<mount>/metadata`. Data
+/// KV v2: secret `a/b` is `<mount>/data/<prefix>/a/b`; folders come from LIST on `<mount>/metadata`. Data
 /// `{"value": v}` alone is a plain value, any other map a secret of fields. Version ids are Vault's
 /// version numbers; deleted and destroyed versions are not readable. Rotation writes with check-and-set
-/// on the version it read. Call `shutdown()` before dropping the store: it owns an HTTP client.
+/// on the version it read. KV v1: `<mount>/<prefix>/a/b`, LIST on the same path, no versions (a
+/// digest of the fields stands for one), rotation writes the whole map back with no check-and-set,
+/// which v1 does not have. Call `shutdown()` before dropping the store: it owns an HTTP client.
 public final class VaultSecretStore: SecretStore {
     public let descriptor: StoreDescriptor
     private let client: VaultClient
@@ -20,14 +23,19 @@ public final class VaultSecretStore: SecretStore {
     private let prefix: [String]
     private let logger: Logger
     private let skippedNames = LogOnce()
+    /// 1 or 2; nil until Vault was asked (a worker that started while Vault was unreachable).
+    private let engine: Mutex<Int?>
     /// Token renewal, to run for as long as the store is used (the mount's `ServiceGroup` runs it).
     public let tokenRenewal: VaultTokenRenewal
 
     private init(
-        configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger
+        configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger,
+        kvVersion: Int?
     ) {
         self.descriptor = StoreDescriptor(
-            backend: "vault", address: configuration.displayAddress, capabilities: [.versions, .write, .rotate])
+            backend: "vault", address: configuration.displayAddress,
+            capabilities: kvVersion == 1 ? [.write, .rotate] : [.versions, .write, .rotate])
+        self.engine = Mutex(kvVersion)
         self.client = client
         self.auth = auth
         self.tokenRenewal = VaultTokenRenewal(auth: auth, clock: clock)
@@ -64,22 +72,72 @@ public final class VaultSecretStore: SecretStore {
             await client.shutdown()
             throw error
         }
+        var kvVersion = configuration.kvVersion
+        if kvVersion == nil, await auth.problem() == nil {
+            do {
+                kvVersion = try await askKVVersion(client: client, auth: auth, mount: configuration.mount, logger: logger)
+            } catch let failure where failure.code == .unavailable && options.startUnreachable {
+                kvVersion = nil
+            } catch {
+                await auth.shutdown()
+                await client.shutdown()
+                throw error
+            }
+        }
         logger.info(
             "Connected to Vault",
-            metadata: ["address": "\(configuration.displayAddress)", "auth": "\(configuration.auth.name)"])
-        return VaultSecretStore(configuration: configuration, client: client, auth: auth, clock: clock, logger: logger)
+            metadata: [
+                "address": "\(configuration.displayAddress)", "auth": "\(configuration.auth.name)",
+                "kv_version": "\(kvVersion.map(String.init) ?? "not known yet")",
+            ])
+        return VaultSecretStore(
+            configuration: configuration, client: client, auth: auth, clock: clock, logger: logger,
+            kvVersion: kvVersion)
+    }
+
+    /// Which KV engine the mount is, from `GET sys/internal/ui/mounts/<mount>` (which a token with
+    /// read on a path below may call). A token that may not ask gets the default mount's engine, 2,
+    /// and one line saying how to set it.
+    private static func askKVVersion(
+        client: VaultClient, auth: VaultAuth, mount: [String], logger: Logger
+    ) async throws(SecretError) -> Int {
+        let (token, _) = await auth.current()
+        let response = try await client.send(
+            .GET, "sys/internal/ui/mounts/" + VaultPaths.encodePath(mount), token: token, idempotent: true)
+        guard response.status == 200 else {
+            logger.notice(
+                "Vault did not say which KV version the mount is; taking 2 (--vault-kv-version sets it)",
+                metadata: ["status": "\(response.status)"])
+            return 2
+        }
+        return try VaultKV.mountVersion(response.body, "the mount's description")
+    }
+
+    /// The KV version, asking Vault now if the store started without it.
+    private func kvVersion() async throws(SecretError) -> Int {
+        if let known = engine.withLock({ $0 }) { return known }
+        let found = try await Self.askKVVersion(client: client, auth: auth, mount: mount, logger: logger)
+        engine.withLock { $0 = found }
+        return found
     }
 
     // MARK: SecretStore
 
     public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        if try await kvVersion() == 1 {
+            let fields = try await readV1(path).values
+            let digest = VaultKV.fingerprint(fields)
+            if let version, version != digest { throw SecretError.notFound(path, "KV v1 keeps no versions") }
+            return Secret(content: .fromMap(fields), version: digest, createdAt: nil)
+        }
         let read = try await readData(path, version: version)
         return Secret(
             content: .fromMap(read.fields), version: String(read.version.number), createdAt: read.version.createdAt)
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {
-        let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + folder.segments) + "/?list=true"
+        let listed = try await kvVersion() == 1 ? mount + prefix : mount + ["metadata"] + prefix
+        let apiPath = VaultPaths.encodePath(listed + folder.segments) + "/?list=true"
         let response = try await call(.GET, apiPath, idempotent: true, for: folder)
         switch response.status {
         case 200:
@@ -112,6 +170,7 @@ public final class VaultSecretStore: SecretStore {
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try requireSecretPath(path)
+        if try await kvVersion() == 1 { throw SecretError.unsupported("Vault KV v1 keeps no versions").at(path) }
         let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments)
         let response = try await call(.GET, apiPath, idempotent: true, for: path)
         guard response.status == 200 else {
@@ -134,6 +193,10 @@ public final class VaultSecretStore: SecretStore {
 
     public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
         try requireSecretPath(path)
+        if try await kvVersion() == 1 {
+            try await putV1(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) })
+            return VersionInfo(id: VaultKV.fingerprint(content.asMap), createdAt: nil, labels: [VersionInfo.current])
+        }
         switch try await put(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) }, cas: nil) {
         case .written(let version):
             return VersionInfo(id: String(version.number), createdAt: version.createdAt, labels: [VersionInfo.current])
@@ -145,6 +208,7 @@ public final class VaultSecretStore: SecretStore {
     public func rotate(_ request: RotationRequest) async throws -> RotationResult {
         let path = request.path
         try requireSecretPath(path)
+        if try await kvVersion() == 1 { return try await rotateV1(request) }
         // Two rounds: a writer that slipped in between our read and our write costs one re-read, not a
         // failure; a second loss means someone is writing this secret continuously, and we say so.
         for round in 1...2 {
@@ -258,6 +322,60 @@ public final class VaultSecretStore: SecretStore {
             throw SecretError.notFound(path, version == nil ? "no such secret" : "no such version")
         }
         return DataRead(fields: fields.values, jsonFields: fields.jsonFields, version: read.version)
+    }
+
+    private func readV1(_ path: SecretPath) async throws(SecretError) -> VaultKV.Fields {
+        try requireSecretPath(path)
+        let response = try await call(
+            .GET, VaultPaths.encodePath(mount + prefix + path.segments), idempotent: true, for: path)
+        switch response.status {
+        case 200: break
+        case 404: throw SecretError.notFound(path, "no such secret")
+        default: throw VaultPaths.statusError(response.status, "the read", path: path)
+        }
+        return try decoded(path) { () throws(SecretError) in
+            try VaultKV.dataReadV1(response.body, "the read of \(path)")
+        }
+    }
+
+    private func putV1(_ path: SecretPath, _ fields: [String: VaultKV.FieldValue]) async throws(SecretError) {
+        if fields.keys.contains(VaultKV.base64FieldsKey) {
+            throw SecretError(.invalidArgument, "field name \(VaultKV.base64FieldsKey) is reserved", path: path)
+        }
+        var body = VaultKV.writeBodyV1(fields)
+        defer { body.zeroize() }
+        let response = try await call(
+            .POST, VaultPaths.encodePath(mount + prefix + path.segments), body: body, idempotent: false, for: path)
+        guard [200, 204].contains(response.status) else {
+            throw VaultPaths.statusError(response.status, "the write", path: path)
+        }
+    }
+
+    /// KV v1 has no check-and-set: the map read is written back whole with the one field changed, and a
+    /// writer between the two is overwritten (docs/VAULT.md says so).
+    private func rotateV1(_ request: RotationRequest) async throws -> RotationResult {
+        let path = request.path
+        let current = try await readV1(path)
+        let fresh = request.generate()
+        do {
+            _ = try SecretContent.fromMap(current.values).rotated(field: request.field, to: fresh)
+        } catch {
+            throw error.at(path)
+        }
+        var fields: [String: VaultKV.FieldValue] = [:]
+        for (name, value) in current.values {
+            fields[name] = current.jsonFields.contains(name) ? .json(value) : .value(value)
+        }
+        fields[request.field ?? "value"] = .value(fresh)
+        try await putV1(path, fields)
+        var written = current.values
+        written[request.field ?? "value"] = fresh
+        let old = VaultKV.fingerprint(current.values)
+        let new = VaultKV.fingerprint(written)
+        logger.info(
+            "Rotated a Vault KV v1 secret",
+            metadata: ["path": "\(path)", "field": "\(request.field ?? "-")", "old_version": "\(old)", "new_version": "\(new)"])
+        return RotationResult(path: path, field: request.field, oldVersion: old, newVersion: new)
     }
 
     private func put(_ path: SecretPath, _ fields: [String: VaultKV.FieldValue], cas: Int?) async throws(SecretError)

@@ -103,7 +103,7 @@ extension OptionSpec {
     // Every subcommand's, as `BackendOptions` holds them (DESIGN section 2).
     static let backend: [OptionSpec] = [
         config, backendKind, store, storeKeyFile, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace,
-        vaultMount,
+        vaultMount, vaultKVVersion,
         vaultPrefix, vaultAuth, vaultRoleID, vaultSecretIDFile, vaultRole, vaultJWTFile, vaultAuthMount, vaultCACert,
         vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, jsonFields, backendTimeout, logLevel, logFormat,
     ]
@@ -131,6 +131,8 @@ extension OptionSpec {
     static let vaultNamespace = OptionSpec(
         "vault-namespace", environment: VaultOptions.Environment.namespace, help: "Vault namespace")
     static let vaultMount = OptionSpec("vault-mount", help: "KV v2 mount", defaultText: VaultOptions.defaultMount)
+    static let vaultKVVersion = OptionSpec(
+        "vault-kv-version", help: "KV engine version of the mount, 1 or 2", defaultText: "asked of Vault")
     static let vaultPrefix = OptionSpec("vault-prefix", help: "Sub-path of the KV mount shown at the root")
     static let vaultAuth = OptionSpec("vault-auth", help: "Vault auth: token, approle, jwt or kubernetes")
     static let vaultRoleID = OptionSpec("vault-role-id", help: "AppRole role id")

@@ -20,6 +20,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
     @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
     @Option(name: .option(.vaultMount), help: .option(.vaultMount)) var vaultMount: String?
+    @Option(name: .option(.vaultKVVersion), help: .option(.vaultKVVersion)) var vaultKVVersion: Int?
     @Option(name: .option(.vaultPrefix), help: .option(.vaultPrefix)) var vaultPrefix: String?
     @Option(name: .option(.vaultAuth), help: .option(.vaultAuth)) var vaultAuth: String?
     @Option(name: .option(.vaultRoleID), help: .option(.vaultRoleID)) var vaultRoleID: String?
@@ -47,6 +48,9 @@ public struct BackendOptions: ParsableArguments, Sendable {
             _ = try BackendTimeout.resolve(backendTimeout?.duration)
         } catch {
             throw ValidationError(error.message)
+        }
+        if let version = vaultKVVersion, ![1, 2].contains(version) {
+            throw ValidationError("--vault-kv-version must be 1 or 2")
         }
     }
 }

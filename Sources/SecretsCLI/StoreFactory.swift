@@ -71,6 +71,7 @@ struct StoreFactory {
             vault.tokenFile = options.vaultTokenFile
             vault.namespace = options.vaultNamespace
             vault.mount = options.vaultMount
+            vault.kvVersion = options.vaultKVVersion
             vault.prefix = options.vaultPrefix
             vault.auth = options.vaultAuth
             vault.roleID = options.vaultRoleID
