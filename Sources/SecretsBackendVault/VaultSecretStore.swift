@@ -75,7 +75,8 @@ public final class VaultSecretStore: SecretStore {
         var kvVersion = configuration.kvVersion
         if kvVersion == nil, await auth.problem() == nil {
             do {
-                kvVersion = try await askKVVersion(client: client, auth: auth, mount: configuration.mount, logger: logger)
+                kvVersion = try await askKVVersion(
+                    client: client, auth: auth, mount: configuration.mount, logger: logger)
             } catch let failure where failure.code == .unavailable && options.startUnreachable {
                 kvVersion = nil
             } catch {
@@ -374,7 +375,9 @@ public final class VaultSecretStore: SecretStore {
         let new = VaultKV.fingerprint(written)
         logger.info(
             "Rotated a Vault KV v1 secret",
-            metadata: ["path": "\(path)", "field": "\(request.field ?? "-")", "old_version": "\(old)", "new_version": "\(new)"])
+            metadata: [
+                "path": "\(path)", "field": "\(request.field ?? "-")", "old_version": "\(old)", "new_version": "\(new)",
+            ])
         return RotationResult(path: path, field: request.field, oldVersion: old, newVersion: new)
     }
 
