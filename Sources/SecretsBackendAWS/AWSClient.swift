@@ -4,9 +4,31 @@ import Logging
 import SecretsCore
 import SecretsHTTP
 
-/// Secrets Manager over the JSON 1.1 protocol: POST `/` with `X-Amz-Target: secretsmanager.<Operation>`,
+/// An AWS service spoken over the JSON 1.1 protocol, as the client needs to know it.
+struct AWSService: Sendable {
+    /// The SigV4 service name.
+    var signingName: String
+    /// What `X-Amz-Target` puts before `.<Operation>`.
+    var targetPrefix: String
+    /// For messages: "Secrets Manager".
+    var displayName: String
+    /// Actions that change nothing: sent again at once when their connection was dropped under them.
+    var readOnlyOperations: Set<String>
+
+    static let secretsManager = AWSService(
+        signingName: "secretsmanager", targetPrefix: "secretsmanager", displayName: "Secrets Manager",
+        readOnlyOperations: [
+            "GetSecretValue", "ListSecrets", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword",
+        ])
+    static let parameterStore = AWSService(
+        signingName: "ssm", targetPrefix: "AmazonSSM", displayName: "SSM",
+        readOnlyOperations: ["GetParameter", "GetParametersByPath", "GetParameterHistory", "DescribeParameters"])
+}
+
+/// One AWS service over the JSON 1.1 protocol: POST `/` with `X-Amz-Target: <prefix>.<Operation>`,
 /// signed with SigV4, retried within the call's deadline, errors told apart by `__type`.
 final class AWSClient: Sendable {
+    let service: AWSService
     let endpoint: Endpoint
     let signer: SigV4Signer
     let credentials: CredentialChain
@@ -16,21 +38,17 @@ final class AWSClient: Sendable {
     /// The signing date, from the store's clock.
     func now() -> Date { exchange.http.clock.wallNow() }
 
-    /// Actions that change nothing: sent again at once when their connection was dropped under them.
-    static let readOnlyOperations: Set<String> = [
-        "GetSecretValue", "ListSecrets", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword",
-    ]
-
     init(
-        endpoint: Endpoint, region: String, credentials: CredentialChain, http: HTTPLayer, timeout: Duration,
-        retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger
+        service: AWSService = .secretsManager, endpoint: Endpoint, region: String, credentials: CredentialChain,
+        http: HTTPLayer, timeout: Duration, retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger
     ) {
+        self.service = service
         self.endpoint = endpoint
-        self.signer = SigV4Signer(region: region, service: "secretsmanager")
+        self.signer = SigV4Signer(region: region, service: service.signingName)
         self.credentials = credentials
         self.timeout = timeout
         self.exchange = RetryingExchange(
-            http: http, policy: retryPolicy, service: "Secrets Manager", logger: logger)
+            http: http, policy: retryPolicy, service: service.displayName, logger: logger)
     }
 
     func call<Answer: Decodable>(
@@ -44,8 +62,9 @@ final class AWSClient: Sendable {
         }
         let deadline = exchange.http.deadline(after: timeout)
         let (endpoint, signer, credentials, clock) = (self.endpoint, self.signer, self.credentials, exchange.http.clock)
+        let target = "\(service.targetPrefix).\(operation)"
         let answer = try await exchange.run(
-            operation: operation, deadline: deadline, readOnly: Self.readOnlyOperations.contains(operation),
+            operation: operation, deadline: deadline, readOnly: service.readOnlyOperations.contains(operation),
             onExpiredCredentials: {
                 await credentials.invalidate()
                 return true
@@ -55,7 +74,7 @@ final class AWSClient: Sendable {
                 let headers: [(name: String, value: String)] = [
                     ("Host", endpoint.hostHeader),
                     ("Content-Type", "application/x-amz-json-1.1"),
-                    ("X-Amz-Target", "secretsmanager.\(operation)"),
+                    ("X-Amz-Target", target),
                 ]
                 let signed = signer.sign(
                     SigV4Request(method: "POST", path: endpoint.requestPath("/"), headers: headers, body: body),
@@ -69,9 +88,10 @@ final class AWSClient: Sendable {
             // error is not kept as the cause either: it can quote the body, and a failure may be held
             // (the cache's last error) long after the answer's bytes are gone.
             logger.error(
-                "Secrets Manager answer is not the expected JSON",
+                "\(service.displayName) answer is not the expected JSON",
                 metadata: ["operation": "\(operation)", "bytes": "\(answer.body.count)"])
-            throw SecretError(.malformedResponse, "Secrets Manager \(operation) answer is not the expected JSON")
+            throw SecretError(
+                .malformedResponse, "\(service.displayName) \(operation) answer is not the expected JSON")
         }
     }
 }

@@ -15,7 +15,9 @@ enum AWSErrorOutcome: Sendable, Equatable {
 /// type, never by HTTP status alone: moto answers 404 where AWS answers 400. Only the type name
 /// (a fixed identifier) is ever put in a message; the body's `message` may quote input.
 enum AWSErrorClassifier {
-    static let notFound: Set<String> = ["ResourceNotFoundException", "NoSuchEntity"]
+    static let notFound: Set<String> = [
+        "ResourceNotFoundException", "NoSuchEntity", "ParameterNotFound", "ParameterVersionNotFound",
+    ]
     static let denied: Set<String> = [
         "AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidSignatureException",
         "IncompleteSignature", "SignatureDoesNotMatch", "InvalidClientTokenId", "MissingAuthenticationToken",
@@ -30,7 +32,8 @@ enum AWSErrorClassifier {
     static let invalid: Set<String> = [
         "InvalidParameterException", "InvalidRequestException", "ValidationException",
         "MalformedPolicyDocumentException",
-        "PreconditionNotMetException", "InvalidNextTokenException",
+        "PreconditionNotMetException", "InvalidNextTokenException", "ValidationException", "InvalidKeyId",
+        "ParameterVersionLabelLimitExceeded",
     ]
     static let conflicts: Set<String> = ["ResourceExistsException"]
 

@@ -17,6 +17,8 @@ public struct AWSOptions: Sendable {
     /// The deadline of one backend call, retries included; `BackendTimeout.standard` by default, and
     /// refused when not above zero.
     public var timeout: Duration?
+    /// `--ssm-prefix` (SSM Parameter Store): the parameter path shown at the mount's root.
+    public var ssmPrefix: String?
 
     public init() {}
 
@@ -26,6 +28,7 @@ public struct AWSOptions: Sendable {
     public enum Environment {
         public static let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
         public static let endpoint = ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"]
+        public static let ssmEndpoint = ["AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL"]
         public static let profile = ["AWS_PROFILE"]
     }
 }
@@ -43,7 +46,8 @@ struct ResolvedAWSConfiguration: Sendable {
     var files: SharedConfigFiles
 
     static func resolve(
-        _ options: AWSOptions, environment: [String: String], homeDirectory: String
+        _ options: AWSOptions, environment: [String: String], homeDirectory: String,
+        service: AWSService = .secretsManager
     ) throws(SecretError) -> ResolvedAWSConfiguration {
         func env(_ names: [String]) -> String? { names.lazy.compactMap { environment[$0].nonEmpty }.first }
         let explicitProfile = options.profile.nonEmpty ?? env(AWSOptions.Environment.profile)
@@ -62,17 +66,22 @@ struct ResolvedAWSConfiguration: Sendable {
             throw SecretError(.configuration, "AWS region '\(region)' is not a region name")
         }
 
+        let ssm = service.signingName == AWSService.parameterStore.signingName
         let endpointText =
-            options.endpoint.nonEmpty ?? env(AWSOptions.Environment.endpoint)
-            ?? "https://secretsmanager.\(region).amazonaws.com"
+            options.endpoint.nonEmpty
+            ?? env(ssm ? AWSOptions.Environment.ssmEndpoint : AWSOptions.Environment.endpoint)
+            ?? "https://\(service.signingName).\(region).amazonaws.com"
         let endpoint = try Endpoint(parsing: endpointText, what: "AWS endpoint")
 
         var prefix: [String] = []
-        if let text = options.prefix.nonEmpty {
+        let (prefixText, prefixFlag) = ssm ? (options.ssmPrefix, "--ssm-prefix") : (options.prefix, "--aws-prefix")
+        if var text = prefixText.nonEmpty {
+            // Parameter paths start with `/`; the prefix may be written either way.
+            if ssm { while text.hasPrefix("/") { text.removeFirst() } }
             do {
-                prefix = try SecretPath(text).segments
+                prefix = text.isEmpty ? [] : try SecretPath(text).segments
             } catch {
-                throw SecretError(.configuration, "--aws-prefix is not a valid path: \(error.message)")
+                throw SecretError(.configuration, "\(prefixFlag) is not a valid path: \(error.message)")
             }
         }
 

@@ -105,14 +105,15 @@ extension OptionSpec {
         config, backendKind, store, storeKeyFile, envPrefix, envInclude, vaultAddr, vaultTokenFile, vaultNamespace,
         vaultMount, vaultKVVersion,
         vaultPrefix, vaultAuth, vaultRoleID, vaultSecretIDFile, vaultRole, vaultJWTFile, vaultAuthMount, vaultCACert,
-        vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, jsonFields, backendTimeout, logLevel, logFormat,
+        vaultSkipVerify, awsRegion, awsEndpoint, awsProfile, awsPrefix, ssmPrefix, jsonFields, backendTimeout, logLevel,
+        logFormat,
     ]
 
     static let config = OptionSpec(
         "config", environment: ["SECRETSFS_CONFIG"], inConfigFile: false,
         help: "YAML file whose keys are these flags' names", note: "flags and environment win")
     static let backendKind = OptionSpec(
-        "backend", environment: ["SECRETSFS_BACKEND"], help: "Backend: local, env, vault or aws",
+        "backend", environment: ["SECRETSFS_BACKEND"], help: "Backend: local, env, vault, aws or ssm",
         defaultText: BackendKind.local.rawValue)
     static let store = OptionSpec(
         "store", environment: ["SECRETSFS_STORE"], help: "Local store file",
@@ -148,10 +149,12 @@ extension OptionSpec {
         help: "Do not verify Vault's TLS certificate")
     static let awsRegion = OptionSpec("aws-region", environment: AWSOptions.Environment.region, help: "AWS region")
     static let awsEndpoint = OptionSpec(
-        "aws-endpoint", environment: AWSOptions.Environment.endpoint, help: "Secrets Manager endpoint")
+        "aws-endpoint", environment: AWSOptions.Environment.endpoint,
+        help: "Secrets Manager or SSM endpoint", note: "ssm: AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL")
     static let awsProfile = OptionSpec(
         "aws-profile", environment: AWSOptions.Environment.profile, help: "Shared config profile")
     static let awsPrefix = OptionSpec("aws-prefix", help: "Name prefix shown at the root")
+    static let ssmPrefix = OptionSpec("ssm-prefix", help: "ssm: parameter path shown at the root")
     static let jsonFields = OptionSpec(
         "json-fields", help: "raw: a JSON SecretString is one file; expand: a folder of fields")
     static let backendTimeout = OptionSpec(

@@ -35,6 +35,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .option(.awsEndpoint), help: .option(.awsEndpoint)) var awsEndpoint: String?
     @Option(name: .option(.awsProfile), help: .option(.awsProfile)) var awsProfile: String?
     @Option(name: .option(.awsPrefix), help: .option(.awsPrefix)) var awsPrefix: String?
+    @Option(name: .option(.ssmPrefix), help: .option(.ssmPrefix)) var ssmPrefix: String?
     @Option(name: .option(.jsonFields), help: .option(.jsonFields)) var jsonFields: JSONFields?
 
     @Option(name: .option(.backendTimeout), help: .option(.backendTimeout)) var backendTimeout: DurationArgument?
@@ -56,7 +57,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
 }
 
 enum BackendKind: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case local, env, vault, aws
+    case local, env, vault, aws, ssm
 }
 
 enum JSONFields: String, ExpressibleByArgument, CaseIterable, Sendable {

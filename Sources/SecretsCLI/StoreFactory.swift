@@ -40,6 +40,7 @@ struct StoreFactory {
     static func backgroundServices(of store: any SecretStore) -> [any Service] {
         if let vault = store as? VaultSecretStore { return [vault.tokenRenewal] }
         if let aws = store as? AWSSecretStore { return [aws.credentialRefresh] }
+        if let ssm = store as? SSMParameterStore { return [ssm.credentialRefresh] }
         return []
     }
 
@@ -85,7 +86,7 @@ struct StoreFactory {
             vault.startUnreachable = replacingWorker
             return try await VaultSecretStore.connect(
                 options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
-        case .aws:
+        case .aws, .ssm:
             var aws = AWSOptions()
             aws.region = options.awsRegion
             aws.endpoint = options.awsEndpoint
@@ -93,6 +94,12 @@ struct StoreFactory {
             aws.prefix = options.awsPrefix
             aws.expandJSONFields = options.jsonFields.map { $0 == .expand }
             aws.timeout = options.backendTimeout?.duration
+            aws.ssmPrefix = options.ssmPrefix
+            if try backendKind() == .ssm {
+                return try await SSMParameterStore.connect(
+                    options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger,
+                    clock: clock)
+            }
             return try await AWSSecretStore.connect(
                 options: aws, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         }

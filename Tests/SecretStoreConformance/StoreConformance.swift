@@ -13,17 +13,22 @@ public struct ConformanceFixture: Sendable {
     public var fieldSecret: (path: SecretPath, fields: [String: [UInt8]])?
     /// Where `write` and `rotate` may create secrets; must not exist before the run.
     public var scratch: SecretPath
+    /// A store whose secrets are one text value each by its API (SSM parameters): a non-UTF-8 or a
+    /// multi-field write must be refused with `invalidArgument` instead of read back.
+    public var textOnly: Bool
 
     public init(
         store: any SecretStore,
         seeded: [SecretPath: [UInt8]],
         fieldSecret: (path: SecretPath, fields: [String: [UInt8]])? = nil,
-        scratch: SecretPath
+        scratch: SecretPath,
+        textOnly: Bool = false
     ) {
         self.store = store
         self.seeded = seeded
         self.fieldSecret = fieldSecret
         self.scratch = scratch
+        self.textOnly = textOnly
     }
 }
 
@@ -157,7 +162,8 @@ public enum StoreConformance {
             let caps = store.descriptor.capabilities
             let target = try fixture.scratch.appending("written")
             let first = SecretValue(string: "conformance-first-\(UInt32.random(in: 0...UInt32.max))")
-            let second = SecretValue(bytes: [0, 1, 2, 255, 254])
+            let binary = SecretValue(bytes: [0, 1, 2, 255, 254])
+            let second = fixture.textOnly ? SecretValue(string: "conformance-second-text") : binary
             guard caps.contains(.write) else {
                 await expect(.unsupported, "write on a read-only store") {
                     _ = try await store.write(target, content: .value(first))
@@ -173,6 +179,12 @@ public enum StoreConformance {
             let v2 = try await store.write(target, content: .value(second))
             check(v1.id != v2.id, "each write makes a new version")
             check(try await readValue(target) == second, "binary bytes survive a write")
+            if fixture.textOnly {
+                await expect(.invalidArgument, "a value that is not text on a text-only store") {
+                    _ = try await store.write(target, content: .value(binary))
+                }
+                check(try await readValue(target) == second, "a refused write changes nothing")
+            }
             if caps.contains(.versions) {
                 await part("versions after writes") {
                     let versions = try await store.versions(of: target)
@@ -205,6 +217,11 @@ public enum StoreConformance {
             await part("rotate a field") {
                 let multi = try fixture.scratch.appending("multi")
                 let keep = SecretValue(string: "conformance-keep-me")
+                if fixture.textOnly {
+                    return await expect(.invalidArgument, "a multi-field write on a text-only store") {
+                        _ = try await store.write(multi, content: .fields(["user": keep, "password": first]))
+                    }
+                }
                 _ = try await store.write(multi, content: .fields(["user": keep, "password": first]))
                 let fieldRotation = try await store.rotate(RotationRequest(path: multi, field: "password") { fresh })
                 guard case .fields(let fields) = try await store.read(multi).content else {

@@ -59,7 +59,7 @@ import Testing
         #expect(OptionSpec.vaultMount.help.abstract == "KV v2 mount (default secret).")
         #expect(
             OptionSpec.backendKind.help.abstract
-                == "Backend: local, env, vault or aws (env: SECRETSFS_BACKEND; default local).")
+                == "Backend: local, env, vault, aws or ssm (env: SECRETSFS_BACKEND; default local).")
         let help = MountCommand.helpMessage(columns: 400)
         for option in OptionSpec.all {
             #expect(help.contains(option.flag), "\(option.flag)")

@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|health|status|reload|help)
+    mount|unmount|get|ls|versions|put|rotate|health|status|reload|store|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status reload help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status reload store help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --show-versions --allow-other --mlock --daemon --vault-skip-verify -h --help)
     repeating_options=(-o --env-include)
-    non_repeating_options=(--cache-ttl --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--cache-ttl --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -236,10 +236,13 @@ _secretsfs_mount() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -258,6 +261,9 @@ _secretsfs_mount() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -294,6 +300,9 @@ _secretsfs_mount() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -326,7 +335,7 @@ _secretsfs_get() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--version --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -338,10 +347,13 @@ _secretsfs_get() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -360,6 +372,9 @@ _secretsfs_get() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -396,6 +411,9 @@ _secretsfs_get() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -420,7 +438,7 @@ _secretsfs_ls() {
     repeating_flags=()
     non_repeating_flags=(-r --recursive --vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -429,10 +447,13 @@ _secretsfs_ls() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -451,6 +472,9 @@ _secretsfs_ls() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -487,6 +511,9 @@ _secretsfs_ls() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -511,7 +538,7 @@ _secretsfs_versions() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -520,10 +547,13 @@ _secretsfs_versions() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -542,6 +572,9 @@ _secretsfs_versions() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -578,6 +611,9 @@ _secretsfs_versions() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -602,7 +638,7 @@ _secretsfs_put() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -623,10 +659,13 @@ _secretsfs_put() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -645,6 +684,9 @@ _secretsfs_put() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -681,6 +723,9 @@ _secretsfs_put() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -705,7 +750,7 @@ _secretsfs_rotate() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--length --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -717,10 +762,13 @@ _secretsfs_rotate() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -739,6 +787,9 @@ _secretsfs_rotate() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -775,6 +826,9 @@ _secretsfs_rotate() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -799,7 +853,7 @@ _secretsfs_health() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -808,10 +862,13 @@ _secretsfs_health() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -830,6 +887,9 @@ _secretsfs_health() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -866,6 +926,9 @@ _secretsfs_health() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -904,6 +967,129 @@ _secretsfs_reload() {
     # Offer option value completions
     case "${prev}" in
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_secretsfs_store() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __secretsfs_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    encrypt)
+        # Offer subcommand argument completions
+        "_secretsfs_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'encrypt' -- "${cur}"))
+        ;;
+    esac
+}
+
+_secretsfs_store_encrypt() {
+    repeating_flags=()
+    non_repeating_flags=(--vault-skip-verify -h --help)
+    repeating_options=(--env-include)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    __secretsfs_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--config')
+        return
+        ;;
+    '--backend')
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-key-file')
+        return
+        ;;
+    '--env-prefix')
+        return
+        ;;
+    '--env-include')
+        return
+        ;;
+    '--vault-addr')
+        return
+        ;;
+    '--vault-token-file')
+        return
+        ;;
+    '--vault-namespace')
+        return
+        ;;
+    '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
+        return
+        ;;
+    '--vault-prefix')
+        return
+        ;;
+    '--vault-auth')
+        return
+        ;;
+    '--vault-role-id')
+        return
+        ;;
+    '--vault-secret-id-file')
+        return
+        ;;
+    '--vault-role')
+        return
+        ;;
+    '--vault-jwt-file')
+        return
+        ;;
+    '--vault-auth-mount')
+        return
+        ;;
+    '--vault-cacert')
+        return
+        ;;
+    '--aws-region')
+        return
+        ;;
+    '--aws-endpoint')
+        return
+        ;;
+    '--aws-profile')
+        return
+        ;;
+    '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
+        return
+        ;;
+    '--json-fields')
+        __secretsfs_add_completions -W 'raw'$'\n''expand'
+        return
+        ;;
+    '--backend-timeout')
+        return
+        ;;
+    '--log-level')
+        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--log-format')
+        __secretsfs_add_completions -W 'text'$'\n''json'
         return
         ;;
     esac
