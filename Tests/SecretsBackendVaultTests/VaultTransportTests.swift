@@ -135,7 +135,7 @@ struct VaultTransportTests {
             ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory.path, "\(port)"])
         defer { server.stop() }
         let api = VaultAPI(address: "http://127.0.0.1:\(port)", token: "not-a-real-token-\(UUID().uuidString)")
-        let ready = await waitUntil(seconds: 10) { (try? await api.call("GET", "")) != nil }
+        let ready = await waitUntil(seconds: 60) { (try? await api.call("GET", "")) != nil }
         try #require(ready, "the plain HTTP server became ready")
 
         let capture = LogCapture()
