@@ -166,13 +166,18 @@ extension OptionSpec {
 
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
-        cacheTTL, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages, showVersions, busyPoll, uid, gid,
+        cacheTTL, refreshJitter, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages, showVersions, busyPoll,
+        uid, gid,
         fileMode, dirMode, allowOther, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
     ]
 
     static let cacheTTL = OptionSpec(
         "cache-ttl", .value, .mountOnly, help: "How long a value is fresh", defaultText: typed(CachePolicy().ttl),
         note: "0 turns caching off")
+    static let refreshJitter = OptionSpec(
+        "refresh-jitter", .value, .mountOnly,
+        help: "Random part of the TTL by which each answer expires early, so a fleet does not refresh in step",
+        defaultText: "\(Int(CachePolicy().refreshJitter * 100))%", note: "0 off")
     static let maxStale = OptionSpec(
         "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
         defaultText: typed(CachePolicy().maxStale), note: "0 off")

@@ -87,6 +87,23 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 }
 
+/// A share of something, as a percentage (`10%`) or a fraction (`0.1`), from 0 to 1.
+struct FractionArgument: ExpressibleByArgument, Sendable {
+    let fraction: Double
+
+    init?(argument: String) {
+        let percent = argument.hasSuffix("%")
+        guard let number = Double(percent ? String(argument.dropLast()) : argument), number.isFinite else { return nil }
+        let fraction = percent ? number / 100 : number
+        guard (0...1).contains(fraction) else { return nil }
+        self.fraction = fraction
+    }
+
+    init(_ fraction: Double) { self.fraction = fraction }
+
+    var defaultValueDescription: String { "\(Int((fraction * 100).rounded()))%" }
+}
+
 /// A permission mode in octal: `0400`, `440`.
 struct ModeArgument: ExpressibleByArgument, Sendable {
     let mode: UInt16

@@ -20,6 +20,10 @@ public struct CachePolicy: Sendable, Equatable {
     public var breakerThreshold: Int
     /// How long the breaker stays open before one call is let through to probe the backend.
     public var breakerCooldown: Duration
+    /// Each answer's fresh lifetime is the TTL shortened by a random part of up to this fraction of
+    /// it, so mounts started together (one deploy, a fleet) do not expire and refresh in the same
+    /// second. Zero: every answer lives exactly the TTL.
+    public var refreshJitter: Double
 
     public init(
         ttl: Duration = .seconds(300),
@@ -30,7 +34,8 @@ public struct CachePolicy: Sendable, Equatable {
         backendTimeout: Duration = BackendTimeout.standard,
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
-        breakerCooldown: Duration = .seconds(5)
+        breakerCooldown: Duration = .seconds(5),
+        refreshJitter: Double = 0.1
     ) {
         self.ttl = ttl
         self.maxStale = maxStale
@@ -41,6 +46,7 @@ public struct CachePolicy: Sendable, Equatable {
         self.staleGrace = staleGrace
         self.breakerThreshold = breakerThreshold
         self.breakerCooldown = breakerCooldown
+        self.refreshJitter = refreshJitter
     }
 }
 

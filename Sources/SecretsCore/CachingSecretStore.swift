@@ -17,6 +17,8 @@ public actor CachingSecretStore: SecretStore {
         var payload: Payload?
         var missing: SecretError?
         var fetchedAt: Duration
+        /// How long it is fresh: the TTL less its random spread (`CachePolicy.refreshJitter`).
+        var lifetime: Duration
         var lastUsed: UInt64
         var staleLogged = false
     }
@@ -28,6 +30,8 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let refreshAhead = RefreshAheadService()
     private let clock: any TimeSource
     private let logger: Logger
+    /// A number in [0, 1) for each answer's spread; injected so tests can pin it.
+    private let random: @Sendable () -> Double
 
     private var entries: [CacheKey: Entry] = [:]
     private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
@@ -45,8 +49,10 @@ public actor CachingSecretStore: SecretStore {
     private var mirrorSuperseded = 0
 
     public init(
-        upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger
+        upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
+        self.random = random
         self.upstream = upstream
         self.descriptor = upstream.descriptor
         self.policy = policy
@@ -82,7 +88,8 @@ public actor CachingSecretStore: SecretStore {
             guard age < policy.ttl + policy.maxStale else { continue }
             let fetchedAt = now - age
             entries[key] = Entry(
-                payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lastUsed: nextTick())
+                payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lifetime: lifetime(),
+                lastUsed: nextTick())
         }
         evictIfNeeded()
     }
@@ -130,7 +137,7 @@ public actor CachingSecretStore: SecretStore {
     public func freshness(of key: CacheKey) -> (age: Duration, expired: Bool)? {
         guard let entry = entries[key], entry.payload != nil else { return nil }
         let age = clock.monotonicNow() - entry.fetchedAt
-        return (age, age >= policy.ttl)
+        return (age, age >= entry.lifetime)
     }
 
     /// Waits until the refreshes queued so far have started and every running call has answered;
@@ -258,12 +265,12 @@ public actor CachingSecretStore: SecretStore {
                 throw missing
             }
             if let payload = entry.payload {
-                if age < policy.ttl {
+                if age < entry.lifetime {
                     stats.hits += 1
-                    if age >= policy.ttl * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
+                    if age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
                     return (payload, .hit)
                 }
-                staleCandidate = policy.maxStale > .zero && age < policy.ttl + policy.maxStale
+                staleCandidate = policy.maxStale > .zero && age < entry.lifetime + policy.maxStale
             }
         }
         stats.misses += 1
@@ -299,7 +306,7 @@ public actor CachingSecretStore: SecretStore {
     /// The last value for `key` if it is not too old to serve.
     private func staleValue(for key: CacheKey, reason: String) -> Payload? {
         guard policy.maxStale > .zero, var entry = entries[key], let payload = entry.payload,
-            clock.monotonicNow() - entry.fetchedAt < policy.ttl + policy.maxStale
+            clock.monotonicNow() - entry.fetchedAt < entry.lifetime + policy.maxStale
         else { return nil }
         stats.staleServes += 1
         if !entry.staleLogged {
@@ -358,7 +365,8 @@ public actor CachingSecretStore: SecretStore {
             if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
                 let previous = entries[key]
                 entries[key] = Entry(
-                    payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+                    payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
+                    lastUsed: nextTick())
                 if previous?.payload != nil {
                     mirrorRecord(key, nil)
                     changeHandler?(key)
@@ -376,16 +384,24 @@ public actor CachingSecretStore: SecretStore {
     /// The queued refresh of `key`, unless a reader's call got there first or the entry went.
     private func startRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
         guard queuedRefreshes.remove(key) != nil, inflight[key] == nil, let entry = entries[key],
-            entry.payload != nil, clock.monotonicNow() - entry.fetchedAt >= policy.ttl * policy.refreshAheadFraction
+            entry.payload != nil,
+            clock.monotonicNow() - entry.fetchedAt >= entry.lifetime * policy.refreshAheadFraction
         else { return }
         stats.refreshes += 1
         _ = flightTask(key, fetch: fetch)
     }
 
+    /// A new answer's fresh lifetime: the TTL less a random part of `refreshJitter` of it.
+    private func lifetime() -> Duration {
+        let spread = min(max(policy.refreshJitter, 0), 1) * min(max(random(), 0), 1)
+        return policy.ttl * (1 - spread)
+    }
+
     private func store(_ key: CacheKey, _ payload: Payload) {
         guard policy.ttl > .zero else { return }
         let previous = entries[key]
-        let entry = Entry(payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lastUsed: nextTick())
+        let entry = Entry(
+            payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime(), lastUsed: nextTick())
         entries[key] = entry
         mirrorRecord(key, entry)
         if let previous, previous.missing != nil || !Self.same(previous.payload, payload) {

@@ -12,9 +12,14 @@ struct CacheFixture {
         ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100)
 
     /// `refreshAhead`: whether the cache's refresh-ahead service runs, as the mount runs it.
-    init(policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true) {
+    /// `spread`: the cache's random draw for each answer's lifetime; 0 makes every lifetime the TTL.
+    init(
+        policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true,
+        spread: @escaping @Sendable () -> Double = { 0 }
+    ) {
         cache = CachingSecretStore(
-            upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"))
+            upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"),
+            random: spread)
         if refreshAhead {
             let service = cache.refreshAhead
             Task { await service.run() }

@@ -23,7 +23,7 @@ function __secretsfs_parse_tokens -S
         __secretsfs_parse_subcommand 0 'h/help'
         switch $unparsed_tokens[1]
         case 'mount'
-            __secretsfs_parse_subcommand 1 'cache-ttl=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'keep-pages' 'show-versions' 'busy-poll=' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'rotation-length=' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'store-key-file=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-kv-version=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'ssm-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
+            __secretsfs_parse_subcommand 1 'cache-ttl=' 'refresh-jitter=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'keep-pages' 'show-versions' 'busy-poll=' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'rotation-length=' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'store-key-file=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-kv-version=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'ssm-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
         case 'unmount'
             __secretsfs_parse_subcommand 1 'h/help'
         case 'get'
@@ -117,6 +117,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional 
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'store' -d 'Manage the local store\'s file.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_positional "secretsfs" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" cache-ttl' -l 'cache-ttl' -d 'How long a value is fresh (default 300s; 0 turns caching off).' -rfka ''
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" refresh-jitter' -l 'refresh-jitter' -d 'Random part of the TTL by which each answer expires early, so a fleet does not refresh in step (default 10%; 0 off).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" max-stale' -l 'max-stale' -d 'How long past its TTL a value is served when the backend fails (default 24h; 0 off).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" negative-ttl' -l 'negative-ttl' -d 'How long a missing secret is remembered (default 10s).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" cache-max-entries' -l 'cache-max-entries' -d 'Most entries kept in the cache (default 10000).' -rfka ''

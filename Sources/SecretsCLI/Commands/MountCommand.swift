@@ -15,6 +15,8 @@ struct MountCommand: AsyncParsableCommand {
 
     // Names and help come from `OptionSpec`; the defaults are the cache's own.
     @Option(name: .option(.cacheTTL), help: .option(.cacheTTL)) var cacheTTL = DurationArgument(CachePolicy().ttl)
+    @Option(name: .option(.refreshJitter), help: .option(.refreshJitter))
+    var refreshJitter = FractionArgument(CachePolicy().refreshJitter)
     @Option(name: .option(.maxStale), help: .option(.maxStale)) var maxStale = DurationArgument(CachePolicy().maxStale)
     @Option(name: .option(.negativeTTL), help: .option(.negativeTTL))
     var negativeTTL = DurationArgument(CachePolicy().negativeTTL)

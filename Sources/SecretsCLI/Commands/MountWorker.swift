@@ -34,7 +34,7 @@ extension MountCommand {
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
-            maxEntries: cacheMaxEntries)
+            maxEntries: cacheMaxEntries, refreshJitter: refreshJitter.fraction)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
         var options = FileSystemOptions(
