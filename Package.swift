@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "SecretsFileSystem",
-            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SecretsCore", "SecretsTemplates", .product(name: "Logging", package: "swift-log")]
         ),
         .systemLibrary(
             name: "CFUSE",
@@ -99,7 +99,7 @@ let package = Package(
             name: "SecretsCLI",
             dependencies: [
                 "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
-                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE",
+                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,7 +163,8 @@ let package = Package(
         .testTarget(
             name: "SecretsFileSystemTests",
             dependencies: [
-                "SecretsFileSystem", "SecretsCore", "SecretsExecutor", .product(name: "NIOPosix", package: "swift-nio"),
+                "SecretsFileSystem", "SecretsCore", "SecretsExecutor", "SecretsTemplates",
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
