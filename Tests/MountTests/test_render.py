@@ -143,7 +143,7 @@ files:
     assert result.returncode != 0
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
-    assert f"config file {config}, line 7, column 7" in lines[0] and "column" in lines[0] and "broken" in lines[0]
+    assert f"config file {config}, line 7, column 10" in lines[0] and "column" in lines[0] and "broken" in lines[0]
 
 
 def test_a_template_with_100_inputs(env):

@@ -51,7 +51,7 @@ import Testing
             try config.renderedFiles()
         } throws: { error in
             let message = "\(error)"
-            return message.hasPrefix("config file \(file), line 7, column 7: template of broken: ")
+            return message.hasPrefix("config file \(file), line 7, column 10: template of broken: ")
                 && !message.contains("\n")
         }
         // A template file's own lines and columns.
