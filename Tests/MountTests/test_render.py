@@ -47,7 +47,7 @@ files:
     template: |-
 {indent(DB_JSON)}
     mode: 0440
-  - path: app/.env
+  - path: app/app.env
     template: |
       export API_KEY={{{{ "openai/api_key"|secret|shell }}}}
       export ODD={{{{ "odd/value"|secret|shell }}}}
@@ -71,16 +71,17 @@ def test_python_json_load_of_a_rendered_config(rendered):
     st = os.stat(m.p("app/db.json"))
     assert st.st_size == len(m.read("app/db.json"))
     assert st.st_mode & 0o7777 == 0o440
-    assert os.stat(m.p("app")).st_mode & 0o7777 == 0o500
+    # 0500 by default, and the group's search bits its 0440 file needs.
+    assert os.stat(m.p("app")).st_mode & 0o7777 == 0o550
     assert "db.json" in os.listdir(m.p("app"))
     inputs = os.getxattr(m.p("app/db.json"), "user.secretsfs.inputs").decode()
-    assert inputs.splitlines() == ["db/password 1", "db/username 1"]
+    assert inputs.splitlines() == ["db/password 2", "db/username 2"]  # one version of db per field put
 
 
 def test_bash_sources_a_rendered_env(rendered):
     _, m, _ = rendered
     out = subprocess.run(
-        ["bash", "-c", 'source "$1" && printf "%s\\n%s" "$API_KEY" "$ODD"', "bash", m.p("app/.env")],
+        ["bash", "-c", 'source "$1" && printf "%s\\n%s" "$API_KEY" "$ODD"', "bash", m.p("app/app.env")],
         capture_output=True, check=True, env={"PATH": os.environ["PATH"], "HOME": "/nowhere"}).stdout
     assert out.decode() == "sk-current-00000003\nit's $HOME `x` \"q\" \\n-odd-value"
 
@@ -88,12 +89,14 @@ def test_bash_sources_a_rendered_env(rendered):
 def test_a_rotated_input_shows_at_the_next_open(rendered):
     _, m, _ = rendered
     before = json.loads(m.read("app/db.json"))
+    version = int(os.getxattr(m.p("app/db.json"), "user.secretsfs.inputs").decode().splitlines()[0].split()[1])
     write_control(m.p("db/.rotate"), b"password\n")
     after = json.loads(m.read("app/db.json"))
     assert after["user"] == "alice-the-user"
     assert after["password"] != before["password"] and len(after["password"]) == 32
     assert os.stat(m.p("app/db.json")).st_size == len(m.read("app/db.json"))
-    assert os.getxattr(m.p("app/db.json"), "user.secretsfs.inputs").decode().splitlines()[0] == "db/password 2"
+    inputs = os.getxattr(m.p("app/db.json"), "user.secretsfs.inputs").decode().splitlines()
+    assert inputs[0] == f"db/password {version + 1}"
 
 
 def test_failures_are_the_inputs_errno_and_name_no_value(rendered):
@@ -104,8 +107,9 @@ def test_failures_are_the_inputs_errno_and_name_no_value(rendered):
     with pytest.raises(OSError) as denied:
         m.read("denied.txt")
     assert denied.value.errno == errno.EACCES
-    log = m.log_text()
-    assert "missing.txt" in log and "no/such/secret" in log
+    lines = [json.loads(line) for line in m.log_text().splitlines() if line.startswith("{")]
+    failed = [line for line in lines if line.get("message") == "rendered file not made: an input failed"]
+    assert {(line["file"], line["input"], line["kind"]) for line in failed} == {("missing.txt", "no/such/secret", "not_found")}
     with pytest.raises(OSError) as rotate:
         write_control(m.p(".rotate"), b"app/db.json\n")
     assert rotate.value.errno == errno.EOPNOTSUPP
