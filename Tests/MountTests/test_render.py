@@ -74,6 +74,8 @@ def test_python_json_load_of_a_rendered_config(rendered):
     # 0500 by default, and the group's search bits its 0440 file needs.
     assert os.stat(m.p("app")).st_mode & 0o7777 == 0o550
     assert "db.json" in os.listdir(m.p("app"))
+    # Mounted without --allow-other: a 0440 file is meant for a group that cannot get in.
+    assert "db.json lets group or others in, but without --allow-other" in m.log_text()
     inputs = os.getxattr(m.p("app/db.json"), "user.secretsfs.inputs").decode()
     assert inputs.splitlines() == ["db/password 2", "db/username 2"]  # one version of db per field put
 
@@ -231,7 +233,7 @@ files:
 
 @ROOTED
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) is not installed")
-def test_ssh_keygen_reads_a_0400_key_owned_by_its_user():
+def test_ssh_keygen_reads_a_0400_key_owned_by_its_user_and_permissions_rules():
     workdir = Path(tempfile.mkdtemp(prefix="secretsfs-render-"))
     os.chmod(workdir, 0o711)
     env = Env(workdir)
@@ -242,6 +244,9 @@ def test_ssh_keygen_reads_a_0400_key_owned_by_its_user():
         public = key.with_suffix(".pub").read_text().split()[:2]
         env.planted.append(private)
         env.cli("put", "keys/ssh", input=private)
+        env.put("shared/note", "shared-note-value-01")
+        # The same key twice: as a rendered file with its own owner and mode, and as a secret file a
+        # `permissions:` rule gives to uid 1000. No --dir-mode: folders get the bits their readers need.
         config = config_file(env, """\
 files:
   - path: ssh/id_ed25519
@@ -249,20 +254,34 @@ files:
     mode: 0400
     uid: 1000
     gid: 1000
+permissions:
+  - paths: ["keys/*"]
+    mode: 0400
+    uid: 1000
+    gid: 1000
+  - paths: ["shared/**"]
+    mode: 0444
 """)
         key.unlink()
-        m = env.mount("--allow-other", "--dir-mode", "0555", "--config", config)
-        st = os.stat(m.p("ssh/id_ed25519"))
-        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 1000, 0o400)
-        derived = subprocess.run(
-            ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", "ssh-keygen", "-y", "-f",
-             m.p("ssh/id_ed25519")], capture_output=True, timeout=60)
-        assert derived.returncode == 0, derived.stderr
-        assert derived.stdout.decode().split()[:2] == public
-        other = subprocess.run(
-            ["setpriv", "--reuid", "1001", "--regid", "1001", "--clear-groups", "cat", m.p("ssh/id_ed25519")],
+        m = env.mount("--allow-other", "--config", config)
+        for path in ["ssh/id_ed25519", "keys/ssh"]:
+            st = os.stat(m.p(path))
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 1000, 0o400)
+            derived = subprocess.run(
+                ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", "ssh-keygen", "-y", "-f",
+                 m.p(path)], capture_output=True, timeout=60)
+            assert derived.returncode == 0, derived.stderr
+            assert derived.stdout.decode().split()[:2] == public
+            other = subprocess.run(
+                ["setpriv", "--reuid", "1001", "--regid", "1001", "--clear-groups", "cat", m.p(path)],
+                capture_output=True, timeout=60)
+            assert other.returncode != 0 and b"Permission denied" in other.stderr
+        shared = subprocess.run(
+            ["setpriv", "--reuid", "1001", "--regid", "1001", "--clear-groups", "cat", m.p("shared/note")],
             capture_output=True, timeout=60)
-        assert other.returncode != 0 and b"Permission denied" in other.stderr
+        assert shared.stdout == b"shared-note-value-01"
+        assert os.stat(m.p("keys")).st_mode & 0o777 == 0o505
+        assert "without --allow-other" not in m.log_text()
     finally:
         for mount in env.mounts:
             mount.cleanup()
