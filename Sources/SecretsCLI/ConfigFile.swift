@@ -50,7 +50,8 @@ struct ConfigFile {
             lines[name] = key.mark?.line
         }
         return ConfigFile(
-            values: values, path: path, lines: lines, textLines: text.split(separator: "\n", omittingEmptySubsequences: false))
+            values: values, path: path, lines: lines,
+            textLines: text.split(separator: "\n", omittingEmptySubsequences: false))
     }
 
     /// The arguments the file adds for `subcommand`, given what the command line already says.

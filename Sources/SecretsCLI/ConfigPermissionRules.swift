@@ -66,7 +66,9 @@ extension MountCommand {
         let mountingUser = getuid()
         var meantForOthers: [String] = []
         for (index, rule) in rules.rules.enumerated() {
-            if let uid = rule.uid, uid != mountingUser { meantForOthers.append("permissions rule \(index + 1) gives uid \(uid)") }
+            if let uid = rule.uid, uid != mountingUser {
+                meantForOthers.append("permissions rule \(index + 1) gives uid \(uid)")
+            }
             if let mode = rule.mode, mode & 0o077 != 0 {
                 meantForOthers.append("permissions rule \(index + 1) lets group or others in")
             }
@@ -77,6 +79,7 @@ extension MountCommand {
         }
         guard !meantForOthers.isEmpty else { return }
         logger.warning(
-            "\(meantForOthers.joined(separator: " and ")), but without --allow-other only uid \(mountingUser) (the mounting user) can enter the mount")
+            "\(meantForOthers.joined(separator: " and ")), but without --allow-other only uid \(mountingUser) (the mounting user) can enter the mount"
+        )
     }
 }

@@ -35,7 +35,8 @@ extension ConfigFile {
                     guard let text = value.string, let path = try? SecretPath(text), !path.isRoot,
                         path.segments.allSatisfy(SecretPath.isValidSegment)
                     else {
-                        throw SecretError(.configuration, "\(place): 'path' must be a path in the mount, such as app/db.json")
+                        throw SecretError(
+                            .configuration, "\(place): 'path' must be a path in the mount, such as app/db.json")
                     }
                     filePath = path
                 case "template":
@@ -66,13 +67,16 @@ extension ConfigFile {
                 }
             }
             guard let filePath else { throw SecretError(.configuration, "\(place) needs a 'path'") }
-            guard let template else { throw SecretError(.configuration, "\(place) needs a 'template' or 'template_file'") }
+            guard let template else {
+                throw SecretError(.configuration, "\(place) needs a 'template' or 'template_file'")
+            }
             let compiled: CompiledTemplate
             do {
                 compiled = try CompiledTemplate(text: template.text, origin: template.origin)
             } catch {
                 throw SecretError(
-                    .configuration, "\(located(error, in: template.node, origin: template.origin)): template of \(filePath): "
+                    .configuration,
+                    "\(located(error, in: template.node, origin: template.origin)): template of \(filePath): "
                         + error.reason)
             }
             files.append(try RenderedFile(path: filePath, template: compiled, mode: mode, uid: uid, gid: gid))

@@ -65,14 +65,18 @@ extension Resolver {
             return TemplateInput(value: value, version: secret.version, changedAt: secret.createdAt)
         }
         let secret = try await read(path, versionOrLabel: version)
-        guard case .value(let value) = secret.content else { throw SecretError.notFound(path, "that version is not a file") }
+        guard case .value(let value) = secret.content else {
+            throw SecretError.notFound(path, "that version is not a file")
+        }
         return TemplateInput(value: value, version: secret.version, changedAt: secret.createdAt)
     }
 
     /// A version by id or by label (`current`, `previous`, `AWSPENDING`), as `.versions` shows them.
     private func read(_ path: SecretPath, versionOrLabel name: String) async throws -> Secret {
         let versions = try await store.versions(of: path)
-        guard let id = versions.first(where: { $0.labels.contains(name) })?.id ?? versions.first(where: { $0.id == name })?.id
+        guard
+            let id = versions.first(where: { $0.labels.contains(name) })?.id
+                ?? versions.first(where: { $0.id == name })?.id
         else { throw SecretError.notFound(path, "no such version") }
         return try await store.read(path, version: id)
     }

@@ -32,7 +32,10 @@ import Testing
         #expect(files[1].mode == nil && files[1].uid == nil)
         #expect(files[0].template.inputs.map(\.description) == ["db/password"])
         let rules = try config.permissionRules().rules
-        #expect(rules == [.init(paths: ["ssh/*", "tls/*.key"], mode: 0o400, uid: 1000), .init(paths: ["shared/**"], mode: 0o444)])
+        #expect(
+            rules == [
+                .init(paths: ["ssh/*", "tls/*.key"], mode: 0o400, uid: 1000), .init(paths: ["shared/**"], mode: 0o444),
+            ])
     }
 
     @Test func aTemplateThatDoesNotParseIsOneLineWithLineAndColumn() throws {

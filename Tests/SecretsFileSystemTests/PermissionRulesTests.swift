@@ -17,10 +17,12 @@ import Testing
         ])
         options.rendered = try RenderedFiles([
             RenderedFile(
-                path: SecretPath("openai/conf"), template: CompiledTemplate(text: "{{ \"top\"|secret|base64 }}", origin: "t"),
+                path: SecretPath("openai/conf"),
+                template: CompiledTemplate(text: "{{ \"top\"|secret|base64 }}", origin: "t"),
                 mode: 0o600)
         ])
-        let cache = CachingSecretStore(upstream: f.store, policy: CachePolicy(), clock: f.clock, logger: Logger(label: "t"))
+        let cache = CachingSecretStore(
+            upstream: f.store, policy: CachePolicy(), clock: f.clock, logger: Logger(label: "t"))
         return (f, SecretsFileSystem(store: cache, options: options, clock: f.clock, logger: Logger(label: "t")))
     }
 
@@ -57,7 +59,8 @@ import Testing
         // uid 1000 is not the folder's owner: it enters through the other bits; group 8 is the folder's.
         #expect(try await attributes(fs, "openai").permissions == 0o555)
         #expect(try await attributes(fs, "db").permissions == 0o555)
-        #expect(try await fs.getattr(SecretsFileSystem.rootInode, context: .unknown).value.attributes.permissions == 0o555)
+        #expect(
+            try await fs.getattr(SecretsFileSystem.rootInode, context: .unknown).value.attributes.permissions == 0o555)
     }
 
     @Test func folderBits() {

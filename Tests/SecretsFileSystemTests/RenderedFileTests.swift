@@ -46,7 +46,8 @@ private func readAll(_ fs: SecretsFileSystem, _ path: String, context: RequestCo
 }
 
 private func names(_ fs: SecretsFileSystem, _ path: String, context: RequestContext) async throws -> [String] {
-    let inode = path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(fs, path, context: context).attributes.inode
+    let inode =
+        path.isEmpty ? SecretsFileSystem.rootInode : try await lookup(fs, path, context: context).attributes.inode
     let open = try await fs.opendir(inode, context: context).value
     defer { fs.release(open.handle) }
     return try await fs.readdir(inode, handle: open.handle, offset: 0, context: context).value.map(\.name)
@@ -89,13 +90,16 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
     }
 
     @Test func versionsAndLabelsOfInputs() async throws {
-        let text = #"{{ "openai/api_key@1"|secret }} {{ "openai/api_key@previous"|secret }} {{ "db/password@1"|secret }}"#
+        let text =
+            #"{{ "openai/api_key@1"|secret }} {{ "openai/api_key@previous"|secret }} {{ "db/password@1"|secret }}"#
         let (f, fs) = try renderedFixture([("old", text, nil, nil)])
         #expect(try await readAll(fs, "old", context: f.context) == Array("first-value first-value pw-1".utf8))
     }
 
     @Test func aChangedInputDropsTheRenderedFilesPagesAndShowsAtTheNextOpen() async throws {
-        let (f, fs) = try renderedFixture([("app/db.json", Self.json, nil, nil), ("other", "{{ \"top\"|secret|base64 }}", nil, nil)])
+        let (f, fs) = try renderedFixture([
+            ("app/db.json", Self.json, nil, nil), ("other", "{{ \"top\"|secret|base64 }}", nil, nil),
+        ])
         let kernel = RecordingInvalidator()
         await fs.attach(kernel)
         let inode = try await lookup(fs, "app/db.json", context: f.context).attributes.inode
@@ -111,7 +115,10 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
 
     @Test func anInputsFailureIsTheReadsErrno() async throws {
         let (f, fs) = try renderedFixture(
-            [("missing", #"{{ "db/nothing"|secret }}"#, nil, nil), ("denied", #"{{ "db/username"|secret }}"#, nil, nil)],
+            [
+                ("missing", #"{{ "db/nothing"|secret }}"#, nil, nil),
+                ("denied", #"{{ "db/username"|secret }}"#, nil, nil),
+            ],
             policy: AccessPolicy(rules: [.init(path: "db/*", uids: [99]), .init(path: "**")]))
         #expect(await errno { _ = try await readAll(fs, "missing", context: f.context) } == ENOENT)
         // The policy judges the rendered file by its own path; its inputs are read by the mount.
@@ -138,7 +145,9 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
         let (f, fs) = try renderedFixture([("app/db.json", Self.json, nil, nil)])
         let rotate = try await lookup(fs, ".rotate", context: f.context).attributes.inode
         #expect(
-            await errno { _ = try await fs.write(rotate, handle: 0, data: Array("app/db.json".utf8), context: f.context).value }
+            await errno {
+                _ = try await fs.write(rotate, handle: 0, data: Array("app/db.json".utf8), context: f.context).value
+            }
                 == EOPNOTSUPP)
         let inode = try await lookup(fs, "app/db.json", context: f.context).attributes.inode
         #expect(await errno { _ = try await fs.open(inode, writing: true, context: f.context).value } == EROFS)

@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|health|status|reload|help)
+    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status reload help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --show-versions --allow-other --mlock --daemon --vault-skip-verify -h --help)
     repeating_options=(-o --env-include)
-    non_repeating_options=(--cache-ttl --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--cache-ttl --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -240,6 +240,9 @@ _secretsfs_mount() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -326,7 +329,7 @@ _secretsfs_get() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--version --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -342,6 +345,9 @@ _secretsfs_get() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -420,7 +426,7 @@ _secretsfs_ls() {
     repeating_flags=()
     non_repeating_flags=(-r --recursive --vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -433,6 +439,9 @@ _secretsfs_ls() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -511,7 +520,7 @@ _secretsfs_versions() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -524,6 +533,9 @@ _secretsfs_versions() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -602,7 +614,7 @@ _secretsfs_put() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -627,6 +639,9 @@ _secretsfs_put() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -705,7 +720,7 @@ _secretsfs_rotate() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--length --config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -721,6 +736,103 @@ _secretsfs_rotate() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
+        return
+        ;;
+    '--env-prefix')
+        return
+        ;;
+    '--env-include')
+        return
+        ;;
+    '--vault-addr')
+        return
+        ;;
+    '--vault-token-file')
+        return
+        ;;
+    '--vault-namespace')
+        return
+        ;;
+    '--vault-mount')
+        return
+        ;;
+    '--vault-prefix')
+        return
+        ;;
+    '--vault-auth')
+        return
+        ;;
+    '--vault-role-id')
+        return
+        ;;
+    '--vault-secret-id-file')
+        return
+        ;;
+    '--vault-role')
+        return
+        ;;
+    '--vault-jwt-file')
+        return
+        ;;
+    '--vault-auth-mount')
+        return
+        ;;
+    '--vault-cacert')
+        return
+        ;;
+    '--aws-region')
+        return
+        ;;
+    '--aws-endpoint')
+        return
+        ;;
+    '--aws-profile')
+        return
+        ;;
+    '--aws-prefix')
+        return
+        ;;
+    '--json-fields')
+        __secretsfs_add_completions -W 'raw'$'\n''expand'
+        return
+        ;;
+    '--backend-timeout')
+        return
+        ;;
+    '--log-level')
+        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--log-format')
+        __secretsfs_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_secretsfs_render() {
+    repeating_flags=()
+    non_repeating_flags=(--vault-skip-verify -h --help)
+    repeating_options=(--env-include)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    __secretsfs_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--config')
+        return
+        ;;
+    '--backend')
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -799,7 +911,7 @@ _secretsfs_health() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -812,6 +924,9 @@ _secretsfs_health() {
         return
         ;;
     '--store')
+        return
+        ;;
+    '--store-key-file')
         return
         ;;
     '--env-prefix')
@@ -904,6 +1019,123 @@ _secretsfs_reload() {
     # Offer option value completions
     case "${prev}" in
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_secretsfs_store() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __secretsfs_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    encrypt)
+        # Offer subcommand argument completions
+        "_secretsfs_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'encrypt' -- "${cur}"))
+        ;;
+    esac
+}
+
+_secretsfs_store_encrypt() {
+    repeating_flags=()
+    non_repeating_flags=(--vault-skip-verify -h --help)
+    repeating_options=(--env-include)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    __secretsfs_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--config')
+        return
+        ;;
+    '--backend')
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-key-file')
+        return
+        ;;
+    '--env-prefix')
+        return
+        ;;
+    '--env-include')
+        return
+        ;;
+    '--vault-addr')
+        return
+        ;;
+    '--vault-token-file')
+        return
+        ;;
+    '--vault-namespace')
+        return
+        ;;
+    '--vault-mount')
+        return
+        ;;
+    '--vault-prefix')
+        return
+        ;;
+    '--vault-auth')
+        return
+        ;;
+    '--vault-role-id')
+        return
+        ;;
+    '--vault-secret-id-file')
+        return
+        ;;
+    '--vault-role')
+        return
+        ;;
+    '--vault-jwt-file')
+        return
+        ;;
+    '--vault-auth-mount')
+        return
+        ;;
+    '--vault-cacert')
+        return
+        ;;
+    '--aws-region')
+        return
+        ;;
+    '--aws-endpoint')
+        return
+        ;;
+    '--aws-profile')
+        return
+        ;;
+    '--aws-prefix')
+        return
+        ;;
+    '--json-fields')
+        __secretsfs_add_completions -W 'raw'$'\n''expand'
+        return
+        ;;
+    '--backend-timeout')
+        return
+        ;;
+    '--log-level')
+        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--log-format')
+        __secretsfs_add_completions -W 'text'$'\n''json'
         return
         ;;
     esac

@@ -15,7 +15,9 @@ struct RenderCommand: StoreCommand {
 
     func validate() throws {
         try path.check()
-        guard backend.config != nil else { throw ValidationError("render needs --config, the file that declares 'files:'") }
+        guard backend.config != nil else {
+            throw ValidationError("render needs --config, the file that declares 'files:'")
+        }
     }
 
     func run(store: any SecretStore, logger: Logger) async throws {
