@@ -1,5 +1,6 @@
 """Rendered files (`files:` in the config) read by the programs they are made for: Python's json,
-bash sourcing a `.env`, libpq reading a pgpass, OpenSSH reading a private key as its owner. Plus a
+bash sourcing an env file, libpq reading a pgpass, OpenSSH reading a private key as its owner (a
+rendered file's own owner, and a `permissions:` rule's), openssl verifying a full-chain bundle. Plus a
 rotation of one input showing at the next open, the failures (missing input ENOENT, denied EACCES,
 a template that does not parse refuses the mount), a template with 100 inputs, `secretsfs render`,
 and no planted value in any log (the `env` fixture greps every mount's log at teardown).
@@ -287,3 +288,44 @@ permissions:
             mount.cleanup()
             env.assert_no_planted_values(mount.log_text(), f"the daemon log {mount.log_path}")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_openssl_verifies_a_rendered_full_chain_bundle(env):
+    """nginx's `ssl_certificate` reads a leaf followed by its chain; openssl checks the same bundle here
+    (nginx is not installed on the test machine): the leaf verifies against the root only through the
+    intermediate the bundle carries. The secrets' trailing whitespace differs; `pem` evens it out."""
+    work = env.workdir / "pki"
+    work.mkdir()
+
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=work, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+        "-out", "root.pem", "-subj", "/CN=test root", "-days", "2",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "mid.key",
+        "-out", "mid.csr", "-subj", "/CN=test intermediate")
+    (work / "ca.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n")
+    run("x509", "-req", "-in", "mid.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+        "-out", "mid.pem", "-days", "2", "-extfile", "ca.ext")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key",
+        "-out", "leaf.csr", "-subj", "/CN=app.test")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "mid.pem", "-CAkey", "mid.key", "-CAcreateserial",
+        "-out", "leaf.pem", "-days", "2")
+    env.cli("put", "tls/cert", input=(work / "leaf.pem").read_bytes().rstrip(b"\n"))
+    env.cli("put", "tls/chain", input=(work / "mid.pem").read_bytes() + b"\n\n")
+    config = config_file(env, """\
+files:
+  - path: tls/fullchain.pem
+    template: '{{ "tls/cert"|secret|pem }}{{ "tls/chain"|secret|pem }}'
+""")
+    m = env.mount("--config", config)
+    bundle = m.p("tls/fullchain.pem")
+    assert m.read("tls/fullchain.pem") == (work / "leaf.pem").read_bytes() + (work / "mid.pem").read_bytes()
+    verified = subprocess.run(["openssl", "verify", "-CAfile", str(work / "root.pem"), "-untrusted", bundle, bundle],
+                              capture_output=True, timeout=60)
+    assert verified.returncode == 0 and b": OK" in verified.stdout, verified.stderr
+    alone = subprocess.run(["openssl", "verify", "-CAfile", str(work / "root.pem"), bundle],
+                           capture_output=True, timeout=60)
+    assert alone.returncode != 0, "the control: without the bundle's intermediate the leaf does not verify"
