@@ -21,6 +21,7 @@ extension Resolver {
                     throw failure
                 }
             }
+            rendered.rendered(path, from: output.inputs.keys)
             outcome?.value = stale.value ?? .hit
             return .rendered(path, output)
         } catch let error as TemplateError {

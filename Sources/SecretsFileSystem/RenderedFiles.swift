@@ -1,5 +1,6 @@
 import SecretsCore
 import SecretsTemplates
+import Synchronization
 
 /// One entry of `files:`: a path in the mount whose bytes a template makes from secrets, and the
 /// owner and mode its reader demands (nil: the mount's defaults).
@@ -39,6 +40,8 @@ public struct RenderedFiles: Sendable {
     let files: [SecretPath: RenderedFile]
     /// Each implied folder with the names directly inside it.
     private let folders: [SecretPath: Set<String>]
+    /// The inputs each file's last render read, which include those only an `if` reaches.
+    private let lastRead = LastRead()
 
     public static let none = RenderedFiles()
 
@@ -89,8 +92,19 @@ public struct RenderedFiles: Sendable {
     /// The rendered files a change the cache saw for `changed` (a secret's path) may change: those
     /// with an input that is that secret or one of its fields.
     func dependents(of changed: SecretPath) -> [SecretPath] {
-        files.values.filter { file in
-            file.inputPaths.contains { $0 == changed || $0.parent == changed }
+        let read = lastRead.state.withLock { $0 }
+        return files.values.filter { file in
+            (file.inputPaths + (read[file.path] ?? [])).contains { $0 == changed || $0.parent == changed }
         }.map(\.path)
     }
+
+    /// Records what a render of `file` read, for `dependents`.
+    func rendered(_ file: SecretPath, from inputs: some Sequence<TemplateReference>) {
+        let paths = inputs.compactMap { try? SecretPath($0.path) }
+        lastRead.state.withLock { $0[file] = paths }
+    }
+}
+
+private final class LastRead: Sendable {
+    let state = Mutex<[SecretPath: [SecretPath]]>([:])
 }

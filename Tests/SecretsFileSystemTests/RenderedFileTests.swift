@@ -169,3 +169,19 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
         }
     }
 }
+
+@Suite struct RenderedFileConditionalInputTests {
+    @Test func anInputOnlyAnIfReachesDropsThePagesOnceRead() async throws {
+        let text = #"{% if "db/username"|secret == "alice" %}{{ "openai/api_key"|secret }}{% endif %}"#
+        // The check at load sees every input empty, so the `if` hides the key from it.
+        #expect(try CompiledTemplate(text: text, origin: "t").inputs.map(\.description) == ["db/username"])
+        let (f, fs) = try renderedFixture([("cond", text, nil, nil)])
+        let kernel = RecordingInvalidator()
+        await fs.attach(kernel)
+        #expect(try await readAll(fs, "cond", context: f.context) == Array("current-value".utf8))
+        let inode = try await lookup(fs, "cond", context: f.context).attributes.inode
+        let rotate = try await lookup(fs, "openai/.rotate", context: f.context).attributes.inode
+        _ = try await fs.write(rotate, handle: 0, data: Array("api_key".utf8), context: f.context).value
+        #expect(kernel.inodes.withLock { $0.contains(inode) })
+    }
+}
