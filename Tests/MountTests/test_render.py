@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Env, write_control
+from conftest import BIN, Env, wait_for, write_control
 
 ROOTED = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for another user")
 
@@ -61,8 +61,13 @@ policy:
     uids: [4711]
   - path: "**"
 """)
-    mount = sample.mount("--config", config)
+    mount = sample.mount("--config", config, "--audit-log", str(sample.workdir / "audit.log"))
     return sample, mount, config
+
+
+def audit_lines(env):
+    path = env.workdir / "audit.log"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def test_python_json_load_of_a_rendered_config(rendered):
@@ -120,6 +125,18 @@ def test_failures_are_the_inputs_errno_and_name_no_value(rendered):
         with open(m.p("app/db.json"), "wb"):
             pass
     assert write.value.errno in (errno.EROFS, errno.EACCES)
+
+
+
+def test_opens_of_rendered_files_are_audited_by_their_own_path(rendered):
+    env, m, _ = rendered
+    m.read("app/db.json")
+    with pytest.raises(OSError):
+        m.read("denied.txt")
+    assert wait_for(lambda: len([e for e in audit_lines(env) if e["action"] == "open"]) >= 2, 5)
+    opens = {e["path"]: e["outcome"] for e in audit_lines(env) if e["action"] == "open"}
+    assert opens.get("app/db.json") == "ok" and opens.get("denied.txt") == "denied"
+    env.assert_no_planted_values((env.workdir / "audit.log").read_bytes(), "the audit log")
 
 
 def test_render_command_prints_the_same_bytes(rendered):
