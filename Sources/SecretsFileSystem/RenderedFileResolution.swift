@@ -51,6 +51,11 @@ extension Resolver {
         let path = try SecretPath(reference.path)
         let outcome = OutcomeRecorder()
         defer { if outcome.value == .stale { stale.value = .stale } }
+        if let parent = path.parent, !parent.isRoot {
+            // As a walk from the root resolves each folder on the way: a multi-field secret that is
+            // denied or unreachable fails its field with that errno, not with "no such file".
+            _ = try await resolve(.path(parent), outcome: outcome)
+        }
         guard let version = reference.version else {
             let node = try await resolvePath(path, outcome: outcome)
             guard let value = node.value, let secret = node.secret else {

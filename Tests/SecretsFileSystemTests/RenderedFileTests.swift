@@ -185,3 +185,42 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
         #expect(kernel.inodes.withLock { $0.contains(inode) })
     }
 }
+
+/// A store that refuses some reads the way backends do: denied (403) and unreachable.
+private final class RefusingStore: SecretStore {
+    let inner = MemoryStore()
+    var descriptor: StoreDescriptor { inner.descriptor }
+
+    func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        switch path.string {
+        case "db": throw SecretError(.permissionDenied, "denied by the backend", path: path)
+        case "top": throw SecretError(.unavailable, "backend unreachable", path: path)
+        default: return try await inner.read(path, version: version)
+        }
+    }
+    func list(_ folder: SecretPath) async throws -> Listing { try await inner.list(folder) }
+    func versions(of path: SecretPath) async throws -> [VersionInfo] { try await inner.versions(of: path) }
+    func health() async -> HealthReport { await inner.health() }
+}
+
+@Suite struct RenderedFileBackendFailureTests {
+    @Test func aDeniedOrUnreachableInputIsEACCESOrEIO() async throws {
+        let store = RefusingStore()
+        store.inner.seed("db", .fields(["password": SecretValue(string: "pw-1")]))
+        store.inner.seed("top", .value(SecretValue(string: "t")))
+        store.inner.seed("ok", .value(SecretValue(string: "fine")))
+        var options = FileSystemOptions(uid: 7, gid: 8)
+        options.rendered = try RenderedFiles(
+            [("denied", "db/password"), ("down", "top"), ("fine", "ok")].map { path, input in
+                try RenderedFile(
+                    path: SecretPath(path), template: CompiledTemplate(text: "{{ \"\(input)\"|secret }}", origin: path))
+            })
+        let clock = ManualTimeSource()
+        let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), clock: clock, logger: Logger(label: "t"))
+        let fs = SecretsFileSystem(store: cache, options: options, clock: clock, logger: Logger(label: "t"))
+        let context = RequestContext(uid: 0, gid: 0, pid: 1)
+        #expect(try await readAll(fs, "fine", context: context) == Array("fine".utf8))
+        #expect(await errno { _ = try await readAll(fs, "denied", context: context) } == EACCES)
+        #expect(await errno { _ = try await readAll(fs, "down", context: context) } == EIO)
+    }
+}
