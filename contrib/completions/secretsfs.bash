@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|help)
+    mount|unmount|get|ls|versions|put|rotate|health|status|reload|store|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate health status reload store help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,12 +188,15 @@ _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --show-versions --allow-other --mlock --daemon --vault-skip-verify -h --help)
     repeating_options=(-o --env-include)
-    non_repeating_options=(--cache-ttl --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--cache-ttl --refresh-jitter --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--cache-ttl')
+        return
+        ;;
+    '--refresh-jitter')
         return
         ;;
     '--max-stale')
@@ -236,7 +239,7 @@ _secretsfs_mount() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -261,6 +264,9 @@ _secretsfs_mount() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -297,6 +303,9 @@ _secretsfs_mount() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -329,7 +338,7 @@ _secretsfs_get() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -341,7 +350,7 @@ _secretsfs_get() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -366,6 +375,9 @@ _secretsfs_get() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -402,6 +414,9 @@ _secretsfs_get() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -426,7 +441,7 @@ _secretsfs_ls() {
     repeating_flags=()
     non_repeating_flags=(-r --recursive --vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -435,7 +450,7 @@ _secretsfs_ls() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -460,6 +475,9 @@ _secretsfs_ls() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -496,6 +514,9 @@ _secretsfs_ls() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -520,7 +541,7 @@ _secretsfs_versions() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -529,7 +550,7 @@ _secretsfs_versions() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -554,6 +575,9 @@ _secretsfs_versions() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -590,6 +614,9 @@ _secretsfs_versions() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -614,7 +641,7 @@ _secretsfs_put() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -635,7 +662,7 @@ _secretsfs_put() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -660,6 +687,9 @@ _secretsfs_put() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -696,6 +726,9 @@ _secretsfs_put() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -720,7 +753,7 @@ _secretsfs_rotate() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -732,7 +765,7 @@ _secretsfs_rotate() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -757,6 +790,9 @@ _secretsfs_rotate() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -795,98 +831,7 @@ _secretsfs_rotate() {
     '--aws-prefix')
         return
         ;;
-    '--json-fields')
-        __secretsfs_add_completions -W 'raw'$'\n''expand'
-        return
-        ;;
-    '--backend-timeout')
-        return
-        ;;
-    '--log-level')
-        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
-        return
-        ;;
-    '--log-format')
-        __secretsfs_add_completions -W 'text'$'\n''json'
-        return
-        ;;
-    esac
-}
-
-_secretsfs_render() {
-    repeating_flags=()
-    non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
-    __secretsfs_offer_flags_options 1
-
-    # Offer option value completions
-    case "${prev}" in
-    '--config')
-        return
-        ;;
-    '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--store-key-file')
-        return
-        ;;
-    '--env-prefix')
-        return
-        ;;
-    '--env-include')
-        return
-        ;;
-    '--vault-addr')
-        return
-        ;;
-    '--vault-token-file')
-        return
-        ;;
-    '--vault-namespace')
-        return
-        ;;
-    '--vault-mount')
-        return
-        ;;
-    '--vault-prefix')
-        return
-        ;;
-    '--vault-auth')
-        return
-        ;;
-    '--vault-role-id')
-        return
-        ;;
-    '--vault-secret-id-file')
-        return
-        ;;
-    '--vault-role')
-        return
-        ;;
-    '--vault-jwt-file')
-        return
-        ;;
-    '--vault-auth-mount')
-        return
-        ;;
-    '--vault-cacert')
-        return
-        ;;
-    '--aws-region')
-        return
-        ;;
-    '--aws-endpoint')
-        return
-        ;;
-    '--aws-profile')
-        return
-        ;;
-    '--aws-prefix')
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -911,7 +856,7 @@ _secretsfs_health() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -920,7 +865,7 @@ _secretsfs_health() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -945,6 +890,9 @@ _secretsfs_health() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -981,6 +929,9 @@ _secretsfs_health() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
@@ -1051,7 +1002,7 @@ _secretsfs_store_encrypt() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
     repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -1060,7 +1011,7 @@ _secretsfs_store_encrypt() {
         return
         ;;
     '--backend')
-        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
         return
         ;;
     '--store')
@@ -1085,6 +1036,9 @@ _secretsfs_store_encrypt() {
         return
         ;;
     '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
         return
         ;;
     '--vault-prefix')
@@ -1121,6 +1075,9 @@ _secretsfs_store_encrypt() {
         return
         ;;
     '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
         return
         ;;
     '--json-fields')
