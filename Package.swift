@@ -81,7 +81,7 @@ let package = Package(
         ),
         .target(
             name: "SecretsFileSystem",
-            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SecretsCore", "SecretsTemplates", .product(name: "Logging", package: "swift-log")]
         ),
         .systemLibrary(
             name: "CFUSE",
@@ -100,7 +100,7 @@ let package = Package(
             name: "SecretsCLI",
             dependencies: [
                 "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
-                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE",
+                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -164,7 +164,8 @@ let package = Package(
         .testTarget(
             name: "SecretsFileSystemTests",
             dependencies: [
-                "SecretsFileSystem", "SecretsCore", "SecretsExecutor", .product(name: "NIOPosix", package: "swift-nio"),
+                "SecretsFileSystem", "SecretsCore", "SecretsExecutor", "SecretsTemplates",
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),

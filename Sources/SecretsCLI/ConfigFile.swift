@@ -7,14 +7,17 @@ import Yams
 /// `allow-other: true`, `env-include: [A_*, B_*]`) plus `policy`. Flags win over environment
 /// variables, which win over the file: a key is used only when its flag is absent from the
 /// command line and none of its environment variables is set. An unknown key is an error.
+/// `files:` is read in `ConfigRenderedFiles.swift`, `permissions:` in `ConfigPermissionRules.swift`.
 struct ConfigFile {
     /// Keys that are not flags.
-    static let structuredKeys: Set<String> = ["policy"]
+    static let structuredKeys: Set<String> = ["policy", "files", "permissions"]
 
     var values: [String: Node]
     var path: String
     /// The line of each key, so that errors point at it instead of quoting what it holds.
     var lines: [String: Int] = [:]
+    /// The file's lines, so that an error inside a block scalar (a template) can give its column.
+    var textLines: [Substring] = []
 
     static func load(_ path: String) throws(SecretError) -> ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -46,7 +49,9 @@ struct ConfigFile {
             values[name] = value
             lines[name] = key.mark?.line
         }
-        return ConfigFile(values: values, path: path, lines: lines)
+        return ConfigFile(
+            values: values, path: path, lines: lines,
+            textLines: text.split(separator: "\n", omittingEmptySubsequences: false))
     }
 
     /// The arguments the file adds for `subcommand`, given what the command line already says.

@@ -11,7 +11,8 @@ public struct SecretsFSCommand: AsyncParsableCommand {
         abstract: "Secrets from a secret store, as read-only files.",
         subcommands: [
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
-            PutCommand.self, RotateCommand.self, HealthCommand.self, StatusCommand.self, ReloadCommand.self,
+            PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
+            ReloadCommand.self,
             StoreCommandGroup.self,
         ]
     )

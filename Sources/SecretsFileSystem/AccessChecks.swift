@@ -15,7 +15,7 @@ extension SecretsFileSystem {
     /// The secret path a policy judges for a node; nil for nodes that hold no value.
     static func policyPath(_ key: NodeKey) -> SecretPath? {
         switch key {
-        case .path(let path), .value(let path, _, _): return path
+        case .path(let path), .value(let path, _, _), .rendered(let path): return path
         case .versions(let secret), .version(let secret, _), .versionField(let secret, _, _), .label(let secret, _):
             return secret
         case .versionsRoot, .rotate, .status, .metrics:
@@ -38,7 +38,7 @@ extension SecretsFileSystem {
 
     static func isValueNode(_ key: NodeKey) -> Bool {
         switch key {
-        case .path, .value, .version, .versionField, .label: return true
+        case .path, .value, .version, .versionField, .label, .rendered: return true
         default: return false
         }
     }
@@ -69,7 +69,7 @@ extension SecretsFileSystem {
         }
         let path: String
         switch key {
-        case .path(let p), .value(let p, _, _): path = p.string
+        case .path(let p), .value(let p, _, _), .rendered(let p): path = p.string
         case .version(let s, let id): path = "\(s.string)@\(id)"
         case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
         case .label(let s, let label): path = "\(s.string)@\(label)"

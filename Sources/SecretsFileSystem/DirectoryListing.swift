@@ -9,9 +9,21 @@ extension SecretsFileSystem {
         case .folder(let path, let isPrefix, _, let fields):
             var shown = Set<String>()
             if isPrefix || path.isRoot {
-                let listing = try await store.list(path)
-                for name in listing.folders.union(listing.secrets).sorted() {
+                let listing: Listing
+                do {
+                    listing = try await store.list(path)
+                } catch let error as SecretError where error.code == .notFound && options.rendered.isFolder(path) {
+                    listing = Listing()
+                }
+                let renderedNames = Dictionary(uniqueKeysWithValues: options.rendered.children(of: path))
+                for name in listing.folders.union(listing.secrets).union(renderedNames.keys).sorted() {
                     guard let child = showableName(name, of: path) else { continue }
+                    if let isFolder = renderedNames[name] {
+                        // A rendered file hides a store's name it takes (its lookup finds the rendered one).
+                        names.append((name, isFolder ? .path(child) : .rendered(child), isFolder ? .directory : .file))
+                        shown.insert(name)
+                        continue
+                    }
                     let type: NodeType = listing.folders.contains(name) ? .directory : await peekType(child)
                     names.append((name, .path(child), type))
                     shown.insert(name)

@@ -99,10 +99,12 @@ extension SecretsFileSystem {
             attributes.size = target.utf8.count
         case .rotate, .status, .metrics:
             return nil
+        case .rendered(let path, let output):
+            return renderedAttributes(path, output, inode: inode)
         default:
             attributes.size = node.value?.count ?? 0
         }
-        return attributes
+        return withOwnership(attributes, of: node)
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.

@@ -29,6 +29,7 @@ extension SecretsFileSystem {
     private func xattrs(_ inode: UInt64) async throws -> [(String, [UInt8])] {
         let key = try resolver.key(inode)
         let node = try await resolver.resolve(key)
+        if case .rendered(_, let output) = node { return renderedXattrs(output) }
         guard node.value != nil, let secret = node.secret, let path = Self.policyPath(key) else { return [] }
         let version: String?
         switch key {

@@ -18,6 +18,10 @@ public struct FileSystemOptions: Sendable {
     public var generator: PasswordGenerator
     /// Who may open what; nil lets the kernel's mode checks alone decide.
     public var policy: AccessPolicy?
+    /// The files of `files:`, made from secrets by templates.
+    public var rendered: RenderedFiles = .none
+    /// Owner and mode per path glob (`permissions:`); the fields above are the defaults.
+    public var permissions: PermissionRules = .none
     /// Where a line per open and per rotation goes; nil for none.
     public var audit: (any AuditSink)?
     /// How the caller's executable and groups are found.

@@ -10,10 +10,12 @@ final class KernelCaches: Sendable {
     private let shownValues = ShownValueInodes()
     /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
     private let changes = Atomic<UInt64>(0)
+    private let rendered: RenderedFiles
 
-    init(inodes: InodeTable, nodes: NodeCache) {
+    init(inodes: InodeTable, nodes: NodeCache, rendered: RenderedFiles = .none) {
         self.inodes = inodes
         self.nodes = nodes
+        self.rendered = rendered
     }
 
     func attach(_ kernel: any KernelCacheInvalidator) {
@@ -39,10 +41,13 @@ final class KernelCaches: Sendable {
         var oldValues: [UInt64] = []
         switch key {
         case .secret(let path, _), .versions(let path):
+            let dependents = Set(rendered.dependents(of: path))
             affected = inodes.inodes { node in
                 switch node {
                 case .path(let p), .value(let p, _, _): return p == path || p.parent == path
                 case .versions(let p), .label(let p, _): return p == path
+                // Rendered files keep their number: their pages and attributes go.
+                case .rendered(let p): return dependents.contains(p)
                 default: return false
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsTemplates
 
 /// A node resolved against the store: what the inode is right now, with the data to answer for it.
 enum Node: Sendable {
@@ -17,6 +18,8 @@ enum Node: Sendable {
     case rotate(folder: SecretPath)
     case status
     case metrics
+    /// A file of `files:` as rendered from its inputs just now.
+    case rendered(SecretPath, RenderedOutput)
 
     /// The bytes a file node reads; an open handle holds them for its life.
     var value: SecretValue? {
@@ -24,6 +27,8 @@ enum Node: Sendable {
         case .secretFile(_, _, let value), .field(_, _, _, let value), .versionFile(_, _, _, let value),
             .versionField(_, _, _, _, let value):
             return value
+        case .rendered(_, let output):
+            return output.value
         default:
             return nil
         }

@@ -25,6 +25,8 @@ enum NodeKey: Hashable, Sendable {
     case rotate(folder: SecretPath)
     case status
     case metrics
+    /// A file of `files:`, one number for the life of the mount: a changed input drops its pages.
+    case rendered(SecretPath)
 }
 
 /// The two-way map between inode numbers and nodes. Inodes are dense from 1, so the way back is

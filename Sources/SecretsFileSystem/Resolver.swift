@@ -8,13 +8,15 @@ final class Resolver: Sendable {
     let store: CachingSecretStore
     let inodes: InodeTable
     let logger: Logger
+    let rendered: RenderedFiles
     private let loggedCollisions = LogOnce()
     private let loggedNames = LogOnce()
 
-    init(store: CachingSecretStore, inodes: InodeTable, logger: Logger) {
+    init(store: CachingSecretStore, inodes: InodeTable, logger: Logger, rendered: RenderedFiles = .none) {
         self.store = store
         self.inodes = inodes
         self.logger = logger
+        self.rendered = rendered
     }
 
     var capabilities: StoreCapabilities { store.descriptor.capabilities }
@@ -34,7 +36,9 @@ final class Resolver: Sendable {
             case ".versions" where capabilities.contains(.versions): return .versionsRoot(folder: folder)
             case ".status" where folder.isRoot: return .status
             case ".metrics" where folder.isRoot: return .metrics
-            default: return .path(try segment(name, in: folder))
+            default:
+                let path = try segment(name, in: folder)
+                return rendered.file(at: path) == nil ? .path(path) : .rendered(path)
             }
         case .versionsRoot(let folder):
             return .versions(of: try segment(name, in: folder))
@@ -67,8 +71,12 @@ final class Resolver: Sendable {
 
     func resolve(_ key: NodeKey, outcome: OutcomeRecorder? = nil) async throws -> Node {
         switch key {
+        case .path(let path) where rendered.isFolder(path):
+            return try await renderedFolder(path, outcome: outcome)
         case .path(let path):
             return try await resolvePath(path, outcome: outcome)
+        case .rendered(let path):
+            return try await render(path, outcome: outcome)
         case .value(let path, let version, let isField):
             return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
         case .versionsRoot(let folder):
@@ -98,7 +106,7 @@ final class Resolver: Sendable {
             }
             return .label(of: secret, label: label, target: target.id)
         case .rotate(let folder):
-            guard case .folder = try await resolvePath(folder) else {
+            guard case .folder = try await resolve(.path(folder)) else {
                 throw SecretError.notFound(folder, "not a folder")
             }
             return .rotate(folder: folder)

@@ -18,6 +18,9 @@ extension SecretsFileSystem {
                 if let caller, let policy = options.policy, !policy.allows(path, caller) {
                     throw SecretError(.permissionDenied, "denied by policy").at(path)
                 }
+                if options.rendered.file(at: path) != nil {
+                    throw SecretError.unsupported("a rendered file has no versions to rotate").at(path)
+                }
                 let secretPath: SecretPath
                 (secretPath, field) = try await rotationTarget(path)
                 let result = try await store.rotate(

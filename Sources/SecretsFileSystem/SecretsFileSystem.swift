@@ -28,9 +28,9 @@ public final class SecretsFileSystem: Sendable {
     ) {
         let inodes = InodeTable(restoring: continuity.restoredInodes, journal: continuity.journal)
         let nodes = NodeCache()
-        self.resolver = Resolver(store: store, inodes: inodes, logger: logger)
+        self.resolver = Resolver(store: store, inodes: inodes, logger: logger, rendered: options.rendered)
         self.nodes = nodes
-        self.kernel = KernelCaches(inodes: inodes, nodes: nodes)
+        self.kernel = KernelCaches(inodes: inodes, nodes: nodes, rendered: options.rendered)
         self.handles = HandleTable(generation: continuity.generation)
         self.options = options
         self.clock = clock

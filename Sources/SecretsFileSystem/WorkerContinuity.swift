@@ -67,6 +67,7 @@ enum NodeKeyCodec {
         case .rotate(let folder): parts = ["o", folder.segments.joined(separator: "/")]
         case .status: parts = ["s"]
         case .metrics: parts = ["m"]
+        case .rendered(let path): parts = ["t", path.segments.joined(separator: "/")]
         }
         return Array(parts.joined(separator: "\0").utf8)
     }
@@ -91,6 +92,7 @@ enum NodeKeyCodec {
         case ("o", 2): return path(1).map { .rotate(folder: $0) }
         case ("s", 1): return .status
         case ("m", 1): return .metrics
+        case ("t", 2): return path(1).map { .rendered($0) }
         default: return nil
         }
     }

@@ -40,6 +40,7 @@ final class MemoryInodeJournal: InodeJournal {
         .rotate(folder: p("app")),
         .status,
         .metrics,
+        .rendered(p("app/db.json")),
     ]
 
     // MARK: NodeKeyCodec

@@ -13,6 +13,9 @@ ensure_system_packages() {
     command -v getfattr >/dev/null || missing+=(attr)
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl)
+    # Real consumers of rendered files (Tests/MountTests/test_render.py): libpq and OpenSSH.
+    command -v psql >/dev/null || missing+=(postgresql-client)
+    command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""

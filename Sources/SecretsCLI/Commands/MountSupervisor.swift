@@ -23,7 +23,10 @@ extension MountCommand {
         warnIfOthersAreLockedOut(logger)
         ProcessHardening.disableDumps()
         // Checked before mounting, so a broken config is one line and no mount is made.
-        _ = try backend.config.map { try ConfigFile.load($0).policy() }
+        if let structured = try backend.config.map({ try ConfigFile.load($0).checkStructuredKeys() }) {
+            warnIfConfiguredOwnersAreLockedOut(
+                logger, rules: structured.permissions, files: structured.files.all)
+        }
         try refuseFilesUnderMountpoint(environment)
         let credentials = Self.takeCredentials(environment)
         var workerEnvironment = environment

@@ -24,7 +24,10 @@ extension MountCommand {
         var environment = inherited
         environment[WorkerChannel.environmentKey] = nil
         for (name, value) in channel.takeCredentials() { environment[name] = value }
-        let policyRules = try backend.config.map { try ConfigFile.load($0).policy() } ?? nil
+        let config = try backend.config.map { path throws(SecretError) in try ConfigFile.load(path) }
+        let policyRules = try config?.policy()
+        let rendered = try config?.renderedFiles() ?? .none
+        let permissions = try config?.permissionRules() ?? .none
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
         let clock = EventLoopTimeSource()
@@ -44,6 +47,8 @@ extension MountCommand {
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
         options.showVersions = showVersions
+        options.rendered = rendered
+        options.permissions = permissions
 
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
         channel.tell("PREPARED")

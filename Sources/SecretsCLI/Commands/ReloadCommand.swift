@@ -73,7 +73,7 @@ struct ReloadCommand: AsyncParsableCommand {
             guard let mount = command as? MountCommand else {
                 throw SecretError(.configuration, "pid \(supervisor) is not a secretsfs mount")
             }
-            _ = try mount.backend.config.map { try ConfigFile.load($0).policy() }
+            _ = try mount.backend.config.map { try ConfigFile.load($0).checkStructuredKeys() }
         } catch let error as SecretError {
             throw SecretError(error.code, "reload refused, the running worker keeps serving: \(error.message)")
         } catch {
