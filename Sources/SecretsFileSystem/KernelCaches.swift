@@ -7,6 +7,8 @@ final class KernelCaches: Sendable {
     private let inodes: InodeTable
     private let nodes: NodeCache
     private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
+    private let announcer = Mutex<(any ChangeAnnouncer)?>(nil)
+    let announcers = AnnouncingThreads()
     private let shownValues = ShownValueInodes()
     /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
     private let changes = Atomic<UInt64>(0)
@@ -20,6 +22,10 @@ final class KernelCaches: Sendable {
         invalidator.withLock { $0 = kernel }
     }
 
+    func attach(announcer: any ChangeAnnouncer) {
+        self.announcer.withLock { $0 = announcer }
+    }
+
     /// Read before a lookup resolves; a different count after it means a change may have come too
     /// early to see the number the lookup made.
     var changeCount: UInt64 { changes.load(ordering: .sequentiallyConsistent) }
@@ -27,6 +33,10 @@ final class KernelCaches: Sendable {
     /// Records that the kernel was given `inode` for a version of `path`, so a change drops its pages.
     func shown(_ inode: UInt64, for path: SecretPath) {
         shownValues.shown(inode, for: path)
+    }
+
+    func forgotten(_ inode: UInt64, lookups: UInt64) {
+        shownValues.forgotten(inode, lookups: lookups)
     }
 
     /// Maps a change the cache saw to what the kernel may hold for it. A value file's name is
@@ -68,6 +78,10 @@ final class KernelCaches: Sendable {
         let dropped = affected.map(\.1) + oldValues
         nodes.invalidate(dropped)
         for inode in dropped { kernel?.invalidateInode(inode) }
+        // Once per change of a value: a rotation also drops the versions and listings around it.
+        guard case .secret(_, version: nil) = key, !names.isEmpty else { return }
+        let held = shownValues.held { names.contains($0) }
+        announcer.withLock { $0 }?.announce(paths: names.sorted { $0.string < $1.string }, inodes: held)
     }
 
     /// Waits until the kernel has acted on every invalidation sent so far.

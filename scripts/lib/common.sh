@@ -13,6 +13,7 @@ ensure_system_packages() {
     command -v getfattr >/dev/null || missing+=(attr)
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v inotifywait >/dev/null || missing+=(inotify-tools)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""
