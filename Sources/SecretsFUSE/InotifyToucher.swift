@@ -69,7 +69,8 @@ final class InotifyToucher: ChangeAnnouncer, @unchecked Sendable {
     }
 
     private func touch(inodes: [UInt64]) {
-        let mount = open(mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC)
+        // open_by_handle_at refuses an O_PATH descriptor for the mount.
+        let mount = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard mount >= 0 else { return }
         defer { Glibc.close(mount) }
         for inode in inodes {

@@ -27,8 +27,8 @@ class Inotifywait:
             ["inotifywait", "-m", "-e", events, "--format", "%e|%f", path],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # inotifywait says so on stderr once its watches are set, before any event can be missed.
-        line = self.process.stderr.readline()
-        assert "Watches established" in line, line
+        lines = [self.process.stderr.readline() for _ in range(2)]
+        assert "Watches established" in lines[-1], lines
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
