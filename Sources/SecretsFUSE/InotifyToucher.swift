@@ -81,8 +81,11 @@ final class InotifyToucher: ChangeAnnouncer, @unchecked Sendable {
                 continue
             }
             let failure = errno
-            // ESTALE: the kernel no longer holds this inode, so nothing watches it.
-            guard failure != ESTALE else { continue }
+            // ESTALE: the kernel no longer holds this inode, so nothing watches it, and it needs no more.
+            guard failure != ESTALE else {
+                fileSystem.forget(inode, lookups: .max)
+                continue
+            }
             let pathOnly = secretsfs_open_node(mount, inode, 1, O_PATH | O_CLOEXEC)
             if pathOnly >= 0 {
                 _ = secretsfs_touch_path(pathOnly, "", AT_EMPTY_PATH)

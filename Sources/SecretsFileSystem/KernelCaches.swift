@@ -16,6 +16,11 @@ final class KernelCaches: Sendable {
     init(inodes: InodeTable, nodes: NodeCache) {
         self.inodes = inodes
         self.nodes = nodes
+        // A worker taking over from another cannot know which value inodes the kernel still holds;
+        // each counts as held until a FORGET, or an announcement that finds it gone, says not.
+        for (key, inode) in inodes.inodes(where: { if case .value = $0 { true } else { false } }) {
+            if case .value(let path, _, _) = key { shownValues.assumeHeld(inode, for: path) }
+        }
     }
 
     func attach(_ kernel: any KernelCacheInvalidator) {

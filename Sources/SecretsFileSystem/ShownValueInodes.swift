@@ -22,6 +22,13 @@ final class ShownValueInodes: Sendable {
         }
     }
 
+    /// An inode the kernel may hold, from before this process: held until a FORGET says otherwise.
+    func assumeHeld(_ inode: UInt64, for path: SecretPath) {
+        state.withLock { state in
+            if state.held[inode] == nil { state.held[inode] = (path, 1) }
+        }
+    }
+
     /// The kernel's FORGET: it dropped `lookups` of the lookups it was given for `inode`.
     func forgotten(_ inode: UInt64, lookups: UInt64) {
         state.withLock { state in

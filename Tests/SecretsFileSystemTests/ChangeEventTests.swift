@@ -111,4 +111,20 @@ import Testing
         #expect(try await #require(open).value.keepCache)
         #expect(f.fs.announcementSetattr(inode, timesOnly: true, context: daemon) == nil)
     }
+
+    @Test func aWorkerTakingOverCountsTheValueInodesItRestoredAsHeldUntilForgotten() throws {
+        let inodes = InodeTable()
+        let path = try SecretPath("openai/api_key")
+        _ = inodes.inode(for: .path(try SecretPath("openai")))
+        let earlier = inodes.inode(for: .value(path, version: "1", isField: false))
+        let later = inodes.inode(for: .value(path, version: "2", isField: false))
+        let kernel = KernelCaches(inodes: inodes, nodes: NodeCache())
+        let announcer = RecordingAnnouncer()
+        kernel.attach(announcer: announcer)
+        kernel.changed(.secret(path, version: nil))
+        #expect(announcer.announced.withLock { $0 }.last?.inodes == [earlier, later])
+        kernel.forgotten(earlier, lookups: .max)
+        kernel.changed(.secret(path, version: nil))
+        #expect(announcer.announced.withLock { $0 }.last?.inodes == [later])
+    }
 }
