@@ -3,6 +3,7 @@ through `.rotate`, and an outside change found after the TTL. Real watchers: ino
 `inotifywait` on a file and on its folder, and Python's `watchdog` on the folder."""
 
 import errno
+import json
 import os
 import queue
 import subprocess
@@ -11,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from conftest import write_control as write
 
 # The issue's promise: an event within 1 s of the mount seeing the change. Checked with some room
@@ -92,6 +94,30 @@ def test_inotifywait_on_a_file_hears_a_rotation(sample, watchers):
     # A watcher that reads on the event gets the new value, and `stat` still shows the version's time.
     assert m.read("openai", "api_key") != old
     assert os.stat(path).st_mtime == os.stat(m.p("openai", ".versions", "api_key", "4")).st_mtime
+
+
+@pytest.mark.parametrize("mode", ["audit", "direct-io"])
+def test_file_and_folder_watches_hear_a_rotation_when_opens_reach_the_daemon(sample, watchers, mode):
+    audit = sample.workdir / "audit.log"
+    m = sample.mount(*(["--audit-log", str(audit)] if mode == "audit" else ["--direct-io"]))
+    old = m.read("openai", "api_key")
+    file_watch = watch(watchers, m.p("openai", "api_key"))
+    folder_watch = watch(watchers, m.p("openai"))
+    started = rotate(m, "openai", "api_key")
+    took, events = first_event(file_watch, started)
+    assert took < WITHIN + SLACK, took
+    assert events & {"MODIFY", "CLOSE_WRITE"}, events
+    took, _ = first_event(folder_watch, started, name="api_key")
+    assert took < WITHIN + SLACK, took
+    assert m.read("openai", "api_key") != old
+    if mode == "audit":
+        # The daemon's own opens are not a reader's: every line in the audit log is this test's.
+        def lines():
+            return [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
+
+        assert wait_for(lambda: audit.exists() and len(lines()) >= 2, 5)
+        lines = lines()
+        assert lines and all(line["pid"] == os.getpid() for line in lines), lines
 
 
 def test_a_file_watch_hears_every_rotation_not_only_the_first(sample, watchers):
