@@ -133,6 +133,17 @@ def test_a_file_watch_hears_every_rotation_not_only_the_first(sample, watchers):
             pass
 
 
+def test_a_file_watch_set_before_the_worker_died_hears_the_next_worker(sample, watchers):
+    from test_supervisor import kill_worker
+
+    m = sample.mount()
+    m.read("top")
+    watcher = watch(watchers, m.p("top"))
+    kill_worker(m)
+    took, _ = first_event(watcher, rotate(m, "", "top"))
+    assert took < WITHIN + SLACK, took
+
+
 def test_inotifywait_on_the_folder_names_the_file(sample, watchers):
     m = sample.mount()
     m.read("openai", "api_key")
