@@ -31,7 +31,7 @@ final class InotifyToucher: ChangeAnnouncer, @unchecked Sendable {
         self.logger = logger
     }
 
-    func announce(paths: [SecretPath], inodes: [UInt64]) {
+    func announce(paths: [String], inodes: [UInt64]) {
         guard isOpen.load(ordering: .relaxed) else { return }
         // After the notices queued so far: a watcher that reads on the event must reach the new version.
         notifier.afterNotices { [self] in
@@ -45,11 +45,11 @@ final class InotifyToucher: ChangeAnnouncer, @unchecked Sendable {
         isOpen.store(false, ordering: .relaxed)
     }
 
-    private func touch(_ paths: [SecretPath], _ inodes: [UInt64]) {
+    private func touch(_ paths: [String], _ inodes: [UInt64]) {
         guard isOpen.load(ordering: .relaxed) else { return }
         fileSystem.announcing(fromThread: secretsfs_thread_id()) {
             // By name: watchers of the folder, which hear of the name whatever inode it leads to.
-            for path in paths { touch(path: mountpoint + "/" + path.string) }
+            for path in paths { touch(path: mountpoint + "/" + path) }
             // By number: watchers of the file itself, which hold the inode of the version they were set on.
             if !inodes.isEmpty { touch(inodes: inodes) }
         }
@@ -62,7 +62,8 @@ final class InotifyToucher: ChangeAnnouncer, @unchecked Sendable {
             Glibc.close(fd)
             return
         }
-        // Without leave to open a read-only file for writing (not root), the mtime alone: IN_MODIFY.
+        // A symlink (a label), or no leave to open a read-only file for writing (not root): the mtime
+        // alone, IN_MODIFY.
         if secretsfs_touch_path(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW) != 0 {
             logger.debug("could not raise inotify events", metadata: ["path": "\(path)", "errno": "\(errno)"])
         }

@@ -6,10 +6,11 @@ import Synchronization
 /// layer operates on each changed file through the mount, from a thread of its own, and the file
 /// system accepts those operations from that thread alone (every other caller's stay refused).
 public protocol ChangeAnnouncer: Sendable {
-    /// The values at `paths` changed, and the kernel may still hold `inodes`, the earlier versions of
-    /// those paths: a watch on a file holds the inode it was set on, and a changed value is another
-    /// inode (`NodeKey.value`). Called after the kernel was told to drop its caches for them.
-    func announce(paths: [SecretPath], inodes: [UInt64])
+    /// The files at `paths` (relative to the mount's root: values, fields, and the `.versions` labels
+    /// the kernel knows) changed, and the kernel may still hold `inodes`, the earlier versions of those
+    /// values: a watch on a file holds the inode it was set on, and a changed value is another inode
+    /// (`NodeKey.value`). Called after the kernel was told to drop its caches for them.
+    func announce(paths: [String], inodes: [UInt64])
 }
 
 /// The threads operating on the mount for an announcement, by the id the kernel gives their requests.
@@ -53,19 +54,23 @@ extension SecretsFileSystem {
     public func announcementSetattr(
         _ inode: UInt64, timesOnly: Bool, context: RequestContext
     ) -> Answer<AttributeReply>? {
-        guard timesOnly, kernel.announcers.contains(context.pid), isValueInode(inode) else { return nil }
+        guard timesOnly, kernel.announcers.contains(context.pid), isAnnounced(inode) else { return nil }
         return getattr(inode, context: context)
     }
 
     /// An OPEN for writing from an announcing thread: nothing is written through it, its close is
     /// the event. Keeps the pages other readers have. Nil for anyone else.
     public func announcementOpen(_ inode: UInt64, writing: Bool, context: RequestContext) -> Answer<OpenReply>? {
-        guard writing, kernel.announcers.contains(context.pid), isValueInode(inode) else { return nil }
+        guard writing, kernel.announcers.contains(context.pid), isAnnounced(inode, label: false) else { return nil }
         return .now(.success(OpenReply(handle: 0, directIO: false, keepCache: true)))
     }
 
-    private func isValueInode(_ inode: UInt64) -> Bool {
-        if case .value? = inodes.key(for: inode) { return true }
-        return false
+    /// Value files, and (for times alone, as a symlink cannot be opened) `.versions` labels.
+    private func isAnnounced(_ inode: UInt64, label: Bool = true) -> Bool {
+        switch inodes.key(for: inode) {
+        case .value?: return true
+        case .label?: return label
+        default: return false
+        }
     }
 }

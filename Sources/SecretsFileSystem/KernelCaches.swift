@@ -69,6 +69,11 @@ final class KernelCaches: Sendable {
                 return false
             }
         }
+        var labels: [String] = []
+        for case (.label(let secret, let label), _) in affected {
+            let folder = secret.parent.map { $0.isRoot ? "" : $0.string + "/" } ?? ""
+            labels.append("\(folder).versions/\(secret.name)/\(label)")
+        }
         var names = Set<SecretPath>()
         affected.removeAll { node, _ in
             guard case .value(let path, _, _) = node else { return false }
@@ -84,9 +89,10 @@ final class KernelCaches: Sendable {
         nodes.invalidate(dropped)
         for inode in dropped { kernel?.invalidateInode(inode) }
         // Once per change of a value: a rotation also drops the versions and listings around it.
-        guard case .secret(_, version: nil) = key, !names.isEmpty else { return }
+        guard case .secret(_, version: nil) = key, !names.isEmpty || !labels.isEmpty else { return }
         let held = shownValues.held { names.contains($0) }
-        announcer.withLock { $0 }?.announce(paths: names.sorted { $0.string < $1.string }, inodes: held)
+        let paths = names.map(\.string).sorted() + labels.sorted()
+        announcer.withLock { $0 }?.announce(paths: paths, inodes: held)
     }
 
     /// Waits until the kernel has acted on every invalidation sent so far.

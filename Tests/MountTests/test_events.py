@@ -153,6 +153,16 @@ def test_inotifywait_on_the_folder_names_the_file(sample, watchers):
     assert events & {"MODIFY", "CLOSE_WRITE", "ATTRIB"}, events
 
 
+def test_the_current_label_fires_in_the_versions_folder(sample, watchers):
+    m = sample.mount()
+    versions = m.p("openai", ".versions", "api_key")
+    assert os.readlink(os.path.join(versions, "current")) == "3"
+    watcher = watch(watchers, versions)
+    took, _ = first_event(watcher, rotate(m, "openai", "api_key"), name="current")
+    assert took < WITHIN + SLACK, took
+    assert os.readlink(os.path.join(versions, "current")) == "4"
+
+
 def test_fields_of_a_rotated_multi_field_secret_fire_in_their_folder(sample, watchers):
     m = sample.mount()
     m.read("db", "password")

@@ -10,8 +10,8 @@ import Testing
 /// Tests/MountTests/test_events.py.
 @Suite struct ChangeEventTests {
     final class RecordingAnnouncer: ChangeAnnouncer {
-        let announced = Mutex<[(paths: [SecretPath], inodes: [UInt64])]>([])
-        func announce(paths: [SecretPath], inodes: [UInt64]) {
+        let announced = Mutex<[(paths: [String], inodes: [UInt64])]>([])
+        func announce(paths: [String], inodes: [UInt64]) {
             announced.withLock { $0.append((paths, inodes)) }
         }
     }
@@ -36,7 +36,7 @@ import Testing
         let announced = announcer.announced.withLock { $0 }
         // A rotation also changes the versions and the listing; the value is announced once.
         #expect(announced.count == 1)
-        #expect(announced.first?.paths == [try SecretPath("openai/api_key")])
+        #expect(announced.first?.paths == ["openai/api_key"])
         #expect(announced.first?.inodes == [old])
     }
 
@@ -60,6 +60,25 @@ import Testing
         #expect(announcer.announced.withLock { $0 }.last?.inodes.contains(second) == false)
     }
 
+    @Test func aRotationAnnouncesTheLabelsTheKernelKnows() async throws {
+        let f = Fixture()
+        let announcer = await attached(f)
+        _ = try await f.lookup("openai/api_key")
+        let current = try await f.lookup("openai/.versions/api_key/current").attributes.inode
+        try await rotate(f, "openai", "api_key")
+        let paths = announcer.announced.withLock { $0 }.last?.paths
+        #expect(paths == ["openai/api_key", "openai/.versions/api_key/current"])
+        // A label is touched by its times only: a symlink is never opened.
+        let (setattr, open) = f.fs.announcing(fromThread: 99) {
+            let daemon = RequestContext(uid: 0, gid: 0, pid: 99)
+            return (
+                f.fs.announcementSetattr(current, timesOnly: true, context: daemon) != nil,
+                f.fs.announcementOpen(current, writing: true, context: daemon) != nil
+            )
+        }
+        #expect(setattr && !open)
+    }
+
     @Test func aChangedMultiFieldSecretAnnouncesItsFields() async throws {
         let f = Fixture()
         let announcer = await attached(f)
@@ -67,7 +86,7 @@ import Testing
         let username = try await f.lookup("db/username").attributes.inode
         try await rotate(f, "db", "password")
         let last = try #require(announcer.announced.withLock { $0 }.last)
-        #expect(last.paths == [try SecretPath("db/password"), try SecretPath("db/username")])
+        #expect(last.paths == ["db/password", "db/username"])
         #expect(Set(last.inodes) == [password, username])
     }
 
@@ -81,7 +100,7 @@ import Testing
         f.store.seed("openai/api_key", .value(SecretValue(string: "outside-value")))
         f.clock.advance(by: .seconds(2))
         #expect(try await f.readAll("openai/api_key") == Array("outside-value".utf8))
-        #expect(announcer.announced.withLock { $0 }.map(\.paths) == [[try SecretPath("openai/api_key")]])
+        #expect(announcer.announced.withLock { $0 }.map(\.paths) == [["openai/api_key"]])
     }
 
     @Test func onlyAnAnnouncingThreadMayTouchAValueFile() async throws {
