@@ -129,4 +129,40 @@ static inline int secretsfs_punch_hole(int fd, long offset, long length) {
 // memfd_create is declared only under _GNU_SOURCE, which the headers Swift sees do not define.
 static inline int secretsfs_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 0); }
 
+// --- Operations the daemon makes on its own mount, so that inotify watchers hear of a change ---
+#include <fcntl.h>
+#include <sys/stat.h>
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+// The id the kernel puts in the FUSE requests a thread makes (its own, not the process's).
+static inline int32_t secretsfs_thread_id(void) { return (int32_t)syscall(SYS_gettid); }
+
+// Opens an inode of the mount by its node id, as FUSE encodes a file handle (FILEID_INO64_GEN: the
+// node id's halves, then the generation). Reaches inodes no name leads to any more, such as an old
+// version a watch still holds; needs CAP_DAC_READ_SEARCH.
+static inline int secretsfs_open_node(int mount_fd, uint64_t nodeid, uint32_t generation, int flags) {
+    struct {
+        unsigned int bytes;
+        int type;
+        uint32_t words[3];
+    } handle = {12, 0x81, {(uint32_t)(nodeid >> 32), (uint32_t)nodeid, generation}};
+    return (int)syscall(SYS_open_by_handle_at, mount_fd, &handle, flags);
+}
+
+// Sets the mtime alone, to now: the kernel reports a change of the mtime without the atime as
+// IN_MODIFY (both at once would be IN_ATTRIB). The daemon answers with the version's own times.
+static inline int secretsfs_touch_fd(int fd) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    return futimens(fd, times);
+}
+static inline int secretsfs_touch_path(int dirfd, const char *path, int flags) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+    return utimensat(dirfd, path, times, flags);
+}
+
 #endif

@@ -111,6 +111,10 @@ public final class FUSEMount: Service, Sendable {
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)
         await fileSystem.attach(notifier)
+        let toucher = InotifyToucher(
+            mountpoint: MountPoint.canonical(options.mountpoint), fileSystem: fileSystem, notifier: notifier,
+            logger: logger)
+        fileSystem.attach(announcer: toucher)
         _ = secretsfs_install_wake_handler()
         logger.info(
             "mounted", metadata: ["mountpoint": "\(options.mountpoint)", "backend": "\(fileSystem.backendName)"])
@@ -119,8 +123,10 @@ public final class FUSEMount: Service, Sendable {
         await withGracefulShutdownHandler {
             await runLoop(raw, bridge: bridge)
         } onGracefulShutdown: {
+            toucher.close()
             self.requestStop()
         }
+        toucher.close()
 
         onStopping()
         // Requests already taken from the kernel are answered before the mount goes away.

@@ -36,6 +36,11 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
         }
     }
 
+    /// Runs `block` once every notice queued before this call has been written.
+    func afterNotices(_ block: @escaping @Sendable () -> Void) {
+        queue.async(execute: block)
+    }
+
     /// Stops notifying and waits for queued notices, before the session goes away.
     func close() {
         queue.sync { isOpen.withLock { $0 = false } }

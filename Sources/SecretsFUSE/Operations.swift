@@ -12,6 +12,9 @@ enum Operations {
     static let setSize = Int32(1 << 3)
     /// mode, uid, gid: changes a read-only tree refuses even on `.rotate`.
     static let setOwnership = Int32((1 << 0) | (1 << 1) | (1 << 2))
+    /// Everything but times (mode, uid, gid, size, clearing set-id bits): what an announcement never sets.
+    /// Bits 0-3 and 11-12 of libfuse's `FUSE_SET_ATTR_*`.
+    static let setContent: Int32 = 0x180f
 
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
@@ -28,8 +31,9 @@ enum Operations {
             let answer = bridge.fileSystem.lookup(parent: UInt64(parent), name: name, context: Operations.context(req))
             bridge.reply(req, answer) { .entry($0) }
         }
-        ops.forget = { req, _, _ in
-            // Inode numbers are kept for the life of the mount, so there is nothing to drop.
+        ops.forget = { req, ino, lookups in
+            // Inode numbers are kept for the life of the mount; only what the kernel holds changes.
+            Bridge.from(req).fileSystem.forget(UInt64(ino), lookups: UInt64(lookups))
             FUSEReplier.send(Request(raw: req!), .none)
         }
         ops.getattr = { req, ino, _ in
@@ -42,8 +46,11 @@ enum Operations {
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
             let other = (toSet & Operations.setOwnership) != 0
             let bridge = Bridge.from(req)
-            let answer = bridge.fileSystem.setattr(
-                UInt64(ino), truncatingTo: size, otherChanges: other, context: Operations.context(req))
+            let context = Operations.context(req)
+            let timesOnly = (toSet & Operations.setContent) == 0
+            let answer =
+                bridge.fileSystem.announcementSetattr(UInt64(ino), timesOnly: timesOnly, context: context)
+                ?? bridge.fileSystem.setattr(UInt64(ino), truncatingTo: size, otherChanges: other, context: context)
             bridge.reply(req, answer) { .attributes($0) }
         }
         ops.readlink = { req, ino in
@@ -59,7 +66,10 @@ enum Operations {
             }
             let info = fi!.pointee
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
-            let answer = bridge.fileSystem.open(UInt64(ino), writing: writing, context: Operations.context(req))
+            let context = Operations.context(req)
+            let answer =
+                bridge.fileSystem.announcementOpen(UInt64(ino), writing: writing, context: context)
+                ?? bridge.fileSystem.open(UInt64(ino), writing: writing, context: context)
             bridge.reply(req, answer) { .open($0, info) }
         }
         ops.read = { req, ino, size, offset, fi in

@@ -7,6 +7,8 @@ final class KernelCaches: Sendable {
     private let inodes: InodeTable
     private let nodes: NodeCache
     private let invalidator = Mutex<(any KernelCacheInvalidator)?>(nil)
+    private let announcer = Mutex<(any ChangeAnnouncer)?>(nil)
+    let announcers = AnnouncingThreads()
     private let shownValues = ShownValueInodes()
     /// Bumped on every change the cache reports, before the kernel is told; see `lookup`.
     private let changes = Atomic<UInt64>(0)
@@ -16,10 +18,19 @@ final class KernelCaches: Sendable {
         self.inodes = inodes
         self.nodes = nodes
         self.rendered = rendered
+        // A worker taking over from another cannot know which value inodes the kernel still holds;
+        // each counts as held until a FORGET, or an announcement that finds it gone, says not.
+        for (key, inode) in inodes.inodes(where: { if case .value = $0 { true } else { false } }) {
+            if case .value(let path, _, _) = key { shownValues.assumeHeld(inode, for: path) }
+        }
     }
 
     func attach(_ kernel: any KernelCacheInvalidator) {
         invalidator.withLock { $0 = kernel }
+    }
+
+    func attach(announcer: any ChangeAnnouncer) {
+        self.announcer.withLock { $0 = announcer }
     }
 
     /// Read before a lookup resolves; a different count after it means a change may have come too
@@ -29,6 +40,10 @@ final class KernelCaches: Sendable {
     /// Records that the kernel was given `inode` for a version of `path`, so a change drops its pages.
     func shown(_ inode: UInt64, for path: SecretPath) {
         shownValues.shown(inode, for: path)
+    }
+
+    func forgotten(_ inode: UInt64, lookups: UInt64) {
+        shownValues.forgotten(inode, lookups: lookups)
     }
 
     /// Maps a change the cache saw to what the kernel may hold for it. A value file's name is
@@ -59,6 +74,13 @@ final class KernelCaches: Sendable {
                 return false
             }
         }
+        var labels: [String] = []
+        for case (.label(let secret, let label), _) in affected {
+            let folder = secret.parent.map { $0.isRoot ? "" : $0.string + "/" } ?? ""
+            labels.append("\(folder).versions/\(secret.name)/\(label)")
+        }
+        var renderedPaths: [String] = []
+        for case (.rendered(let path), _) in affected { renderedPaths.append(path.string) }
         var names = Set<SecretPath>()
         affected.removeAll { node, _ in
             guard case .value(let path, _, _) = node else { return false }
@@ -73,6 +95,13 @@ final class KernelCaches: Sendable {
         let dropped = affected.map(\.1) + oldValues
         nodes.invalidate(dropped)
         for inode in dropped { kernel?.invalidateInode(inode) }
+        // Once per change of a value: a rotation also drops the versions and listings around it.
+        guard case .secret(_, version: nil) = key, !names.isEmpty || !labels.isEmpty || !renderedPaths.isEmpty
+        else { return }
+        let held = shownValues.held { names.contains($0) }
+        // A rendered file keeps its inode across changes, so its path reaches every watcher of it.
+        let paths = names.map(\.string).sorted() + labels.sorted() + renderedPaths.sorted()
+        announcer.withLock { $0 }?.announce(paths: paths, inodes: held)
     }
 
     /// Waits until the kernel has acted on every invalidation sent so far.

@@ -16,6 +16,7 @@ ensure_system_packages() {
     # Real consumers of rendered files (Tests/MountTests/test_render.py): libpq and OpenSSH.
     command -v psql >/dev/null || missing+=(postgresql-client)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+    command -v inotifywait >/dev/null || missing+=(inotify-tools)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""
