@@ -14,14 +14,17 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import BIN, Env, wait_for, write_control
+from peers import free_port
 
 ROOTED = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for another user")
 
@@ -346,3 +349,92 @@ files:
     alone = subprocess.run(["openssl", "verify", "-CAfile", str(work / "root.pem"), bundle],
                            capture_output=True, timeout=60)
     assert alone.returncode != 0, "the control: without the bundle's intermediate the leaf does not verify"
+
+
+def test_nginx_serves_a_rendered_full_chain_bundle_and_its_key(env):
+    """nginx's `ssl_certificate` on a rendered leaf + chain bundle and `ssl_certificate_key` on a 0400
+    key, both read from the mount; a client that trusts only the root verifies the served chain."""
+    nginx = os.environ.get("SECRETSFS_TEST_NGINX")
+    if not nginx:
+        pytest.skip("SECRETSFS_TEST_NGINX is not set: scripts/test fetches Debian's nginx")
+    work = env.workdir / "tls"
+    work.mkdir()
+
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=work, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
+        "-out", "root.pem", "-subj", "/CN=test root", "-days", "2",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "mid.key",
+        "-out", "mid.csr", "-subj", "/CN=test intermediate")
+    (work / "ca.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n")
+    run("x509", "-req", "-in", "mid.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+        "-out", "mid.pem", "-days", "2", "-extfile", "ca.ext")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key",
+        "-out", "leaf.csr", "-subj", "/CN=app.test")
+    (work / "leaf.ext").write_text("subjectAltName=DNS:app.test\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "mid.pem", "-CAkey", "mid.key", "-CAcreateserial",
+        "-out", "leaf.pem", "-days", "2", "-extfile", "leaf.ext")
+    env.cli("put", "tls/cert", input=(work / "leaf.pem").read_bytes())
+    env.cli("put", "tls/chain", input=(work / "mid.pem").read_bytes())
+    key = (work / "leaf.key").read_bytes()
+    env.planted.append(key)
+    env.cli("put", "tls/key", input=key)
+    config = config_file(env, """\
+files:
+  - path: web/fullchain.pem
+    template: '{{ "tls/cert"|secret|pem }}{{ "tls/chain"|secret|pem }}'
+permissions:
+  - paths: ["tls/key"]
+    mode: 0400
+""")
+    m = env.mount("--config", config)
+    assert os.stat(m.p("tls/key")).st_mode & 0o777 == 0o400
+    port = free_port()
+    for folder in ("logs", "tmp"):
+        (work / folder).mkdir()
+    (work / "nginx.conf").write_text(f"""\
+daemon off;
+master_process off;
+pid {work}/nginx.pid;
+error_log stderr;
+events {{ worker_connections 16; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/tmp/body;
+    proxy_temp_path {work}/tmp/proxy;
+    fastcgi_temp_path {work}/tmp/fastcgi;
+    uwsgi_temp_path {work}/tmp/uwsgi;
+    scgi_temp_path {work}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name app.test;
+        ssl_certificate {m.p("web/fullchain.pem")};
+        ssl_certificate_key {m.p("tls/key")};
+        location / {{ return 200 "served over the mount's certificate\\n"; }}
+    }}
+}}
+""")
+    server = subprocess.Popen([nginx, "-p", str(work), "-e", "stderr", "-c", str(work / "nginx.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        context = ssl.create_default_context(cafile=str(work / "root.pem"))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                    with context.wrap_socket(raw, server_hostname="app.test") as tls:
+                        tls.sendall(b"GET / HTTP/1.0\r\nHost: app.test\r\n\r\n")
+                        answer = tls.recv(4096)
+                break
+            except (ConnectionRefusedError, OSError):
+                assert server.poll() is None, server.stderr.read().decode(errors="replace")
+                assert time.monotonic() < deadline, "nginx did not answer"
+                time.sleep(0.2)
+        # The root alone verifies the leaf: nginx sent the intermediate from the rendered bundle.
+        assert b"200 OK" in answer and b"served over the mount's certificate" in answer
+    finally:
+        server.terminate()
+        errors = server.communicate(timeout=10)[1]
+    env.assert_no_planted_values(errors, "nginx's log")

@@ -50,3 +50,19 @@ build() {
     (cd "$ROOT" && swift build -c "$configuration" >&2) || return 1
     echo "$ROOT/.build/$configuration/secretsfs"
 }
+
+# nginx for the tests that serve TLS from the mount: Debian's own binary, unpacked under .build
+# rather than installed, so no nginx service is set up or started on the machine. Prints its path.
+ensure_nginx_binary() {
+    local dir="$ROOT/.build/nginx" deb
+    if [ ! -x "$dir/usr/sbin/nginx" ]; then
+        log "fetching Debian's nginx for the TLS tests"
+        mkdir -p "$dir/deb" || return 1
+        (cd "$dir/deb" && apt-get download nginx >/dev/null 2>&1) \
+            || { apt-get update >/dev/null 2>&1 && (cd "$dir/deb" && apt-get download nginx >/dev/null 2>&1); } \
+            || { echo "error: apt-get download nginx failed" >&2; return 1; }
+        deb=$(ls "$dir"/deb/nginx_*.deb | head -n 1)
+        dpkg -x "$deb" "$dir" || return 1
+    fi
+    echo "$dir/usr/sbin/nginx"
+}
