@@ -117,7 +117,8 @@ struct VaultTransportTests {
         try await api.must("POST", "\(mount)/metadata/y", ["keys": "not-a-list"])
 
         let capture = LogCapture()
-        let store = try await connect(api, mount: mount, capture: capture)
+        // Told it is KV v2 (else the store asks Vault and speaks v1 to it): every answer is the wrong shape.
+        let store = try await connect(api, mount: mount, capture: capture) { $0.kvVersion = 2 }
         defer { Task { await store.shutdown() } }
         await expectSecretError(.malformedResponse, hiding: [planted]) { try await store.read(try SecretPath("x")) }
         await expectSecretError(.malformedResponse) { try await store.versions(of: try SecretPath("y")) }
