@@ -13,7 +13,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
             PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
             ReloadCommand.self,
-            StoreCommandGroup.self,
+            StoreCommandGroup.self, ExecCommand.self,
         ]
     )
 

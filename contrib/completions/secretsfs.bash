@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|help)
+    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
         ;;
     esac
 }
@@ -1107,6 +1107,118 @@ _secretsfs_store_encrypt() {
 
     # Offer option value completions
     case "${prev}" in
+    '--config')
+        return
+        ;;
+    '--backend')
+        __secretsfs_add_completions -W 'local'$'\n''env'$'\n''vault'$'\n''aws'$'\n''ssm'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-key-file')
+        return
+        ;;
+    '--env-prefix')
+        return
+        ;;
+    '--env-include')
+        return
+        ;;
+    '--vault-addr')
+        return
+        ;;
+    '--vault-token-file')
+        return
+        ;;
+    '--vault-namespace')
+        return
+        ;;
+    '--vault-mount')
+        return
+        ;;
+    '--vault-kv-version')
+        return
+        ;;
+    '--vault-prefix')
+        return
+        ;;
+    '--vault-auth')
+        return
+        ;;
+    '--vault-role-id')
+        return
+        ;;
+    '--vault-secret-id-file')
+        return
+        ;;
+    '--vault-role')
+        return
+        ;;
+    '--vault-jwt-file')
+        return
+        ;;
+    '--vault-auth-mount')
+        return
+        ;;
+    '--vault-cacert')
+        return
+        ;;
+    '--aws-region')
+        return
+        ;;
+    '--aws-endpoint')
+        return
+        ;;
+    '--aws-profile')
+        return
+        ;;
+    '--aws-prefix')
+        return
+        ;;
+    '--ssm-prefix')
+        return
+        ;;
+    '--json-fields')
+        __secretsfs_add_completions -W 'raw'$'\n''expand'
+        return
+        ;;
+    '--backend-timeout')
+        return
+        ;;
+    '--log-level')
+        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--log-format')
+        __secretsfs_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_secretsfs_exec() {
+    repeating_flags=()
+    non_repeating_flags=(--vault-skip-verify -h --help)
+    repeating_options=(--env --env-include)
+    non_repeating_options=(--on-change --poll --splay --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    __secretsfs_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--env')
+        return
+        ;;
+    '--on-change')
+        return
+        ;;
+    '--poll')
+        return
+        ;;
+    '--splay')
+        return
+        ;;
     '--config')
         return
         ;;

@@ -1,0 +1,145 @@
+import Dispatch
+import Foundation
+import Logging
+import SecretsCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The program `secretsfs exec` runs: started with the secrets in its environment block (built in
+/// memory secretsfs zeroes after the spawn), sent the signals secretsfs gets, restarted on request,
+/// and waited for; its exit status becomes secretsfs's.
+final class ChildProgram: Sendable {
+    private let command: [String]
+    private let environment: [String: String]
+    private let logger: Logger
+    private struct State {
+        var pid: pid_t = 0
+        var restarting = false
+    }
+    /// Kept for the life of the program; set once, from `forwardSignals`, before any signal comes.
+    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
+    private let state = Mutex(State())
+    private let exited = DispatchSemaphore(value: 0)
+
+    init(command: [String], environment: [String: String], logger: Logger) {
+        self.command = command
+        self.environment = environment
+        self.logger = logger
+    }
+
+    var isRunning: Bool { state.withLock { $0.pid > 0 && !$0.restarting } }
+
+    func start(with values: [String: SecretValue]) throws {
+        var block: [[UInt8]] = []
+        for (name, value) in environment where values[name] == nil {
+            block.append(Array("\(name)=\(value)".utf8) + [0])
+        }
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            var entry = Array("\(name)=".utf8)
+            value.withUnsafeBytes { entry.append(contentsOf: $0) }
+            entry.append(0)
+            block.append(entry)
+        }
+        defer { for index in block.indices { block[index].zeroize() } }
+        var pid: pid_t = 0
+        let status = withCStrings(command) { argv in
+            withPointers(&block) { envp in posix_spawnp(&pid, command[0], nil, nil, argv, envp) }
+        }
+        guard status == 0 else {
+            throw SecretError(.configuration, "cannot start \(command[0]): \(String(cString: strerror(status)))")
+        }
+        let spawned = pid
+        state.withLock { $0.pid = spawned }
+        let waiter = Thread { [self] in self.reap(spawned) }
+        waiter.start()
+    }
+
+    /// Blocks its own thread in waitpid; a child ended for a restart is started again by `restart`.
+    private func reap(_ pid: pid_t) {
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let restarting = state.withLock { state -> Bool in
+            if state.pid == pid { state.pid = 0 }
+            return state.restarting
+        }
+        if restarting { return }
+        let code: Int32 = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        state.withLock { $0.pid = -code - 1 }
+        exited.signal()
+    }
+
+    func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.exited.wait()
+                let pid = self.state.withLock { $0.pid }
+                continuation.resume(returning: -(pid + 1))
+            }
+        }
+    }
+
+    func signal(_ number: Int32) {
+        let pid = state.withLock { $0.pid }
+        if pid > 0 { kill(pid, number) }
+    }
+
+    /// SIGTERM, up to 10 s for it to end (then SIGKILL), and the program again with `values`.
+    func restart(with values: [String: SecretValue]) {
+        let pid = state.withLock { state -> pid_t in
+            state.restarting = true
+            return state.pid
+        }
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while state.withLock({ $0.pid }) == pid {
+            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+        state.withLock { $0.restarting = false }
+        do {
+            try start(with: values)
+        } catch {
+            logger.error("could not start the program again", metadata: ["error": "\(SecretError.from(error).message)"])
+            state.withLock { $0.pid = -2 }
+            exited.signal()
+        }
+    }
+
+    /// The signals a supervisor (systemd, a shell, a container runtime) sends go on to the program.
+    func forwardSignals() {
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
+            Glibc.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in self.signal(number) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    defer { pointers.forEach { free($0) } }
+    pointers.append(nil)
+    return body(pointers)
+}
+
+private func withPointers<R>(_ entries: inout [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let count = entries.count
+    return entries.withUnsafeMutableBufferPointer { outer in
+        var pointers: [UnsafeMutablePointer<CChar>?] = []
+        pointers.reserveCapacity(count + 1)
+        for index in 0..<count {
+            pointers.append(
+                outer[index].withUnsafeMutableBufferPointer {
+                    UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)
+                })
+        }
+        pointers.append(nil)
+        return body(pointers)
+    }
+}
