@@ -94,4 +94,15 @@ final class AWSClient: Sendable {
                 .malformedResponse, "\(service.displayName) \(operation) answer is not the expected JSON")
         }
     }
+
+    /// Walks every page of a paged action: `page` makes one call with the token it is given and
+    /// returns the answer's next token. A token seen before ends the walk, so a server that hands
+    /// back one it gave already cannot keep the caller looping.
+    func everyPage(_ page: (String?) async throws -> String?) async throws {
+        var token: String?
+        var seen: Set<String> = []
+        repeat {
+            token = try await page(token).nonEmpty
+        } while token.map({ seen.insert($0).inserted }) == true
+    }
 }

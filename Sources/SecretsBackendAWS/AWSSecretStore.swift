@@ -57,26 +57,12 @@ public final class AWSSecretStore: SecretStore {
         clock: any TimeSource = SystemTimeSource(),
         tuning: Tuning
     ) async throws -> AWSSecretStore {
-        let configuration = try ResolvedAWSConfiguration.resolve(
-            options, environment: environment, homeDirectory: homeDirectory)
-        let http = HTTPLayer(
-            service: "AWS", client: HTTPClientSetup.makeClient(callTimeout: configuration.timeout, http1Only: true),
-            clock: clock, logger: logger)
-        do {
-            let providers = try standardCredentialProviders(
-                configuration: configuration, environment: environment, homeDirectory: homeDirectory,
-                http: http, logger: logger)
-            let chain = CredentialChain(
-                providers: providers, clock: clock, timeout: configuration.timeout, logger: logger)
-            let store = AWSSecretStore(
-                configuration: configuration, http: http, credentials: chain, logger: logger,
-                tuning: tuning)
-            _ = try await chain.current()
-            return store
-        } catch {
-            await http.shutdown()
-            throw error
-        }
+        let connection = try await AWSConnection.open(
+            options: options, service: .secretsManager, environment: environment, homeDirectory: homeDirectory,
+            logger: logger, clock: clock)
+        return AWSSecretStore(
+            configuration: connection.configuration, http: connection.http, credentials: connection.credentials,
+            logger: logger, tuning: tuning)
     }
 
     init(
@@ -158,9 +144,7 @@ public final class AWSSecretStore: SecretStore {
             // which would look like an outage; on AWS it costs one cheap call.
             _ = try await client.call("DescribeSecret", SM.SecretID(SecretId: name), as: SM.DescribeAnswer.self)
             var versions: [(info: VersionInfo, rank: Int, order: Int)] = []
-            var token: String?
-            var seenTokens: Set<String> = []
-            repeat {
+            try await client.everyPage { token in
                 let answer = try await client.call(
                     "ListSecretVersionIds",
                     SM.ListVersions(
@@ -179,8 +163,8 @@ public final class AWSSecretStore: SecretStore {
                             Self.rank(stages), versions.count
                         ))
                 }
-                token = answer.NextToken.nonEmpty
-            } while token.map({ seenTokens.insert($0).inserted }) == true
+                return answer.NextToken
+            }
             // Oldest first. Versions made within one second share a CreatedDate; then the staging
             // labels say which came later (PREVIOUS before CURRENT before PENDING).
             versions.sort {
@@ -253,9 +237,7 @@ public final class AWSSecretStore: SecretStore {
     /// answer; `list` checks the prefix itself, since AWS matches name filters loosely.
     func allNames() async throws -> [String] {
         var names: [String] = []
-        var token: String?
-        var seenTokens: Set<String> = []
-        repeat {
+        try await client.everyPage { token in
             let answer = try await client.call(
                 "ListSecrets", SM.ListSecrets(MaxResults: tuning.listPageSize, NextToken: token, Filters: prefixFilter),
                 as: SM.ListSecretsAnswer.self)
@@ -265,8 +247,8 @@ public final class AWSSecretStore: SecretStore {
                 }
                 names.append(name)
             }
-            token = answer.NextToken.nonEmpty
-        } while token.map({ seenTokens.insert($0).inserted }) == true
+            return answer.NextToken
+        }
         return names
     }
 

@@ -30,24 +30,12 @@ public final class SSMParameterStore: SecretStore {
         logger: Logger,
         clock: any TimeSource = SystemTimeSource()
     ) async throws -> SSMParameterStore {
-        let configuration = try ResolvedAWSConfiguration.resolve(
-            options, environment: environment, homeDirectory: homeDirectory, service: .parameterStore)
-        let http = HTTPLayer(
-            service: "AWS", client: HTTPClientSetup.makeClient(callTimeout: configuration.timeout, http1Only: true),
-            clock: clock, logger: logger)
-        do {
-            let providers = try standardCredentialProviders(
-                configuration: configuration, environment: environment, homeDirectory: homeDirectory,
-                http: http, logger: logger)
-            let chain = CredentialChain(
-                providers: providers, clock: clock, timeout: configuration.timeout, logger: logger)
-            let store = SSMParameterStore(configuration: configuration, http: http, credentials: chain, logger: logger)
-            _ = try await chain.current()
-            return store
-        } catch {
-            await http.shutdown()
-            throw error
-        }
+        let connection = try await AWSConnection.open(
+            options: options, service: .parameterStore, environment: environment, homeDirectory: homeDirectory,
+            logger: logger, clock: clock)
+        return SSMParameterStore(
+            configuration: connection.configuration, http: connection.http, credentials: connection.credentials,
+            logger: logger)
     }
 
     init(configuration: ResolvedAWSConfiguration, http: HTTPLayer, credentials: CredentialChain, logger: Logger) {
@@ -104,9 +92,7 @@ public final class SSMParameterStore: SecretStore {
         let base = "/" + prefix.joined(separator: "/")
         let below = "/" + (prefix + folder.segments).joined(separator: "/")
         var paths: [[String]] = []
-        var token: String?
-        var seenTokens: Set<String> = []
-        repeat {
+        try await client.everyPage { token in
             let answer = try await client.call(
                 "GetParametersByPath",
                 SSM.GetParametersByPath(Path: below, MaxResults: Self.pathPageSize, NextToken: token),
@@ -121,8 +107,8 @@ public final class SSMParameterStore: SecretStore {
                 if relative.hasPrefix("/") { relative = relative.dropFirst() }
                 paths.append(relative.split(separator: "/", omittingEmptySubsequences: false).map(String.init))
             }
-            token = answer.NextToken.nonEmpty
-        } while token.map({ seenTokens.insert($0).inserted }) == true
+            return answer.NextToken
+        }
         return Listing.children(of: folder, among: paths) { name in
             if reportedNames.first(name) {
                 logger.warning(
@@ -135,9 +121,7 @@ public final class SSMParameterStore: SecretStore {
         try await atPath(path) {
             let name = try parameterName(path)
             var found: [(number: Int, info: VersionInfo)] = []
-            var token: String?
-            var seenTokens: Set<String> = []
-            repeat {
+            try await client.everyPage { token in
                 let answer = try await client.call(
                     "GetParameterHistory",
                     SSM.GetParameterHistory(Name: name, MaxResults: Self.historyPageSize, NextToken: token),
@@ -151,8 +135,8 @@ public final class SSMParameterStore: SecretStore {
                         labels: (entry.Labels ?? []).filter { SecretPath.isValidSegment($0) })
                     found.append((number, info))
                 }
-                token = answer.NextToken.nonEmpty
-            } while token.map({ seenTokens.insert($0).inserted }) == true
+                return answer.NextToken
+            }
             guard !found.isEmpty else { throw SecretError.notFound(path) }
             return VersionInfo.labellingCurrentAndPrevious(found.sorted { $0.number < $1.number }.map(\.info))
         }

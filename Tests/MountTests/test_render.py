@@ -311,11 +311,9 @@ permissions:
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_openssl_verifies_a_rendered_full_chain_bundle(env):
-    """nginx's `ssl_certificate` reads a leaf followed by its chain; openssl checks the same bundle here
-    (nginx is not installed on the test machine): the leaf verifies against the root only through the
-    intermediate the bundle carries. The secrets' trailing whitespace differs; `pem` evens it out."""
-    work = env.workdir / "pki"
+def make_chain(work):
+    """A root, an intermediate and a leaf for `app.test` in `work`, made with openssl: the leaf
+    verifies against the root only through the intermediate."""
     work.mkdir()
 
     def run(*args):
@@ -331,8 +329,17 @@ def test_openssl_verifies_a_rendered_full_chain_bundle(env):
         "-out", "mid.pem", "-days", "2", "-extfile", "ca.ext")
     run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key",
         "-out", "leaf.csr", "-subj", "/CN=app.test")
+    (work / "leaf.ext").write_text("subjectAltName=DNS:app.test\n")
     run("x509", "-req", "-in", "leaf.csr", "-CA", "mid.pem", "-CAkey", "mid.key", "-CAcreateserial",
-        "-out", "leaf.pem", "-days", "2")
+        "-out", "leaf.pem", "-days", "2", "-extfile", "leaf.ext")
+    return work
+
+
+def test_openssl_verifies_a_rendered_full_chain_bundle(env):
+    """nginx's `ssl_certificate` reads a leaf followed by its chain; openssl checks the same bundle here
+    (nginx is not installed on the test machine): the leaf verifies against the root only through the
+    intermediate the bundle carries. The secrets' trailing whitespace differs; `pem` evens it out."""
+    work = make_chain(env.workdir / "pki")
     env.cli("put", "tls/cert", input=(work / "leaf.pem").read_bytes().rstrip(b"\n"))
     env.cli("put", "tls/chain", input=(work / "mid.pem").read_bytes() + b"\n\n")
     config = config_file(env, """\
@@ -357,25 +364,7 @@ def test_nginx_serves_a_rendered_full_chain_bundle_and_its_key(env):
     nginx = os.environ.get("SECRETSFS_TEST_NGINX")
     if not nginx:
         pytest.skip("SECRETSFS_TEST_NGINX is not set: scripts/test fetches Debian's nginx")
-    work = env.workdir / "tls"
-    work.mkdir()
-
-    def run(*args):
-        subprocess.run(["openssl", *args], cwd=work, check=True, capture_output=True)
-
-    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
-        "-out", "root.pem", "-subj", "/CN=test root", "-days", "2",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
-    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "mid.key",
-        "-out", "mid.csr", "-subj", "/CN=test intermediate")
-    (work / "ca.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n")
-    run("x509", "-req", "-in", "mid.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
-        "-out", "mid.pem", "-days", "2", "-extfile", "ca.ext")
-    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key",
-        "-out", "leaf.csr", "-subj", "/CN=app.test")
-    (work / "leaf.ext").write_text("subjectAltName=DNS:app.test\n")
-    run("x509", "-req", "-in", "leaf.csr", "-CA", "mid.pem", "-CAkey", "mid.key", "-CAcreateserial",
-        "-out", "leaf.pem", "-days", "2", "-extfile", "leaf.ext")
+    work = make_chain(env.workdir / "tls")
     env.cli("put", "tls/cert", input=(work / "leaf.pem").read_bytes())
     env.cli("put", "tls/chain", input=(work / "mid.pem").read_bytes())
     key = (work / "leaf.key").read_bytes()

@@ -35,8 +35,13 @@ public struct ConformanceFixture: Sendable {
 /// Records every broken promise as a test issue, naming the operation and the path, and goes on:
 /// one run shows all that a store gets wrong, as swift-configuration's `ProviderCompatTest` does.
 public enum StoreConformance {
-    public static func run(_ fixture: ConformanceFixture, sourceLocation: SourceLocation = #_sourceLocation) async {
-        let run = Run(fixture: fixture, location: sourceLocation)
+    /// `broken` receives each broken promise instead of a test issue: the suite's own test hands it a
+    /// store that breaks promises on purpose and checks what comes back.
+    public static func run(
+        _ fixture: ConformanceFixture, sourceLocation: SourceLocation = #_sourceLocation,
+        broken: (@Sendable (String) -> Void)? = nil
+    ) async {
+        let run = Run(fixture: fixture, location: sourceLocation, broken: broken)
         let store = fixture.store
         run.check(!store.descriptor.backend.isEmpty, "descriptor names the backend")
         for value in run.planted {
@@ -55,6 +60,7 @@ public enum StoreConformance {
     struct Run {
         let fixture: ConformanceFixture
         let location: SourceLocation
+        let broken: (@Sendable (String) -> Void)?
         var store: any SecretStore { fixture.store }
         /// Seeded values long enough to look for in messages.
         var planted: [String] {
@@ -62,7 +68,11 @@ public enum StoreConformance {
         }
 
         func check(_ condition: Bool, _ promise: @autoclosure () -> String) {
-            #expect(condition, "conformance (\(store.descriptor.backend)): \(promise())", sourceLocation: location)
+            guard let broken else {
+                return #expect(
+                    condition, "conformance (\(store.descriptor.backend)): \(promise())", sourceLocation: location)
+            }
+            if !condition { broken(promise()) }
         }
 
         /// An error a part throws is one broken promise; the next part still runs.
