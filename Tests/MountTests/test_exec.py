@@ -60,6 +60,18 @@ def test_the_program_sees_its_secrets_and_secretsfs_shows_none(sample, tmp_path)
     sample.assert_no_planted_values((sample.workdir / "exec.log").read_bytes(), "the exec log")
 
 
+def test_the_backends_credentials_are_not_passed_on(sample):
+    token = "s.planted-vault-token-0001"
+    sample.planted.append(token.encode())
+    result = subprocess.run(
+        [BIN, "exec", "--store", sample.store, "--env", "K=top", "--",
+         "sh", "-c", 'test -z "${VAULT_TOKEN+set}${AWS_SECRET_ACCESS_KEY+set}" && test "$KEEP" = kept'],
+        capture_output=True, timeout=60,
+        env=dict(os.environ, VAULT_TOKEN=token, AWS_SECRET_ACCESS_KEY=token, KEEP="kept"))
+    assert result.returncode == 0, result.stderr
+    sample.assert_no_planted_values(result.stdout + result.stderr, "exec's output")
+
+
 def test_the_exit_status_is_the_programs(sample):
     for code, command in ((7, ["sh", "-c", "exit 7"]), (0, ["true"]), (128 + 9, ["sh", "-c", "kill -9 $$"])):
         result = subprocess.run([BIN, "exec", "--store", sample.store, "--env", "K=top", "--", *command],

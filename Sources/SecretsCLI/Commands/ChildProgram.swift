@@ -24,6 +24,8 @@ final class ChildProgram: Sendable {
     private let state = Mutex(State())
     private let exited = DispatchSemaphore(value: 0)
 
+    static let withheld = Set(MountCommand.credentialVariables)
+
     init(command: [String], environment: [String: String], logger: Logger) {
         self.command = command
         self.environment = environment
@@ -34,7 +36,8 @@ final class ChildProgram: Sendable {
 
     func start(with values: [String: SecretValue]) throws {
         var block: [[UInt8]] = []
-        for (name, value) in environment where values[name] == nil {
+        // The backend's own credentials stay with secretsfs: the program gets the secrets it was given.
+        for (name, value) in environment where values[name] == nil && !Self.withheld.contains(name) {
             block.append(Array("\(name)=\(value)".utf8) + [0])
         }
         for (name, value) in values.sorted(by: { $0.key < $1.key }) {
