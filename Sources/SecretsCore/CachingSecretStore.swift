@@ -41,7 +41,7 @@ public actor CachingSecretStore: SecretStore {
     private var queuedRefreshes: Set<CacheKey> = []
     private var tick: UInt64 = 0
     private var stats = CacheStatistics()
-    private var changeHandler: (@Sendable (CacheKey) -> Void)?
+    private var changeHandler: (@Sendable (CacheChange) -> Void)?
     private var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
     /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
@@ -65,8 +65,8 @@ public actor CachingSecretStore: SecretStore {
     deinit { refreshAhead.finish() }
 
     /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
-    /// to drop what the kernel keeps.
-    public func onChange(_ handler: @escaping @Sendable (CacheKey) -> Void) {
+    /// to drop what the kernel keeps, and to tell programs (`.events`, `on_change`) why.
+    public func onChange(_ handler: @escaping @Sendable (CacheChange) -> Void) {
         changeHandler = handler
     }
 
@@ -187,13 +187,14 @@ public actor CachingSecretStore: SecretStore {
 
     public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
         let info = try await callUpstream(path) { try await $0.write(path, content: content) }
-        invalidate(path)
+        invalidate(path, newVersion: info.id)
         return info
     }
 
     public func rotate(_ request: RotationRequest) async throws -> RotationResult {
         let result = try await callUpstream(request.path) { try await $0.rotate(request) }
-        invalidate(request.path)
+        invalidate(
+            request.path, field: result.field, oldVersion: result.oldVersion, newVersion: result.newVersion)
         // Replace the entry now, so the next reader sees the new value without a miss.
         _ = try? await read(request.path, version: nil)
         return result
@@ -224,8 +225,13 @@ public actor CachingSecretStore: SecretStore {
         await upstream.shutdown()
     }
 
-    /// Forgets everything about `path`: its value, versions, and the listings above it.
-    public func invalidate(_ path: SecretPath) {
+    /// Forgets everything about `path`: its value, versions, and the listings above it, after a
+    /// rotation or write through this cache made `newVersion`.
+    public func invalidate(
+        _ path: SecretPath, field: String? = nil, oldVersion: String? = nil, newVersion: String? = nil
+    ) {
+        let current = CacheKey.secret(path, version: nil)
+        let previous = Self.version(of: entries[current]?.payload)
         var dropped: [CacheKey] = []
         for key in entries.keys {
             switch key {
@@ -242,9 +248,11 @@ public actor CachingSecretStore: SecretStore {
             mirrorRecord(key, nil)
         }
         // The value's key is always announced, even when it was not cached: the kernel may hold it.
-        let current = CacheKey.secret(path, version: nil)
-        if !dropped.contains(current) { dropped.append(current) }
-        for key in dropped { changeHandler?(key) }
+        dropped.removeAll { $0 == current }
+        for key in dropped { changeHandler?(CacheChange(key, cause: .rotation)) }
+        changeHandler?(
+            CacheChange(
+                current, cause: .rotation, field: field, oldVersion: oldVersion ?? previous, newVersion: newVersion))
     }
 
     // MARK: The cache itself
@@ -313,6 +321,8 @@ public actor CachingSecretStore: SecretStore {
             entry.staleLogged = true
             entries[key] = entry
             logger.warning("serving stale value", metadata: ["path": "\(key.path)", "reason": "\(reason)"])
+            let version = Self.version(of: payload)
+            changeHandler?(CacheChange(key, cause: .stale, oldVersion: version, newVersion: version))
         }
         return payload
     }
@@ -320,7 +330,7 @@ public actor CachingSecretStore: SecretStore {
     /// The one upstream call for `key`: joined if one is running, refused while the breaker is
     /// open. The task stores its own answer, so it completes even when no reader waits any more.
     private func flightTask(
-        _ key: CacheKey,
+        _ key: CacheKey, refreshing: Bool = false,
         fetch: @escaping @Sendable () async throws -> Payload
     ) -> Task<Payload, any Error> {
         if let running = inflight[key] { return running }
@@ -336,11 +346,11 @@ public actor CachingSecretStore: SecretStore {
                 let payload = try await firstOf(fetch, orAfter: timeout, on: clock) {
                     throw SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
                 }
-                self.finish(key, .success(payload))
+                self.finish(key, .success(payload), refreshing: refreshing)
                 return payload
             } catch {
                 let failure = SecretError.from(error)
-                self.finish(key, .failure(failure))
+                self.finish(key, .failure(failure), refreshing: refreshing)
                 throw failure
             }
         }
@@ -348,13 +358,13 @@ public actor CachingSecretStore: SecretStore {
         return task
     }
 
-    private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>) {
+    private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>, refreshing: Bool) {
         inflight[key] = nil
         slowFlights.remove(key)
         switch result {
         case .success(let payload):
             breaker.recordSuccess()
-            store(key, payload)
+            store(key, payload, cause: refreshing ? .refresh : .outside)
         case .failure(let failure):
             stats.record(error: failure, path: key.path, at: clock.wallNow())
             if failure.code == .unavailable {
@@ -367,9 +377,9 @@ public actor CachingSecretStore: SecretStore {
                 entries[key] = Entry(
                     payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
                     lastUsed: nextTick())
-                if previous?.payload != nil {
+                if let gone = previous?.payload {
                     mirrorRecord(key, nil)
-                    changeHandler?(key)
+                    changeHandler?(CacheChange(key, cause: .deleted, oldVersion: Self.version(of: gone)))
                 }
                 evictIfNeeded()
             }
@@ -388,7 +398,7 @@ public actor CachingSecretStore: SecretStore {
             clock.monotonicNow() - entry.fetchedAt >= entry.lifetime * policy.refreshAheadFraction
         else { return }
         stats.refreshes += 1
-        _ = flightTask(key, fetch: fetch)
+        _ = flightTask(key, refreshing: true, fetch: fetch)
     }
 
     /// A new answer's fresh lifetime: the TTL less a random part of `refreshJitter` of it.
@@ -397,17 +407,26 @@ public actor CachingSecretStore: SecretStore {
         return policy.ttl * (1 - spread)
     }
 
-    private func store(_ key: CacheKey, _ payload: Payload) {
+    private func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
         guard policy.ttl > .zero else { return }
         let previous = entries[key]
         let entry = Entry(
             payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime(), lastUsed: nextTick())
         entries[key] = entry
         mirrorRecord(key, entry)
-        if let previous, previous.missing != nil || !Self.same(previous.payload, payload) {
-            changeHandler?(key)
+        if let previous, previous.missing != nil || previous.staleLogged || !Self.same(previous.payload, payload) {
+            let cause: ChangeCause = previous.staleLogged ? .recovered : cause
+            changeHandler?(
+                CacheChange(
+                    key, cause: cause, oldVersion: Self.version(of: previous.payload),
+                    newVersion: Self.version(of: payload)))
         }
         evictIfNeeded()
+    }
+
+    private static func version(of payload: Payload?) -> String? {
+        if case .secret(let secret)? = payload { return secret.version }
+        return nil
     }
 
     private static func same(_ old: Payload?, _ new: Payload) -> Bool {

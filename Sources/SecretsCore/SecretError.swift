@@ -31,6 +31,8 @@ public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible, 
         public static let malformedResponse = Code("malformed_response")
         /// Configuration is wrong or missing: no address, no credentials.
         public static let configuration = Code("configuration")
+        /// Nothing to read yet on a descriptor opened with O_NONBLOCK (`.events`).
+        public static let wouldBlock = Code("would_block")
         /// No extended attribute of that name.
         public static let noSuchAttribute = Code("no_such_attribute")
         /// A bug or an unexpected failure of our own.

@@ -33,8 +33,13 @@ final class Bridge: Sendable {
     /// Replies to `req` with `answer`: on this thread when it is there now, from a task when it
     /// comes later, so one slow backend call never holds up other requests. Whatever the operation
     /// throws becomes an errno in `ErrnoMapping`, the one place that decides.
+    ///
+    /// A `waiting` answer (a read of `.events` waiting for the next event) is not counted in flight:
+    /// it may wait for ever, and neither a worker's drain nor the loop's spin should wait with it.
+    /// A worker that retires leaves it unanswered, and the next one is sent it again.
     func reply<Value: Sendable>(
-        _ req: fuse_req_t?, _ answer: Answer<Value>, _ makeReply: @escaping @Sendable (Value) -> Reply
+        _ req: fuse_req_t?, _ answer: Answer<Value>, waiting: Bool = false,
+        _ makeReply: @escaping @Sendable (Value) -> Reply
     ) {
         let request = Request(raw: req!)
         switch answer {
@@ -43,12 +48,12 @@ final class Bridge: Sendable {
         case .now(.failure(let error)):
             FUSEReplier.send(request, .error(ErrnoMapping.errno(for: error, logger: logger)))
         case .later(let work):
-            later(request, work, makeReply)
+            later(request, work, counted: !waiting, makeReply)
         }
     }
 
     private func later<Value: Sendable>(
-        _ request: Request, _ work: @escaping @Sendable () async throws -> Value,
+        _ request: Request, _ work: @escaping @Sendable () async throws -> Value, counted: Bool,
         _ makeReply: @escaping @Sendable (Value) -> Reply
     ) {
         let pending = PendingRequest { FUSEReplier.send(request, $0) }
@@ -65,7 +70,7 @@ final class Bridge: Sendable {
             pending.reply(.error(EINTR))
             return
         }
-        inflight.begin()
+        if counted { inflight.begin() }
         let logger = self.logger
         pending.start(
             Task { [self] in
@@ -79,7 +84,7 @@ final class Bridge: Sendable {
                 // Out of the table before the reply: once replied, libfuse may free the request.
                 self.pending.withLock { _ = $0.requests.removeValue(forKey: id) }
                 pending.reply(reply)
-                inflight.end()
+                if counted { inflight.end() }
             })
     }
 

@@ -10,6 +10,8 @@ import SecretsFileSystem
 /// and hands the answer to the bridge, which replies now or later.
 enum Operations {
     static let setSize = Int32(1 << 3)
+    /// What the kernel assumes of every file when a file system has no POLL: read and write never block.
+    static let alwaysReady = UInt32(POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
     /// mode, uid, gid: changes a read-only tree refuses even on `.rotate`.
     static let setOwnership = Int32((1 << 0) | (1 << 1) | (1 << 2))
     /// Everything but times (mode, uid, gid, size, clearing set-id bits): what an announcement never sets.
@@ -74,10 +76,32 @@ enum Operations {
         }
         ops.read = { req, ino, size, offset, fi in
             let bridge = Bridge.from(req)
+            let handle = fi?.pointee.fh ?? 0
+            let nonBlocking = ((fi?.pointee.flags ?? 0) & O_NONBLOCK) != 0
             let answer = bridge.fileSystem.read(
-                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), size: size,
+                UInt64(ino), handle: handle, offset: Int(offset), size: size, nonBlocking: nonBlocking,
                 context: Operations.context(req))
-            bridge.reply(req, answer) { .bytes($0) }
+            let waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle)
+            bridge.reply(req, answer, waiting: waiting) { .bytes($0) }
+        }
+        ops.poll = { req, ino, fi, ph in
+            let bridge = Bridge.from(req)
+            let inode = UInt64(ino)
+            let handle = fi?.pointee.fh ?? 0
+            let notice: PollNotice? = ph.map { PollNotice($0) }
+            let ready: UInt32
+            if bridge.fileSystem.isStream(inode, handle: handle) {
+                var notify: (@Sendable () -> Void)?
+                if let notice { notify = { notice.send() } }
+                let readable = bridge.fileSystem.poll(inode, handle: handle, notify: notify)
+                // Kept only by a stream with nothing to read; otherwise it is done with now.
+                if readable { notice?.discard() }
+                ready = readable ? UInt32(POLLIN | POLLRDNORM) : 0
+            } else {
+                notice?.discard()
+                ready = Operations.alwaysReady
+            }
+            FUSEReplier.send(Request(raw: req!), .poll(ready))
         }
         ops.write = { req, ino, buf, size, _, fi in
             let data = [UInt8](UnsafeRawBufferPointer(start: buf, count: size))

@@ -15,6 +15,8 @@ enum Reply {
     case xattrSize(Int)
     case xattrBytes([UInt8])
     case statfs
+    /// The events ready on a descriptor, for POLL.
+    case poll(UInt32)
     case ok
     case error(Int32)
     /// FORGET takes no answer but must still be acknowledged to libfuse.
@@ -50,6 +52,7 @@ enum FUSEReplier {
             info.fh = open.handle
             info.direct_io = open.directIO ? 1 : 0
             info.keep_cache = open.keepCache ? 1 : 0
+            info.nonseekable = open.nonSeekable ? 1 : 0
             info.noflush = 1
             fuse_reply_open(req, &info)
         case .bytes(let bytes):
@@ -74,6 +77,8 @@ enum FUSEReplier {
             st.f_frsize = 4096
             st.f_namemax = 255
             fuse_reply_statfs(req, &st)
+        case .poll(let events):
+            fuse_reply_poll(req, events)
         case .ok:
             fuse_reply_err(req, 0)
         case .error(let errno):

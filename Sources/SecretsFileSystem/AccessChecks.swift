@@ -18,7 +18,7 @@ extension SecretsFileSystem {
         case .path(let path), .value(let path, _, _), .rendered(let path): return path
         case .versions(let secret), .version(let secret, _), .versionField(let secret, _, _), .label(let secret, _):
             return secret
-        case .versionsRoot, .rotate, .status, .metrics:
+        case .versionsRoot, .rotate, .status, .metrics, .events:
             return nil
         }
     }

@@ -44,6 +44,7 @@ extension SecretsFileSystem {
             if path.isRoot {
                 names.append((".status", .status, .file))
                 names.append((".metrics", .metrics, .file))
+                names.append((".events", .events, .file))
             }
         case .versionsRoot(let folder):
             for name in try await store.list(folder).secrets.sorted() {

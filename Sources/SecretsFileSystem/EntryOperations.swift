@@ -99,6 +99,12 @@ extension SecretsFileSystem {
             attributes.size = target.utf8.count
         case .rotate, .status, .metrics:
             return nil
+        case .events:
+            attributes.permissions = 0o444
+            attributes.modified = mountedAt
+            // A stream has no size. Where the kernel opens files without asking, a size makes it send
+            // the READ that answers why `.events` cannot be read there; at 0 it would read nothing.
+            attributes.size = options.caching == .kernelOpens ? 4096 : 0
         case .rendered(let path, let output):
             return renderedAttributes(path, output, inode: inode)
         default:
@@ -110,7 +116,7 @@ extension SecretsFileSystem {
     /// Generated files change on every read, so the kernel keeps no attributes for them.
     func timeout(for node: Node) -> Double {
         switch node {
-        case .status, .metrics, .rotate: return 0
+        case .status, .metrics, .rotate, .events: return 0
         default: return options.kernelCacheTimeout
         }
     }

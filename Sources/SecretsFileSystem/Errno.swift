@@ -24,6 +24,7 @@ public enum ErrnoMapping {
         case .nameTooLong: return ENAMETOOLONG
         case .readOnly: return EROFS
         case .noSuchAttribute: return ENODATA
+        case .wouldBlock: return EAGAIN
         default:
             logger?.error("unexpected error mapped to EIO", metadata: ["kind": "\(error.code)"])
             return EIO

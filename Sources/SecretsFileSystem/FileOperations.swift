@@ -12,6 +12,11 @@ extension SecretsFileSystem {
         } catch {
             return .now(.failure(error))
         }
+        if key == .events {
+            guard !writing else { return .now(.failure(SecretError(.readOnly, "read-only file"))) }
+            let handle = handles.insert(.events(EventStream(changes.subscribe())))
+            return .now(.success(OpenReply(handle: handle, directIO: true, keepCache: false, nonSeekable: true)))
+        }
         if let (node, _) = kept(inode) {
             return .immediately { try openValue(key, node, caller: caller, outcome: .hit, writing: writing) }
         }
@@ -67,14 +72,17 @@ extension SecretsFileSystem {
     /// Now when the bytes are in memory: an open handle's, or a value node resolved a moment ago
     /// (the kernel filling its page cache for a file it opened without asking). Later otherwise.
     public func read(
-        _ inode: UInt64, handle: UInt64, offset: Int, size: Int, context: RequestContext
+        _ inode: UInt64, handle: UInt64, offset: Int, size: Int, nonBlocking: Bool = false, context: RequestContext
     ) -> Answer<[UInt8]> {
+        if let stream = eventStream(inode, handle: handle) {
+            return readEvents(stream, size: size, nonBlocking: nonBlocking)
+        }
         switch handles.get(handle) {
         case .bytes(let value)?, .rotate(_, let value)?:
             return .now(.success(value.slice(offset: offset, length: size)))
         case .directory?:
             return .now(.failure(SecretError(.invalidArgument, "is a folder")))
-        case nil:
+        case .events?, nil:
             break
         }
         if let value = kept(inode)?.node.value { return .now(.success(value.slice(offset: offset, length: size))) }
@@ -120,7 +128,7 @@ extension SecretsFileSystem {
     /// Ends a file's or a folder's handle.
     @discardableResult
     public func release(_ handle: UInt64) -> Answer<Void> {
-        handles.remove(handle)
+        if case .events(let stream)? = handles.remove(handle) { stream.close() }
         return .now(.success(()))
     }
 }

@@ -22,6 +22,8 @@ public struct FileSystemOptions: Sendable {
     public var rendered: RenderedFiles = .none
     /// Owner and mode per path glob (`permissions:`); the fields above are the defaults.
     public var permissions: PermissionRules = .none
+    /// `.events` streams (`--events`): each needs its own open, so every open reaches the daemon.
+    public var events = false
     /// Where a line per open and per rotation goes; nil for none.
     public var audit: (any AuditSink)?
     /// How the caller's executable and groups are found.
@@ -37,7 +39,7 @@ public struct FileSystemOptions: Sendable {
         // With no caching at all there is nothing to tell the kernel when a value changes, so it
         // must keep nothing either.
         if directIO || kernelCacheTimeout == 0 { return .direct }
-        if checksEveryOpen { return .checkedOpens }
+        if checksEveryOpen || events { return .checkedOpens }
         return .kernelOpens
     }
 

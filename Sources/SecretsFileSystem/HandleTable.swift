@@ -7,6 +7,7 @@ enum Handle: Sendable {
     case bytes(SecretValue)
     case rotate(folder: SecretPath, history: SecretValue)
     case directory([DirectoryEntry])
+    case events(EventStream)
 }
 
 final class HandleTable: Sendable {
@@ -34,7 +35,23 @@ final class HandleTable: Sendable {
 
     func get(_ id: UInt64) -> Handle? { state.withLock { $0.handles[id] } }
 
-    func remove(_ id: UInt64) { _ = state.withLock { $0.handles.removeValue(forKey: id) } }
+    /// The handle `id`, made by `make` if this worker never gave it out: a worker that took over
+    /// from another serves the descriptors the kernel opened through the one before.
+    func get(_ id: UInt64, orAdopt make: () -> Handle) -> Handle {
+        state.withLock { state in
+            if let existing = state.handles[id] { return existing }
+            let made = make()
+            state.handles[id] = made
+            return made
+        }
+    }
+
+    @discardableResult
+    func remove(_ id: UInt64) -> Handle? { state.withLock { $0.handles.removeValue(forKey: id) } }
 
     var count: Int { state.withLock { $0.handles.count } }
+
+    func forEach(_ body: (Handle) -> Void) {
+        for handle in state.withLock({ Array($0.handles.values) }) { body(handle) }
+    }
 }

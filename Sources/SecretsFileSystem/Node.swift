@@ -18,6 +18,7 @@ enum Node: Sendable {
     case rotate(folder: SecretPath)
     case status
     case metrics
+    case events
     /// A file of `files:` as rendered from its inputs just now.
     case rendered(SecretPath, RenderedOutput)
 

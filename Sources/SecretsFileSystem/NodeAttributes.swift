@@ -41,6 +41,8 @@ public struct OpenReply: Sendable, Equatable {
     public var directIO: Bool
     /// Keep pages cached across opens: the daemon invalidates them when the value changes.
     public var keepCache: Bool
+    /// A stream (`.events`): no offsets, `lseek` fails.
+    public var nonSeekable = false
 }
 
 /// One name in a folder listing; `offset` is what the kernel hands back to continue after it.

@@ -25,6 +25,8 @@ enum NodeKey: Hashable, Sendable {
     case rotate(folder: SecretPath)
     case status
     case metrics
+    /// `.events`: each open is a stream of change events.
+    case events
     /// A file of `files:`, one number for the life of the mount: a changed input drops its pages.
     case rendered(SecretPath)
 }

@@ -36,6 +36,7 @@ final class Resolver: Sendable {
             case ".versions" where capabilities.contains(.versions): return .versionsRoot(folder: folder)
             case ".status" where folder.isRoot: return .status
             case ".metrics" where folder.isRoot: return .metrics
+            case ".events" where folder.isRoot: return .events
             default:
                 let path = try segment(name, in: folder)
                 return rendered.file(at: path) == nil ? .path(path) : .rendered(path)
@@ -114,6 +115,8 @@ final class Resolver: Sendable {
             return .status
         case .metrics:
             return .metrics
+        case .events:
+            return .events
         }
     }
 

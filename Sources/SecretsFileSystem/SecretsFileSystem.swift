@@ -20,6 +20,8 @@ public final class SecretsFileSystem: Sendable {
     let handles: HandleTable
     let kernel: KernelCaches
     let rotations = RotationLog()
+    /// Every change event of this mount, for `.events` streams and `on_change` actions.
+    public let changes = ChangeFeed()
     let started: MountStart
 
     public init(
@@ -43,7 +45,7 @@ public final class SecretsFileSystem: Sendable {
     /// kernel holds for the nodes it touches.
     public func attach(_ kernel: any KernelCacheInvalidator) async {
         self.kernel.attach(kernel)
-        await store.onChange { [weak self] key in self?.kernel.changed(key) }
+        await store.onChange { [weak self] change in self?.changed(change) }
     }
 
     /// Whether the kernel may open files without asking: see `CachingMode.kernelOpens`.

@@ -8,6 +8,8 @@ extension SecretsFileSystem {
         switch node {
         case .status: return try StatusRenderer.json(snapshot)
         case .metrics: return Array(StatusRenderer.prometheus(snapshot).utf8)
+        // Only a file the kernel opened without asking is read without a handle: no stream was made.
+        case .events: throw SecretError.eventsNeedOpens
         default: throw SecretError(.invalidArgument, "not a generated file")
         }
     }

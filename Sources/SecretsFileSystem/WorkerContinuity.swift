@@ -66,6 +66,7 @@ enum NodeKeyCodec {
         case .label(let secret, let label): parts = ["l", secret.segments.joined(separator: "/"), label]
         case .rotate(let folder): parts = ["o", folder.segments.joined(separator: "/")]
         case .status: parts = ["s"]
+        case .events: parts = ["e"]
         case .metrics: parts = ["m"]
         case .rendered(let path): parts = ["t", path.segments.joined(separator: "/")]
         }
@@ -91,6 +92,7 @@ enum NodeKeyCodec {
         case ("l", 3): return path(1).map { .label(of: $0, label: parts[2]) }
         case ("o", 2): return path(1).map { .rotate(folder: $0) }
         case ("s", 1): return .status
+        case ("e", 1): return .events
         case ("m", 1): return .metrics
         case ("t", 2): return path(1).map { .rendered($0) }
         default: return nil

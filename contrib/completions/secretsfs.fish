@@ -23,7 +23,7 @@ function __secretsfs_parse_tokens -S
         __secretsfs_parse_subcommand 0 'h/help'
         switch $unparsed_tokens[1]
         case 'mount'
-            __secretsfs_parse_subcommand 1 'cache-ttl=' 'refresh-jitter=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'keep-pages' 'show-versions' 'busy-poll=' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'rotation-length=' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'store-key-file=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-kv-version=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'ssm-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
+            __secretsfs_parse_subcommand 1 'cache-ttl=' 'refresh-jitter=' 'max-stale=' 'negative-ttl=' 'cache-max-entries=' 'direct-io' 'keep-pages' 'events' 'show-versions' 'busy-poll=' 'uid=' 'gid=' 'file-mode=' 'dir-mode=' 'allow-other' 'rotation-length=' 'audit-log=' 'mlock' 'daemon' 'log-file=' 'o=+' 'config=' 'backend=' 'store=' 'store-key-file=' 'env-prefix=' 'env-include=+' 'vault-addr=' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-kv-version=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'ssm-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
         case 'unmount'
             __secretsfs_parse_subcommand 1 'h/help'
         case 'get'
@@ -129,6 +129,7 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" cache-max-entries' -l 'cache-max-entries' -d 'Most entries kept in the cache (default 10000).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" direct-io' -l 'direct-io' -d 'Every open and read reaches the daemon; nothing stays in the page cache.'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" keep-pages' -l 'keep-pages' -d 'Accepted and ignored: values stay in the page cache in every mode but --direct-io.'
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" events' -l 'events' -d 'Serve .events streams of changes; every open then reaches the daemon (about 25 µs instead of 5).'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" show-versions' -l 'show-versions' -d 'List .versions in folders (it opens by name either way).'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" busy-poll' -l 'busy-poll' -d 'Microseconds the daemon stays awake after a request for the next one of a burst (default 200; 0 off).' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs mount" uid' -l 'uid' -d 'Owner of every file (default: the mounting user).' -rfka ''

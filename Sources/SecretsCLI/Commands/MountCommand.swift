@@ -24,6 +24,7 @@ struct MountCommand: AsyncParsableCommand {
     var cacheMaxEntries = CachePolicy().maxEntries
     @Flag(name: .option(.directIO), help: .option(.directIO)) var directIO = false
     @Flag(name: .option(.keepPages), help: .option(.keepPages)) var keepPages = false
+    @Flag(name: .option(.events), help: .option(.events)) var events = false
     @Flag(name: .option(.showVersions), help: .option(.showVersions)) var showVersions = false
     @Option(name: .option(.busyPoll), help: .option(.busyPoll)) var busyPoll = Self.defaultBusyPoll
     @Option(name: .option(.uid), help: .option(.uid)) var uid: UInt32?

@@ -47,6 +47,7 @@ extension MountCommand {
             generator: PasswordGenerator(length: rotationLength),
             policy: policyRules, audit: audit)
         options.showVersions = showVersions
+        options.events = events
         options.rendered = rendered
         options.permissions = permissions
 

@@ -1,0 +1,177 @@
+import Foundation
+import SecretsCore
+import Synchronization
+
+/// One open of `.events`: the change events since it was opened, as whole JSON lines. Names and
+/// versions only, never a value.
+final class EventStream: Sendable {
+    private let subscription: ChangeSubscription
+    /// Lines made but not yet read: a read smaller than the lines waiting takes what fits.
+    private let unread = Mutex<[UInt8]>([])
+
+    init(_ subscription: ChangeSubscription) {
+        self.subscription = subscription
+    }
+
+    /// Up to `size` bytes of whole lines (or the start of one longer than `size`); empty when none wait.
+    func read(upTo size: Int) -> [UInt8] {
+        unread.withLock { unread in
+            let batch = subscription.take()
+            if !batch.isEmpty { unread += Self.lines(batch) }
+            guard !unread.isEmpty else { return [] }
+            var end = min(size, unread.count)
+            if end < unread.count, let lastNewline = unread[..<end].lastIndex(of: UInt8(ascii: "\n")) {
+                end = lastNewline + 1
+            }
+            defer { unread.removeFirst(end) }
+            return Array(unread[..<end])
+        }
+    }
+
+    /// Waits for at least one line, then reads as `read(upTo:)`. Throws when the wait is cancelled
+    /// (an interrupted reader) or the stream was closed.
+    func next(upTo size: Int) async throws -> [UInt8] {
+        while true {
+            let bytes = read(upTo: size)
+            if !bytes.isEmpty { return bytes }
+            try Task.checkCancellation()
+            guard !closed else { throw SecretError(.unavailable, "the event stream was closed") }
+            // Put back what `next` hands over, so `read` formats it with anything newer.
+            let batch = await subscription.next()
+            if !batch.isEmpty { unread.withLock { $0 += Self.lines(batch) } }
+        }
+    }
+
+    var isReadable: Bool { unread.withLock { !$0.isEmpty } || subscription.isReadable }
+
+    func whenReadable(_ callback: @escaping @Sendable () -> Void) {
+        if unread.withLock({ !$0.isEmpty }) { return callback() }
+        subscription.whenReady(callback)
+    }
+
+    private let closedFlag = Atomic<Bool>(false)
+    var closed: Bool { closedFlag.load(ordering: .relaxed) }
+
+    func close() {
+        closedFlag.store(true, ordering: .relaxed)
+        subscription.close()
+    }
+
+    /// `{"lost":N}` first when the reader fell behind, then one line per event.
+    static func lines(_ batch: ChangeBatch) -> [UInt8] {
+        var out: [UInt8] = []
+        if batch.lost > 0 { out += Array("{\"lost\":\(batch.lost)}\n".utf8) }
+        for event in batch.events {
+            // Keys sorted, so a line is the same bytes whichever process or version wrote it.
+            guard let line = try? encoder.encode(Line(event)) else { continue }
+            out += line
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The fields of a line, named as DESIGN §7 lists them; absent versions are `null`.
+    private struct Line: Encodable {
+        var time: String
+        var path: String
+        var field: String?
+        var oldVersion: String?
+        var newVersion: String?
+        var cause: String
+
+        init(_ event: ChangeEvent) {
+            time = Timestamp.iso8601(event.time)
+            path = event.path.string
+            field = event.field
+            oldVersion = event.oldVersion
+            newVersion = event.newVersion
+            cause = event.cause.rawValue
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case time, path, field, cause
+            case oldVersion = "old_version"
+            case newVersion = "new_version"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(time, forKey: .time)
+            try container.encode(path, forKey: .path)
+            try container.encode(field, forKey: .field)
+            try container.encode(oldVersion, forKey: .oldVersion)
+            try container.encode(newVersion, forKey: .newVersion)
+            try container.encode(cause, forKey: .cause)
+        }
+    }
+}
+
+extension SecretsFileSystem {
+    /// What the cache reports: the kernel is told to drop what it keeps first, then every subscriber
+    /// (`.events`, `on_change`) hears of the secret and of the rendered files made from it.
+    func changed(_ change: CacheChange) {
+        if change.dropsKernelCaches { kernel.changed(change.key) }
+        guard case .secret(let path, version: nil) = change.key else { return }
+        let time = clock.wallNow()
+        var events = [
+            ChangeEvent(
+                time: time, path: path, field: change.field, oldVersion: change.oldVersion,
+                newVersion: change.newVersion, cause: change.cause)
+        ]
+        for file in options.rendered.dependents(of: path) {
+            events.append(ChangeEvent(time: time, path: file, oldVersion: nil, newVersion: nil, cause: change.cause))
+        }
+        changes.publish(events)
+    }
+
+    /// Returns once the kernel has acted on every change announced so far: a program told of a
+    /// change reads the new value.
+    public func changesVisible() async {
+        await kernel.caughtUp()
+    }
+
+    /// The stream behind an `.events` descriptor; nil for any other handle.
+    func eventStream(_ inode: UInt64, handle: UInt64) -> EventStream? {
+        if case .events(let stream)? = handles.get(handle) { return stream }
+        guard handle != 0, inodes.key(for: inode) == .events else { return nil }
+        guard case .events(let stream) = handles.get(handle, orAdopt: { .events(EventStream(changes.subscribe())) })
+        else { return nil }
+        return stream
+    }
+
+    /// A READ of `.events`: what waits now; with `nonBlocking`, EAGAIN when nothing does; otherwise
+    /// later, when the next event comes.
+    func readEvents(_ stream: EventStream, size: Int, nonBlocking: Bool) -> Answer<[UInt8]> {
+        let ready = stream.read(upTo: size)
+        if !ready.isEmpty { return .now(.success(ready)) }
+        if nonBlocking { return .now(.failure(SecretError(.wouldBlock, "no event yet"))) }
+        return .later { try await stream.next(upTo: size) }
+    }
+
+    /// POLL: whether a read would return at once. With `notify`, a descriptor that is not readable
+    /// calls it once when it becomes so. Every file but `.events` is always readable.
+    public func poll(_ inode: UInt64, handle: UInt64, notify: (@Sendable () -> Void)?) -> Bool {
+        guard let stream = eventStream(inode, handle: handle) else { return true }
+        if stream.isReadable { return true }
+        if let notify { stream.whenReadable(notify) }
+        return false
+    }
+}
+
+extension SecretError {
+    static let eventsNeedOpens = SecretError(
+        .unsupported, ".events needs every open to reach the daemon: mount with --events")
+}
+
+extension SecretsFileSystem {
+    /// Whether `handle` reads `.events`: its reads may wait for as long as no change comes.
+    public func isStream(_ inode: UInt64, handle: UInt64) -> Bool {
+        eventStream(inode, handle: handle) != nil
+    }
+}
