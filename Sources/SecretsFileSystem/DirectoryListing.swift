@@ -44,7 +44,7 @@ extension SecretsFileSystem {
             if path.isRoot {
                 names.append((".status", .status, .file))
                 names.append((".metrics", .metrics, .file))
-                names.append((".events", .events, .file))
+                // `.events` opens by name only: a walker (`grep -r`, `rsync`) that read it would wait for ever.
             }
         case .versionsRoot(let folder):
             for name in try await store.list(folder).secrets.sorted() {

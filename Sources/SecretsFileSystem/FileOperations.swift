@@ -13,6 +13,7 @@ extension SecretsFileSystem {
             return .now(.failure(error))
         }
         if key == .events {
+            guard options.events else { return .now(.failure(SecretError.eventsNeedOpens)) }
             guard !writing else { return .now(.failure(SecretError(.readOnly, "read-only file"))) }
             let handle = handles.insert(.events(EventStream(changes.subscribe())))
             return .now(.success(OpenReply(handle: handle, directIO: true, keepCache: false, nonSeekable: true)))

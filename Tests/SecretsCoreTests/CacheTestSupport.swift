@@ -50,7 +50,11 @@ struct CacheFixture {
 
 /// Collects what `onChange` reports.
 final class ChangeLog: Sendable {
-    private let keys = Mutex<[CacheKey]>([])
-    var all: [CacheKey] { keys.withLock { $0 } }
-    func record(_ key: CacheKey) { keys.withLock { $0.append(key) } }
+    private let changes = Mutex<[CacheChange]>([])
+    var all: [CacheKey] { changes.withLock { $0.map(\.key) } }
+    /// The changes of current values, as `.events` shows them.
+    var ofValues: [CacheChange] {
+        changes.withLock { $0.filter { if case .secret(_, version: nil) = $0.key { true } else { false } } }
+    }
+    func record(_ change: CacheChange) { changes.withLock { $0.append(change) } }
 }

@@ -56,6 +56,11 @@ final class StoreDouble: SecretStore {
         }
     }
 
+    /// Deletes a secret behind the cache's back.
+    func remove(_ path: SecretPath) {
+        _ = state.withLock { $0.secrets.removeValue(forKey: path) }
+    }
+
     func read(_ path: SecretPath, version: String?) async throws -> Secret {
         let gate = state.withLock { state in
             state.calls.reads += 1

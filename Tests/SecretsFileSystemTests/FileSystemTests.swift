@@ -32,7 +32,7 @@ struct Fixture {
     let fs: SecretsFileSystem
     let context = RequestContext(uid: 0, gid: 0, pid: 1)
 
-    init(ttl: Duration = .seconds(300)) {
+    init(ttl: Duration = .seconds(300), options: FileSystemOptions = FileSystemOptions(uid: 7, gid: 8)) {
         store.seed("openai/api_key", .value(SecretValue(string: "first-value")))
         store.seed("openai/api_key", .value(SecretValue(string: "current-value")))
         store.seed("db", .fields(["username": SecretValue(string: "alice"), "password": SecretValue(string: "pw-1")]))
@@ -40,7 +40,7 @@ struct Fixture {
         let cache = CachingSecretStore(
             upstream: store, policy: CachePolicy(ttl: ttl), clock: clock, logger: Logger(label: "test"))
         fs = SecretsFileSystem(
-            store: cache, options: FileSystemOptions(uid: 7, gid: 8), clock: clock, logger: Logger(label: "test"))
+            store: cache, options: options, clock: clock, logger: Logger(label: "test"))
     }
 
     func lookup(_ path: String) async throws -> EntryReply {
