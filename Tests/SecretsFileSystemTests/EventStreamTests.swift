@@ -65,7 +65,9 @@ import Testing
         #expect(!f.fs.poll(inode, handle: handle, notify: nil))
         let notified = Mutex(0)
         #expect(!f.fs.poll(inode, handle: handle) { notified.withLock { $0 += 1 } })
-        let waiting = Task { try await f.fs.read(inode, handle: handle, offset: 0, size: 4096, context: f.context).value }
+        let waiting = Task {
+            try await f.fs.read(inode, handle: handle, offset: 0, size: 4096, context: f.context).value
+        }
         try await rotate(f, "openai", "api_key")
         let bytes = try await waiting.value
         #expect(try lines(bytes).first?["path"] as? String == "openai/api_key")
