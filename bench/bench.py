@@ -316,6 +316,8 @@ class Bench:
             # The same checks with the page cache kept between opens (--keep-pages, off by default).
             "audit_kept": self.mount("audit-kept", "--audit-log", kept_audit_file, "--keep-pages"),
             "policy_kept": self.mount("policy-kept", "--config", config, "--keep-pages"),
+            # `.events` streams need every open to reach the daemon.
+            "events": self.mount("events", "--events"),
         }
         for daemon in mounts.values():
             daemon.start(probe="bench/small")
@@ -944,7 +946,8 @@ class Bench:
             for key, label in (("audit", "`--audit-log`"), ("policy", "policy (config `policy:` by uid)"),
                                ("direct", "`--direct-io`"),
                                ("audit_kept", "`--audit-log --keep-pages` (each open checked, pages kept)"),
-                               ("policy_kept", "policy `--keep-pages` (each open checked, pages kept)")):
+                               ("policy_kept", "policy `--keep-pages` (each open checked, pages kept)"),
+                               ("events", "`--events` (every open reaches the daemon, pages kept)")):
                 if key not in c:
                     continue
                 ratio = c[key] / c["hello"]
