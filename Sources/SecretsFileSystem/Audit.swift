@@ -48,11 +48,7 @@ extension AuditEvent: Encodable {
     /// The event as one JSON line, keys sorted. The audit sink formats off the read path, so
     /// Foundation's encoder costs no open anything.
     public var jsonLine: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings, numbers and nulls always encode; nothing here can throw.
-        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: JSONLines.line(self).dropLast(), as: UTF8.self)
     }
 }
 

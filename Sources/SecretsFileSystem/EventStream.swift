@@ -61,20 +61,8 @@ final class EventStream: Sendable {
     static func lines(_ batch: ChangeBatch) -> [UInt8] {
         var out: [UInt8] = []
         if batch.lost > 0 { out += Array("{\"lost\":\(batch.lost)}\n".utf8) }
-        for event in batch.events {
-            // Keys sorted, so a line is the same bytes whichever process or version wrote it.
-            guard let line = try? encoder.encode(Line(event)) else { continue }
-            out += line
-            out.append(UInt8(ascii: "\n"))
-        }
-        return out
+        return out + JSONLines.lines(batch.events.map(Line.init))
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     /// The fields of a line, named as DESIGN §7 lists them; absent versions are `null`.
     private struct Line: Encodable {

@@ -66,17 +66,7 @@ final class RotationLog: Sendable {
 
     /// The lines for rotations under `folder`, oldest first.
     func lines(under folder: SecretPath) -> [UInt8] {
-        let selected = records.withLock { $0.filter { $0.0.hasPrefix(folder) }.map(\.1) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var out: [UInt8] = []
-        for record in selected {
-            if let line = try? encoder.encode(record) {
-                out += line
-                out.append(UInt8(ascii: "\n"))
-            }
-        }
-        return out
+        JSONLines.lines(records.withLock { $0.filter { $0.0.hasPrefix(folder) }.map(\.1) })
     }
 
     /// Rotations since the mount started, by how they ended; an outcome not seen yet is absent.
