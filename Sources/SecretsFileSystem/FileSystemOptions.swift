@@ -20,6 +20,8 @@ public struct FileSystemOptions: Sendable {
     public var policy: AccessPolicy?
     /// The files of `files:`, made from secrets by templates.
     public var rendered: RenderedFiles = .none
+    /// The folders of `certificates:`, whose files a store issues.
+    public var certificates: CertificateFolders = .none
     /// Owner and mode per path glob (`permissions:`); the fields above are the defaults.
     public var permissions: PermissionRules = .none
     /// Where a line per open and per rotation goes; nil for none.
