@@ -80,7 +80,8 @@ import Testing
     }
 
     @Test func onlyVaultIssuesCertificates() throws {
-        var factory = StoreFactory(options: try BackendOptions.parse([]), environment: [:], logger: .init(label: "test"))
+        var factory = StoreFactory(
+            options: try BackendOptions.parse([]), environment: [:], logger: .init(label: "test"))
         factory.certificates = [
             try VaultCertificateRequest(path: SecretPath("a"), role: "pki/issue/r", commonName: "c")
         ]
