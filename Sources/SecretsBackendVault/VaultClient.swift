@@ -119,3 +119,17 @@ final class VaultClient: Sendable {
         await http.shutdown()
     }
 }
+
+extension VaultClient {
+    /// One call with `auth`'s current token; when Vault says 403 and the token turns out to be the
+    /// problem, once more with a fresh one.
+    func send(
+        _ method: HTTPMethod, _ apiPath: String, body: [UInt8]? = nil, idempotent: Bool, auth: VaultAuth
+    ) async throws(SecretError) -> HTTPAnswer {
+        let (token, generation) = await auth.current()
+        let response = try await send(method, apiPath, body: body, token: token, idempotent: idempotent)
+        guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
+        let (fresh, _) = await auth.current()
+        return try await send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+    }
+}

@@ -38,6 +38,8 @@ public struct VaultOptions: Sendable {
     /// Start even when Vault cannot be reached (a worker replacing one that died, whose cache
     /// still has the values): the token is checked on first use instead.
     public var startUnreachable = false
+    /// PKI certificates to issue and show as folders (`certificates:` in the config).
+    public var certificates: [VaultCertificateRequest] = []
 
     public init() {}
 

@@ -27,10 +27,12 @@ public final class VaultSecretStore: SecretStore {
     private let engine: Mutex<Int?>
     /// Token renewal, to run for as long as the store is used (the mount's `ServiceGroup` runs it).
     public let tokenRenewal: VaultTokenRenewal
+    /// The PKI certificates the store shows as folders (`certificates:`); nil when there are none.
+    public let certificates: VaultCertificates?
 
     private init(
         configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger,
-        kvVersion: Int?
+        kvVersion: Int?, certificates: [VaultCertificateRequest]
     ) {
         self.descriptor = StoreDescriptor(
             backend: "vault", address: configuration.displayAddress,
@@ -39,6 +41,9 @@ public final class VaultSecretStore: SecretStore {
         self.client = client
         self.auth = auth
         self.tokenRenewal = VaultTokenRenewal(auth: auth, clock: clock)
+        self.certificates =
+            certificates.isEmpty
+            ? nil : VaultCertificates(certificates, client: client, auth: auth, clock: clock, logger: logger)
         self.mount = configuration.mount
         self.prefix = configuration.prefix
         self.logger = logger
@@ -93,7 +98,7 @@ public final class VaultSecretStore: SecretStore {
             ])
         return VaultSecretStore(
             configuration: configuration, client: client, auth: auth, clock: clock, logger: logger,
-            kvVersion: kvVersion)
+            kvVersion: kvVersion, certificates: options.certificates)
     }
 
     /// Which KV engine the mount is, from `GET sys/internal/ui/mounts/<mount>` (which a token with
@@ -125,6 +130,10 @@ public final class VaultSecretStore: SecretStore {
     // MARK: SecretStore
 
     public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        if let certificates {
+            if certificates.isFolder(path) { return try await certificates.read(path, version: version) }
+            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+        }
         if try await kvVersion() == 1 {
             let fields = try await readV1(path).values
             let digest = VaultKV.fingerprint(fields)
@@ -137,6 +146,23 @@ public final class VaultSecretStore: SecretStore {
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {
+        guard let certificates else { return try await listKV(folder) }
+        // A certificate's folder holds its fields, which the file system takes from the secret.
+        if certificates.isFolder(folder) || certificates.isInside(folder) { return Listing() }
+        let added = certificates.listing(of: folder)
+        var listing: Listing
+        do {
+            listing = try await listKV(folder)
+        } catch let error as SecretError where error.code == .permissionDenied && !added.isEmpty {
+            // A token that may issue certificates but not list KV still shows its certificates.
+            listing = Listing()
+        }
+        listing.secrets.formUnion(added.secrets)
+        listing.folders.formUnion(added.folders)
+        return listing
+    }
+
+    private func listKV(_ folder: SecretPath) async throws -> Listing {
         let listed = try await kvVersion() == 1 ? mount + prefix : mount + ["metadata"] + prefix
         let apiPath = VaultPaths.encodePath(listed + folder.segments) + "/?list=true"
         let response = try await call(.GET, apiPath, idempotent: true, for: folder)
@@ -171,6 +197,10 @@ public final class VaultSecretStore: SecretStore {
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try requireSecretPath(path)
+        if let certificates {
+            if certificates.isFolder(path) { return try await certificates.versions(of: path) }
+            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+        }
         if try await kvVersion() == 1 { throw SecretError.unsupported("Vault KV v1 keeps no versions").at(path) }
         let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments)
         let response = try await call(.GET, apiPath, idempotent: true, for: path)
@@ -194,6 +224,9 @@ public final class VaultSecretStore: SecretStore {
 
     public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
         try requireSecretPath(path)
+        if let certificates, certificates.isFolder(path) || certificates.isInside(path) {
+            throw SecretError.unsupported("a certificate is issued by Vault, not written").at(path)
+        }
         if try await kvVersion() == 1 {
             try await putV1(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) })
             return VersionInfo(id: VaultKV.fingerprint(content.asMap), createdAt: nil, labels: [VersionInfo.current])
@@ -209,6 +242,11 @@ public final class VaultSecretStore: SecretStore {
     public func rotate(_ request: RotationRequest) async throws -> RotationResult {
         let path = request.path
         try requireSecretPath(path)
+        if let certificates {
+            // Any of the folder's files names the whole certificate: its files change together.
+            if certificates.isFolder(path) { return try await certificates.rotate(request) }
+            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+        }
         if try await kvVersion() == 1 { return try await rotateV1(request) }
         // Two rounds: a writer that slipped in between our read and our write costs one re-read, not a
         // failure; a second loss means someone is writing this secret continuously, and we say so.
@@ -404,8 +442,7 @@ public final class VaultSecretStore: SecretStore {
         }
     }
 
-    /// One call with the current token; when Vault says 403 and the token turns out to be the problem,
-    /// once more with a fresh one.
+    /// One call with the current token, named by `path` in errors.
     private func call(
         _ method: HTTPMethod,
         _ apiPath: String,
@@ -414,11 +451,7 @@ public final class VaultSecretStore: SecretStore {
         for path: SecretPath
     ) async throws(SecretError) -> HTTPAnswer {
         do {
-            let (token, generation) = await auth.current()
-            let response = try await client.send(method, apiPath, body: body, token: token, idempotent: idempotent)
-            guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
-            let (fresh, _) = await auth.current()
-            return try await client.send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+            return try await client.send(method, apiPath, body: body, idempotent: idempotent, auth: auth)
         } catch {
             throw error.at(path)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsBackendVault
 import SecretsCore
 import SecretsFileSystem
 import SecretsTemplates
@@ -9,9 +10,14 @@ import Yams
 extension ConfigFile {
     /// What a mount or a reload checks before it starts: the keys that are not flags.
     @discardableResult
-    func checkStructuredKeys() throws(SecretError) -> (files: RenderedFiles, permissions: PermissionRules) {
+    func checkStructuredKeys() throws(SecretError) -> (
+        files: RenderedFiles, permissions: PermissionRules, certificates: [VaultCertificateRequest]
+    ) {
         _ = try policy()
-        return (try renderedFiles(), try permissionRules())
+        let files = try renderedFiles()
+        let certificates = try certificates()
+        try Self.checkCertificates(certificates, against: files)
+        return (files, try permissionRules(), certificates)
     }
 
     func renderedFiles() throws(SecretError) -> RenderedFiles {
@@ -85,7 +91,7 @@ extension ConfigFile {
     }
 
     /// `config file F, line N`: where an item of `key` is.
-    private func place(_ node: Node, _ key: String) -> String {
+    func place(_ node: Node, _ key: String) -> String {
         guard let line = node.mark?.line ?? lines[key] else { return "config file \(path)" }
         return "config file \(path), line \(line)"
     }

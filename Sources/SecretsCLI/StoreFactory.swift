@@ -19,6 +19,8 @@ struct StoreFactory {
     var replacingWorker = false
     /// What the HTTP backends time their deadlines, retries, renewal and refresh on.
     var clock: any TimeSource = SystemTimeSource()
+    /// `certificates:` of the config, which only the Vault backend can issue.
+    var certificates: [VaultCertificateRequest] = []
 
     var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
 
@@ -35,10 +37,33 @@ struct StoreFactory {
         return .local
     }
 
-    /// What must run beside `store` for as long as it serves (token renewal, credential refresh); a
-    /// mount runs these in its `ServiceGroup`, so they stop on graceful shutdown.
-    static func backgroundServices(of store: any SecretStore) -> [any Service] {
-        if let vault = store as? VaultSecretStore { return [vault.tokenRenewal] }
+    /// The backend, refused when the config asks for what it cannot do.
+    func checkedBackendKind() throws(SecretError) -> BackendKind {
+        let kind = try backendKind()
+        if !certificates.isEmpty, kind != .vault {
+            throw SecretError(
+                .configuration,
+                "'certificates' in the config needs --backend vault (Vault's PKI engine issues them); "
+                    + "the backend is \(kind.rawValue)")
+        }
+        return kind
+    }
+
+    /// What must run beside `store` for as long as it serves (token renewal, credential refresh,
+    /// certificate renewal); a mount runs these in its `ServiceGroup`, so they stop on graceful shutdown.
+    /// A certificate is re-issued through `cache`, so the new one replaces what it holds and its
+    /// change events are raised, as for a rotation.
+    static func backgroundServices(
+        of store: any SecretStore, cache: CachingSecretStore? = nil, clock: any TimeSource = SystemTimeSource()
+    ) -> [any Service] {
+        if let vault = store as? VaultSecretStore {
+            guard let certificates = vault.certificates, let cache else { return [vault.tokenRenewal] }
+            let renewal = VaultCertificateRenewal(certificates: certificates, clock: clock) { path in
+                // The store issues the certificate itself: the generated value is not used.
+                _ = try await cache.rotate(RotationRequest(path: path) { SecretValue(bytes: [UInt8]()) })
+            }
+            return [vault.tokenRenewal, renewal]
+        }
         if let aws = store as? AWSSecretStore { return [aws.credentialRefresh] }
         if let ssm = store as? SSMParameterStore { return [ssm.credentialRefresh] }
         return []
@@ -61,7 +86,7 @@ struct StoreFactory {
     }
 
     func makeStore() async throws -> any SecretStore {
-        switch try backendKind() {
+        switch try checkedBackendKind() {
         case .local:
             return try await LocalSecretStore.open(path: localStorePath(), logger: logger, key: storeKey())
         case .env:
@@ -84,6 +109,7 @@ struct StoreFactory {
             vault.skipVerify = options.vaultSkipVerify ? true : nil
             vault.timeout = options.backendTimeout?.duration
             vault.startUnreachable = replacingWorker
+            vault.certificates = certificates
             return try await VaultSecretStore.connect(
                 options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         case .aws, .ssm:

@@ -45,6 +45,9 @@ extension SecretsFileSystem {
             ("ttl", String(Int(ttlLeft.rounded(.down)))),
         ]
         if let created = secret.createdAt { attributes.insert(("created", Timestamp.iso8601(created)), at: 1) }
+        var file = path
+        if case .versionField(let secret, _, let field) = key, let path = try? secret.appending(field) { file = path }
+        attributes += await certificateXattrs(file, serial: secret.version)
         return attributes.map { (Self.xattrPrefix + $0.0, Array($0.1.utf8)) }
     }
 }

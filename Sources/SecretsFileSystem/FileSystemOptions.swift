@@ -20,6 +20,8 @@ public struct FileSystemOptions: Sendable {
     public var policy: AccessPolicy?
     /// The files of `files:`, made from secrets by templates.
     public var rendered: RenderedFiles = .none
+    /// The folders of `certificates:`, whose files a store issues.
+    public var certificates: CertificateFolders = .none
     /// Owner and mode per path glob (`permissions:`); the fields above are the defaults.
     public var permissions: PermissionRules = .none
     /// `.events` streams (`--events`): each needs its own open, so every open reaches the daemon.

@@ -22,7 +22,9 @@ extension SecretsFileSystem {
                     throw SecretError.unsupported("a rendered file has no versions to rotate").at(path)
                 }
                 let secretPath: SecretPath
-                (secretPath, field) = try await rotationTarget(path)
+                // A certificate's folder is re-issued whole: its files change together.
+                (secretPath, field) =
+                    options.certificates.paths.contains(path) ? (path, nil) : try await rotationTarget(path)
                 let result = try await store.rotate(
                     RotationRequest(path: secretPath, field: field, length: generator.length) { generator.generate() })
                 rotations.append(

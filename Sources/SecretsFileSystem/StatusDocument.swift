@@ -23,7 +23,9 @@ extension SecretsFileSystem {
             rotations: rotations.counts(),
             openHandles: handles.count,
             inodes: inodes.count,
-            worker: worker)
+            worker: worker,
+            certificates: await options.certificates.statuses(),
+            now: clock.wallNow())
     }
 }
 
@@ -37,6 +39,8 @@ struct StatusSnapshot: Sendable {
     var openHandles: Int
     var inodes: Int
     var worker: WorkerIdentity?
+    var certificates: [CertificateStatus] = []
+    var now = Date()
 }
 
 enum StatusRenderer {
@@ -70,6 +74,15 @@ enum StatusRenderer {
         var openHandles: Int
         var inodes: Int
         var worker: Worker?
+        /// Only on a mount with `certificates:`.
+        var certificates: [Certificate]?
+        struct Certificate: Encodable {
+            var path: String
+            var serial: String?
+            var expiresAt: String?
+            var expiresInSeconds: Int?
+            var problem: String?
+        }
     }
 
     static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
@@ -96,11 +109,25 @@ enum StatusRenderer {
                 .init(
                     pid: $0.pid, startedAt: Timestamp.iso8601($0.startedAt), restarts: $0.restarts,
                     reloads: $0.reloads, supervisorPid: $0.supervisorPID)
-            })
+            },
+            certificates: certificates(snapshot))
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(document)) + [UInt8(ascii: "\n")]
+    }
+
+    /// Each certificate folder with the certificate it shows, or why none; nil on a mount without any.
+    private static func certificates(_ snapshot: StatusSnapshot) -> [StatusJSON.Certificate]? {
+        guard !snapshot.certificates.isEmpty else { return nil }
+        return snapshot.certificates.map { certificate in
+            let shown = certificate.issued.last
+            return StatusJSON.Certificate(
+                path: certificate.path.string, serial: shown?.serial,
+                expiresAt: shown.map { Timestamp.iso8601($0.expiresAt) },
+                expiresInSeconds: shown.map { Int($0.expiresAt.timeIntervalSince(snapshot.now).rounded(.down)) },
+                problem: certificate.problem)
+        }
     }
 
     /// Prometheus text exposition format, version 0.0.4.
@@ -147,6 +174,16 @@ enum StatusRenderer {
             })
         metric(
             "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
+        if !snapshot.certificates.isEmpty {
+            metric(
+                "certificate_expiry_seconds", "gauge",
+                "Seconds until the certificate a folder of certificates: shows expires; absent while none is issued.",
+                snapshot.certificates.compactMap { certificate -> (String, Double)? in
+                    guard let shown = certificate.issued.last else { return nil }
+                    let left = shown.expiresAt.timeIntervalSince(snapshot.now).rounded(.down)
+                    return ("{path=\"\(escape(certificate.path.string))\"}", left)
+                })
+        }
         return out
     }
 

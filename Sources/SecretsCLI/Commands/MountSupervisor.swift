@@ -23,7 +23,8 @@ extension MountCommand {
         warnIfOthersAreLockedOut(logger)
         ProcessHardening.disableDumps()
         // Checked before mounting, so a broken config is one line and no mount is made.
-        if let structured = try backend.config.map({ try ConfigFile.load($0).checkStructuredKeys() }) {
+        let structured = try backend.config.map { try ConfigFile.load($0).checkStructuredKeys() }
+        if let structured {
             warnIfConfiguredOwnersAreLockedOut(
                 logger, rules: structured.permissions, files: structured.files.all)
         }
@@ -43,7 +44,9 @@ extension MountCommand {
                 descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
             }
         }
-        let kind = try StoreFactory(options: backend, environment: environment, logger: logger).backendKind()
+        var factory = StoreFactory(options: backend, environment: environment, logger: logger)
+        factory.certificates = structured?.certificates ?? []
+        let kind = try factory.checkedBackendKind()
         let supervisor = Supervisor(
             options: mountOptions(backendName: kind.rawValue), logger: logger, credentials: credentials,
             launch: { WorkerLaunch(executable: executable, arguments: arguments, environment: frozenEnvironment) },

@@ -27,6 +27,8 @@ extension MountCommand {
         let config = try backend.config.map { path throws(SecretError) in try ConfigFile.load(path) }
         let policyRules = try config?.policy()
         let rendered = try config?.renderedFiles() ?? .none
+        let certificates = try config?.certificates() ?? []
+        try ConfigFile.checkCertificates(certificates, against: rendered)
         let permissions = try config?.permissionRules() ?? .none
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
@@ -34,6 +36,7 @@ extension MountCommand {
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
         factory.replacingWorker = channel.generation > 0
         factory.clock = clock
+        factory.certificates = certificates
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
@@ -50,6 +53,7 @@ extension MountCommand {
         options.events = events
         options.rendered = rendered
         options.permissions = permissions
+        options.certificates = CertificateFolders(upstream)
 
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
         channel.tell("PREPARED")
@@ -75,7 +79,7 @@ extension MountCommand {
             attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
             onReady: { channel.tell("READY") },
             onKernelInit: { channel.tell("INIT") })
-        let background = StoreFactory.backgroundServices(of: upstream).map {
+        let background = StoreFactory.backgroundServices(of: upstream, cache: cache, clock: clock).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
         }
         let group = ServiceGroup(

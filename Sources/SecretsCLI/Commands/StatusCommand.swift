@@ -48,6 +48,13 @@ enum StatusSummary {
         for error in (status["last_errors"] as? [[String: Any]] ?? []).suffix(5) {
             lines.append("  \(error["time"] ?? "") \(error["kind"] ?? "") \(error["path"] ?? "")")
         }
+        for certificate in status["certificates"] as? [[String: Any]] ?? [] {
+            let shown =
+                certificate["serial"] == nil
+                ? "not issued: \(certificate["problem"] ?? "not yet")"
+                : "serial \(certificate["serial"] ?? "") expires \(certificate["expires_at"] ?? "")"
+            lines.append("cert:       \(certificate["path"] ?? "?") \(shown)")
+        }
         return lines
     }
 
