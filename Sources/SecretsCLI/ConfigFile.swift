@@ -7,10 +7,11 @@ import Yams
 /// `allow-other: true`, `env-include: [A_*, B_*]`) plus `policy`. Flags win over environment
 /// variables, which win over the file: a key is used only when its flag is absent from the
 /// command line and none of its environment variables is set. An unknown key is an error.
-/// `files:` is read in `ConfigRenderedFiles.swift`, `permissions:` in `ConfigPermissionRules.swift`.
+/// `files:` is read in `ConfigRenderedFiles.swift`, `permissions:` in `ConfigPermissionRules.swift`,
+/// `on_change:` in `ChangeActionConfig.swift`.
 struct ConfigFile {
     /// Keys that are not flags.
-    static let structuredKeys: Set<String> = ["policy", "files", "permissions"]
+    static let structuredKeys: Set<String> = ["policy", "files", "permissions", "on_change"]
 
     var values: [String: Node]
     var path: String

@@ -11,6 +11,7 @@ extension ConfigFile {
     @discardableResult
     func checkStructuredKeys() throws(SecretError) -> (files: RenderedFiles, permissions: PermissionRules) {
         _ = try policy()
+        _ = try changeActions()
         return (try renderedFiles(), try permissionRules())
     }
 
@@ -85,7 +86,7 @@ extension ConfigFile {
     }
 
     /// `config file F, line N`: where an item of `key` is.
-    private func place(_ node: Node, _ key: String) -> String {
+    func place(_ node: Node, _ key: String) -> String {
         guard let line = node.mark?.line ?? lines[key] else { return "config file \(path)" }
         return "config file \(path), line \(line)"
     }

@@ -23,7 +23,8 @@ extension SecretsFileSystem {
             rotations: rotations.counts(),
             openHandles: handles.count,
             inodes: inodes.count,
-            worker: worker)
+            worker: worker,
+            actions: options.actions?.all ?? [])
     }
 }
 
@@ -37,6 +38,7 @@ struct StatusSnapshot: Sendable {
     var openHandles: Int
     var inodes: Int
     var worker: WorkerIdentity?
+    var actions: [ChangeActionFigures] = []
 }
 
 enum StatusRenderer {
@@ -70,6 +72,16 @@ enum StatusRenderer {
         var openHandles: Int
         var inodes: Int
         var worker: Worker?
+        struct Action: Encodable {
+            var index: Int
+            var kind: String
+            var runs: Int
+            var failures: Int
+            var lastExitStatus: Int32?
+            var lastFailure: String?
+            var lastRun: String?
+        }
+        var actions: [Action]?
     }
 
     static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
@@ -96,7 +108,15 @@ enum StatusRenderer {
                 .init(
                     pid: $0.pid, startedAt: Timestamp.iso8601($0.startedAt), restarts: $0.restarts,
                     reloads: $0.reloads, supervisorPid: $0.supervisorPID)
-            })
+            },
+            actions: snapshot.actions.isEmpty
+                ? nil
+                : snapshot.actions.map {
+                    .init(
+                        index: $0.index, kind: $0.kind, runs: $0.runs, failures: $0.failures,
+                        lastExitStatus: $0.lastExitStatus, lastFailure: $0.lastFailure,
+                        lastRun: $0.lastRun.map(Timestamp.iso8601))
+                })
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -147,6 +167,15 @@ enum StatusRenderer {
             })
         metric(
             "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
+        if !snapshot.actions.isEmpty {
+            let labels = snapshot.actions.map { "{action=\"\($0.index)\",kind=\"\($0.kind)\"}" }
+            metric(
+                "action_runs_total", "counter", "Runs of each on_change action.",
+                zip(labels, snapshot.actions).map { ($0, Double($1.runs)) })
+            metric(
+                "action_failures_total", "counter", "Failed runs of each on_change action.",
+                zip(labels, snapshot.actions).map { ($0, Double($1.failures)) })
+        }
         return out
     }
 
