@@ -88,8 +88,9 @@ struct ActionProgram {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        // Never /dev/fuse, the supervisor's socket or the store: only the three standard descriptors.
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        // Never /dev/fuse or the supervisor's socket (inherited, so not close-on-exec): only the three
+        // standard descriptors.
+        for fd in Self.inheritable() { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -107,7 +108,9 @@ struct ActionProgram {
         var pid: pid_t = 0
         let block = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let status = ProgramSpawn.withCStrings(argv) { argv in
-            ProgramSpawn.withCStrings(block) { envp in posix_spawnp(&pid, argv[0], &actions, &attributes, argv, envp) }
+            ProgramSpawn.withCStrings(block) { envp in
+                posix_spawnp(&pid, self.argv[0], &actions, &attributes, argv, envp)
+            }
         }
         guard status == 0 else { throw SecretError(.configuration, String(cString: strerror(status))) }
         return pid
@@ -115,8 +118,18 @@ struct ActionProgram {
 
     private static func pipe() throws(SecretError) -> [Int32] {
         var fds: [Int32] = [0, 0]
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw SecretError(.unavailable, String(cString: strerror(errno))) }
+        guard Glibc.pipe(&fds) == 0 else { throw SecretError(.unavailable, String(cString: strerror(errno))) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return fds
+    }
+
+    /// The descriptors above stderr a program would inherit: those without close-on-exec. One closed
+    /// meanwhile is harmless: posix_spawn ignores a close of a descriptor that is not open.
+    private static func inheritable() -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap(Int32.init).filter {
+            $0 > 2 && fcntl($0, F_GETFD) >= 0 && fcntl($0, F_GETFD) & FD_CLOEXEC == 0
+        }
     }
 
     /// Reads `fd` to its end on a thread of its own, one log line per line of output.

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// reads its files only when it reloads. So the runner reads its watched secrets itself, through the
 /// cache, once per cache TTL (plus a random part of the refresh jitter, so a fleet does not call at
 /// once): a read of an expired entry fetches it, and a new version found becomes a change event.
-struct ChangeActionRunner: Service {
+struct ChangeActionRunner: Service, CustomStringConvertible {
     var actions: [ChangeAction]
     var cache: CachingSecretStore
     var fileSystem: SecretsFileSystem
@@ -24,6 +24,9 @@ struct ChangeActionRunner: Service {
     var clock: any TimeSource
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
     var logger: Logger
+
+    // The service group logs each service's description: the environment and argv stay out of it.
+    var description: String { "ChangeActionRunner(actions: \(actions.count))" }
 
     func run() async {
         guard !actions.isEmpty else { return }

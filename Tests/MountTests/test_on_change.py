@@ -46,10 +46,12 @@ def lines(path):
 
 
 def recorder(env, mountpoint):
-    """An exec action that copies what the mount shows of app/token and notes the paths it was told of."""
+    """An exec action that copies what the mount shows of app/token, keeps its environment and notes the
+    paths it was told of."""
     runs = env.workdir / "runs.txt"
     seen = env.workdir / "seen.txt"
-    script = f'cat "{mountpoint}/app/token" > "{seen}"; echo "$SECRETSFS_CHANGED_PATHS" >> "{runs}"'
+    script = (f'cat "{mountpoint}/app/token" > "{seen}"; env > "{env.workdir}/environment.txt"; '
+              f'echo "$SECRETSFS_CHANGED_PATHS" >> "{runs}"')
     return runs, seen, json.dumps(["sh", "-c", script])
 
 
@@ -64,7 +66,10 @@ on_change:
     exec: {argv}
     debounce: 500ms
 """)
-    m = env.mount("--cache-ttl", "1s", "--config", config)
+    # The backend's credentials stay with secretsfs: the local store ignores this one, the action must not get it.
+    token = "planted-vault-token-value-0001"
+    env.planted.append(token.encode())
+    m = env.mount("--cache-ttl", "1s", "--config", config, env={**os.environ, "VAULT_TOKEN": token})
     assert m.path == str(mountpoint)
     write_control(m.p("app/.rotate"), b"token\n")
     assert wait_for(lambda: len(lines(runs)) >= 1, 20), m.log_text()
@@ -72,6 +77,9 @@ on_change:
     env.planted.append(rotated)
     # The action read the new value through the mount: it runs after the kernel let the old one go.
     assert seen.read_bytes() == rotated
+    environment = (env.workdir / "environment.txt").read_text()
+    assert "SECRETSFS_CHANGED_PATHS=app/token" in environment and "PATH=" in environment
+    assert "VAULT_TOKEN" not in environment and token not in environment
     # A change of a secret no action watches runs nothing.
     write_control(m.p("other/.rotate"), b"thing\n")
     time.sleep(3)
