@@ -111,9 +111,13 @@ on_change:
 """)
     m = env.mount("--config", config)
     started = time.monotonic()
+    times = []
     for _ in range(10):
         write_control(m.p("app/.rotate"), b"token\n")
-    assert time.monotonic() - started < 1, "the 10 rotations took more than 1 s: the test means nothing"
+        times.append(time.monotonic())
+    # What one run needs is no gap of 2 s between them (a loaded machine may take more than 1 s in all).
+    gaps = [later - earlier for earlier, later in zip([started] + times, times)]
+    assert max(gaps) < 1.5, f"a rotation took {max(gaps):.1f} s: the test means nothing"
     assert wait_for(lambda: len(lines(runs)) >= 1, 20), m.log_text()
     time.sleep(5)
     assert lines(runs) == ["app/token"]
@@ -331,3 +335,28 @@ on_change:
     output = messages(m, "on_change action output")
     assert any("hanging now" in json.dumps(r) for r in output), output
     assert len(m.read("app/token")) == 32
+
+
+def test_a_watched_rendered_file_runs_its_action_when_an_input_changes_at_the_store(env):
+    """The action names the rendered file, not its inputs: the runner reads the inputs itself each TTL."""
+    env.put("db/password", "first-password-value-01")
+    out = env.workdir / "rendered-runs.txt"
+    copy = env.workdir / "rendered-copy.txt"
+    mountpoint = env.workdir / "m0" / "mnt"
+    script = f'cat "{mountpoint}/app/db.conf" > "{copy}"; echo "$SECRETSFS_CHANGED_PATHS" >> "{out}"'
+    config = config_file(env, f"""\
+files:
+  - path: app/db.conf
+    template: 'password={{{{ "db/password"|secret }}}}'
+on_change:
+  - paths: ["app/db.conf"]
+    exec: {json.dumps(["sh", "-c", script])}
+    debounce: 300ms
+""")
+    m = env.mount("--cache-ttl", "1s", "--config", config)
+    assert m.read("app/db.conf") == b"password=first-password-value-01"
+    time.sleep(2.5)
+    assert lines(out) == [], "nothing changed yet"
+    env.put("db/password", "second-password-value-2")
+    assert wait_for(lambda: "app/db.conf" in lines(out), 30), m.log_text()
+    assert copy.read_bytes() == b"password=second-password-value-2"
