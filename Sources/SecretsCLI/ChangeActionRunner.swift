@@ -68,7 +68,7 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
 
     private func perform(_ action: ChangeAction, _ paths: [SecretPath]) async {
         await fileSystem.changesVisible()
-        let names = paths.map(\.string).joined(separator: ",")
+        let names = Self.names(paths)
         logger.notice(
             "on_change action runs",
             metadata: ["action": "\(action.index)", "kind": "\(action.effect.kind)", "paths": "\(names)"])
@@ -94,6 +94,20 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
             logger.notice("on_change action done", metadata: metadata)
         }
     }
+
+    /// The changed paths, comma-separated, cut at `maxNames` bytes (whole names only, then `,...`): a
+    /// change of thousands of secrets must not make an environment too big to start a program.
+    static func names(_ paths: [SecretPath]) -> String {
+        var text = ""
+        for path in paths {
+            let added = (text.isEmpty ? 0 : 1) + path.string.utf8.count
+            if text.utf8.count + added > maxNames { return text + ",..." }
+            text += (text.isEmpty ? "" : ",") + path.string
+        }
+        return text
+    }
+
+    static let maxNames = 16 * 1024
 
     /// Reads every watched secret through the cache once per TTL, so a change at the store is seen
     /// though nobody reads the file. With caching off nothing is kept to compare, so nothing is polled.

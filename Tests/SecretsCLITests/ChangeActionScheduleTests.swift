@@ -173,6 +173,14 @@ final class Gate: Sendable {
         #expect(ChangeAction.Effect.signal(1, pidFile: "/p").argv == nil)
     }
 
+    @Test func theChangedPathsAreCutAtWholeNames() throws {
+        #expect(ChangeActionRunner.names([try SecretPath("a/b"), try SecretPath("c")]) == "a/b,c")
+        let many = try (0..<5000).map { try SecretPath("folder/secret-\($0)") }
+        let names = ChangeActionRunner.names(many)
+        #expect(names.utf8.count <= ChangeActionRunner.maxNames + 4 && names.hasSuffix(",..."))
+        #expect(names.dropLast(4).split(separator: ",").allSatisfy { $0.hasPrefix("folder/secret-") })
+    }
+
     @Test func credentialsAreWithheldFromThePrograms() {
         let passed = ProgramSpawn.passedOn([
             "VAULT_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "k", "AWS_SESSION_TOKEN": "s", "HOME": "/h",
