@@ -28,6 +28,8 @@ public struct FileSystemOptions: Sendable {
     public var events = false
     /// Where a line per open and per rotation goes; nil for none.
     public var audit: (any AuditSink)?
+    /// The counts of the `on_change` actions, for `.status` and `.metrics`; nil when there are none.
+    public var actions: ChangeActionTally?
     /// How the caller's executable and groups are found.
     public var callers: any CallerResolver
 

@@ -25,7 +25,8 @@ extension SecretsFileSystem {
             inodes: inodes.count,
             worker: worker,
             certificates: await options.certificates.statuses(),
-            now: clock.wallNow())
+            now: clock.wallNow(),
+            actions: options.actions?.all ?? [])
     }
 }
 
@@ -41,6 +42,7 @@ struct StatusSnapshot: Sendable {
     var worker: WorkerIdentity?
     var certificates: [CertificateStatus] = []
     var now = Date()
+    var actions: [ChangeActionFigures] = []
 }
 
 enum StatusRenderer {
@@ -83,6 +85,16 @@ enum StatusRenderer {
             var expiresInSeconds: Int?
             var problem: String?
         }
+        struct Action: Encodable {
+            var index: Int
+            var kind: String
+            var runs: Int
+            var failures: Int
+            var lastExitStatus: Int32?
+            var lastFailure: String?
+            var lastRun: String?
+        }
+        var actions: [Action]?
     }
 
     static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
@@ -110,7 +122,15 @@ enum StatusRenderer {
                     pid: $0.pid, startedAt: Timestamp.iso8601($0.startedAt), restarts: $0.restarts,
                     reloads: $0.reloads, supervisorPid: $0.supervisorPID)
             },
-            certificates: certificates(snapshot))
+            certificates: certificates(snapshot),
+            actions: snapshot.actions.isEmpty
+                ? nil
+                : snapshot.actions.map {
+                    .init(
+                        index: $0.index, kind: $0.kind, runs: $0.runs, failures: $0.failures,
+                        lastExitStatus: $0.lastExitStatus, lastFailure: $0.lastFailure,
+                        lastRun: $0.lastRun.map(Timestamp.iso8601))
+                })
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -183,6 +203,15 @@ enum StatusRenderer {
                     let left = shown.expiresAt.timeIntervalSince(snapshot.now).rounded(.down)
                     return ("{path=\"\(escape(certificate.path.string))\"}", left)
                 })
+        }
+        if !snapshot.actions.isEmpty {
+            let labels = snapshot.actions.map { "{action=\"\($0.index)\",kind=\"\($0.kind)\"}" }
+            metric(
+                "action_runs_total", "counter", "Runs of each on_change action.",
+                zip(labels, snapshot.actions).map { ($0, Double($1.runs)) })
+            metric(
+                "action_failures_total", "counter", "Failed runs of each on_change action.",
+                zip(labels, snapshot.actions).map { ($0, Double($1.failures)) })
         }
         return out
     }

@@ -154,6 +154,11 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
         "- top", "[", "{", "&a x", "*a", "b: *a", "!!binary aGk=", "%YAML 1.2", "---", "...",
         "store: '\(Fuzz.planted)", "store: \"\(Fuzz.planted)\"", "vault-addr: \(Fuzz.planted) :", "\t", "  ",
         "# comment", ": :", "? complex", "|", ">-", "backend: vault", "o: [ro, allow_other]", "1: 2", "~: ~",
+        "on_change:", "on_change: 3", "  - paths: [\"tls/**\"]", "  - paths: \"\(Fuzz.planted)\"", "    paths: []",
+        "    exec: [nginx, -s, reload]", "    exec: \(Fuzz.planted)", "    exec: [[1]]", "    signal: HUP",
+        "    signal: \(Fuzz.planted)", "    pid_file: /run/app.pid", "    pid_file: \(Fuzz.planted)",
+        "    systemd_unit: app.service", "    debounce: 2s", "    splay: '\(Fuzz.planted)'", "    timeout: 0",
+        "    timeout: [1]",
     ]
 
     static func temporaryFile(_ text: String) -> String {
@@ -191,6 +196,14 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
             switch attempt({ () throws(SecretError) in try config.policy() }) {
             case .success(let policy?): for rule in policy.rules { #expect(!rule.path.isEmpty) }
             case .success(nil): break
+            case .failure(let error): Self.checkConfigError(error)
+            }
+            switch attempt({ () throws(SecretError) in try config.changeActions() }) {
+            case .success(let actions):
+                for action in actions {
+                    #expect(!action.patterns.isEmpty)
+                    #expect(action.effect.argv?.isEmpty != true)
+                }
             case .failure(let error): Self.checkConfigError(error)
             }
             for subcommand in ["mount", "get"] {

@@ -24,7 +24,7 @@ final class ChildProgram: Sendable {
     private let state = Mutex(State())
     private let exited = DispatchSemaphore(value: 0)
 
-    static let withheld = Set(MountCommand.credentialVariables)
+    static let withheld = ProgramSpawn.withheld
 
     init(command: [String], environment: [String: String], logger: Logger) {
         self.command = command
@@ -48,7 +48,7 @@ final class ChildProgram: Sendable {
         }
         defer { for index in block.indices { block[index].zeroize() } }
         var pid: pid_t = 0
-        let status = withCStrings(command) { argv in
+        let status = ProgramSpawn.withCStrings(command) { argv in
             withPointers(&block) { envp in posix_spawnp(&pid, command[0], nil, nil, argv, envp) }
         }
         guard status == 0 else {
@@ -69,7 +69,7 @@ final class ChildProgram: Sendable {
             return state.restarting
         }
         if restarting { return }
-        let code: Int32 = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        let code = ProgramSpawn.exitStatus(raw)
         state.withLock { $0.pid = -code - 1 }
         exited.signal()
     }
@@ -122,13 +122,6 @@ final class ChildProgram: Sendable {
             sources.append(source)
         }
     }
-}
-
-private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    var pointers = strings.map { strdup($0) }
-    defer { pointers.forEach { free($0) } }
-    pointers.append(nil)
-    return body(pointers)
 }
 
 private func withPointers<R>(_ entries: inout [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {

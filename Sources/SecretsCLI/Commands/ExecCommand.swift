@@ -60,12 +60,8 @@ struct ExecCommand: AsyncParsableCommand {
         case "restart": return .restart
         case "none": return .none
         case let text where text.hasPrefix("signal:"):
-            let name = text.dropFirst("signal:".count).uppercased()
-            let signals: [String: Int32] = [
-                "HUP": SIGHUP, "INT": SIGINT, "TERM": SIGTERM, "USR1": SIGUSR1, "USR2": SIGUSR2, "QUIT": SIGQUIT,
-            ]
-            guard let number = signals[name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name] else {
-                throw ValidationError("--on-change \(text): not one of HUP, INT, TERM, USR1, USR2, QUIT")
+            guard let number = SignalName.number(String(text.dropFirst("signal:".count))) else {
+                throw ValidationError("--on-change \(text): not one of \(SignalName.known)")
             }
             return .signal(number)
         default:

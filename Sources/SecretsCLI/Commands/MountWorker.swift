@@ -30,6 +30,8 @@ extension MountCommand {
         let certificates = try config?.certificates() ?? []
         try ConfigFile.checkCertificates(certificates, against: rendered)
         let permissions = try config?.permissionRules() ?? .none
+        let actions = try config?.changeActions() ?? []
+        let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
 
         let clock = EventLoopTimeSource()
@@ -54,6 +56,7 @@ extension MountCommand {
         options.rendered = rendered
         options.permissions = permissions
         options.certificates = CertificateFolders(upstream)
+        options.actions = tally
 
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
         channel.tell("PREPARED")
@@ -82,11 +85,20 @@ extension MountCommand {
         let background = StoreFactory.backgroundServices(of: upstream, cache: cache, clock: clock).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
         }
+        let runner = tally.map {
+            ChangeActionRunner(
+                actions: actions, cache: cache, fileSystem: fileSystem, rendered: rendered, tally: $0,
+                environment: ProgramSpawn.passedOn(environment), clock: clock, logger: logger)
+        }
+        let actionServices =
+            runner.map {
+                [ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)]
+            } ?? []
         let group = ServiceGroup(
             configuration: .init(
                 // Stopped in reverse order: the mount drains first, then refresh-ahead, token renewal
                 // and credential refresh stop (a draining mount still reads with a renewed token).
-                services: [.init(service: cache.refreshAhead)] + background + [
+                services: [.init(service: cache.refreshAhead)] + background + actionServices + [
                     .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 gracefulShutdownSignals: [.sigterm],

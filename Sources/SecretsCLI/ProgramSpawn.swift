@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What every program secretsfs starts (`secretsfs exec`'s child, an `on_change` exec) shares: the
+/// environment it inherits without the backend's credentials, C strings for `posix_spawn`, and how
+/// a wait status becomes an exit status.
+enum ProgramSpawn {
+    /// The backend's own credentials stay with secretsfs.
+    static let withheld = Set(MountCommand.credentialVariables)
+
+    static func passedOn(_ environment: [String: String]) -> [String: String] {
+        environment.filter { !withheld.contains($0.key) }
+    }
+
+    /// The exit status as a shell reports it: the code, or 128 + the signal that ended the program.
+    static func exitStatus(_ raw: Int32) -> Int32 {
+        (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    }
+
+    static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var pointers = strings.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        pointers.append(nil)
+        return body(pointers)
+    }
+}
