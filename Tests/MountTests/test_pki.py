@@ -294,3 +294,20 @@ def refused(args, environment, tmp_path):
             process.wait(timeout=30)
             code = None
     return code, log.read_bytes()
+
+
+def test_a_reload_keeps_serving_the_folder_and_the_new_worker_issues_its_own(env, pki):
+    """The certificate lives in the worker's memory: a new worker (`secretsfs reload`) issues one of its
+    own at its start, and the folder shows it, with its own key."""
+    vault, mount = pki
+    m = mount_vault(env, vault, "--config", certificate_config(env, mount))
+    first = serial_of(read(m, "certificate"))
+    plant_key(env, m)
+    old_worker = m.worker_pid()
+    result = env.cli("reload", m.path, backend=[])
+    assert b"reloaded" in result.stdout
+    assert wait_for(lambda: m.worker_pid() != old_worker, timeout=30, every=0.2)
+    assert wait_for(lambda: serial_of(read(m, "certificate")) != first, timeout=30, every=0.2), \
+        "the new worker did not issue its own certificate"
+    key = plant_key(env, m)
+    assert openssl("x509", "-noout", "-pubkey", input=read(m, "certificate")) == openssl("pkey", "-pubout", input=key)
