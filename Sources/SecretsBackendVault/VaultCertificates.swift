@@ -162,7 +162,9 @@ public actor VaultCertificates {
             // One line per cause: a retry that fails the same way again stays quiet.
             if failures[path] != failure {
                 logger.warning(
-                    "certificate not issued; its files fail (EIO, or EACCES when denied) until an issue works",
+                    kept[path] == nil
+                        ? "certificate not issued; its files fail (EIO, or EACCES when denied) until an issue works"
+                        : "certificate not re-issued; the one in hand is still served",
                     metadata: [
                         "path": "\(path)", "role": "\(request.mount.joined(separator: "/"))/issue/\(request.role)",
                         "reason": "\(failure.message)",

@@ -110,6 +110,8 @@ def test_files_openssl_xattrs_status_and_rotate(env, pki):
     assert shown == [{"path": "tls/web", "serial": serial, "expires_at": expiry,
                       "expires_in_seconds": shown[0]["expires_in_seconds"]}]
     assert 3000 < shown[0]["expires_in_seconds"] <= 3600
+    words = env.cli("status", m.path, backend=[]).stdout.decode()
+    assert f"cert:       tls/web serial {serial} expires {expiry}" in words, words
     metrics = m.read(".metrics").decode()
     gauge = re.search(r'^secretsfs_certificate_expiry_seconds\{path="tls/web"\} (\d+)$', metrics, re.M)
     assert gauge and 3000 < int(gauge.group(1)) <= 3600
