@@ -1,5 +1,6 @@
 import Foundation
 import PropertyBased
+import SecretsBackendVault
 import SecretsCore
 import Testing
 
@@ -154,6 +155,9 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
         "- top", "[", "{", "&a x", "*a", "b: *a", "!!binary aGk=", "%YAML 1.2", "---", "...",
         "store: '\(Fuzz.planted)", "store: \"\(Fuzz.planted)\"", "vault-addr: \(Fuzz.planted) :", "\t", "  ",
         "# comment", ": :", "? complex", "|", ">-", "backend: vault", "o: [ro, allow_other]", "1: 2", "~: ~",
+        "certificates:", "  - path: tls/web", "    role: pki/issue/web", "    role: \(Fuzz.planted)",
+        "    common_name: \(Fuzz.planted)", "    alt_names: [a, \(Fuzz.planted)]", "    ttl: \(Fuzz.planted)",
+        "    renew_fraction: 2/3", "    renew_fraction: \(Fuzz.planted)", "    renew_spread: 1/0", "certificates: 3",
     ]
 
     static func temporaryFile(_ text: String) -> String {
@@ -191,6 +195,11 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
             switch attempt({ () throws(SecretError) in try config.policy() }) {
             case .success(let policy?): for rule in policy.rules { #expect(!rule.path.isEmpty) }
             case .success(nil): break
+            case .failure(let error): Self.checkConfigError(error)
+            }
+            switch attempt({ () throws(SecretError) in try config.certificates() }) {
+            case .success(let requests):
+                for request in requests { #expect(request.renewFraction > 0 && request.renewFraction < 1) }
             case .failure(let error): Self.checkConfigError(error)
             }
             for subcommand in ["mount", "get"] {
