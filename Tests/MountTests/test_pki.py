@@ -313,3 +313,20 @@ def test_a_reload_keeps_serving_the_folder_and_the_new_worker_issues_its_own(env
         "the new worker did not issue its own certificate"
     key = plant_key(env, m)
     assert openssl("x509", "-noout", "-pubkey", input=read(m, "certificate")) == openssl("pkey", "-pubout", input=key)
+
+
+def test_a_token_with_update_on_the_issue_path_alone_is_enough(env, pki):
+    """The policy docs/VAULT.md gives: `update` on `<mount>/issue/<role>`, nothing on KV. The root still
+    lists the certificate's folder, though the token may not list KV there."""
+    vault, mount = pki
+    name = unique("pki-policy-")
+    vault.policy(name, f'path "{mount}/issue/web" {{ capabilities = ["update"] }}')
+    token = vault.token_with(name)
+    m = mount_vault(env, vault, "--config", certificate_config(env, mount), token=token)
+    assert "tls" in os.listdir(m.p())
+    certificate = read(m, "certificate")
+    key = plant_key(env, m)
+    assert openssl("x509", "-noout", "-pubkey", input=certificate) == openssl("pkey", "-pubout", input=key)
+    assert write_control(m.p(".rotate"), b"tls/web\n") == len(b"tls/web\n")
+    assert serial_of(read(m, "certificate")) != serial_of(certificate)
+    plant_key(env, m)
