@@ -34,13 +34,14 @@ public struct VaultCertificateRequest: Sendable, Equatable {
         renewSpread: Double = Self.defaultRenewSpread
     ) throws(SecretError) {
         guard !path.isRoot else { throw SecretError(.configuration, "a certificate needs a path") }
+        // The role is not quoted back, as no value of a config file is: it may be a pasted secret.
         guard let split = role.range(of: "/issue/", options: .backwards) else {
-            throw SecretError(.configuration, "role '\(role)' is not mount/issue/role, such as pki/issue/web")
+            throw SecretError(.configuration, "'role' is not mount/issue/role, such as pki/issue/web")
         }
         let mount = role[..<split.lowerBound].split(separator: "/").map(String.init)
         let name = String(role[split.upperBound...])
         guard !mount.isEmpty, !name.isEmpty, !name.contains("/") else {
-            throw SecretError(.configuration, "role '\(role)' is not mount/issue/role, such as pki/issue/web")
+            throw SecretError(.configuration, "'role' is not mount/issue/role, such as pki/issue/web")
         }
         guard !commonName.isEmpty else { throw SecretError(.configuration, "a certificate needs a common_name") }
         guard renewFraction > 0, renewFraction < 1 else {
@@ -162,7 +163,9 @@ public actor VaultCertificates {
             // One line per cause: a retry that fails the same way again stays quiet.
             if failures[path] != failure {
                 logger.warning(
-                    "certificate not issued; its files fail (EIO, or EACCES when denied) until an issue works",
+                    kept[path] == nil
+                        ? "certificate not issued; its files fail (EIO, or EACCES when denied) until an issue works"
+                        : "certificate not re-issued; the one in hand is still served",
                     metadata: [
                         "path": "\(path)", "role": "\(request.mount.joined(separator: "/"))/issue/\(request.role)",
                         "reason": "\(failure.message)",

@@ -123,7 +123,7 @@ extension ConfigFile {
                 }
                 timings[name] = duration
             default:
-                throw SecretError(.configuration, "\(place): unknown key '\(name)'")
+                throw ConfigValueCheck.unknownKey(name, at: place)
             }
         }
         guard let patterns else { throw SecretError(.configuration, "\(place) needs 'paths'") }

@@ -60,7 +60,7 @@ extension ConfigFile {
                     }
                     if name == "renew_fraction" { fraction = number } else { spread = number }
                 default:
-                    throw SecretError(.configuration, "\(place): unknown key '\(name)'")
+                    throw ConfigValueCheck.unknownKey(name, at: place)
                 }
             }
             guard let folder else { throw SecretError(.configuration, "\(place) needs a 'path'") }

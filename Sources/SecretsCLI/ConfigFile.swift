@@ -45,7 +45,7 @@ struct ConfigFile {
                 throw SecretError(.configuration, "config file \(path): a key is not a string")
             }
             guard OptionSpec.named(name)?.inConfigFile == true || structuredKeys.contains(name) else {
-                throw SecretError(.configuration, "config file \(path): unknown key '\(name)'")
+                throw ConfigValueCheck.unknownKey(name, at: "config file \(path)")
             }
             values[name] = value
             lines[name] = key.mark?.line
@@ -123,7 +123,7 @@ struct ConfigFile {
                     }
                     rule.executables = list
                 default:
-                    throw SecretError(.configuration, "\(place): unknown key '\(key.string ?? "?")'")
+                    throw ConfigValueCheck.unknownKey(key.string, at: place)
                 }
             }
             guard !rule.path.isEmpty else { throw SecretError(.configuration, "\(place) needs a 'path'") }

@@ -35,7 +35,7 @@ extension ConfigFile {
                     }
                     if name == "uid" { rule.uid = number } else { rule.gid = number }
                 default:
-                    throw SecretError(.configuration, "\(place): unknown key '\(name)'")
+                    throw ConfigValueCheck.unknownKey(name, at: place)
                 }
             }
             guard !rule.paths.isEmpty else { throw SecretError(.configuration, "\(place) needs 'paths'") }

@@ -70,7 +70,7 @@ extension ConfigFile {
                     }
                     if name == "uid" { uid = number } else { gid = number }
                 default:
-                    throw SecretError(.configuration, "\(place): unknown key '\(name)'")
+                    throw ConfigValueCheck.unknownKey(name, at: place)
                 }
             }
             guard let filePath else { throw SecretError(.configuration, "\(place) needs a 'path'") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecretsCore
 
 /// Checks a value of the config file as the command line would take it, so that a bad one is reported
 /// by its place in the file. The argument parser's own message quotes the value, and a config file may
@@ -19,6 +20,26 @@ enum ConfigValueCheck {
             let message = MountCommand.message(for: error)
             let quotes = arguments.dropFirst().contains { !$0.isEmpty && message.contains($0) }
             return quotes || message.hasPrefix("The value") ? "" : message
+        }
+    }
+}
+
+extension ConfigValueCheck {
+    /// The error for a key the file may not hold at `place`. The key is quoted only when it looks
+    /// like one: a line garbled into a key (`password hunter2:`) may carry a secret.
+    static func unknownKey(_ name: String?, at place: String) -> SecretError {
+        guard let name, looksLikeKey(name) else {
+            return SecretError(.configuration, "\(place): unknown key (not shown: it does not look like a key name)")
+        }
+        return SecretError(.configuration, "\(place): unknown key '\(name)'")
+    }
+
+    private static func looksLikeKey(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first), name.utf8.count <= 40 else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
         }
     }
 }

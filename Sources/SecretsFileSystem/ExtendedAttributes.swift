@@ -46,7 +46,9 @@ extension SecretsFileSystem {
         ]
         if let created = secret.createdAt { attributes.insert(("created", Timestamp.iso8601(created)), at: 1) }
         var file = path
-        if case .versionField(let secret, _, let field) = key, let path = try? secret.appending(field) { file = path }
+        if case .versionField(let folder, _, let field) = key, let versioned = try? folder.appending(field) {
+            file = versioned
+        }
         attributes += await certificateXattrs(file, serial: secret.version)
         return attributes.map { (Self.xattrPrefix + $0.0, Array($0.1.utf8)) }
     }

@@ -110,6 +110,8 @@ def test_files_openssl_xattrs_status_and_rotate(env, pki):
     assert shown == [{"path": "tls/web", "serial": serial, "expires_at": expiry,
                       "expires_in_seconds": shown[0]["expires_in_seconds"]}]
     assert 3000 < shown[0]["expires_in_seconds"] <= 3600
+    words = env.cli("status", m.path, backend=[]).stdout.decode()
+    assert f"cert:       tls/web serial {serial} expires {expiry}" in words, words
     metrics = m.read(".metrics").decode()
     gauge = re.search(r'^secretsfs_certificate_expiry_seconds\{path="tls/web"\} (\d+)$', metrics, re.M)
     assert gauge and 3000 < int(gauge.group(1)) <= 3600
@@ -294,3 +296,37 @@ def refused(args, environment, tmp_path):
             process.wait(timeout=30)
             code = None
     return code, log.read_bytes()
+
+
+def test_a_reload_keeps_serving_the_folder_and_the_new_worker_issues_its_own(env, pki):
+    """The certificate lives in the worker's memory: a new worker (`secretsfs reload`) issues one of its
+    own at its start, and the folder shows it, with its own key."""
+    vault, mount = pki
+    m = mount_vault(env, vault, "--config", certificate_config(env, mount))
+    first = serial_of(read(m, "certificate"))
+    plant_key(env, m)
+    old_worker = m.worker_pid()
+    result = env.cli("reload", m.path, backend=[])
+    assert b"reloaded" in result.stdout
+    assert wait_for(lambda: m.worker_pid() != old_worker, timeout=30, every=0.2)
+    assert wait_for(lambda: serial_of(read(m, "certificate")) != first, timeout=30, every=0.2), \
+        "the new worker did not issue its own certificate"
+    key = plant_key(env, m)
+    assert openssl("x509", "-noout", "-pubkey", input=read(m, "certificate")) == openssl("pkey", "-pubout", input=key)
+
+
+def test_a_token_with_update_on_the_issue_path_alone_is_enough(env, pki):
+    """The policy docs/VAULT.md gives: `update` on `<mount>/issue/<role>`, nothing on KV. The root still
+    lists the certificate's folder, though the token may not list KV there."""
+    vault, mount = pki
+    name = unique("pki-policy-")
+    vault.policy(name, f'path "{mount}/issue/web" {{ capabilities = ["update"] }}')
+    token = vault.token_with(name)
+    m = mount_vault(env, vault, "--config", certificate_config(env, mount), token=token)
+    assert "tls" in os.listdir(m.p())
+    certificate = read(m, "certificate")
+    key = plant_key(env, m)
+    assert openssl("x509", "-noout", "-pubkey", input=certificate) == openssl("pkey", "-pubout", input=key)
+    assert write_control(m.p(".rotate"), b"tls/web\n") == len(b"tls/web\n")
+    assert serial_of(read(m, "certificate")) != serial_of(certificate)
+    plant_key(env, m)

@@ -14,7 +14,8 @@ import Testing
     static let keys = [
         "data", "metadata", "version", "created_time", "deletion_time", "destroyed", "keys", "versions",
         "current_version", "auth", "client_token", "lease_duration", "renewable", "ttl", "id", "errors", "value",
-        VaultKV.base64FieldsKey, "1", "2", "password",
+        VaultKV.base64FieldsKey, "1", "2", "password", "certificate", "private_key", "issuing_ca", "ca_chain",
+        "serial_number", "expiration",
     ]
 
     static let answers = [
@@ -27,6 +28,7 @@ import Testing
         #"{"auth":{"client_token":"PLANTED-c0ffee","lease_duration":3600,"renewable":true}}"#,
         #"{"data":{"ttl":100,"renewable":true,"id":"PLANTED-c0ffee"}}"#,
         #"{"errors":["check-and-set parameter did not match the current version"]}"#,
+        #"{"data":{"certificate":"-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----","private_key":"PLANTED-c0ffee","issuing_ca":"ca","ca_chain":["ca"],"serial_number":"4a:2b","expiration":1800000000}}"#,
     ]
 
     static let decoders: [(String, @Sendable ([UInt8]) throws -> Void)] = [
@@ -37,6 +39,7 @@ import Testing
         ("login", { _ = try VaultKV.login($0, "the login") }),
         ("lookup", { _ = try VaultKV.lookup($0, "token lookup-self") }),
         ("errors", { _ = VaultKV.errors($0) }),
+        ("certificate", { _ = try VaultCertificates.decode($0, "the certificate issue", issuedAt: Date()) }),
     ]
 
     static func decodeAll(_ body: [UInt8]) {
@@ -72,6 +75,10 @@ import Testing
         #expect(fields?.values["blob"]?.copyBytes() == [0, 1, 2])
         #expect(fields?.values["port"]?.utf8String() == "5432")
         #expect(try VaultKV.metadata(Array(Self.answers[3].utf8), "v").readable.map(\.number) == [1])
+        let issued = try VaultCertificates.decode(Array(Self.answers[9].utf8), "the issue", issuedAt: Date())
+        #expect(issued.serial == "4a:2b" && issued.expiresAt == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(issued.files["private_key"]?.utf8String() == Fuzz.planted + "\n")
+        #expect(issued.files["full_chain"]?.utf8String()?.hasSuffix("-----END CERTIFICATE-----\nca\n") == true)
     }
 
     @Test func randomTimestampsNeverCrash() async {

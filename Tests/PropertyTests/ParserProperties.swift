@@ -1,5 +1,6 @@
 import Foundation
 import PropertyBased
+import SecretsBackendVault
 import SecretsCore
 import Testing
 
@@ -159,6 +160,9 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
         "    signal: \(Fuzz.planted)", "    pid_file: /run/app.pid", "    pid_file: \(Fuzz.planted)",
         "    systemd_unit: app.service", "    debounce: 2s", "    splay: '\(Fuzz.planted)'", "    timeout: 0",
         "    timeout: [1]",
+        "certificates:", "  - path: tls/web", "    role: pki/issue/web", "    role: \(Fuzz.planted)",
+        "    common_name: \(Fuzz.planted)", "    alt_names: [a, \(Fuzz.planted)]", "    ttl: \(Fuzz.planted)",
+        "    renew_fraction: 2/3", "    renew_fraction: \(Fuzz.planted)", "    renew_spread: 1/0", "certificates: 3",
     ]
 
     static func temporaryFile(_ text: String) -> String {
@@ -204,6 +208,11 @@ func attempt<T>(_ body: () throws(SecretError) -> T) -> Result<T, SecretError> {
                     #expect(!action.patterns.isEmpty)
                     #expect(action.effect.argv?.isEmpty != true)
                 }
+            case .failure(let error): Self.checkConfigError(error)
+            }
+            switch attempt({ () throws(SecretError) in try config.certificates() }) {
+            case .success(let requests):
+                for request in requests { #expect(request.renewFraction > 0 && request.renewFraction < 1) }
             case .failure(let error): Self.checkConfigError(error)
             }
             for subcommand in ["mount", "get"] {

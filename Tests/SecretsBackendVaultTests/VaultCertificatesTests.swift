@@ -180,6 +180,34 @@ struct VaultCertificatesTests {
         await store.shutdown()
     }
 
+    /// The KV store keeps every promise of the conformance suite with a certificate folder beside it.
+    @Test func conformanceWithACertificateBesideTheSecrets() async throws {
+        let api = try TestEnvironment.plain()
+        let mount = TestEnvironment.unique("pki-conf")
+        let kv = TestEnvironment.unique("kv-pki")
+        try await api.enablePKI(mount)
+        try await api.enableKV2(kv)
+        let plain = "plain-\(UUID().uuidString)"
+        let password = "password-\(UUID().uuidString)"
+        _ = try await api.put(kv, "plain", ["value": plain])
+        _ = try await api.put(kv, "tls/other", ["value": plain])
+        _ = try await api.put(kv, "db", ["username": "app", "password": password])
+        let capture = LogCapture()
+        let store = try await connect(api, mount: kv, capture: capture) { $0.certificates = [try! request(mount)] }
+        await StoreConformance.run(
+            ConformanceFixture(
+                store: store,
+                seeded: [try SecretPath("plain"): Array(plain.utf8), try SecretPath("tls/other"): Array(plain.utf8)],
+                fieldSecret: (
+                    try SecretPath("db"), ["username": Array("app".utf8), "password": Array(password.utf8)]
+                ),
+                scratch: try SecretPath("scratch")))
+        #expect(try await store.list(try SecretPath("tls")).secrets == ["other", "web"])
+        let key = fields(try await store.read(Self.folder))["private_key"] ?? ""
+        await store.shutdown()
+        capture.expectNone(of: [plain, password, api.token, key])
+    }
+
     @Test func requestsCheckTheirRole() throws {
         #expect(throws: SecretError.self) {
             try VaultCertificateRequest(path: Self.folder, role: "pki/web", commonName: "a")

@@ -77,11 +77,4 @@ import Testing
         #expect(action.matches(try SecretPath("db"), field: nil))
         #expect(!action.matches(try SecretPath("other"), field: nil))
     }
-
-    private func temporaryFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-\(UUID().uuidString).yaml")
-            .path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 }

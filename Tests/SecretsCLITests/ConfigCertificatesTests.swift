@@ -89,11 +89,4 @@ import Testing
             ($0 as? SecretError)?.message.contains("needs --backend vault") == true
         }
     }
-
-    private func temporaryFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-\(UUID().uuidString).yaml")
-            .path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 }

@@ -83,11 +83,4 @@ import Testing
             }
         }
     }
-
-    private func temporaryFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-\(UUID().uuidString).yaml")
-            .path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 }
