@@ -44,6 +44,10 @@ public actor CachingSecretStore: SecretStore {
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
     private var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
+    /// Whether each secret a listing brought is a multi-field one (a folder) or a value, kept apart
+    /// from the values: a name of a big walk whose value did not fit still lists with its type, so
+    /// `find -type f` need not look it up. Bounded by `maxEntries`, dropped whole when full.
+    private var kinds: [SecretPath: Bool] = [:]
     /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
     /// the mirror's memory until it is rewritten, so it is rewritten once they outnumber the live.
     private var mirrorSuperseded = 0
@@ -131,6 +135,18 @@ public actor CachingSecretStore: SecretStore {
     public func peek(_ path: SecretPath) -> Secret? {
         if case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload { return secret }
         return nil
+    }
+
+    /// For each path: whether its current value is a multi-field secret (a folder), from a cached
+    /// value or the last listing that brought it; nil when neither knows. Asks the store nothing.
+    public func peekFolders(_ paths: [SecretPath]) -> [Bool?] {
+        paths.map { path in
+            if case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload {
+                if case .fields = secret.content { return true }
+                return false
+            }
+            return kinds[path]
+        }
     }
 
     /// How old the cached answer for `key` is, and whether it is past its TTL (being served
@@ -244,6 +260,7 @@ public actor CachingSecretStore: SecretStore {
         refreshAhead.finish()
         queuedRefreshes.removeAll()
         entries.removeAll()
+        kinds.removeAll()
 
         await upstream.shutdown()
     }
@@ -265,6 +282,7 @@ public actor CachingSecretStore: SecretStore {
             entries[key] = nil
             mirrorRecord(key, nil)
         }
+        kinds[path] = nil
         // The value's key is always announced, even when it was not cached: the kernel may hold it.
         let current = CacheKey.secret(path, version: nil)
         if !dropped.contains(current) { dropped.append(current) }
@@ -448,8 +466,16 @@ public actor CachingSecretStore: SecretStore {
 
     /// The current secrets a listing brought (`SecretStore.listWithCurrent`), kept as if each had
     /// been read: the lookups of a walk (`find`, `ls -l`) then ask the store nothing more. A value
-    /// already kept and unchanged keeps its age; one being read is left to that read.
+    /// already kept and unchanged keeps its age; one being read is left to that read. Only while
+    /// there is room: a walk of a big tree must not push out what readers read (nor make every
+    /// listing evict).
     private func keepListed(_ current: [String: Secret], in folder: SecretPath) {
+        if kinds.count + current.count > policy.maxEntries { kinds.removeAll(keepingCapacity: true) }
+        for (name, secret) in current {
+            guard let path = try? folder.appending(name) else { continue }
+            if case .fields = secret.content { kinds[path] = true } else { kinds[path] = false }
+        }
+        guard entries.count + current.count < policy.maxEntries else { return }
         for (name, secret) in current {
             guard let path = try? folder.appending(name) else { continue }
             let key = CacheKey.secret(path, version: nil)

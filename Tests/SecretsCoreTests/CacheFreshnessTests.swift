@@ -129,6 +129,20 @@ import Testing
         #expect(f.upstream.calls.reads == 1)
     }
 
+    @Test func aListingTooBigToKeepStillTellsTheTypesOfItsSecrets() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), maxEntries: 4))
+        f.upstream.listCurrent(true)
+        for i in 0..<6 { f.upstream.set(path("x/s\(i)"), "value \(i)") }
+        _ = try await f.upstream.write(path("x/db"), content: .fields(["user": SecretValue(string: "u")]))
+        _ = try await f.cache.list(path("x"))
+        #expect(await f.cache.statistics().entries == 1, "the listing alone: its 7 values do not fit in 4")
+        let kinds = await f.cache.peekFolders([path("x/s0"), path("x/db"), path("x/unknown")])
+        #expect(kinds == [false, true, nil])
+        // Forgotten with the rest of what is known of a path when it changes.
+        _ = try await f.cache.write(path("x/db"), content: .value(SecretValue(string: "now a value")))
+        #expect(await f.cache.peekFolders([path("x/db")]) == [nil])
+    }
+
     @Test func aZeroTTLListingBringsNoValues() async throws {
         let f = CacheFixture(policy: CachePolicy(ttl: .zero))
         f.upstream.listCurrent(true)
