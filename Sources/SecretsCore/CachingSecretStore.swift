@@ -149,6 +149,14 @@ public actor CachingSecretStore: SecretStore {
         }
     }
 
+    /// How much longer the cached answer for `key` stays fresh (its lifetime is the TTL less its
+    /// random spread); nil when nothing fresh is cached.
+    public func freshLeft(_ key: CacheKey) -> Duration? {
+        guard policy.ttl > .zero, let entry = entries[key], entry.payload != nil else { return nil }
+        let left = entry.lifetime - (clock.monotonicNow() - entry.fetchedAt)
+        return left > .zero ? left : nil
+    }
+
     /// How old the cached answer for `key` is, and whether it is past its TTL (being served
     /// stale, or about to be refreshed); nil when nothing is cached.
     public func freshness(of key: CacheKey) -> (age: Duration, expired: Bool)? {
