@@ -18,6 +18,7 @@ import platform
 import re
 import secrets
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -700,6 +701,146 @@ class Bench:
         self.results["ready"] = {name: median(values) for name, values in samples.items()}
         self.results["ready_samples"] = samples
 
+    # ---- 8: a fleet against one OpenBao (issue 16) ------------------------------------------
+
+    def private_bao(self, audit_log):
+        """A `bao server -dev` of this section's own, with a file audit device (OpenBao takes audit
+        devices from its config only): every request it serves is one line with its time."""
+        folder = self.fresh_dir("fleet-bao")
+        config = os.path.join(folder, "audit.hcl")
+        with open(config, "w") as f:
+            f.write(f'audit "file" "fleet" {{\n  options {{\n    file_path = "{audit_log}"\n  }}\n}}\n')
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        token = "root-" + secrets.token_hex(16)
+        log_file = open(os.path.join(folder, "server.log"), "wb")
+        # The root token reaches bao through its environment, never argv.
+        process = subprocess.Popen(
+            ["bao", "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", f"-config={config}"],
+            env={**os.environ, "BAO_DEV_ROOT_TOKEN_ID": token}, stdout=log_file, stderr=log_file,
+            stdin=subprocess.DEVNULL)
+        addr = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/v1/sys/mounts/secret", headers={"X-Vault-Token": token})
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the fleet's bao server did not start; log {folder}/server.log")
+            time.sleep(0.1)
+        return process, addr, token
+
+    @staticmethod
+    def audit_times(audit_log):
+        """(wall time, path) of every request in an OpenBao file audit log."""
+        requests = []
+        with open(audit_log) as f:
+            for line in f:
+                entry = json.loads(line)
+                if entry.get("type") != "request":
+                    continue
+                stamp = entry["time"].rstrip("Z")
+                whole, _, fraction = stamp.partition(".")
+                seconds = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.timezone.utc).timestamp()
+                requests.append((seconds + float("0." + (fraction or "0")), entry["request"].get("path", "")))
+        return requests
+
+    def bench_fleet(self):
+        mounts = 10 if self.quick else 30
+        per_mount = 20
+        seconds = 20 if self.quick else 60
+        window = 0.1
+        fleets = {"jitter": (), "lockstep": ("--refresh-jitter", "0")}
+        log(f"8: two fleets of {mounts} mounts started together against one OpenBao, TTL 10 s, default "
+            f"--refresh-jitter and --refresh-jitter 0 side by side, {per_mount} secrets a mount read every "
+            f"0.5 s, requests per {window * 1e3:.0f} ms over {seconds} s")
+        audit_log = os.path.join(self.fresh_dir("fleet-audit"), "audit.log")
+        process, addr, token = self.private_bao(audit_log)
+        env = {**os.environ, "VAULT_ADDR": addr, "VAULT_TOKEN": token}
+        url = urllib.parse.urlsplit(addr)
+        try:
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            for name in fleets:
+                for i in range(per_mount):
+                    body = json.dumps({"data": {"value": secrets.token_hex(16)}})
+                    connection.request("POST", f"/v1/secret/data/fleet-{name}/s{i:02d}", body=body,
+                                       headers={"X-Vault-Token": token, "Content-Type": "application/json"})
+                    response = connection.getresponse()
+                    response.read()
+                    if response.status >= 300:
+                        raise RuntimeError(f"seeding fleet-{name}: {response.status}")
+            connection.close()
+            daemons = {name: [self.mount(f"fleet-{name}", "--cache-ttl", "10s", *extra,
+                                         backend=("--backend", "vault", "--vault-prefix", f"fleet-{name}"), env=env)
+                              for _ in range(mounts)]
+                       for name, extra in fleets.items()}
+            # Started together, as one deploy starts a fleet: every spawn first, then the waits.
+            every = [d for group in daemons.values() for d in group]
+            for daemon in every:
+                daemon.launch()
+            deadline = time.monotonic() + 60
+            for daemon in every:
+                while not is_mounted(daemon.mountpoint):
+                    if daemon.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"a fleet mount did not start; log {daemon.log_path}")
+                    time.sleep(0.01)
+            stop = threading.Event()
+            failures = []
+
+            def reader(daemon):
+                # Each node's program reads its secrets on its own schedule, as a fleet's programs do.
+                names = [os.path.join(daemon.mountpoint, f"s{i:02d}") for i in range(per_mount)]
+                stop.wait(secrets.randbelow(500) / 1000)
+                while not stop.is_set():
+                    try:
+                        for name in names:
+                            read_file(name)
+                    except OSError as error:
+                        failures.append(f"{daemon.mountpoint}: {error}")
+                        return
+                    stop.wait(0.5)
+
+            threads = [threading.Thread(target=reader, args=(d,)) for d in every]
+            started = time.time()
+            for t in threads:
+                t.start()
+            time.sleep(seconds)
+            ended = time.time()
+            stop.set()
+            for t in threads:
+                t.join()
+            for daemon in every:
+                daemon.stop()
+            if failures:
+                raise RuntimeError("; ".join(failures[:5]))
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+        requests = self.audit_times(audit_log)
+        windows = int(round(seconds / window))
+        result = {"mounts": mounts, "secrets_per_mount": per_mount, "seconds": seconds, "window_ms": window * 1e3}
+        for name in fleets:
+            counts = [0] * windows
+            for at, path in requests:
+                if f"fleet-{name}" in path and started <= at < ended:
+                    counts[min(windows - 1, int((at - started) / window))] += 1
+            # The first seconds are the deploy itself (every mount reads everything once); the
+            # refreshes that follow are what a spread is for.
+            steady = counts[int(round(10 / window)):]
+            result[name] = {
+                "requests": sum(counts), "peak": max(counts), "mean": sum(counts) / windows,
+                "ratio": max(counts) / (sum(counts) / windows) if sum(counts) else 0,
+                "steady_peak": max(steady), "steady_mean": sum(steady) / len(steady),
+                "steady_ratio": max(steady) / (sum(steady) / len(steady)) if sum(steady) else 0,
+                "counts": counts}
+        self.results["fleet"] = result
+
     # ---- 7: the mount outlives its worker (issue 12) -----------------------------------------
 
     def lifeloop(self):
@@ -1055,6 +1196,15 @@ class Bench:
                     f"{x['ticks']} ticks of 1/{life['clock_ticks']} s ({x['cpu_ms']:.2f} ms; {x['wakeups']})",
                     "no CPU when idle" if name == "supervisor" else "",
                     met(x["ticks"] == 0) if name == "supervisor" else "")
+        if "fleet" in r:
+            f = r["fleet"]
+            for name, label in (("jitter", "default `--refresh-jitter` (10 %)"), ("lockstep", "`--refresh-jitter 0`")):
+                x = f[name]
+                row(f"8. fleet: {f['mounts']} mounts started together, one OpenBao, TTL 10 s, {label}: requests per "
+                    f"{f['window_ms']:.0f} ms over {f['seconds']} s, peak / mean (after the first 10 s)",
+                    f"{x['peak']} / {x['mean']:.2f} = {x['ratio']:.1f}× ({x['steady_peak']} / {x['steady_mean']:.2f} = "
+                    f"{x['steady_ratio']:.1f}×; {x['requests']} requests)",
+                    "≤ 2×" if name == "jitter" else "", met(x["ratio"] <= 2) if name == "jitter" else "")
         header = ["| measurement | figure (median) | target | verdict |", "|---|---|---|---|"]
         return "\n".join(header + rows)
 
@@ -1103,7 +1253,7 @@ def main():
     parser.add_argument("--doc", required=True)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--lifeloop", help="bench/lifeloop.c built; compiled into --workdir if not given")
-    parser.add_argument("--only", default="cached,cold,herd,many,ready,lifetime")
+    parser.add_argument("--only", default="cached,cold,herd,many,ready,lifetime,fleet")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     options = parser.parse_args()
     bench = Bench(options)

@@ -24,6 +24,11 @@ public struct CachePolicy: Sendable, Equatable {
     /// it, so mounts started together (one deploy, a fleet) do not expire and refresh in the same
     /// second. Zero: every answer lives exactly the TTL.
     public var refreshJitter: Double
+    /// At TTL 0, how long the requests of one moment share an answer (DESIGN §1.1: one backend read
+    /// per open): a listing fetched for one lookup answers the lookups that follow it (the folders
+    /// along a path, the names of one `ls -l`), and the value a LOOKUP read answers the OPEN and
+    /// GETATTRs of the open it was looked up for. Values are never reused across opens.
+    public var coalescingWindow: Duration
 
     public init(
         ttl: Duration = .seconds(300),
@@ -35,7 +40,8 @@ public struct CachePolicy: Sendable, Equatable {
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
         breakerCooldown: Duration = .seconds(5),
-        refreshJitter: Double = 0.1
+        refreshJitter: Double = 0.1,
+        coalescingWindow: Duration = .seconds(1)
     ) {
         self.ttl = ttl
         self.maxStale = maxStale
@@ -47,6 +53,7 @@ public struct CachePolicy: Sendable, Equatable {
         self.breakerThreshold = breakerThreshold
         self.breakerCooldown = breakerCooldown
         self.refreshJitter = refreshJitter
+        self.coalescingWindow = coalescingWindow
     }
 }
 

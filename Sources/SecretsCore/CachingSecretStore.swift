@@ -44,6 +44,10 @@ public actor CachingSecretStore: SecretStore {
     private var changeHandler: (@Sendable (CacheChange) -> Void)?
     private var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
+    /// Whether each secret a listing brought is a multi-field one (a folder) or a value, kept apart
+    /// from the values: a name of a big walk whose value did not fit still lists with its type, so
+    /// `find -type f` need not look it up. Bounded by `maxEntries`, dropped whole when full.
+    private var kinds: [SecretPath: Bool] = [:]
     /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
     /// the mirror's memory until it is rewritten, so it is rewritten once they outnumber the live.
     private var mirrorSuperseded = 0
@@ -74,7 +78,7 @@ public actor CachingSecretStore: SecretStore {
     public func mirror(to mirror: any CacheMirror) {
         self.mirror = mirror
         mirrorSuperseded = 0
-        mirror.replaceAll(liveEntries())
+        mirror.replaceAll(policy.ttl > .zero ? liveEntries() : [])
     }
 
     /// Takes over the answers a previous worker had, aged by the time since they were fetched.
@@ -105,7 +109,8 @@ public actor CachingSecretStore: SecretStore {
     }
 
     private func mirrorRecord(_ key: CacheKey, _ entry: Entry?) {
-        guard let mirror else { return }
+        // At TTL 0 nothing outlives the moment a replacing worker would need to take it over.
+        guard let mirror, policy.ttl > .zero else { return }
         let mirrored = entry.flatMap { entry in
             entry.payload.map { MirroredEntry(payload: $0.mirrored, fetchedAt: clock.wallNow()) }
         }
@@ -130,6 +135,26 @@ public actor CachingSecretStore: SecretStore {
     public func peek(_ path: SecretPath) -> Secret? {
         if case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload { return secret }
         return nil
+    }
+
+    /// For each path: whether its current value is a multi-field secret (a folder), from a cached
+    /// value or the last listing that brought it; nil when neither knows. Asks the store nothing.
+    public func peekFolders(_ paths: [SecretPath]) -> [Bool?] {
+        paths.map { path in
+            if case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload {
+                if case .fields = secret.content { return true }
+                return false
+            }
+            return kinds[path]
+        }
+    }
+
+    /// How much longer the cached answer for `key` stays fresh (its lifetime is the TTL less its
+    /// random spread); nil when nothing fresh is cached.
+    public func freshLeft(_ key: CacheKey) -> Duration? {
+        guard policy.ttl > .zero, let entry = entries[key], entry.payload != nil else { return nil }
+        let left = entry.lifetime - (clock.monotonicNow() - entry.fetchedAt)
+        return left > .zero ? left : nil
     }
 
     /// How old the cached answer for `key` is, and whether it is past its TTL (being served
@@ -171,11 +196,34 @@ public actor CachingSecretStore: SecretStore {
         return (secret, outcome)
     }
 
+    /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
+    /// moment, see `list(_:lookingUp:)`).
     public func list(_ folder: SecretPath) async throws -> Listing {
+        try await listing(folder, reuse: policy.ttl > .zero).0
+    }
+
+    /// The listing a lookup of `name` in `folder` decides by. At TTL 0 the lookups of one moment share
+    /// one listing (`CachePolicy.coalescingWindow`), but only to find what is there: one that does not
+    /// show `name` is fetched again, so a name made since is seen by the very next lookup.
+    public func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
+        let (listing, outcome) = try await listing(folder, reuse: true)
+        guard policy.ttl == .zero, outcome == .hit, !listing.secrets.contains(name), !listing.folders.contains(name)
+        else { return listing }
+        return try await self.listing(folder, reuse: false).0
+    }
+
+    private func listing(_ folder: SecretPath, reuse: Bool) async throws -> (Listing, CacheOutcome) {
         let upstream = self.upstream
-        let (payload, _) = try await lookup(.listing(folder)) { .listing(try await upstream.list(folder)) }
+        // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
+        let keepsValues = policy.ttl > .zero
+        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse) { [weak self] in
+            guard keepsValues else { return .listing(try await upstream.list(folder)) }
+            let (listing, current) = try await upstream.listWithCurrent(folder)
+            await self?.keepListed(current, in: folder)
+            return .listing(listing)
+        }
         guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
-        return listing
+        return (listing, outcome)
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
@@ -221,6 +269,7 @@ public actor CachingSecretStore: SecretStore {
         refreshAhead.finish()
         queuedRefreshes.removeAll()
         entries.removeAll()
+        kinds.removeAll()
 
         await upstream.shutdown()
     }
@@ -247,6 +296,7 @@ public actor CachingSecretStore: SecretStore {
             entries[key] = nil
             mirrorRecord(key, nil)
         }
+        kinds[path] = nil
         // The value's key is always announced, even when it was not cached: the kernel may hold it.
         dropped.removeAll { $0 == current }
         for key in dropped { changeHandler?(CacheChange(key, cause: .rotation)) }
@@ -257,13 +307,17 @@ public actor CachingSecretStore: SecretStore {
 
     // MARK: The cache itself
 
+    /// The answer for `key`: kept, or fetched once however many ask. With `reuse` false nothing kept
+    /// is served (a call already running is joined).
     private func lookup(
-        _ key: CacheKey,
+        _ key: CacheKey, reuse: Bool = true,
         fetch: @escaping @Sendable () async throws -> Payload
     ) async throws -> (Payload, CacheOutcome) {
         let now = clock.monotonicNow()
         var staleCandidate = false
-        if policy.ttl > .zero, var entry = entries[key] {
+        // At TTL 0 only the listings of the coalescing window are kept: nothing to refresh or serve stale.
+        let caching = policy.ttl > .zero
+        if reuse, var entry = entries[key] {
             tick += 1
             entry.lastUsed = tick
             entries[key] = entry
@@ -275,10 +329,10 @@ public actor CachingSecretStore: SecretStore {
             if let payload = entry.payload {
                 if age < entry.lifetime {
                     stats.hits += 1
-                    if age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
+                    if caching, age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
                     return (payload, .hit)
                 }
-                staleCandidate = policy.maxStale > .zero && age < entry.lifetime + policy.maxStale
+                staleCandidate = caching && policy.maxStale > .zero && age < entry.lifetime + policy.maxStale
             }
         }
         stats.misses += 1
@@ -313,7 +367,7 @@ public actor CachingSecretStore: SecretStore {
 
     /// The last value for `key` if it is not too old to serve.
     private func staleValue(for key: CacheKey, reason: String) -> Payload? {
-        guard policy.maxStale > .zero, var entry = entries[key], let payload = entry.payload,
+        guard policy.ttl > .zero, policy.maxStale > .zero, var entry = entries[key], let payload = entry.payload,
             clock.monotonicNow() - entry.fetchedAt < entry.lifetime + policy.maxStale
         else { return nil }
         stats.staleServes += 1
@@ -408,10 +462,18 @@ public actor CachingSecretStore: SecretStore {
     }
 
     private func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
-        guard policy.ttl > .zero else { return }
+        let lifetime: Duration
+        if policy.ttl > .zero {
+            lifetime = self.lifetime()
+        } else if case .listing = key, policy.coalescingWindow > .zero {
+            lifetime = policy.coalescingWindow
+            dropExpiredWindow()
+        } else {
+            return
+        }
         let previous = entries[key]
         let entry = Entry(
-            payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime(), lastUsed: nextTick())
+            payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime, lastUsed: nextTick())
         entries[key] = entry
         mirrorRecord(key, entry)
         if let previous, previous.missing != nil || previous.staleLogged || !Self.same(previous.payload, payload) {
@@ -428,6 +490,42 @@ public actor CachingSecretStore: SecretStore {
         if case .secret(let secret)? = payload { return secret.version }
         return nil
     }
+
+    /// The current secrets a listing brought (`SecretStore.listWithCurrent`), kept as if each had
+    /// been read: the lookups of a walk (`find`, `ls -l`) then ask the store nothing more. A value
+    /// already kept and unchanged keeps its age; one being read is left to that read. Only while
+    /// there is room: a walk of a big tree must not push out what readers read (nor make every
+    /// listing evict).
+    private func keepListed(_ current: [String: Secret], in folder: SecretPath) {
+        if kinds.count + current.count > policy.maxEntries { kinds.removeAll(keepingCapacity: true) }
+        for (name, secret) in current {
+            guard let path = try? folder.appending(name) else { continue }
+            if case .fields = secret.content { kinds[path] = true } else { kinds[path] = false }
+        }
+        guard entries.count + current.count < policy.maxEntries else { return }
+        for (name, secret) in current {
+            guard let path = try? folder.appending(name) else { continue }
+            let key = CacheKey.secret(path, version: nil)
+            guard inflight[key] == nil else { continue }
+            if let entry = entries[key], case .secret(let kept)? = entry.payload, kept == secret,
+                clock.monotonicNow() - entry.fetchedAt < entry.lifetime
+            {
+                continue
+            }
+            store(key, .secret(secret), cause: .outside)
+        }
+    }
+
+    /// At TTL 0 the cache holds only the listings of the last moment; those past it go, a few at a
+    /// time, so a walk of many folders does not leave every listing it made behind.
+    private func dropExpiredWindow() {
+        guard entries.count >= Self.windowSlack else { return }
+        let now = clock.monotonicNow()
+        entries = entries.filter { now - $0.value.fetchedAt < $0.value.lifetime }
+    }
+
+    /// Listings the coalescing window may hold before those past it are dropped.
+    static let windowSlack = 64
 
     private static func same(_ old: Payload?, _ new: Payload) -> Bool {
         switch (old, new) {

@@ -18,6 +18,11 @@ public protocol SecretStore: Sendable {
     /// The names directly under `folder` (`.root` for the top).
     func list(_ folder: SecretPath) async throws -> Listing
 
+    /// `list(folder)` and, where the store has them at hand from the same query, the current
+    /// secrets directly in `folder` by name (the local store), so that walking a big folder costs one
+    /// query, not one a name. A name may be missing from them (it is read on its own then).
+    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret])
+
     /// Every readable version, oldest first. Throws `.unsupported` when the store keeps none.
     func versions(of path: SecretPath) async throws -> [VersionInfo]
 
@@ -52,4 +57,8 @@ extension SecretStore {
     }
 
     public func shutdown() async {}
+
+    public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+        (try await list(folder), [:])
+    }
 }

@@ -16,6 +16,7 @@ extension SecretsFileSystem {
                     listing = Listing()
                 }
                 let renderedNames = Dictionary(uniqueKeysWithValues: options.rendered.children(of: path))
+                let types = await peekTypes(listing.secrets.subtracting(listing.folders), in: path)
                 for name in listing.folders.union(listing.secrets).union(renderedNames.keys).sorted() {
                     guard let child = showableName(name, of: path) else { continue }
                     if let isFolder = renderedNames[name] {
@@ -24,7 +25,7 @@ extension SecretsFileSystem {
                         shown.insert(name)
                         continue
                     }
-                    let type: NodeType = listing.folders.contains(name) ? .directory : await peekType(child)
+                    let type: NodeType = listing.folders.contains(name) ? .directory : types[name] ?? .unknown
                     names.append((name, .path(child), type))
                     shown.insert(name)
                 }
@@ -51,7 +52,7 @@ extension SecretsFileSystem {
                 names.append((name, .versions(of: try folder.appending(name)), .directory))
             }
         case .versions(let secret):
-            let type = await peekType(secret)
+            let type = await peekTypes([secret.name], in: secret.parent ?? .root)[secret.name] ?? .unknown
             for version in try await store.versions(of: secret) {
                 names.append((version.id, .version(of: secret, id: version.id), type))
                 for label in version.labels {
@@ -95,13 +96,15 @@ extension SecretsFileSystem {
         return false
     }
 
-    /// A secret's type if its value is cached; otherwise the kernel asks with a lookup.
-    private func peekType(_ path: SecretPath) async -> NodeType {
-        switch await store.peek(path)?.content {
-        case .value?: return .file
-        case .fields?: return .directory
-        case nil: return .unknown
+    /// The types of secrets the cache knows (their value, or the listing that brought them), asked
+    /// once for the whole folder; the kernel looks up the others.
+    private func peekTypes(_ names: Set<String>, in folder: SecretPath) async -> [String: NodeType] {
+        let paths = names.compactMap { try? folder.appending($0) }
+        var types: [String: NodeType] = [:]
+        for (path, isFolder) in zip(paths, await store.peekFolders(paths)) {
+            if let isFolder { types[path.name] = isFolder ? .directory : .file }
         }
+        return types
     }
 
     private func parentInode(of key: NodeKey) -> UInt64 {

@@ -29,8 +29,9 @@ extension SecretsFileSystem {
             } while tries < 3
             keep(inode, node, outcome.value, resolvedAt: generation)
             let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+            let kept = await kernelTimeout(for: node)
             return EntryReply(
-                attributes: attributes, entryTimeout: options.kernelCacheTimeout, attributeTimeout: timeout(for: node))
+                attributes: attributes, entryTimeout: min(options.kernelCacheTimeout, kept), attributeTimeout: kept)
         }
     }
 
@@ -46,7 +47,7 @@ extension SecretsFileSystem {
         return .later { [self] in
             let node = try await resolver.resolve(try resolver.key(inode))
             let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
-            return AttributeReply(attributes: attributes, timeout: timeout(for: node))
+            return AttributeReply(attributes: attributes, timeout: await kernelTimeout(for: node))
         }
     }
 
@@ -111,6 +112,22 @@ extension SecretsFileSystem {
             attributes.size = node.value?.count ?? 0
         }
         return withOwnership(attributes, of: node)
+    }
+
+    /// How long the kernel may keep a node's name and attributes: `timeout(for:)`, but for a value no
+    /// longer than its cached answer stays fresh (the TTL less its random spread, `--refresh-jitter`),
+    /// so the kernel asks again when the cache would fetch again, and mounts started together do not
+    /// all ask, and so fetch, in the same second.
+    func kernelTimeout(for node: Node) async -> Double {
+        let timeout = timeout(for: node)
+        let path: SecretPath
+        switch node {
+        case .secretFile(let secret, _, _): path = secret
+        case .field(let parent, _, _, _): path = parent
+        default: return timeout
+        }
+        guard timeout > 0, let left = await store.freshLeft(.secret(path, version: nil)) else { return timeout }
+        return min(timeout, left.seconds)
     }
 
     /// Generated files change on every read, so the kernel keeps no attributes for them.

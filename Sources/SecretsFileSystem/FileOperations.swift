@@ -18,7 +18,7 @@ extension SecretsFileSystem {
             let handle = handles.insert(.events(EventStream(changes.subscribe())))
             return .now(.success(OpenReply(handle: handle, directIO: true, keepCache: false, nonSeekable: true)))
         }
-        if let (node, _) = kept(inode) {
+        if let node = nodes.nodeForOpen(inode, now: clock.monotonicNow(), once: readsPerOpen) {
             return .immediately { try openValue(key, node, caller: caller, outcome: .hit, writing: writing) }
         }
         return .later { [self] in
@@ -45,7 +45,7 @@ extension SecretsFileSystem {
                 let bytes = try await generatedDocument(of: node, inode: inode, reader: context.pid).bytes
                 return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
             default:
-                keep(inode, node, outcome.value, resolvedAt: generation)
+                keep(inode, node, outcome.value, resolvedAt: generation, opened: true)
                 return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
             }
         }
@@ -86,7 +86,10 @@ extension SecretsFileSystem {
         case .events?, nil:
             break
         }
-        if let value = kept(inode)?.node.value { return .now(.success(value.slice(offset: offset, length: size))) }
+        // A read with no handle belongs to no open this worker saw: where each open reads the store, it does too.
+        if !readsPerOpen, let value = kept(inode)?.node.value {
+            return .now(.success(value.slice(offset: offset, length: size)))
+        }
         // No handle of this worker's (the kernel opened without asking, or an earlier worker opened
         // it): read what the node holds now.
         return .later { [self] in

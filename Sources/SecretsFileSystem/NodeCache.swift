@@ -36,6 +36,8 @@ final class NodeCache: Sendable {
     private struct Entry {
         var content: Content
         var until: Duration
+        /// Whether an OPEN took this node: where each open must read the store, only one may.
+        var opened = false
     }
 
     private struct State {
@@ -87,11 +89,30 @@ final class NodeCache: Sendable {
         return document
     }
 
+    /// The value node kept for `inode`, for an OPEN. With `once`, a node answers one OPEN only (it
+    /// stays for the GETATTRs of that open): the next open must resolve, and so read the store, again.
+    func nodeForOpen(_ inode: UInt64, now: Duration, once: Bool) -> Node? {
+        state.withLock { state in
+            let key = Key(inode: inode)
+            guard var entry = state.entries[key], entry.until > now, case .node(let node) = entry.content else {
+                return nil
+            }
+            if once {
+                guard !entry.opened else { return nil }
+                entry.opened = true
+                state.entries[key] = entry
+            }
+            return node
+        }
+    }
+
     /// Keeps `content` until `until`, unless `key`'s inode was invalidated since `generation` was
-    /// read; returns whether it did. `now` lets a full cache drop what has expired first.
+    /// read; returns whether it did. `now` lets a full cache drop what has expired first. `opened`:
+    /// an OPEN resolved it, and has taken it already (see `nodeForOpen`).
     @discardableResult
     func store(
-        _ key: Key, _ content: Content, until: Duration, now: Duration = .zero, resolvedAt generation: UInt64
+        _ key: Key, _ content: Content, until: Duration, now: Duration = .zero, resolvedAt generation: UInt64,
+        opened: Bool = false
     ) -> Bool {
         state.withLock { state in
             guard state.clearedAt <= generation, (state.invalidated[key.inode] ?? 0) <= generation else {
@@ -99,7 +120,7 @@ final class NodeCache: Sendable {
             }
             if state.entries.count >= Self.limit { state.entries = state.entries.filter { $0.value.until > now } }
             if state.entries.count >= Self.limit { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[key] = Entry(content: content, until: until)
+            state.entries[key] = Entry(content: content, until: until, opened: opened)
             return true
         }
     }

@@ -125,7 +125,7 @@ final class Resolver: Sendable {
     /// where a name has several spellings (env).
     func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
         guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
-        let listing = try await store.list(parent)
+        let listing = try await store.list(parent, lookingUp: path.name)
         let isPrefix = listing.folders.contains(path.name)
         if listing.secrets.contains(path.name) {
             do {

@@ -67,14 +67,23 @@ public final class SecretsFileSystem: Sendable {
 
     /// Keeps a value node just resolved, so the OPEN, READ and GETATTR that follow are answered now.
     /// Never a stale value, which must keep asking the cache, and never one resolved before an
-    /// invalidation that came since (`generation`).
-    func keep(_ inode: UInt64, _ node: Node, _ outcome: CacheOutcome?, resolvedAt generation: UInt64) {
+    /// invalidation that came since (`generation`). `opened`: an OPEN resolved it and took it.
+    func keep(
+        _ inode: UInt64, _ node: Node, _ outcome: CacheOutcome?, resolvedAt generation: UInt64, opened: Bool = false
+    ) {
         guard outcome != .stale, node.value != nil else { return }
         let now = clock.monotonicNow()
+        let lifetime =
+            readsPerOpen ? store.policy.coalescingWindow : NodeCache.nodeLifetime(options.kernelCacheTimeout)
         nodes.store(
-            NodeCache.Key(inode: inode), .node(node), until: now + NodeCache.nodeLifetime(options.kernelCacheTimeout),
-            now: now, resolvedAt: generation)
+            NodeCache.Key(inode: inode), .node(node), until: now + lifetime, now: now, resolvedAt: generation,
+            opened: opened)
     }
+
+    /// `--cache-ttl 0`: the kernel keeps nothing, and each open reads the store once (DESIGN §1.1).
+    /// The node a LOOKUP resolved answers the one OPEN that follows it and that open's GETATTRs; a
+    /// second OPEN without a LOOKUP between (a file opened through `/proc/PID/fd`) resolves again.
+    var readsPerOpen: Bool { options.kernelCacheTimeout == 0 }
 
     /// The node kept for `inode` a moment ago, if any.
     func kept(_ inode: UInt64) -> (node: Node, left: Duration)? {

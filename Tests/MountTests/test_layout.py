@@ -3,6 +3,7 @@
 import errno
 import os
 import stat
+import subprocess
 import time
 
 import pytest
@@ -183,3 +184,25 @@ def test_metrics_is_prometheus_text(sample):
     assert samples["secretsfs_backend_calls_total"] >= 1
     assert "secretsfs_cache_hits_total" in samples
     sample.assert_no_planted_values(text.encode(), ".metrics")
+
+
+def test_a_walk_of_a_fresh_mount_costs_one_store_query_per_folder(env):
+    """Issue 16 §1: the local store lists a folder with its current secrets, so `find` and `ls -l`
+    need no store read per entry, and a multi-field secret still lists as a folder."""
+    expected = []
+    for folder in ("d0", "d1", "d2"):
+        for i in range(8):
+            env.put(f"{folder}/s{i}", f"walk-value-{folder}-{i:04d}")
+            expected.append(f"{folder}/s{i}")
+    env.put("multi", "walk-user-000001", field="user")
+    env.put("multi", "walk-pass-000002", field="password")
+    expected += ["multi/password", "multi/user"]
+    m = env.mount()
+    found = subprocess.run(["find", m.path, "-type", "f", "-not", "-name", ".*"], capture_output=True, text=True,
+                           check=True, timeout=60).stdout.split()
+    assert sorted(os.path.relpath(path, m.path) for path in found) == sorted(expected)
+    listed = subprocess.run(["ls", "-l", m.p("d1")], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert sum(1 for line in listed.splitlines() if line.startswith("-r") and line.split()[4] == "18") == 8
+    assert m.read("d2", "s7") == b"walk-value-d2-0007"
+    # The root, d0, d1 and d2, each listed once; every value came with its folder's listing.
+    assert status(m)["cache"]["backend_calls"] == 4

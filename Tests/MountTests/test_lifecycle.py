@@ -1,5 +1,6 @@
 """The daemon's life: freshness after the TTL, clean exit on signals, recovery from a dead mount."""
 
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,40 @@ def test_cache_ttl_zero_reads_through(sample):
     assert m.read("top") == b"top-level-value-xyz"
     sample.put("top", "changed-outside-777")
     assert wait_for(lambda: m.read("top") == b"changed-outside-777", 2)
+
+
+def test_cache_ttl_zero_costs_one_store_read_per_cat(env):
+    """DESIGN §1.1: at TTL 0 the requests the kernel sends for one `cat` (a lookup per name, open,
+    getattr, reads) share one read of the value; the folders along the path share one listing each
+    for a moment. Counted by the daemon's own backend-call counter."""
+    env.put("team/app/key", "ttl-zero-value-0001")
+    m = env.mount("--cache-ttl", "0")
+
+    def calls():
+        # From a new process each time: one process is shown the same `.status` for a second.
+        out = subprocess.run(["cat", m.p(".status")], capture_output=True, check=True, timeout=30).stdout
+        return json.loads(out)["cache"]["backend_calls"]
+
+    def cat():
+        return subprocess.run(["cat", m.p("team/app/key")], capture_output=True, check=True, timeout=30).stdout
+
+    assert cat() == b"ttl-zero-value-0001"
+    cats = 10
+    before = calls()
+    started = time.monotonic()
+    for _ in range(cats):
+        assert cat() == b"ttl-zero-value-0001"
+    elapsed = time.monotonic() - started
+    spent = calls() - before
+    # One read a cat, and the three listings (root, team, team/app) again each second that passed;
+    # without sharing, each cat costs 12 (a listing and a read per request).
+    assert cats <= spent <= cats + 3 * (1 + int(elapsed)), f"{spent} backend calls for {cats} cats in {elapsed:.1f}s"
+    # Still fresh: a change at the store is what the very next cat shows.
+    env.put("team/app/key", "ttl-zero-value-0002")
+    assert cat() == b"ttl-zero-value-0002"
+    env.put("team/new", "ttl-zero-value-0003")
+    assert cat() == b"ttl-zero-value-0002"
+    assert m.read("team", "new") == b"ttl-zero-value-0003"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

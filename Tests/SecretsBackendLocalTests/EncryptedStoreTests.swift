@@ -68,6 +68,19 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
         await reopened.shutdown()
     }
 
+    @Test func aListingOpensTheCurrentSecretsItBrings() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try await LocalSecretStore.open(path: folder.storePath, logger: testLogger, key: try key(7))
+        try await write(store, "dir/one", "sealed-listed-0001")
+        try await write(store, "dir/one", "sealed-listed-0002")
+        let (listing, current) = try await store.listWithCurrent(try SecretPath("dir"))
+        #expect(listing == Listing(secrets: ["one"]))
+        #expect(current["one"]?.content == .value(SecretValue(string: "sealed-listed-0002")))
+        #expect(current["one"]?.version == "2")
+        await store.shutdown()
+    }
+
     @Test func aPlainStoreWithValuesIsNotOpenedWithAKey() async throws {
         try await withTemporaryStore { store, folder in
             try await write(store, "a", "plain")

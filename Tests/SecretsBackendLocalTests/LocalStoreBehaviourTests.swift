@@ -55,6 +55,27 @@ import Testing
         }
     }
 
+    @Test func aListingBringsTheCurrentSecretsOfItsFolderInOneQuery() async throws {
+        try await withTemporaryStore { store, _ in
+            for path in ["a/b/c", "a/e", "a", "f", "ab/x"] {
+                _ = try await store.write(try SecretPath(path), content: .value(SecretValue(string: "1 \(path)")))
+            }
+            _ = try await store.write(try SecretPath("a/e"), content: .value(SecretValue(string: "2 a/e")))
+            _ = try await store.write(
+                try SecretPath("a/db"),
+                content: .fields(["user": SecretValue(string: "u"), "pw": SecretValue(string: "p")]))
+            for folder in [SecretPath.root, try SecretPath("a"), try SecretPath("a/b"), try SecretPath("nope")] {
+                let (listing, current) = try await store.listWithCurrent(folder)
+                #expect(listing == (try await store.list(folder)))
+                #expect(Set(current.keys) == listing.secrets, "every secret directly in \(folder), nothing deeper")
+                for (name, secret) in current {
+                    #expect(secret == (try await store.read(try folder.appending(name))))
+                }
+            }
+            #expect(try await store.listWithCurrent(try SecretPath("a")).1["e"]?.version == "2")
+        }
+    }
+
     @Test func invalidStoredNamesAreSkippedNotFatal() async throws {
         try await withTemporaryStore { store, _ in
             _ = try await store.write(try SecretPath("good/one"), content: .value(SecretValue(string: "x")))

@@ -86,6 +86,73 @@ import Testing
         #expect(await f.failure("a") == .unavailable)
     }
 
+    @Test func aZeroTTLSharesAListingBetweenTheLookupsOfOneMoment() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .zero))
+        f.upstream.set(path("x/a"), "one")
+        #expect(try await f.cache.list(.root, lookingUp: "x") == Listing(folders: ["x"]))
+        #expect(try await f.cache.list(.root, lookingUp: "x") == Listing(folders: ["x"]))
+        #expect(f.upstream.calls.lists == 1)
+        // A name the kept listing does not show is looked for in a new one.
+        f.upstream.set(path("y"), "two")
+        #expect(try await f.cache.list(.root, lookingUp: "y") == Listing(secrets: ["y"], folders: ["x"]))
+        #expect(f.upstream.calls.lists == 2)
+        // A plain listing (a folder's OPENDIR) always reaches the store.
+        _ = try await f.cache.list(.root)
+        #expect(f.upstream.calls.lists == 3)
+        f.clock.advance(by: CachePolicy().coalescingWindow)
+        _ = try await f.cache.list(.root, lookingUp: "x")
+        #expect(f.upstream.calls.lists == 4)
+        // Values are never kept, and nothing is served stale.
+        for _ in 0..<2 { #expect(try await f.read("y") == "two") }
+        #expect(f.upstream.calls.reads == 2)
+        f.clock.advance(by: CachePolicy().coalescingWindow)
+        f.upstream.fail(with: .unavailable)
+        #expect(await f.failure("y") == .unavailable)
+        await #expect(throws: SecretError.self) { _ = try await f.cache.list(.root, lookingUp: "x") }
+    }
+
+    @Test func theSecretsAListingBringsAreKeptAsIfRead() async throws {
+        let f = CacheFixture()
+        f.upstream.listCurrent(true)
+        for i in 0..<3 { f.upstream.set(path("x/s\(i)"), "value \(i)") }
+        f.upstream.set(path("x/deeper/s"), "deep")
+        #expect(try await f.cache.list(path("x")) == Listing(secrets: ["s0", "s1", "s2"], folders: ["deeper"]))
+        for i in 0..<3 { #expect(try await f.outcome("x/s\(i)") == ("value \(i)", .hit)) }
+        #expect(f.upstream.calls.reads == 0)
+        #expect(try await f.read("x/deeper/s") == "deep")
+        #expect(f.upstream.calls.reads == 1)
+        // A later listing that shows a change replaces the kept value; the TTL still bounds it.
+        f.upstream.set(path("x/s0"), "changed")
+        f.clock.advance(by: .seconds(100))
+        _ = try await f.cache.list(path("x"))
+        #expect(try await f.read("x/s0") == "changed")
+        #expect(f.upstream.calls.reads == 1)
+    }
+
+    @Test func aListingTooBigToKeepStillTellsTheTypesOfItsSecrets() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), maxEntries: 4))
+        f.upstream.listCurrent(true)
+        for i in 0..<6 { f.upstream.set(path("x/s\(i)"), "value \(i)") }
+        _ = try await f.upstream.write(path("x/db"), content: .fields(["user": SecretValue(string: "u")]))
+        _ = try await f.cache.list(path("x"))
+        #expect(await f.cache.statistics().entries == 1, "the listing alone: its 7 values do not fit in 4")
+        let kinds = await f.cache.peekFolders([path("x/s0"), path("x/db"), path("x/unknown")])
+        #expect(kinds == [false, true, nil])
+        // Forgotten with the rest of what is known of a path when it changes.
+        _ = try await f.cache.write(path("x/db"), content: .value(SecretValue(string: "now a value")))
+        #expect(await f.cache.peekFolders([path("x/db")]) == [nil])
+    }
+
+    @Test func aZeroTTLListingBringsNoValues() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .zero))
+        f.upstream.listCurrent(true)
+        f.upstream.set(path("x/s"), "value")
+        _ = try await f.cache.list(path("x"))
+        #expect(try await f.read("x/s") == "value")
+        #expect(f.upstream.calls.reads == 1)
+        #expect(await f.cache.peek(path("x/s")) == nil)
+    }
+
     @Test func listingsAndVersionsAreCachedToo() async throws {
         let f = CacheFixture()
         f.upstream.set(path("x/a"), "one")

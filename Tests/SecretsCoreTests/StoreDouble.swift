@@ -35,6 +35,7 @@ final class StoreDouble: SecretStore {
         var calls = Calls()
         var failure: SecretError.Code?
         var gate: Gate?
+        var listsCurrent = false
     }
 
     let descriptor = StoreDescriptor(backend: "double", address: "memory", capabilities: [.versions, .write, .rotate])
@@ -44,6 +45,9 @@ final class StoreDouble: SecretStore {
 
     /// Every later call throws `code` (nil: stop failing).
     func fail(with code: SecretError.Code?) { state.withLock { $0.failure = code } }
+
+    /// Whether listings bring the current secrets directly in the folder, as the local store's do.
+    func listCurrent(_ on: Bool) { state.withLock { $0.listsCurrent = on } }
 
     /// Every later read waits at `gate` before answering (nil: stop blocking).
     func block(with gate: Gate?) { state.withLock { $0.gate = gate } }
@@ -82,6 +86,18 @@ final class StoreDouble: SecretStore {
             state.calls.lists += 1
             if let failure = state.failure { throw SecretError(failure, "told to fail", path: folder) }
             return Listing.children(of: folder, among: state.secrets.keys.map(\.segments))
+        }
+    }
+
+    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+        let listing = try await list(folder)
+        return state.withLock { state in
+            guard state.listsCurrent else { return (listing, [:]) }
+            var current: [String: Secret] = [:]
+            for (path, entry) in state.secrets where path.parent == folder {
+                current[path.name] = Secret(content: entry.content, version: String(entry.version), createdAt: nil)
+            }
+            return (listing, current)
         }
     }
 

@@ -179,7 +179,28 @@ struct Fixture {
         #expect(answer.immediate == nil)
         let full = try await answer.value
         #expect(kept.attributes == full.attributes)
-        #expect(full.timeout == 300)
+        // The kernel keeps them while the value stays fresh: the TTL less its random spread and its age.
+        #expect(full.timeout <= 300 - 1.001 && full.timeout >= 300 * 0.9 - 1.001)
+    }
+
+    /// The spread of each answer's lifetime (`--refresh-jitter`) reaches the kernel: it asks again
+    /// when the cache would fetch again, not all mounts of a deploy after the same TTL.
+    @Test func theKernelKeepsAValueOnlyWhileItsAnswerIsFresh() async throws {
+        let store = MemoryStore()
+        store.seed("team/key", .value(SecretValue(string: "value")))
+        let clock = ManualTimeSource()
+        let cache = CachingSecretStore(
+            upstream: store, policy: CachePolicy(ttl: .seconds(300), refreshJitter: 0.1), clock: clock,
+            logger: Logger(label: "test"), random: { 0.5 })
+        let fs = SecretsFileSystem(
+            store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: clock, logger: Logger(label: "test"))
+        let folder = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "team", context: .unknown).value
+        #expect(folder.entryTimeout == 300 && folder.attributeTimeout == 300)
+        let value = try await fs.lookup(parent: folder.attributes.inode, name: "key", context: .unknown).value
+        #expect(value.entryTimeout == 285 && value.attributeTimeout == 285)
+        clock.advance(by: .seconds(85))
+        let again = try await fs.lookup(parent: folder.attributes.inode, name: "key", context: .unknown).value
+        #expect(again.entryTimeout == 200 && again.attributeTimeout == 200)
     }
 
     @Test func aZeroTTLKeepsNothing() async throws {

@@ -11,6 +11,7 @@ final class MemoryStore: SecretStore {
     let descriptor: StoreDescriptor
     private let state = Mutex<[SecretPath: Stored]>([:])
     let reads = Atomic<Int>(0)
+    let lists = Atomic<Int>(0)
     /// While set, reads wait here until `releaseReads`: a backend that stalls.
     private let stalled = Mutex<[CheckedContinuation<Void, Never>]?>(nil)
     let readsWaiting = Atomic<Int>(0)
@@ -69,7 +70,8 @@ final class MemoryStore: SecretStore {
     }
 
     func list(_ folder: SecretPath) async throws -> Listing {
-        state.withLock { Listing.children(of: folder, among: $0.keys.map(\.segments)) }
+        lists.add(1, ordering: .relaxed)
+        return state.withLock { Listing.children(of: folder, among: $0.keys.map(\.segments)) }
     }
 
     func versions(of path: SecretPath) async throws -> [VersionInfo] {
