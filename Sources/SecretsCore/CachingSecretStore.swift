@@ -7,13 +7,13 @@ import struct Foundation.Date
 /// at once, stale-if-error bounded by `maxStale`, refresh-ahead, remembered misses and an LRU
 /// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
 public actor CachingSecretStore: SecretStore {
-    fileprivate enum Payload: Sendable {
+    enum Payload: Sendable {
         case secret(Secret)
         case listing(Listing)
         case versions([VersionInfo])
     }
 
-    private struct Entry {
+    struct Entry {
         var payload: Payload?
         var missing: SecretError?
         var fetchedAt: Duration
@@ -28,21 +28,21 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let policy: CachePolicy
     /// Starts the refreshes this cache asks for; the process runs it in its `ServiceGroup`.
     public nonisolated let refreshAhead = RefreshAheadService()
-    private let clock: any TimeSource
-    private let logger: Logger
+    let clock: any TimeSource
+    let logger: Logger
     /// A number in [0, 1) for each answer's spread; injected so tests can pin it.
     private let random: @Sendable () -> Double
 
-    private var entries: [CacheKey: Entry] = [:]
+    var entries: [CacheKey: Entry] = [:]
     private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
     /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
     private var slowFlights: Set<CacheKey> = []
     /// Keys handed to `refreshAhead` and not started yet: each is queued once.
     private var queuedRefreshes: Set<CacheKey> = []
     private var tick: UInt64 = 0
-    private var stats = CacheStatistics()
+    var stats = CacheStatistics()
     private var changeHandler: (@Sendable (CacheKey) -> Void)?
-    private var breaker: CircuitBreaker
+    var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
     /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
     /// the mirror's memory until it is rewritten, so it is rewritten once they outnumber the live.
@@ -356,23 +356,29 @@ public actor CachingSecretStore: SecretStore {
             breaker.recordSuccess()
             store(key, payload)
         case .failure(let failure):
-            stats.record(error: failure, path: key.path, at: clock.wallNow())
-            if failure.code == .unavailable {
-                breaker.recordUnavailable(at: clock.monotonicNow())
-            } else {
-                breaker.recordSuccess()
+            record(failure, for: key)
+        }
+    }
+
+    /// A failed call's traces: the error figures, the breaker, and a miss remembered (announced
+    /// when it replaces a value).
+    func record(_ failure: SecretError, for key: CacheKey) {
+        stats.record(error: failure, path: key.path, at: clock.wallNow())
+        if failure.code == .unavailable {
+            breaker.recordUnavailable(at: clock.monotonicNow())
+        } else {
+            breaker.recordSuccess()
+        }
+        if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
+            let previous = entries[key]
+            entries[key] = Entry(
+                payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
+                lastUsed: nextTick())
+            if previous?.payload != nil {
+                mirrorRecord(key, nil)
+                changeHandler?(key)
             }
-            if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
-                let previous = entries[key]
-                entries[key] = Entry(
-                    payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
-                    lastUsed: nextTick())
-                if previous?.payload != nil {
-                    mirrorRecord(key, nil)
-                    changeHandler?(key)
-                }
-                evictIfNeeded()
-            }
+            evictIfNeeded()
         }
     }
 
@@ -392,12 +398,12 @@ public actor CachingSecretStore: SecretStore {
     }
 
     /// A new answer's fresh lifetime: the TTL less a random part of `refreshJitter` of it.
-    private func lifetime() -> Duration {
+    func lifetime() -> Duration {
         let spread = min(max(policy.refreshJitter, 0), 1) * min(max(random(), 0), 1)
         return policy.ttl * (1 - spread)
     }
 
-    private func store(_ key: CacheKey, _ payload: Payload) {
+    func store(_ key: CacheKey, _ payload: Payload) {
         guard policy.ttl > .zero else { return }
         let previous = entries[key]
         let entry = Entry(
