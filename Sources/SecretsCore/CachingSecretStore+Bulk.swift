@@ -62,6 +62,32 @@ extension CachingSecretStore {
         }
     }
 
+    /// Replaces every cached folder listing by the one `paths` imply, when `paths` is every secret the
+    /// store shows (a listing of versions): new and deleted secrets show within the freshness
+    /// interval without a listing of their own. Changed listings are announced as any change.
+    public func refreshListings(from paths: some Collection<SecretPath>) {
+        var folders: [String: (SecretPath, Listing)] = [:]
+        for case (.listing(let folder), let entry) in entries where entry.payload != nil {
+            folders[folder.string] = (folder, Listing())
+        }
+        guard !folders.isEmpty else { return }
+        for path in paths {
+            let segments = path.segments
+            var folder = ""
+            for (depth, segment) in segments.enumerated() {
+                if folders[folder] != nil {
+                    if depth == segments.count - 1 {
+                        folders[folder]!.1.secrets.insert(segment)
+                    } else {
+                        folders[folder]!.1.folders.insert(segment)
+                    }
+                }
+                folder = folder.isEmpty ? segment : folder + "/" + segment
+            }
+        }
+        for (folder, listing) in folders.values { store(.listing(folder), .listing(listing)) }
+    }
+
     /// The store's listing of current versions, counted as backend calls; nil when it has none.
     public func currentVersions() async throws -> VersionListing? {
         // Not the breaker's probe: a listing never stands in for the read that tells it recovered.

@@ -5,7 +5,8 @@ import ServiceLifecycle
 /// store for every secret's current version (AWS: `ListSecrets`, 100 a page): cached values whose
 /// version is unchanged are marked fresh again without a read, and only those that changed or went
 /// are read again, in bulk. So a change is seen within the period, at the cost of a listing instead
-/// of one read per secret. A store without such a listing has its prefetched values read again in
+/// of one read per secret; the cached folder listings are made anew from the same answer, so a new or
+/// deleted secret shows within the period too. A store without such a listing has its prefetched values read again in
 /// bulk instead (so they stay hits); its other values keep the cache's refresh-ahead.
 public struct FreshnessService: Service {
     /// What one round did, for the tests and the debug log.
@@ -92,6 +93,7 @@ public struct FreshnessService: Service {
                 if listing.versions[path] == version { unchanged.append(path) } else { stale.append(path) }
             }
             await cache.confirmFresh(unchanged)
+            await cache.refreshListings(from: listing.versions.keys)
             round.confirmed = unchanged.count
         } else {
             stale = cached.keys.filter(prefetch.matches)

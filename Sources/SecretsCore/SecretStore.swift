@@ -20,9 +20,9 @@ public protocol SecretStore: Sendable {
     /// which reads them one by one, a few at a time.
     func readMany(_ paths: [SecretPath]) async -> BulkRead
 
-    /// The current version id of every secret in the store, from a listing that carries them (AWS
-    /// `ListSecrets`), so a cache can tell what changed without reading values; nil when the store
-    /// has no such listing.
+    /// The current version id of every secret the store shows (what `list` shows, all folders), from
+    /// a listing that carries them (AWS `ListSecrets`), so a cache can tell what changed without
+    /// reading values and make its folder listings anew; nil when the store has no such listing.
     func currentVersions() async throws -> VersionListing?
 
     /// The names directly under `folder` (`.root` for the top).

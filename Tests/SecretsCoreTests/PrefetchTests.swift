@@ -139,6 +139,25 @@ final class CountingStore: SecretStore {
         #expect(await cache.statistics().confirmedFresh == 1)
     }
 
+    @Test func aRoundMakesTheCachedFolderListingsAnewFromTheSameAnswer() async throws {
+        let (store, cache, clock) = try await fixture(listsVersions: true)
+        let changes = ChangeLog()
+        await cache.onChange { changes.record($0) }
+        _ = try await cache.read(path("a/x"))
+        #expect(try await cache.list(path("a")) == Listing(secrets: ["x", "y"], folders: ["sub"]))
+        #expect(try await cache.list(.root).folders == ["a", "b", "c"])
+        try await store.set("a/new", "a new one")
+        try await store.set("fresh/one", "a new folder")
+        let service = FreshnessService(
+            cache: cache, prefetch: Prefetch(patterns: []), interval: nil, clock: clock, logger: logger)
+        await service.round()
+        #expect(try await cache.list(path("a")) == Listing(secrets: ["x", "y", "new"], folders: ["sub"]))
+        #expect(try await cache.list(.root).folders == ["a", "b", "c", "fresh"])
+        #expect(store.counts.lists[path("a")] == 1, "made from the listing of versions, not listed again")
+        #expect(store.counts.lists[.root] == 1)
+        #expect(Set(changes.all) == [.listing(path("a")), .listing(.root)])
+    }
+
     @Test func withoutAVersionListingOnlyThePrefetchedAreReadAgain() async throws {
         let (store, cache, clock) = try await fixture()
         let prefetch = Prefetch(patterns: ["a/*"])
