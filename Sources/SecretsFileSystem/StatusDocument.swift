@@ -143,6 +143,17 @@ enum StatusRenderer {
             "cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
         metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
         metric(
+            "freshness_checks_total", "counter", "Listings of current versions made to tell what changed.",
+            [("", Double(stats.freshnessChecks))])
+        metric(
+            "confirmed_fresh_total", "counter", "Cached values marked fresh because their version was unchanged.",
+            [("", Double(stats.confirmedFresh))])
+        if let prefetch = stats.prefetch {
+            metric(
+                "prefetch_secrets", "gauge", "Secrets matched by --prefetch at mount, by outcome.",
+                [("{outcome=\"read\"}", Double(prefetch.read)), ("{outcome=\"failed\"}", Double(prefetch.failed))])
+        }
+        metric(
             "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
             [("", stats.breakerState == .closed ? 0 : 1)])
         metric(
