@@ -58,3 +58,34 @@ def test_a_change_elsewhere_is_seen_within_the_interval_and_unchanged_secrets_ar
     # The listings, plus one BatchGetSecretValue for the one changed secret.
     assert after["backend_calls"] - start["backend_calls"] == listings + 1
     assert after["misses"] == start["misses"]
+
+
+def test_ssm_prefetch_reads_in_bulk_and_a_changed_parameter_is_seen_within_the_interval(env, endpoint):
+    import boto3
+    from test_ssm_mount import ssm_environment
+    ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    root = "/" + unique("sf")
+    values = {f"app/p{i}": f"ssm-fresh-{i}-{unique('v')}" for i in range(12)}
+    for name, value in values.items():
+        ssm.put_parameter(Name=f"{root}/{name}", Value=value, Type="SecureString")
+        env.planted.append(value.encode())
+    m = env.mount("--ssm-prefix", root, "--cache-ttl", "10m", "--refresh-interval", "1s", "--prefetch", "app/*",
+                  backend=["--backend", "ssm"], env=ssm_environment(endpoint))
+    first = fresh_status(m)
+    assert first["prefetch"]["matched"] == 12 and first["prefetch"]["read"] == 12
+    calls = first["cache"]["backend_calls"]
+    checks = first["cache"]["freshness_checks"]
+    for name, value in values.items():
+        assert m.read(*name.split("/")) == value.encode()
+    assert wait_for(lambda: fresh_status(m)["cache"]["freshness_checks"] >= checks + 2, 30)
+    after_reads = fresh_status(m)["cache"]
+    assert after_reads["misses"] == first["cache"]["misses"], "the prefetched reads were hits"
+    # Only listing pages since (12 parameters, 10 a page): no read of an unchanged one.
+    assert after_reads["backend_calls"] - calls == 2 * (after_reads["freshness_checks"] - checks)
+
+    changed = f"ssm-fresh-changed-{unique('v')}"
+    env.planted.append(changed.encode())
+    ssm.put_parameter(Name=f"{root}/app/p3", Value=changed, Type="SecureString", Overwrite=True)
+    assert wait_for(lambda: m.read("app", "p3") == changed.encode(), 30), "the change is seen"
+    assert m.read("app", "p4") == values["app/p4"].encode()
