@@ -65,11 +65,13 @@ extension CachingSecretStore {
     /// Replaces every cached folder listing by the one `paths` imply, when `paths` is every secret the
     /// store shows (a listing of versions): new and deleted secrets show within the freshness
     /// interval without a listing of their own. Changed listings are announced as any change.
-    public func refreshListings(from paths: some Collection<SecretPath>) {
+    /// `creating` names folders to cache a listing of even where none is cached yet (prefetch).
+    public func refreshListings(from paths: some Collection<SecretPath>, creating: Set<SecretPath> = []) {
         var folders: [String: (SecretPath, Listing)] = [:]
         for case (.listing(let folder), let entry) in entries where entry.payload != nil {
             folders[folder.string] = (folder, Listing())
         }
+        for folder in creating { folders[folder.string] = (folder, Listing()) }
         guard !folders.isEmpty else { return }
         for path in paths {
             let segments = path.segments

@@ -73,8 +73,28 @@ public struct Prefetch: Sendable {
         return (found.sorted(), failedListings)
     }
 
-    /// Walks `cache`'s listings (so they are cached too) and reads every match into it with the
-    /// store's bulk read. One log line per secret that failed; the figures go to `.status`.
+    private func findMatches(
+        through cache: CachingSecretStore, logger: Logger, concurrency: Int
+    ) async -> (paths: [SecretPath], failedListings: Int) {
+        // A store that cannot be listed now is walked instead, which logs what fails.
+        guard let listing = try? await cache.currentVersions() else {
+            return await matchingPaths(in: cache, logger: logger, concurrency: concurrency)
+        }
+        let found = listing.versions.keys.filter(matches).sorted()
+        // The folders the walk would have listed on the way: the first `ls` of each is a hit too.
+        var folders: Set<SecretPath> = []
+        for path in found {
+            var next = path.parent
+            while let folder = next, folders.insert(folder).inserted { next = folder.parent }
+        }
+        await cache.refreshListings(from: listing.versions.keys, creating: folders)
+        return (found, 0)
+    }
+
+    /// Finds the matches (from the store's listing of versions where it has one: one listing for the
+    /// whole store instead of one per folder; else by walking `cache`'s listings), caches the folder
+    /// listings on the way to them, and reads every match into `cache` with the store's bulk read.
+    /// One log line per secret that failed; the figures go to `.status`.
     @discardableResult
     public func run(
         into cache: CachingSecretStore, clock: any TimeSource, logger: Logger,
@@ -82,7 +102,7 @@ public struct Prefetch: Sendable {
     ) async -> CacheStatistics.Prefetch {
         let started = clock.monotonicNow()
         var figures = CacheStatistics.Prefetch()
-        let (paths, failedListings) = await matchingPaths(in: cache, logger: logger, concurrency: concurrency)
+        let (paths, failedListings) = await findMatches(through: cache, logger: logger, concurrency: concurrency)
         figures.matched = paths.count
         figures.failedListings = failedListings
         let failures = await cache.fetchMany(paths)

@@ -97,6 +97,21 @@ final class CountingStore: SecretStore {
         #expect(try await cache.readWithOutcome(path("b/w"), version: nil).1 == .miss)
     }
 
+    @Test func aStoreWithAListingOfVersionsIsNotWalkedFolderByFolder() async throws {
+        let (store, cache, clock) = try await fixture(listsVersions: true)
+        let figures = await Prefetch(patterns: ["a/**"]).run(into: cache, clock: clock, logger: logger)
+        #expect(figures.matched == 3)
+        #expect(figures.read == 3)
+        #expect(store.counts.versionListings == 1)
+        #expect(store.counts.lists.isEmpty, "one listing of versions instead of a listing per folder")
+        // The folders on the way to the matches are cached as a walk would have left them.
+        #expect(try await cache.list(path("a")) == Listing(secrets: ["x", "y"], folders: ["sub"]))
+        #expect(try await cache.list(path("a/sub")) == Listing(secrets: ["z"]))
+        #expect(try await cache.list(.root) == Listing(secrets: ["top"], folders: ["a", "b", "c"]))
+        #expect(store.counts.lists.isEmpty)
+        #expect(try await cache.readWithOutcome(path("a/sub/z"), version: nil).1 == .hit)
+    }
+
     @Test func aSecretThatFailsIsCountedAndReadOnDemandLater() async throws {
         let (store, cache, clock) = try await fixture()
         store.failing(path("a/y"))
