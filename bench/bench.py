@@ -735,7 +735,10 @@ class Bench:
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda i: sm.create_secret(Name=f"fresh/s{i:04d}", SecretString=f"v{i}-0"),
                               range(count)))
-            daemon = self.mount("freshness", "--cache-ttl", f"{target * 10}s", "--refresh-interval", f"{target}s",
+            # A change is seen within the interval plus one round (a listing of N/100 pages): the
+            # interval leaves a tenth of the target for the round.
+            daemon = self.mount("freshness", "--cache-ttl", f"{target * 10}s",
+                                "--refresh-interval", f"{int(target * 900)}ms",
                                 "--aws-prefix", "fresh", backend=("--backend", "aws", "--aws-endpoint", endpoint),
                                 env=self.aws_env())
             daemon.start(probe="s0000")
