@@ -99,3 +99,32 @@ enum SM {
 
     struct Empty: Decodable, Sendable {}
 }
+
+extension SM {
+    struct BatchGetSecretValue: Encodable, Sendable {
+        var SecretIdList: [String]
+        var NextToken: String?
+    }
+
+    struct BatchAnswer: Decodable, Sendable {
+        struct Failure: Decodable, Sendable {
+            var SecretId: String?
+            var ErrorCode: String?
+        }
+        var SecretValues: [SecretValueAnswer]?
+        var Errors: [Failure]?
+        var NextToken: String?
+    }
+
+    /// A `ListSecrets` entry with what tells a change: the version ids per staging label.
+    struct VersionedEntry: Decodable, Sendable {
+        var Name: String?
+        var LastChangedDate: Double?
+        var SecretVersionsToStages: [String: [String]]?
+    }
+
+    struct VersionedListAnswer: Decodable, Sendable {
+        var SecretList: [VersionedEntry]?
+        var NextToken: String?
+    }
+}

@@ -21,6 +21,9 @@ public final class AWSSecretStore: SecretStore {
     public let credentialRefresh: AWSCredentialRefresh
     /// Names already reported as impossible to show, so each is logged once.
     private let reportedNames = LogOnce()
+    /// Set once BatchGetSecretValue is refused as a whole (a policy that grants GetSecretValue
+    /// alone): bulk reads go one by one from then on.
+    let batchRefused = Mutex(false)
 
     /// What tests turn: page sizes (to reach a second page with few secrets) and the retry policy.
     struct Tuning: Sendable {
@@ -115,14 +118,18 @@ public final class AWSSecretStore: SecretStore {
             case let id? where (32...64).contains(id.count): request.VersionId = id
             case let label?: request.VersionStage = label
             }
-            let answer = try await client.call("GetSecretValue", request, as: SM.SecretValueAnswer.self)
-            guard let id = answer.VersionId, !id.isEmpty else {
-                throw SecretError(.malformedResponse, "Secrets Manager GetSecretValue answer has no VersionId")
-            }
-            return Secret(
-                content: try content(of: answer, expand: expandJSONFields), version: id,
-                createdAt: answer.CreatedDate.map { Date(timeIntervalSince1970: $0) })
+            return try secret(from: try await client.call("GetSecretValue", request, as: SM.SecretValueAnswer.self))
         }
+    }
+
+    /// The secret one version's answer holds (GetSecretValue, or one of BatchGetSecretValue's).
+    func secret(from answer: SM.SecretValueAnswer) throws(SecretError) -> Secret {
+        guard let id = answer.VersionId, !id.isEmpty else {
+            throw SecretError(.malformedResponse, "Secrets Manager answer has a secret value without VersionId")
+        }
+        return Secret(
+            content: try content(of: answer, expand: expandJSONFields), version: id,
+            createdAt: answer.CreatedDate.map { Date(timeIntervalSince1970: $0) })
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {

@@ -65,3 +65,15 @@ enum SSM {
         var Version: Int?
     }
 }
+
+extension SSM {
+    struct GetParameters: Encodable {
+        var Names: [String]
+        var WithDecryption = true
+    }
+
+    struct ParametersByNameAnswer: Decodable {
+        var Parameters: [Parameter]?
+        var InvalidParameters: [String]?
+    }
+}

@@ -137,22 +137,14 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
     /// match below (walked again each round, so a new secret is seen), and the inputs of watched
     /// rendered files.
     func watchedSecrets() async -> [SecretPath] {
-        var found: Set<SecretPath> = []
-        var folders: [SecretPath] = [.root]
-        while let folder = folders.popLast() {
-            guard let listing = try? await cache.list(folder) else { continue }
-            for name in listing.secrets {
-                guard let path = try? folder.appending(name) else { continue }
-                if actions.contains(where: { $0.matches(path, field: nil) }) { found.insert(path) }
-            }
-            for name in listing.folders {
-                guard let path = try? folder.appending(name) else { continue }
-                let segments = ArraySlice(path.segments)
-                if actions.contains(where: { $0.patterns.contains { Glob.prefixCompatible($0, segments) } }) {
-                    folders.append(path)
-                }
-            }
-        }
+        let actions = self.actions
+        let walked = await Prefetch.walk(
+            in: cache, wanted: { path in actions.contains { $0.matches(path, field: nil) } },
+            entering: { folder in
+                let segments = ArraySlice(folder.segments)
+                return actions.contains { $0.patterns.contains { Glob.prefixCompatible($0, segments) } }
+            })
+        var found = Set(walked.paths)
         for file in rendered.all where actions.contains(where: { $0.matches(file.path, field: nil) }) {
             for input in file.template.inputs {
                 if let path = try? SecretPath(input.path) { found.insert(path) }

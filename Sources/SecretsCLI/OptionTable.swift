@@ -166,8 +166,8 @@ extension OptionSpec {
 
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
-        cacheTTL, refreshJitter, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages, events, showVersions,
-        busyPoll,
+        cacheTTL, refreshJitter, refreshInterval, prefetch, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages,
+        events, showVersions, busyPoll,
         uid, gid,
         fileMode, dirMode, allowOther, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
     ]
@@ -179,6 +179,13 @@ extension OptionSpec {
         "refresh-jitter", .value, .mountOnly,
         help: "Random part of the TTL by which each answer expires early, so a fleet does not refresh in step",
         defaultText: "\(Int(CachePolicy().refreshJitter * 100))%", note: "0 off")
+    static let refreshInterval = OptionSpec(
+        "refresh-interval", .value, .mountOnly,
+        help: "How often cached values are checked against the listing of versions (aws, ssm) or prefetched ones read",
+        defaultText: "the TTL", note: "at most 3/4 of the shortest lifetime")
+    static let prefetch = OptionSpec(
+        "prefetch", .list, .mountOnly,
+        help: "Read every secret matching this path glob into the cache before the mount is ready (repeatable)")
     static let maxStale = OptionSpec(
         "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
         defaultText: typed(CachePolicy().maxStale), note: "0 off")

@@ -8,6 +8,21 @@ public struct CacheStatistics: Sendable, Equatable {
         public var kind: String
     }
 
+    /// What `--prefetch` did at mount; nil when nothing was asked for.
+    public struct Prefetch: Sendable, Equatable {
+        /// Secrets whose path matched a pattern.
+        public var matched = 0
+        /// Matched secrets now in the cache.
+        public var read = 0
+        /// Matched secrets that could not be read (each read on demand instead).
+        public var failed = 0
+        /// Listings that could not be walked (what is below them is not prefetched).
+        public var failedListings = 0
+        public var seconds = 0.0
+
+        public init() {}
+    }
+
     public var entries = 0
     public var hits = 0
     public var misses = 0
@@ -18,6 +33,11 @@ public struct CacheStatistics: Sendable, Equatable {
     /// Calls refused without reaching the backend because the breaker was open.
     public var breakerRejections = 0
     public var breakerState = BreakerState.closed
+    public var prefetch: Prefetch?
+    /// Listings of current versions made to tell which cached values changed.
+    public var freshnessChecks = 0
+    /// Cached values marked fresh again because a listing showed their version unchanged.
+    public var confirmedFresh = 0
     public var errorsByKind: [String: Int] = [:]
     public var recentErrors: [RecentError] = []
 

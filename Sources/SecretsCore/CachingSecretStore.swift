@@ -7,13 +7,13 @@ import struct Foundation.Date
 /// at once, stale-if-error bounded by `maxStale`, refresh-ahead, remembered misses and an LRU
 /// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
 public actor CachingSecretStore: SecretStore {
-    fileprivate enum Payload: Sendable {
+    enum Payload: Sendable {
         case secret(Secret)
         case listing(Listing)
         case versions([VersionInfo])
     }
 
-    private struct Entry {
+    struct Entry {
         var payload: Payload?
         var missing: SecretError?
         var fetchedAt: Duration
@@ -28,21 +28,21 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let policy: CachePolicy
     /// Starts the refreshes this cache asks for; the process runs it in its `ServiceGroup`.
     public nonisolated let refreshAhead = RefreshAheadService()
-    private let clock: any TimeSource
-    private let logger: Logger
+    let clock: any TimeSource
+    let logger: Logger
     /// A number in [0, 1) for each answer's spread; injected so tests can pin it.
     private let random: @Sendable () -> Double
 
-    private var entries: [CacheKey: Entry] = [:]
+    var entries: [CacheKey: Entry] = [:]
     private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
     /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
     private var slowFlights: Set<CacheKey> = []
     /// Keys handed to `refreshAhead` and not started yet: each is queued once.
     private var queuedRefreshes: Set<CacheKey> = []
     private var tick: UInt64 = 0
-    private var stats = CacheStatistics()
+    var stats = CacheStatistics()
     private var changeHandler: (@Sendable (CacheChange) -> Void)?
-    private var breaker: CircuitBreaker
+    var breaker: CircuitBreaker
     private var mirror: (any CacheMirror)?
     /// Whether each secret a listing brought is a multi-field one (a folder) or a value, kept apart
     /// from the values: a name of a big walk whose value did not fit still lists with its type, so
@@ -420,23 +420,29 @@ public actor CachingSecretStore: SecretStore {
             breaker.recordSuccess()
             store(key, payload, cause: refreshing ? .refresh : .outside)
         case .failure(let failure):
-            stats.record(error: failure, path: key.path, at: clock.wallNow())
-            if failure.code == .unavailable {
-                breaker.recordUnavailable(at: clock.monotonicNow())
-            } else {
-                breaker.recordSuccess()
+            record(failure, for: key)
+        }
+    }
+
+    /// A failed call's traces: the error figures, the breaker, and a miss remembered (announced
+    /// when it replaces a value).
+    func record(_ failure: SecretError, for key: CacheKey) {
+        stats.record(error: failure, path: key.path, at: clock.wallNow())
+        if failure.code == .unavailable {
+            breaker.recordUnavailable(at: clock.monotonicNow())
+        } else {
+            breaker.recordSuccess()
+        }
+        if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
+            let previous = entries[key]
+            entries[key] = Entry(
+                payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
+                lastUsed: nextTick())
+            if let gone = previous?.payload {
+                mirrorRecord(key, nil)
+                changeHandler?(CacheChange(key, cause: .deleted, oldVersion: Self.version(of: gone)))
             }
-            if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
-                let previous = entries[key]
-                entries[key] = Entry(
-                    payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
-                    lastUsed: nextTick())
-                if let gone = previous?.payload {
-                    mirrorRecord(key, nil)
-                    changeHandler?(CacheChange(key, cause: .deleted, oldVersion: Self.version(of: gone)))
-                }
-                evictIfNeeded()
-            }
+            evictIfNeeded()
         }
     }
 
@@ -456,12 +462,12 @@ public actor CachingSecretStore: SecretStore {
     }
 
     /// A new answer's fresh lifetime: the TTL less a random part of `refreshJitter` of it.
-    private func lifetime() -> Duration {
+    func lifetime() -> Duration {
         let spread = min(max(policy.refreshJitter, 0), 1) * min(max(random(), 0), 1)
         return policy.ttl * (1 - spread)
     }
 
-    private func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
+    func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
         let lifetime: Duration
         if policy.ttl > .zero {
             lifetime = self.lifetime()

@@ -15,6 +15,16 @@ public protocol SecretStore: Sendable {
     /// The current value, or the version `version` when given.
     func read(_ path: SecretPath, version: String?) async throws -> Secret
 
+    /// The current values of `paths`, each answered on its own: one path's failure is its entry's,
+    /// never the whole call's. Stores with a request for many secrets (AWS) override the default,
+    /// which reads them one by one, a few at a time.
+    func readMany(_ paths: [SecretPath]) async -> BulkRead
+
+    /// The current version id of every secret the store shows (what `list` shows, all folders), from
+    /// a listing that carries them (AWS `ListSecrets`), so a cache can tell what changed without
+    /// reading values and make its folder listings anew; nil when the store has no such listing.
+    func currentVersions() async throws -> VersionListing?
+
     /// The names directly under `folder` (`.root` for the top).
     func list(_ folder: SecretPath) async throws -> Listing
 
@@ -43,6 +53,12 @@ extension SecretStore {
     public func read(_ path: SecretPath) async throws -> Secret {
         try await read(path, version: nil)
     }
+
+    public func readMany(_ paths: [SecretPath]) async -> BulkRead {
+        await BulkRead.oneByOne(self, paths)
+    }
+
+    public func currentVersions() async throws -> VersionListing? { nil }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         throw SecretError.unsupported("\(descriptor.backend) keeps no versions").at(path)

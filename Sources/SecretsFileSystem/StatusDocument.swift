@@ -49,6 +49,7 @@ enum StatusRenderer {
     private struct StatusJSON: Encodable {
         struct Cache: Encodable {
             var entries, hits, misses, staleServes, backendCalls, refreshes, evictions, breakerRejections: Int
+            var freshnessChecks, confirmedFresh: Int
             var hitRate: Double
             var breakerState: String
         }
@@ -63,6 +64,12 @@ enum StatusRenderer {
         var healthDetail: String
         var uptimeSeconds: Double
         var cache: Cache
+        struct Prefetch: Encodable {
+            var matched, read, failed, failedListings: Int
+            var seconds: Double
+        }
+        /// Absent when `--prefetch` was not given (or this worker took the cache over).
+        var prefetch: Prefetch?
         var errorsByKind: [String: Int]
         var lastErrors: [RecentError]
         var rotations: [String: Int]
@@ -108,8 +115,14 @@ enum StatusRenderer {
             cache: .init(
                 entries: stats.entries, hits: stats.hits, misses: stats.misses, staleServes: stats.staleServes,
                 backendCalls: stats.backendCalls, refreshes: stats.refreshes, evictions: stats.evictions,
-                breakerRejections: stats.breakerRejections,
+                breakerRejections: stats.breakerRejections, freshnessChecks: stats.freshnessChecks,
+                confirmedFresh: stats.confirmedFresh,
                 hitRate: (stats.hitRate * 10000).rounded() / 10000, breakerState: stats.breakerState.rawValue),
+            prefetch: stats.prefetch.map {
+                .init(
+                    matched: $0.matched, read: $0.read, failed: $0.failed, failedListings: $0.failedListings,
+                    seconds: ($0.seconds * 1000).rounded() / 1000)
+            },
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map {
                 .init(time: Timestamp.iso8601($0.time), path: $0.path, kind: $0.kind)
@@ -178,6 +191,17 @@ enum StatusRenderer {
         metric(
             "cache_evictions_total", "counter", "Entries evicted by the size bound.", [("", Double(stats.evictions))])
         metric("backend_calls_total", "counter", "Calls made to the backend.", [("", Double(stats.backendCalls))])
+        metric(
+            "freshness_checks_total", "counter", "Listings of current versions made to tell what changed.",
+            [("", Double(stats.freshnessChecks))])
+        metric(
+            "confirmed_fresh_total", "counter", "Cached values marked fresh because their version was unchanged.",
+            [("", Double(stats.confirmedFresh))])
+        if let prefetch = stats.prefetch {
+            metric(
+                "prefetch_secrets", "gauge", "Secrets matched by --prefetch at mount, by outcome.",
+                [("{outcome=\"read\"}", Double(prefetch.read)), ("{outcome=\"failed\"}", Double(prefetch.failed))])
+        }
         metric(
             "breaker_open", "gauge", "1 while the circuit breaker refuses calls to the backend.",
             [("", stats.breakerState == .closed ? 0 : 1)])

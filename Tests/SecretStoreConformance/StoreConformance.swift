@@ -51,6 +51,7 @@ public enum StoreConformance {
         await run.part("listing") { try await run.checkListing() }
         await run.part("fields") { try await run.checkFields() }
         await run.part("missing") { try await run.checkMissing() }
+        await run.part("bulk reads") { try await run.checkBulkReads() }
         await run.part("versions") { try await run.checkVersions() }
         await run.part("write and rotate") { try await run.checkWriteAndRotate() }
         let health = await store.health()
@@ -139,6 +140,40 @@ public enum StoreConformance {
                     for value in planted { check(!error.description.contains(value), "errors hold no value") }
                 }
             }
+        }
+
+        /// `readMany` answers each path as `read` does, one path's failure its own; a listing of
+        /// current versions, where the store has one, agrees with `read`.
+        func checkBulkReads() async throws {
+            let missing = try SecretPath("conformance-missing-in-bulk")
+            var paths = Array(fixture.seeded.keys)
+            if let (path, _) = fixture.fieldSecret { paths.append(path) }
+            let answer = await store.readMany(paths + [missing])
+            check(answer.requests >= 1, "a bulk read counts its requests")
+            for path in paths {
+                let single = try await store.read(path)
+                switch answer.results[path] {
+                case .success(let secret)?:
+                    check(secret.content == single.content, "bulk read of \(path) holds what read holds")
+                    check(secret.version == single.version, "bulk read of \(path) has read's version")
+                case .failure(let error)?:
+                    check(false, "bulk read of \(path) succeeds, got \(error.code)")
+                case nil:
+                    check(false, "bulk read answers \(path)")
+                }
+            }
+            if case .failure(let error)? = answer.results[missing] {
+                check(error.code == .notFound, "bulk read of a missing secret is notFound, got \(error.code)")
+                for value in planted { check(!error.description.contains(value), "errors hold no value") }
+            } else {
+                check(false, "bulk read of a missing secret is a failure of its own")
+            }
+            guard let listing = try await store.currentVersions() else { return }
+            for path in paths {
+                let version = try await store.read(path).version
+                check(listing.versions[path] == version, "the listing of versions has \(path) at read's version")
+            }
+            check(listing.versions[missing] == nil, "the listing of versions has no missing secret")
         }
 
         func checkVersions() async throws {

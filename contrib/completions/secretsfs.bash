@@ -187,8 +187,8 @@ _secretsfs() {
 _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --events --show-versions --allow-other --mlock --daemon --vault-skip-verify -h --help)
-    repeating_options=(-o --env-include)
-    non_repeating_options=(--cache-ttl --refresh-jitter --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--prefetch -o --env-include)
+    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --busy-poll --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -197,6 +197,12 @@ _secretsfs_mount() {
         return
         ;;
     '--refresh-jitter')
+        return
+        ;;
+    '--refresh-interval')
+        return
+        ;;
+    '--prefetch')
         return
         ;;
     '--max-stale')

@@ -17,6 +17,8 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .option(.cacheTTL), help: .option(.cacheTTL)) var cacheTTL = DurationArgument(CachePolicy().ttl)
     @Option(name: .option(.refreshJitter), help: .option(.refreshJitter))
     var refreshJitter = FractionArgument(CachePolicy().refreshJitter)
+    @Option(name: .option(.refreshInterval), help: .option(.refreshInterval)) var refreshInterval: DurationArgument?
+    @Option(name: .option(.prefetch), help: .option(.prefetch)) var prefetch: [String] = []
     @Option(name: .option(.maxStale), help: .option(.maxStale)) var maxStale = DurationArgument(CachePolicy().maxStale)
     @Option(name: .option(.negativeTTL), help: .option(.negativeTTL))
     var negativeTTL = DurationArgument(CachePolicy().negativeTTL)
@@ -49,6 +51,12 @@ struct MountCommand: AsyncParsableCommand {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }
         if !(0...10_000).contains(busyPoll) {
             throw ValidationError("--busy-poll must be from 0 to 10000 microseconds")
+        }
+        if let interval = refreshInterval, interval.duration <= .zero {
+            throw ValidationError("--refresh-interval must be more than 0")
+        }
+        if prefetch.contains(where: { $0.split(separator: "/").isEmpty }) {
+            throw ValidationError("--prefetch needs a path glob, such as openai/* or db/**")
         }
         if keepPages && directIO { throw ValidationError("--keep-pages and --direct-io cannot be used together") }
         try PasswordGenerator.checkLength(rotationLength, flag: "--rotation-length")

@@ -58,6 +58,19 @@ extension MountCommand {
         options.certificates = CertificateFolders(upstream)
         options.actions = tally
 
+        // Before PREPARED, so before READY=1 and the daemon-mode parent's exit: the first read of
+        // each match is a hit. A replacing worker takes the cache over from its predecessor instead.
+        let prefetcher = Prefetch(patterns: prefetch)
+        if !prefetcher.isEmpty, channel.generation == 0 {
+            if cachePolicy.ttl > .zero {
+                await prefetcher.run(into: cache, clock: clock, logger: logger)
+            } else {
+                logger.warning("--prefetch does nothing with --cache-ttl 0: nothing is kept")
+            }
+        }
+        let freshness = FreshnessService(
+            cache: cache, prefetch: prefetcher, interval: refreshInterval?.duration, clock: clock, logger: logger)
+
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
         channel.tell("PREPARED")
         guard let order = await Self.nextLine(from: channel), order.hasPrefix("SERVE") else {
@@ -98,7 +111,10 @@ extension MountCommand {
             configuration: .init(
                 // Stopped in reverse order: the mount drains first, then refresh-ahead, token renewal
                 // and credential refresh stop (a draining mount still reads with a renewed token).
-                services: [.init(service: cache.refreshAhead)] + background + actionServices + [
+                services: [
+                    .init(service: cache.refreshAhead),
+                    .init(service: freshness, successTerminationBehavior: .ignore),
+                ] + background + actionServices + [
                     .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
                 ],
                 gracefulShutdownSignals: [.sigterm],

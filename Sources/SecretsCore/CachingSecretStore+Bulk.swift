@@ -1,0 +1,121 @@
+/// The cache's answers taken many at a time: for prefetch at mount and for the freshness service,
+/// which read through the store's bulk request and confirm unchanged values from a listing.
+extension CachingSecretStore {
+    /// Reads the current values of `paths` with the store's bulk read and keeps each as a read would
+    /// (announcing those that changed); a path that fails keeps what was cached, and a missing one
+    /// is remembered as missing. Returns the failures.
+    @discardableResult
+    public func fetchMany(_ paths: [SecretPath]) async -> [SecretPath: SecretError] {
+        var seen = Set<SecretPath>()
+        let unique = paths.filter { seen.insert($0).inserted }
+        guard !unique.isEmpty else { return [:] }
+        guard breaker.allow(at: clock.monotonicNow()) else {
+            stats.breakerRejections += 1
+            let refusal = SecretError(.unavailable, "backend circuit open after repeated failures")
+            return Dictionary(uniqueKeysWithValues: unique.map { ($0, refusal.at($0)) })
+        }
+        let answer = await upstream.readMany(unique)
+        stats.backendCalls += answer.requests
+        var failures: [SecretPath: SecretError] = [:]
+        for path in unique {
+            let key = CacheKey.secret(path, version: nil)
+            switch answer.results[path] {
+            case .success(let secret)?:
+                breaker.recordSuccess()
+                store(key, .secret(secret), cause: .refresh)
+            case .failure(let failure)?:
+                failures[path] = failure
+                record(failure, for: key)
+            case nil:
+                let failure = SecretError(.internal, "the store's bulk read left this secret out").at(path)
+                failures[path] = failure
+                record(failure, for: key)
+            }
+        }
+        return failures
+    }
+
+    /// The version of every current value cached, fresh or not.
+    public func cachedVersions() -> [SecretPath: String] {
+        var versions: [SecretPath: String] = [:]
+        for (key, entry) in entries {
+            guard case .secret(let path, version: nil) = key, case .secret(let secret)? = entry.payload else {
+                continue
+            }
+            versions[path] = secret.version
+        }
+        return versions
+    }
+
+    /// Marks the cached current values of `paths` fresh again without a fetch, as if just read: a
+    /// listing showed their version unchanged. Paths not cached are left alone.
+    public func confirmFresh(_ paths: some Sequence<SecretPath>) {
+        let now = clock.monotonicNow()
+        for path in paths {
+            let key = CacheKey.secret(path, version: nil)
+            guard var entry = entries[key], entry.payload != nil else { continue }
+            entry.fetchedAt = now
+            entry.lifetime = lifetime()
+            entry.staleLogged = false
+            entries[key] = entry
+            stats.confirmedFresh += 1
+        }
+    }
+
+    /// Replaces every cached folder listing by the one `paths` imply, when `paths` is every secret the
+    /// store shows (a listing of versions): new and deleted secrets show within the freshness
+    /// interval without a listing of their own. Changed listings are announced as any change.
+    /// `creating` names folders to cache a listing of even where none is cached yet (prefetch).
+    public func refreshListings(from paths: some Collection<SecretPath>, creating: Set<SecretPath> = []) {
+        var folders: [String: (SecretPath, Listing)] = [:]
+        for case (.listing(let folder), let entry) in entries where entry.payload != nil {
+            folders[folder.string] = (folder, Listing())
+        }
+        for folder in creating { folders[folder.string] = (folder, Listing()) }
+        guard !folders.isEmpty else { return }
+        for path in paths {
+            let segments = path.segments
+            var folder = ""
+            for (depth, segment) in segments.enumerated() {
+                if folders[folder] != nil {
+                    if depth == segments.count - 1 {
+                        folders[folder]!.1.secrets.insert(segment)
+                    } else {
+                        folders[folder]!.1.folders.insert(segment)
+                    }
+                }
+                folder = folder.isEmpty ? segment : folder + "/" + segment
+            }
+        }
+        for (folder, listing) in folders.values { store(.listing(folder), .listing(listing), cause: .refresh) }
+    }
+
+    /// The store's listing of current versions, counted as backend calls; nil when it has none.
+    public func currentVersions() async throws -> VersionListing? {
+        // Not the breaker's probe: a listing never stands in for the read that tells it recovered.
+        guard breaker.state(at: clock.monotonicNow()) != .open else {
+            stats.breakerRejections += 1
+            throw SecretError(.unavailable, "backend circuit open after repeated failures")
+        }
+        do {
+            let listing = try await upstream.currentVersions()
+            if let listing {
+                stats.backendCalls += listing.requests
+                stats.freshnessChecks += 1
+                breaker.recordSuccess()
+            }
+            return listing
+        } catch {
+            let failure = SecretError.from(error)
+            stats.backendCalls += 1
+            stats.record(error: failure, path: .root, at: clock.wallNow())
+            if failure.code == .unavailable { breaker.recordUnavailable(at: clock.monotonicNow()) }
+            throw failure
+        }
+    }
+
+    /// Keeps what `--prefetch` did, for `.status`.
+    public func recordPrefetch(_ figures: CacheStatistics.Prefetch) {
+        stats.prefetch = figures
+    }
+}
