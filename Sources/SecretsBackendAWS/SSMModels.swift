@@ -25,10 +25,17 @@ enum SSM {
     struct GetParametersByPath: Encodable {
         var Path: String
         var Recursive = true
-        // Names are all a listing needs; values are not fetched for it.
+        // Names are all a plain listing needs; `listWithCurrent` asks for the values too.
         var WithDecryption = false
         var MaxResults: Int
         var NextToken: String?
+
+        init(Path: String, WithDecryption: Bool = false, MaxResults: Int, NextToken: String?) {
+            self.Path = Path
+            self.WithDecryption = WithDecryption
+            self.MaxResults = MaxResults
+            self.NextToken = NextToken
+        }
     }
 
     struct GetParameterHistory: Encodable {

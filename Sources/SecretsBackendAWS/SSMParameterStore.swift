@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SecretsCore
 import SecretsHTTP
+import Synchronization
 
 /// AWS Systems Manager Parameter Store as a `SecretStore`, over the same signer, credential chain and
 /// HTTP layer as Secrets Manager. Parameter `/app/db/password` is the file `app/db/password`
@@ -18,6 +19,8 @@ public final class SSMParameterStore: SecretStore {
     /// Credentials fetched again before they expire (the mount's `ServiceGroup` runs it).
     public let credentialRefresh: AWSCredentialRefresh
     private let reportedNames = LogOnce()
+    /// Set once SSM refuses a listing with decryption: listings go without values from then on.
+    private let decryptRefused = Atomic<Bool>(false)
 
     /// SSM's own limits per page.
     static let pathPageSize = 10
@@ -89,13 +92,36 @@ public final class SSMParameterStore: SecretStore {
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {
+        try await listing(folder, withValues: false).0
+    }
+
+    /// `GetParametersByPath` brings the values with the names when asked to decrypt: the listing of
+    /// a folder then also holds its parameters, and the cache keeps them, so reading a folder's
+    /// files after listing it costs no `GetParameter` each. A token that may list but not decrypt
+    /// gets the plain listing, once warned.
+    public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+        guard !decryptRefused.load(ordering: .relaxed) else { return (try await list(folder), [:]) }
+        do {
+            return try await listing(folder, withValues: true)
+        } catch let error as SecretError where error.code == .permissionDenied {
+            decryptRefused.store(true, ordering: .relaxed)
+            logger.warning(
+                "SSM refused GetParametersByPath with decryption; folders are listed without values from now on",
+                metadata: ["error": "\(error.message)"])
+            return (try await list(folder), [:])
+        }
+    }
+
+    private func listing(_ folder: SecretPath, withValues: Bool) async throws -> (Listing, [String: Secret]) {
         let base = "/" + prefix.joined(separator: "/")
         let below = "/" + (prefix + folder.segments).joined(separator: "/")
         var paths: [[String]] = []
+        var current: [String: Secret] = [:]
         try await client.everyPage { token in
             let answer = try await client.call(
                 "GetParametersByPath",
-                SSM.GetParametersByPath(Path: below, MaxResults: Self.pathPageSize, NextToken: token),
+                SSM.GetParametersByPath(
+                    Path: below, WithDecryption: withValues, MaxResults: Self.pathPageSize, NextToken: token),
                 as: SSM.ParametersAnswer.self)
             for parameter in answer.Parameters ?? [] {
                 guard let name = parameter.Name else {
@@ -105,16 +131,27 @@ public final class SSMParameterStore: SecretStore {
                 guard relative.hasPrefix(base) else { continue }
                 relative = relative.dropFirst(base.count)
                 if relative.hasPrefix("/") { relative = relative.dropFirst() }
-                paths.append(relative.split(separator: "/", omittingEmptySubsequences: false).map(String.init))
+                let segments = relative.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                paths.append(segments)
+                // Only the folder's own parameters: what is deeper is listed by its own folder.
+                if withValues, segments.count == folder.segments.count + 1, var text = parameter.Value,
+                    let number = parameter.Version, let child = segments.last, SecretPath.isValidSegment(child)
+                {
+                    current[child] = Secret(
+                        content: .value(SecretValue(string: text)), version: String(number),
+                        createdAt: parameter.LastModifiedDate.map { Date(timeIntervalSince1970: $0) })
+                    text = ""
+                }
             }
             return answer.NextToken
         }
-        return Listing.children(of: folder, among: paths) { name in
+        let listing = Listing.children(of: folder, among: paths) { name in
             if reportedNames.first(name) {
                 logger.warning(
                     "skipping an SSM parameter whose name is not a valid path", metadata: ["name": "\(name)"])
             }
         }
+        return (listing, current.filter { listing.secrets.contains($0.key) })
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {

@@ -86,6 +86,33 @@ func ssm(_ endpoint: String, _ code: String) async throws -> String {
         await store.shutdown()
     }
 
+    @Test func aListingBringsTheFolderValuesAndTheCacheKeepsThem() async throws {
+        let endpoint = try motoEndpoint()
+        let prefix = "/" + uniquePrefix("ssm-warm")
+        _ = try await ssm(
+            endpoint,
+            """
+            p = "\(prefix)"
+            ssm.put_parameter(Name=p + "/app/one", Value="ssm-warm-value-one-1", Type="SecureString")
+            ssm.put_parameter(Name=p + "/app/two", Value="ssm-warm-value-two-2", Type="String")
+            ssm.put_parameter(Name=p + "/app/deeper/three", Value="ssm-warm-value-three", Type="String")
+            """)
+        let store = try await makeSSMStore(prefix: prefix)
+        let (listing, current) = try await store.listWithCurrent(path("app"))
+        #expect(listing.secrets == ["one", "two"] && listing.folders == ["deeper"])
+        #expect(current.keys.sorted() == ["one", "two"], "the folder's own parameters, not the deeper ones")
+        #expect(current["one"].flatMap(value) == Array("ssm-warm-value-one-1".utf8), "a SecureString decrypted")
+        #expect(current["two"]?.version == "1")
+        let cache = CachingSecretStore(
+            upstream: store, policy: CachePolicy(ttl: .seconds(300)), logger: Logger(label: "test.ssm"))
+        _ = try await cache.list(path("app"))
+        let before = await cache.statistics().backendCalls
+        #expect(value(try await cache.read(path("app/two"))) == Array("ssm-warm-value-two-2".utf8))
+        #expect(value(try await cache.read(path("app/one"))) == Array("ssm-warm-value-one-1".utf8))
+        #expect(await cache.statistics().backendCalls == before, "read from what the listing brought")
+        await cache.shutdown()
+    }
+
     @Test func rotationKeepsTheTypeAndKey() async throws {
         let endpoint = try motoEndpoint()
         let prefix = "/" + uniquePrefix("ssm-rot")
