@@ -271,3 +271,37 @@ def start_private_moto(workdir):
     _wait_ready(process, answers, "moto_server", log)
     return PrivateServer(process, addr, None, log)
 
+
+def nginx_tls_server(work, port, certificate, key, server_name, master=False):
+    """Writes an nginx config serving TLS on 127.0.0.1:`port` from `certificate` and `key` (paths in a
+    mount) into `work`, with the folders it needs; returns nginx's argv without the binary. With
+    `master`, as nginx runs in production: `nginx -s reload` starts new workers on a new
+    certificate (root's workers stay root, so they may reach a mount they did not make)."""
+    for folder in ("logs", "tmp"):
+        os.makedirs(os.path.join(work, folder), exist_ok=True)
+    process = "master_process on;\nworker_processes 1;\n" if master else "master_process off;\n"
+    user = "user root;\n" if master and os.geteuid() == 0 else ""
+    config = os.path.join(work, "nginx.conf")
+    with open(config, "w") as f:
+        f.write(f"""\
+daemon off;
+{process}{user}pid {work}/nginx.pid;
+error_log stderr;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/tmp/body;
+    proxy_temp_path {work}/tmp/proxy;
+    fastcgi_temp_path {work}/tmp/fastcgi;
+    uwsgi_temp_path {work}/tmp/uwsgi;
+    scgi_temp_path {work}/tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name {server_name};
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};
+        location / {{ return 200 "served from the mount\\n"; }}
+    }}
+}}
+""")
+    return ["-p", str(work), "-e", "stderr", "-c", config]

@@ -203,14 +203,12 @@ def nginx_binary():
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_nginx_reloads_by_an_exec_action_and_serves_the_new_certificate(env):
-    from peers import free_port
+    from peers import free_port, nginx_tls_server
     nginx = nginx_binary()
     if not nginx:
         pytest.skip("SECRETSFS_TEST_NGINX is not set: scripts/test fetches Debian's nginx")
     work = env.workdir / "tls"
     work.mkdir()
-    for folder in ("logs", "tmp"):
-        (work / folder).mkdir()
     old_cert, old_key = make_pair(work, "old")
     new_cert, new_key = make_pair(work, "new")
     env.planted += [old_key, new_key]
@@ -218,32 +216,8 @@ def test_nginx_reloads_by_an_exec_action_and_serves_the_new_certificate(env):
     env.cli("put", "tls/key", input=old_key)
     mountpoint = env.workdir / "m0" / "mnt"
     port = free_port()
-    conf = work / "nginx.conf"
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    conf.write_text(f"""\
-daemon off;
-master_process on;
-worker_processes 1;
-{user}pid {work}/nginx.pid;
-error_log stderr;
-events {{ worker_connections 16; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/tmp/body;
-    proxy_temp_path {work}/tmp/proxy;
-    fastcgi_temp_path {work}/tmp/fastcgi;
-    uwsgi_temp_path {work}/tmp/uwsgi;
-    scgi_temp_path {work}/tmp/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        server_name app.test;
-        ssl_certificate {mountpoint}/tls/cert;
-        ssl_certificate_key {mountpoint}/tls/key;
-        location / {{ return 200 "served over the mount's certificate\\n"; }}
-    }}
-}}
-""")
-    reload = json.dumps([nginx, "-p", str(work), "-e", "stderr", "-c", str(conf), "-s", "reload"])
+    args = nginx_tls_server(work, port, f"{mountpoint}/tls/cert", f"{mountpoint}/tls/key", "app.test", master=True)
+    reload = json.dumps([nginx, *args, "-s", "reload"])
     config = config_file(env, f"""\
 on_change:
   - paths: ["tls/*"]
@@ -252,7 +226,7 @@ on_change:
     timeout: 20s
 """)
     m = env.mount("--cache-ttl", "1s", "--config", config)
-    server = subprocess.Popen([nginx, "-p", str(work), "-e", "stderr", "-c", str(conf)],
+    server = subprocess.Popen([nginx, *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert wait_for(lambda: served_fingerprint(port) is not None, 30, every=0.3), "nginx did not answer"

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import BIN, wait_for, write_control
-from peers import errno_of, free_port, shared_vault, unique
+from peers import errno_of, free_port, nginx_tls_server, shared_vault, unique
 from test_events import Inotifywait
 from test_vault_mount import mount_vault, plant
 
@@ -170,37 +170,15 @@ def test_nginx_serves_the_certificate_and_a_reload_serves_the_next(env, pki):
     m = mount_vault(env, vault, "--config", certificate_config(env, mount))
     plant_key(env, m)
     work = env.workdir / "nginx"
-    for sub in ("logs", "tmp"):
-        (work / sub).mkdir(parents=True)
+    work.mkdir(parents=True)
     ca = work / "ca.pem"
     ca.write_bytes(read(m, "issuing_ca"))
     port = free_port()
-    (work / "nginx.conf").write_text(f"""\
-daemon off;
-# A master, as nginx runs in production: `nginx -s reload` starts new workers on the new certificate.
-# The certificate and key are read by the master, as the user who started it (the mount's).
-master_process on;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log stderr;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/tmp/body;
-    proxy_temp_path {work}/tmp/proxy;
-    fastcgi_temp_path {work}/tmp/fastcgi;
-    uwsgi_temp_path {work}/tmp/uwsgi;
-    scgi_temp_path {work}/tmp/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        server_name web.example.test;
-        ssl_certificate {os.path.join(folder(m), "full_chain")};
-        ssl_certificate_key {os.path.join(folder(m), "private_key")};
-        location / {{ return 200 "served from the mount\\n"; }}
-    }}
-}}
-""")
-    nginx_args = [nginx, "-p", str(work), "-e", "stderr", "-c", str(work / "nginx.conf")]
+    # A master, as nginx runs in production: `nginx -s reload` starts new workers on the new certificate.
+    args = nginx_tls_server(
+        work, port, os.path.join(folder(m), "full_chain"), os.path.join(folder(m), "private_key"),
+        "web.example.test", master=True)
+    nginx_args = [nginx, *args]
     server = subprocess.Popen(nginx_args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def served_serial():

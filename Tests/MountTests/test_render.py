@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, Env, wait_for, write_control
-from peers import free_port
+from peers import free_port, nginx_tls_server
 
 ROOTED = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for another user")
 
@@ -381,32 +381,8 @@ permissions:
     m = env.mount("--config", config)
     assert os.stat(m.p("tls/key")).st_mode & 0o777 == 0o400
     port = free_port()
-    for folder in ("logs", "tmp"):
-        (work / folder).mkdir()
-    (work / "nginx.conf").write_text(f"""\
-daemon off;
-master_process off;
-pid {work}/nginx.pid;
-error_log stderr;
-events {{ worker_connections 16; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/tmp/body;
-    proxy_temp_path {work}/tmp/proxy;
-    fastcgi_temp_path {work}/tmp/fastcgi;
-    uwsgi_temp_path {work}/tmp/uwsgi;
-    scgi_temp_path {work}/tmp/scgi;
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        server_name app.test;
-        ssl_certificate {m.p("web/fullchain.pem")};
-        ssl_certificate_key {m.p("tls/key")};
-        location / {{ return 200 "served over the mount's certificate\\n"; }}
-    }}
-}}
-""")
-    server = subprocess.Popen([nginx, "-p", str(work), "-e", "stderr", "-c", str(work / "nginx.conf")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args = nginx_tls_server(work, port, m.p("web/fullchain.pem"), m.p("tls/key"), "app.test")
+    server = subprocess.Popen([nginx, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         context = ssl.create_default_context(cafile=str(work / "root.pem"))
         deadline = time.monotonic() + 30
@@ -422,7 +398,7 @@ http {{
                 assert time.monotonic() < deadline, "nginx did not answer"
                 time.sleep(0.2)
         # The root alone verifies the leaf: nginx sent the intermediate from the rendered bundle.
-        assert b"200 OK" in answer and b"served over the mount's certificate" in answer
+        assert b"200 OK" in answer and b"served from the mount" in answer
     finally:
         server.terminate()
         errors = server.communicate(timeout=10)[1]
