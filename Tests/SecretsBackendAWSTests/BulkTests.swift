@@ -8,14 +8,7 @@ import Testing
 
 /// boto3 (a real client) on moto's Secrets Manager: a change made behind the mount's back.
 func secretsManager(_ endpoint: String, _ code: String) async throws {
-    let script = """
-        import boto3, sys
-        sm = boto3.client("secretsmanager", endpoint_url=sys.argv[1], region_name="us-east-1",
-                          aws_access_key_id="AKIAPLANTEDTESTKEY01", aws_secret_access_key="x")
-        \(code)
-        """
-    let (status, _) = try await runProcess("/usr/bin/env", ["python3", "-c", script, endpoint])
-    guard status == 0 else { throw TestSetupError(description: "boto3 secretsmanager script failed (\(status))") }
+    _ = try await boto3("secretsmanager", endpoint, code)
 }
 
 /// Many secrets per request: BatchGetSecretValue, ListSecrets' version ids, SSM's GetParameters.

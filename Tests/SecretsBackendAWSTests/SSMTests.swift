@@ -20,14 +20,20 @@ func makeSSMStore(
 
 /// boto3 (a real client) on moto's SSM: what a user's own tooling would have written.
 func ssm(_ endpoint: String, _ code: String) async throws -> String {
+    try await boto3("ssm", endpoint, code)
+}
+
+/// `code` run with `client` bound to boto3's client for `service` on moto; its standard output.
+func boto3(_ service: String, _ endpoint: String, _ code: String) async throws -> String {
     let script = """
         import boto3, sys, json
-        ssm = boto3.client("ssm", endpoint_url=sys.argv[1], region_name="us-east-1",
-                           aws_access_key_id="AKIAPLANTEDTESTKEY01", aws_secret_access_key="x")
+        client = boto3.client("\(service)", endpoint_url=sys.argv[1], region_name="us-east-1",
+                              aws_access_key_id="AKIAPLANTEDTESTKEY01", aws_secret_access_key="x")
+        ssm = sm = client
         \(code)
         """
     let (status, output) = try await runProcess("/usr/bin/env", ["python3", "-c", script, endpoint])
-    guard status == 0 else { throw TestSetupError(description: "boto3 ssm script failed (\(status))") }
+    guard status == 0 else { throw TestSetupError(description: "boto3 \(service) script failed (\(status))") }
     return output
 }
 

@@ -62,6 +62,7 @@ import Testing
         _ = try await f.read("a")
         await f.cache.waitForBackgroundWork()
         #expect(log.all == [.secret(path("a"), version: nil)])
+        #expect(log.ofValues.map(\.cause) == [.refresh], "found by refresh-ahead, not by a reader")
     }
 
     @Test func statisticsCountHitsMissesCallsAndErrors() async throws {

@@ -22,19 +22,6 @@ import Testing
         #expect(cause == .outside && old == "1" && new == "2")
     }
 
-    @Test func aRefreshAheadFindingANewVersionIsARefresh() async throws {
-        let f = CacheFixture()
-        let log = ChangeLog()
-        await f.cache.onChange { log.record($0) }
-        f.upstream.set(path("a"), "one")
-        _ = try await f.read("a")
-        f.upstream.set(path("a"), "two")
-        f.clock.advance(by: .seconds(90))
-        _ = try await f.read("a")
-        await f.cache.waitForBackgroundWork()
-        #expect(try #require(change(log)).0 == .refresh)
-    }
-
     @Test func aRotationNamesItsFieldAndBothVersions() async throws {
         let f = CacheFixture()
         let log = ChangeLog()
