@@ -81,7 +81,9 @@ enum Operations {
             let answer = bridge.fileSystem.read(
                 UInt64(ino), handle: handle, offset: Int(offset), size: size, nonBlocking: nonBlocking,
                 context: Operations.context(req))
-            let waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle)
+            // Only an answer that waits can be a stream's: a read answered now costs no lookup more.
+            var waiting = false
+            if case .later = answer { waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle) }
             bridge.reply(req, answer, waiting: waiting) { .bytes($0) }
         }
         ops.poll = { req, ino, fi, ph in

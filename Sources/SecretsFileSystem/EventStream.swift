@@ -126,8 +126,9 @@ extension SecretsFileSystem {
 
     /// The stream behind an `.events` descriptor; nil for any other handle.
     func eventStream(_ inode: UInt64, handle: UInt64) -> EventStream? {
+        guard handle != 0 else { return nil }
         if case .events(let stream)? = handles.get(handle) { return stream }
-        guard handle != 0, inodes.key(for: inode) == .events else { return nil }
+        guard inodes.key(for: inode) == .events else { return nil }
         guard case .events(let stream) = handles.get(handle, orAdopt: { .events(EventStream(changes.subscribe())) })
         else { return nil }
         return stream

@@ -75,16 +75,18 @@ extension SecretsFileSystem {
     public func read(
         _ inode: UInt64, handle: UInt64, offset: Int, size: Int, nonBlocking: Bool = false, context: RequestContext
     ) -> Answer<[UInt8]> {
-        if let stream = eventStream(inode, handle: handle) {
-            return readEvents(stream, size: size, nonBlocking: nonBlocking)
-        }
         switch handles.get(handle) {
+        case .events(let stream)?:
+            return readEvents(stream, size: size, nonBlocking: nonBlocking)
         case .bytes(let value)?, .rotate(_, let value)?:
             return .now(.success(value.slice(offset: offset, length: size)))
         case .directory?:
             return .now(.failure(SecretError(.invalidArgument, "is a folder")))
-        case .events?, nil:
-            break
+        case nil:
+            // A stream an earlier worker opened: adopted under the kernel's handle.
+            if let stream = eventStream(inode, handle: handle) {
+                return readEvents(stream, size: size, nonBlocking: nonBlocking)
+            }
         }
         // A read with no handle belongs to no open this worker saw: where each open reads the store, it does too.
         if !readsPerOpen, let value = kept(inode)?.node.value {
