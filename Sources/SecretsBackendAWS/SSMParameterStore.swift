@@ -100,7 +100,10 @@ public final class SSMParameterStore: SecretStore {
     /// files after listing it costs no `GetParameter` each. A token that may list but not decrypt
     /// gets the plain listing, once warned.
     public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
-        guard !decryptRefused.load(ordering: .relaxed) else { return (try await list(folder), [:]) }
+        guard !decryptRefused.load(ordering: .relaxed) else {
+            let listing = try await list(folder)
+            return (listing, [:])
+        }
         do {
             return try await listing(folder, withValues: true)
         } catch let error as SecretError where error.code == .permissionDenied {
@@ -108,7 +111,8 @@ public final class SSMParameterStore: SecretStore {
             logger.warning(
                 "SSM refused GetParametersByPath with decryption; folders are listed without values from now on",
                 metadata: ["error": "\(error.message)"])
-            return (try await list(folder), [:])
+            let listing = try await list(folder)
+            return (listing, [:])
         }
     }
 

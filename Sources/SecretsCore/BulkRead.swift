@@ -18,23 +18,17 @@ public struct BulkRead: Sendable {
         _ store: any SecretStore, _ paths: [SecretPath], concurrency: Int = BulkRead.concurrency
     ) async -> BulkRead {
         var answer = BulkRead()
-        await withTaskGroup(of: (SecretPath, Result<Secret, SecretError>).self) { group in
+        await withTaskGroup(of: PathAnswer<Secret>.self) { group in
             var waiting = paths[...]
             var running = 0
             while true {
                 while running < max(1, concurrency), let path = waiting.popFirst() {
                     running += 1
-                    group.addTask {
-                        do {
-                            return (path, .success(try await store.read(path, version: nil)))
-                        } catch {
-                            return (path, .failure(SecretError.from(error).at(path)))
-                        }
-                    }
+                    group.addTask { await PathAnswer.of(path) { try await store.read(path, version: nil) } }
                 }
-                guard let (path, result) = await group.next() else { break }
+                guard let read = await group.next() else { break }
                 running -= 1
-                answer.results[path] = result
+                answer.results[read.path] = read.result.mapError { $0.at(read.path) }
                 answer.requests += 1
             }
         }

@@ -338,7 +338,11 @@ public actor CachingSecretStore: SecretStore {
         stats.misses += 1
         let task = flightTask(key, fetch: fetch)
         do {
-            guard staleCandidate else { return (try await task.value, .miss) }
+            // Each tuple is built after its await: see `PathAnswer`.
+            guard staleCandidate else {
+                let payload = try await task.value
+                return (payload, .miss)
+            }
             // A call already known to be slow is not waited for again: one grace per call, not per reader.
             if !slowFlights.contains(key), let payload = try await firstWithin(policy.staleGrace, task) {
                 return (payload, .miss)
@@ -347,7 +351,8 @@ public actor CachingSecretStore: SecretStore {
             // refreshes the entry when it answers.
             if inflight[key] != nil { slowFlights.insert(key) }
             if let stale = staleValue(for: key, reason: "backend slow") { return (stale, .stale) }
-            return (try await task.value, .miss)
+            let payload = try await task.value
+            return (payload, .miss)
         } catch {
             let failure = SecretError.from(error)
             if failure.code == .unavailable || failure.code == .internal,

@@ -58,16 +58,13 @@ public struct Prefetch: Sendable {
             var next: [SecretPath] = []
             for start in stride(from: 0, to: level.count, by: max(1, concurrency)) {
                 let batch = level[start..<min(level.count, start + max(1, concurrency))]
-                await withTaskGroup(of: (SecretPath, Result<Listing, SecretError>).self) { group in
+                await withTaskGroup(of: PathAnswer<Listing>.self) { group in
                     for folder in batch {
-                        group.addTask {
-                            do { return (folder, .success(try await store.list(folder))) } catch {
-                                return (folder, .failure(SecretError.from(error)))
-                            }
-                        }
+                        group.addTask { await PathAnswer.of(folder) { try await store.list(folder) } }
                     }
-                    for await (folder, result) in group {
-                        switch result {
+                    for await answer in group {
+                        let folder = answer.path
+                        switch answer.result {
                         case .success(let listing):
                             for name in listing.secrets.sorted() {
                                 if let path = try? folder.appending(name), wanted(path) { found.append(path) }

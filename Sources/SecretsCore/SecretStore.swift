@@ -75,6 +75,8 @@ extension SecretStore {
     public func shutdown() async {}
 
     public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
-        (try await list(folder), [:])
+        // Bound first: see `PathAnswer` on tuples returned across a suspension.
+        let listing = try await list(folder)
+        return (listing, [:])
     }
 }
