@@ -51,6 +51,8 @@ public actor CachingSecretStore: SecretStore {
     /// Records in the mirror that a later one superseded: their bytes (values among them) stay in
     /// the mirror's memory until it is rewritten, so it is rewritten once they outnumber the live.
     private var mirrorSuperseded = 0
+    /// At TTL 0, the folders seen for the last `negativeTTL` (see `lookupHint`); empty otherwise.
+    private var folders: FolderMemory
 
     public init(
         upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger,
@@ -63,6 +65,8 @@ public actor CachingSecretStore: SecretStore {
         self.clock = clock
         self.logger = logger
         self.breaker = CircuitBreaker(threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown)
+        self.folders = FolderMemory(
+            lifetime: policy.ttl == .zero ? policy.negativeTTL : .zero, limit: policy.maxEntries)
     }
 
     // A refresh-ahead service still running for a cache that is gone has nothing left to do.
@@ -212,6 +216,28 @@ public actor CachingSecretStore: SecretStore {
         return try await self.listing(folder, reuse: false).0
     }
 
+    /// What a lookup of `path` may go by at TTL 0 without asking the store (DESIGN §1.1): the
+    /// lookups along a path must not each cost a listing. Always `.unknown` when values are cached.
+    public func lookupHint(_ path: SecretPath) -> LookupHint {
+        guard policy.ttl == .zero, let parent = path.parent else { return .unknown }
+        let listing = CacheKey.listing(parent)
+        if inflight[listing] != nil { return .parentListed }
+        if let entry = entries[listing], entry.payload != nil, clock.monotonicNow() - entry.fetchedAt < entry.lifetime {
+            return .parentListed
+        }
+        if folders.knows(path, at: clock.monotonicNow()) {
+            stats.hits += 1
+            return .folder
+        }
+        return .unknown
+    }
+
+    /// Whether `path` is a folder (a prefix of secret paths), by listing it: at TTL 0 that listing then
+    /// answers the lookups inside it for a moment, as `list(_:lookingUp:)` does.
+    public func isFolder(_ path: SecretPath) async throws -> Bool {
+        try await !listing(path, reuse: true).0.isEmpty
+    }
+
     private func listing(_ folder: SecretPath, reuse: Bool) async throws -> (Listing, CacheOutcome) {
         let upstream = self.upstream
         // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
@@ -270,6 +296,7 @@ public actor CachingSecretStore: SecretStore {
         queuedRefreshes.removeAll()
         entries.removeAll()
         kinds.removeAll()
+        folders.forget(.root)
 
         await upstream.shutdown()
     }
@@ -473,6 +500,7 @@ public actor CachingSecretStore: SecretStore {
     }
 
     func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
+        if policy.ttl == .zero { learnFolders(key, payload) }
         let lifetime: Duration
         if policy.ttl > .zero {
             lifetime = self.lifetime()
@@ -524,6 +552,20 @@ public actor CachingSecretStore: SecretStore {
                 continue
             }
             store(key, .secret(secret), cause: .outside)
+        }
+    }
+
+    /// What an answer at TTL 0 says of folders: a listing names its child folders (and is empty when
+    /// the folder is gone); a current value found means every folder above it exists.
+    private func learnFolders(_ key: CacheKey, _ payload: Payload) {
+        let now = clock.monotonicNow()
+        switch (key, payload) {
+        case (.listing(let folder), .listing(let listing)):
+            folders.learn(listing, of: folder, at: now)
+        case (.secret(let path, version: nil), .secret):
+            if let parent = path.parent { folders.remember(parent, at: now) }
+        default:
+            break
         }
     }
 

@@ -125,6 +125,7 @@ final class Resolver: Sendable {
     /// where a name has several spellings (env).
     func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
         guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
+        if store.policy.ttl == .zero, let node = try await probe(path, in: parent, outcome: outcome) { return node }
         let listing = try await store.list(parent, lookingUp: path.name)
         let isPrefix = listing.folders.contains(path.name)
         if listing.secrets.contains(path.name) {
@@ -142,6 +143,50 @@ final class Resolver: Sendable {
             return .field(of: parent, name: path.name, secret, value)
         }
         return try await node(reading: path, isPrefix: false, outcome: outcome)
+    }
+
+    /// At TTL 0, what `path` is when its parent's listing is not at hand, without listing the parent:
+    /// the kernel looks up one name at a time, and a listing per folder along the path would cost more
+    /// than the one read of the open (DESIGN §1.1). A folder seen a moment ago is a folder (no call); else
+    /// the name is asked for as what it most likely is. Below the root, a secret: a GET that finds it
+    /// is the very read the open uses. At the root, a folder (trees are namespaced): a listing of it
+    /// that shows anything proves it and answers the lookup of the next name inside at no cost, so
+    /// `team/app/key` costs the listing of `team` and the read of `key`. Only when the first probe
+    /// misses is the other made, and then the parent is read for a field of that name. Nil: the
+    /// parent's listing is at hand, and decides.
+    private func probe(_ path: SecretPath, in parent: SecretPath, outcome: OutcomeRecorder?) async throws -> Node? {
+        switch await store.lookupHint(path) {
+        case .parentListed:
+            return nil
+        case .folder:
+            return .folder(path, isPrefix: true, secret: nil, fields: nil)
+        case .unknown:
+            break
+        }
+        let folder = Node.folder(path, isPrefix: true, secret: nil, fields: nil)
+        if parent.isRoot {
+            if try await store.isFolder(path) { return folder }
+            if let node = try await probeRead(path, outcome: outcome) { return node }
+            throw SecretError.notFound(path, "no such secret or folder")
+        }
+        if let node = try await probeRead(path, outcome: outcome) { return node }
+        if try await store.isFolder(path) { return folder }
+        // A field of a multi-field parent (which may be a folder of secrets as well).
+        if case .folder(_, _, let secret?, let fields?)? = try await probeRead(parent, outcome: outcome),
+            let value = fields[path.name]
+        {
+            return .field(of: parent, name: path.name, secret, value)
+        }
+        throw SecretError.notFound(path, "no such secret or folder")
+    }
+
+    /// The node `path` is as a secret, or nil when the store has no such secret.
+    private func probeRead(_ path: SecretPath, outcome: OutcomeRecorder?) async throws -> Node? {
+        do {
+            return try await node(reading: path, isPrefix: false, outcome: outcome)
+        } catch let error as SecretError where error.code == .notFound {
+            return nil
+        }
     }
 
     /// A value file as of one version: the current node while that version is current (no extra

@@ -221,14 +221,22 @@ def _wait_ready(process, check, what, log, timeout=30):
     raise AssertionError(f"{what} not ready after {timeout}s")
 
 
-def start_private_bao(workdir):
-    """A `bao server -dev` of its own: returns a PrivateServer whose `.vault` is a client for it."""
+def start_private_bao(workdir, audit_log=None):
+    """A `bao server -dev` of its own: returns a PrivateServer whose `.vault` is a client for it. With
+    `audit_log`, a file audit device writes every request it serves there, one JSON line each (OpenBao
+    takes audit devices from its config only), to count what a mount asks."""
     port = free_port()
     token = "root-" + secrets.token_hex(16)
     log = open(os.path.join(workdir, f"bao-{port}.log"), "wb")
+    config = []
+    if audit_log:
+        path = os.path.join(workdir, f"bao-{port}-audit.hcl")
+        with open(path, "w") as f:
+            f.write(f'audit "file" "requests" {{\n  options {{\n    file_path = "{audit_log}"\n  }}\n}}\n')
+        config = [f"-config={path}"]
     # The root token reaches bao through its environment, never argv.
     process = subprocess.Popen(
-        ["bao", "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
+        ["bao", "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", *config],
         env=dict(os.environ, BAO_DEV_ROOT_TOKEN_ID=token), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     server = PrivateServer(process, f"http://127.0.0.1:{port}", token, log)
     server.vault = Vault(server.addr, token)

@@ -86,6 +86,48 @@ import Testing
         #expect(await f.failure("a") == .unavailable)
     }
 
+    @Test func aZeroTTLRemembersFoldersForTheNegativeTTLAndNothingElse() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .zero, negativeTTL: .seconds(10)))
+        f.upstream.set(path("team/app/key"), "one")
+        f.upstream.set(path("team/top"), "two")
+        #expect(await f.cache.lookupHint(path("team")) == .unknown)
+        #expect(try await f.cache.isFolder(path("team")))
+        // Inside the folder just listed, its listing decides, for a moment.
+        #expect(await f.cache.lookupHint(path("team/app")) == .parentListed)
+        f.clock.advance(by: CachePolicy().coalescingWindow + .milliseconds(1))
+        // Then what it showed: its folders, not its secrets (a value is read every time).
+        #expect(await f.cache.lookupHint(path("team")) == .folder)
+        #expect(await f.cache.lookupHint(path("team/app")) == .folder)
+        #expect(await f.cache.lookupHint(path("team/top")) == .unknown)
+        #expect(await f.cache.lookupHint(path("team/app/key")) == .unknown)
+        // A value read proves the folders above it; until the negative TTL has passed since.
+        f.clock.advance(by: .seconds(9))
+        _ = try await f.read("team/app/key")
+        f.clock.advance(by: .seconds(2))
+        #expect(await f.cache.lookupHint(path("team/app")) == .folder)
+        f.clock.advance(by: .seconds(8) + .milliseconds(1))
+        #expect(await f.cache.lookupHint(path("team/app")) == .unknown)
+        // A folder listed empty is gone, and what was below it with it.
+        _ = try await f.read("team/app/key")
+        f.upstream.remove(path("team/app/key"))
+        #expect(try await !f.cache.isFolder(path("team/app")))
+        f.clock.advance(by: CachePolicy().coalescingWindow + .milliseconds(1))
+        #expect(await f.cache.lookupHint(path("team/app")) == .unknown)
+        #expect(await f.cache.lookupHint(path("team")) == .folder)
+        #expect(f.upstream.calls.lists == 2 && f.upstream.calls.reads == 2)
+    }
+
+    @Test func foldersAreRememberedOnlyAtZeroTTLWithANegativeTTL() async throws {
+        for policy in [CachePolicy(ttl: .seconds(5)), CachePolicy(ttl: .zero, negativeTTL: .zero)] {
+            let f = CacheFixture(policy: policy)
+            f.upstream.set(path("team/app/key"), "one")
+            _ = try await f.cache.list(path("team"))
+            _ = try await f.read("team/app/key")
+            f.clock.advance(by: CachePolicy().coalescingWindow + .milliseconds(1))
+            #expect(await f.cache.lookupHint(path("team/app")) == .unknown)
+        }
+    }
+
     @Test func aZeroTTLSharesAListingBetweenTheLookupsOfOneMoment() async throws {
         let f = CacheFixture(policy: CachePolicy(ttl: .zero))
         f.upstream.set(path("x/a"), "one")

@@ -34,6 +34,12 @@ final class MemoryStore: SecretStore {
         }
     }
 
+    /// Deletes a secret, as an outside writer would.
+    func remove(_ path: String) {
+        let path = try! SecretPath(path)
+        _ = state.withLock { $0.removeValue(forKey: path) }
+    }
+
     func stallReads() { stalled.withLock { $0 = $0 ?? [] } }
 
     func releaseReads() {
