@@ -85,7 +85,8 @@ public final class AWSSecretStore: SecretStore {
             logger: logger)
         var address = "\(configuration.endpoint) region \(configuration.region)"
         if !prefix.isEmpty { address += " prefix \(prefix.joined(separator: "/"))" }
-        self.descriptor = StoreDescriptor(backend: "aws", address: address, capabilities: [.versions, .write, .rotate])
+        self.descriptor = StoreDescriptor(
+            backend: "aws", address: address, capabilities: [.versions, .write, .rotate, .versionListing])
     }
 
     /// Where the credentials in use come from (`environment`, `web-identity`, ...), never the key.

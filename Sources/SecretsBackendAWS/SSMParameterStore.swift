@@ -51,7 +51,8 @@ public final class SSMParameterStore: SecretStore {
             credentials: credentials, http: http, timeout: configuration.timeout, logger: logger)
         var address = "\(configuration.endpoint) region \(configuration.region)"
         if !prefix.isEmpty { address += " prefix /\(prefix.joined(separator: "/"))" }
-        self.descriptor = StoreDescriptor(backend: "ssm", address: address, capabilities: [.versions, .write, .rotate])
+        self.descriptor = StoreDescriptor(
+            backend: "ssm", address: address, capabilities: [.versions, .write, .rotate, .versionListing])
     }
 
     /// `/prefix/a/b` for `a/b`.

@@ -17,7 +17,8 @@ public actor CachingSecretStore: SecretStore {
         var payload: Payload?
         var missing: SecretError?
         var fetchedAt: Duration
-        /// How long it is fresh: the TTL less its random spread (`CachePolicy.refreshJitter`).
+        /// How long it is fresh: the TTL less its random spread (`CachePolicy.refreshJitter`,
+        /// `lifetime(first:)`).
         var lifetime: Duration
         var lastUsed: UInt64
         var staleLogged = false
@@ -450,7 +451,9 @@ public actor CachingSecretStore: SecretStore {
         switch result {
         case .success(let payload):
             breaker.recordSuccess()
-            store(key, payload, cause: refreshing ? .refresh : .outside)
+            store(
+                key, payload, cause: refreshing ? .refresh : .outside,
+                first: isFirstAnswer(key, refreshing: refreshing))
         case .failure(let failure):
             record(failure, for: key)
         }
@@ -493,17 +496,28 @@ public actor CachingSecretStore: SecretStore {
         _ = flightTask(key, refreshing: true, fetch: fetch)
     }
 
-    /// A new answer's fresh lifetime: the TTL less a random part of `refreshJitter` of it.
-    func lifetime() -> Duration {
-        let spread = min(max(policy.refreshJitter, 0), 1) * min(max(random(), 0), 1)
-        return policy.ttl * (1 - spread)
+    /// A new answer's fresh lifetime (`CachePolicy.refreshJitter` J): the TTL less a random part of
+    /// up to J of it, or, for a `first` answer, of up to 1 - J/2 of it. A deploy reads its names
+    /// together; a spread of J alone would keep their next fetches within J of one cycle of each
+    /// other for many cycles, while a first lifetime drawn over a window as long as a later one lives
+    /// on average places each name at its own point of the cycle at once.
+    func lifetime(first: Bool = false) -> Duration {
+        let jitter = min(max(policy.refreshJitter, 0), 1)
+        let width = first && jitter > 0 ? 1 - jitter / 2 : jitter
+        return policy.ttl * (1 - width * min(max(random(), 0), 1))
     }
 
-    func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause) {
+    /// Whether an answer now stored for `key` is a first one (see `lifetime(first:)`): a read's own
+    /// call for a name nothing is held for, from a store whose values expiry keeps fresh.
+    private func isFirstAnswer(_ key: CacheKey, refreshing: Bool) -> Bool {
+        !refreshing && entries[key]?.payload == nil && !descriptor.capabilities.contains(.versionListing)
+    }
+
+    func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause, first: Bool = false) {
         if policy.ttl == .zero { learnFolders(key, payload) }
         let lifetime: Duration
         if policy.ttl > .zero {
-            lifetime = self.lifetime()
+            lifetime = self.lifetime(first: first)
         } else if case .listing = key, policy.coalescingWindow > .zero {
             lifetime = policy.coalescingWindow
             dropExpiredWindow()

@@ -152,6 +152,9 @@ public struct StoreCapabilities: OptionSet, Sendable, Hashable {
     public static let versions = StoreCapabilities(rawValue: 1 << 0)
     public static let write = StoreCapabilities(rawValue: 1 << 1)
     public static let rotate = StoreCapabilities(rawValue: 1 << 2)
+    /// `currentVersions` lists every secret's version (AWS, SSM): the freshness service's rounds, not
+    /// each answer's expiry, decide when a value is read again.
+    public static let versionListing = StoreCapabilities(rawValue: 1 << 3)
 }
 
 /// Who a store is, as `.status` shows it: a name and an address, never a token.

@@ -207,7 +207,7 @@ import Testing
         #expect(store.descriptor.address.contains(try motoEndpoint()))
         #expect(store.descriptor.address.contains("us-east-1"))
         #expect(store.descriptor.address.contains(prefix))
-        #expect(store.descriptor.capabilities == [.versions, .write, .rotate])
+        #expect(store.descriptor.capabilities == [.versions, .write, .rotate, .versionListing])
         #expect(!store.descriptor.address.contains(plantedSecretKey))
         #expect(!report.detail.contains(plantedSecretKey))
     }

@@ -38,8 +38,12 @@ final class StoreDouble: SecretStore {
         var listsCurrent = false
     }
 
-    let descriptor = StoreDescriptor(backend: "double", address: "memory", capabilities: [.versions, .write, .rotate])
+    let descriptor: StoreDescriptor
     private let state = Mutex(State())
+
+    init(capabilities: StoreCapabilities = [.versions, .write, .rotate]) {
+        descriptor = StoreDescriptor(backend: "double", address: "memory", capabilities: capabilities)
+    }
 
     var calls: Calls { state.withLock { $0.calls } }
 

@@ -179,8 +179,9 @@ struct Fixture {
         #expect(answer.immediate == nil)
         let full = try await answer.value
         #expect(kept.attributes == full.attributes)
-        // The kernel keeps them while the value stays fresh: the TTL less its random spread and its age.
-        #expect(full.timeout <= 300 - 1.001 && full.timeout >= 300 * 0.9 - 1.001)
+        // The kernel keeps them while the value stays fresh: the TTL less its random spread and its age
+        // (a first answer lives between 5 % and all of the TTL at the default 10 % jitter).
+        #expect(full.timeout <= 300 - 1.001 && full.timeout >= 300 * 0.05 - 1.001)
     }
 
     /// The spread of each answer's lifetime (`--refresh-jitter`) reaches the kernel: it asks again
@@ -196,11 +197,16 @@ struct Fixture {
             store: cache, options: FileSystemOptions(uid: 0, gid: 0), clock: clock, logger: Logger(label: "test"))
         let folder = try await fs.lookup(parent: SecretsFileSystem.rootInode, name: "team", context: .unknown).value
         #expect(folder.entryTimeout == 300 && folder.attributeTimeout == 300)
+        // A first answer with a draw of 0.5: 300 s less half of 95 % of it.
         let value = try await fs.lookup(parent: folder.attributes.inode, name: "key", context: .unknown).value
-        #expect(value.entryTimeout == 285 && value.attributeTimeout == 285)
+        #expect(abs(value.entryTimeout - 157.5) < 0.001 && value.attributeTimeout == value.entryTimeout)
         clock.advance(by: .seconds(85))
         let again = try await fs.lookup(parent: folder.attributes.inode, name: "key", context: .unknown).value
-        #expect(again.entryTimeout == 200 && again.attributeTimeout == 200)
+        #expect(abs(again.entryTimeout - 72.5) < 0.001 && again.attributeTimeout == again.entryTimeout)
+        // The answer that replaces it: 300 s less half of 10 % of it.
+        clock.advance(by: .seconds(73))
+        let later = try await fs.lookup(parent: folder.attributes.inode, name: "key", context: .unknown).value
+        #expect(abs(later.entryTimeout - 285) < 0.001 && later.attributeTimeout == later.entryTimeout)
     }
 
     @Test func aZeroTTLKeepsNothing() async throws {
