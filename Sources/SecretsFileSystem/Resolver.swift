@@ -81,7 +81,9 @@ final class Resolver: Sendable {
         case .value(let path, let version, let isField):
             return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
         case .versionsRoot(let folder):
-            guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
+            guard capabilities.contains(.versions),
+                case .folder(_, true, _, _) = try await resolvePath(folder, outcome: outcome)
+            else {
                 throw SecretError.notFound(folder, "no versions here")
             }
             return .versionsRoot(folder: folder)
@@ -184,10 +186,19 @@ final class Resolver: Sendable {
 
     private func read(_ path: SecretPath, version: String?, outcome: OutcomeRecorder?) async throws -> Secret {
         guard let outcome else { return try await store.read(path, version: version) }
+        if outcome.keptOnly {
+            guard version == nil, let (secret, how) = try await store.readKept(path) else { throw Self.notKept }
+            outcome.value = how
+            return secret
+        }
         let (secret, how) = try await store.readWithOutcome(path, version: version)
         outcome.value = how
         return secret
     }
+
+    /// What a resolution that may not read the store (`OutcomeRecorder.keptOnly`) throws when it
+    /// would have to. Its callers catch it: it never reaches the kernel.
+    static let notKept = SecretError(.unavailable, "value not kept in the cache")
 
     func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
         let first = loggedCollisions.first(path.string)
