@@ -207,6 +207,13 @@ public actor CachingSecretStore: SecretStore {
         return (secret, .hit)
     }
 
+    /// What `list(folder)` answers when a fresh listing is kept (a hit); nil, asking the store
+    /// nothing, when it would have to ask it.
+    public func listKept(_ folder: SecretPath) throws -> Listing? {
+        guard case .listing(let listing)? = try kept(.listing(folder), listingFetch(folder)) else { return nil }
+        return listing
+    }
+
     /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
     /// moment, see `list(_:lookingUp:)`).
     public func list(_ folder: SecretPath) async throws -> Listing {
@@ -224,17 +231,22 @@ public actor CachingSecretStore: SecretStore {
     }
 
     private func listing(_ folder: SecretPath, reuse: Bool) async throws -> (Listing, CacheOutcome) {
+        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse, fetch: listingFetch(folder))
+        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        return (listing, outcome)
+    }
+
+    /// The one upstream call for a listing of `folder`.
+    private func listingFetch(_ folder: SecretPath) -> @Sendable () async throws -> Payload {
         let upstream = self.upstream
         // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
         let keepsValues = policy.ttl > .zero
-        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse) { [weak self] in
+        return { [weak self] in
             guard keepsValues else { return .listing(try await upstream.list(folder)) }
             let (listing, current) = try await upstream.listWithCurrent(folder)
             await self?.keepListed(current, in: folder)
             return .listing(listing)
         }
-        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
-        return (listing, outcome)
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {

@@ -6,8 +6,8 @@ import Synchronization
 /// resolution worth making only when it costs no backend read, that it must not read the store.
 final class OutcomeRecorder: Sendable {
     private let state = Mutex<CacheOutcome?>(nil)
-    /// Values come only from what the cache keeps fresh; a read it would send throws `notKept`.
-    /// Listings are still fetched: one a folder, not one a name.
+    /// Values and listings come only from what the cache keeps fresh; a call to the store it would
+    /// make throws `Resolver.notKept` instead.
     let keptOnly: Bool
 
     init(keptOnly: Bool = false) {

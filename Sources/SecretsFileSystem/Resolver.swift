@@ -127,7 +127,13 @@ final class Resolver: Sendable {
     /// where a name has several spellings (env).
     func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
         guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
-        let listing = try await store.list(parent, lookingUp: path.name)
+        let listing: Listing
+        if outcome?.keptOnly == true {
+            guard let kept = try await store.listKept(parent) else { throw Self.notKept }
+            listing = kept
+        } else {
+            listing = try await store.list(parent, lookingUp: path.name)
+        }
         let isPrefix = listing.folders.contains(path.name)
         if listing.secrets.contains(path.name) {
             do {

@@ -54,6 +54,7 @@ import Testing
         }
 
         var reads: Int { store.reads.load(ordering: .relaxed) }
+        var lists: Int { store.lists.load(ordering: .relaxed) }
     }
 
     @Test func eachNameGetsExactlyWhatItsLookupAnswersWithoutAReadPerName() async throws {
@@ -72,8 +73,20 @@ import Testing
         }
         let a = try #require(entries.first { $0.entry.name == "a" }?.lookup)
         #expect(a.attributes.size == 7 && a.attributes.permissions == 0o400 && a.attributes.uid == 7)
-        #expect(entries.first { $0.entry.name == "db" }?.lookup?.attributes.type == .directory)
         #expect(s.reads == 0)
+        #expect(s.lists == 2, "the root and team, once each: READDIRPLUS asks the store nothing")
+
+        // A multi-field secret's folder: its fields need a listing of its own path (a field and a
+        // secret below may share a name), which only a LOOKUP of a field fetches.
+        let db = try #require(entries.first { $0.entry.name == "db" }?.lookup)
+        #expect(db.attributes.type == .directory)
+        var fields = try await s.plus(db.attributes.inode)
+        #expect(fields.map(\.entry.name) == [".", "..", "user", ".rotate"] && fields.allSatisfy { $0.lookup == nil })
+        #expect(s.lists == 2 && s.reads == 0)
+        let user = try await s.fs.lookup(parent: db.attributes.inode, name: "user", context: s.context).value
+        fields = try await s.plus(db.attributes.inode)
+        #expect(fields.compactMap(\.lookup) == [user])
+        #expect(s.lists == 3 && s.reads == 0)
     }
 
     /// A store whose listing carries no values (Vault, AWS): only what is known gets attributes.
