@@ -201,6 +201,24 @@ public actor CachingSecretStore: SecretStore {
         return (secret, outcome)
     }
 
+    /// What `readWithOutcome(path, version: nil)` answers when a fresh value is kept (a hit, counted
+    /// and refreshed ahead as any); nil, asking the store nothing, when it would have to ask it.
+    /// For answers that are worth giving only when they cost no backend call (READDIRPLUS).
+    public func readKept(_ path: SecretPath) throws -> (Secret, CacheOutcome)? {
+        let upstream = self.upstream
+        let key = CacheKey.secret(path, version: nil)
+        guard case .secret(let secret)? = try kept(key, { .secret(try await upstream.read(path, version: nil)) })
+        else { return nil }
+        return (secret, .hit)
+    }
+
+    /// What `list(folder)` answers when a fresh listing is kept (a hit); nil, asking the store
+    /// nothing, when it would have to ask it.
+    public func listKept(_ folder: SecretPath) throws -> Listing? {
+        guard case .listing(let listing)? = try kept(.listing(folder), listingFetch(folder)) else { return nil }
+        return listing
+    }
+
     /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
     /// moment, see `list(_:lookingUp:)`).
     public func list(_ folder: SecretPath) async throws -> Listing {
@@ -240,17 +258,22 @@ public actor CachingSecretStore: SecretStore {
     }
 
     private func listing(_ folder: SecretPath, reuse: Bool) async throws -> (Listing, CacheOutcome) {
+        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse, fetch: listingFetch(folder))
+        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        return (listing, outcome)
+    }
+
+    /// The one upstream call for a listing of `folder`.
+    private func listingFetch(_ folder: SecretPath) -> @Sendable () async throws -> Payload {
         let upstream = self.upstream
         // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
         let keepsValues = policy.ttl > .zero
-        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse) { [weak self] in
+        return { [weak self] in
             guard keepsValues else { return .listing(try await upstream.list(folder)) }
             let (listing, current) = try await upstream.listWithCurrent(folder)
             await self?.keepListed(current, in: folder)
             return .listing(listing)
         }
-        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
-        return (listing, outcome)
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
@@ -343,24 +366,13 @@ public actor CachingSecretStore: SecretStore {
     ) async throws -> (Payload, CacheOutcome) {
         let now = clock.monotonicNow()
         var staleCandidate = false
-        // At TTL 0 only the listings of the coalescing window are kept: nothing to refresh or serve stale.
-        let caching = policy.ttl > .zero
-        if reuse, var entry = entries[key] {
-            tick += 1
-            entry.lastUsed = tick
-            entries[key] = entry
-            let age = now - entry.fetchedAt
-            if let missing = entry.missing, age < policy.negativeTTL {
-                stats.hits += 1
-                throw missing
-            }
-            if let payload = entry.payload {
-                if age < entry.lifetime {
-                    stats.hits += 1
-                    if caching, age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
-                    return (payload, .hit)
-                }
-                staleCandidate = caching && policy.maxStale > .zero && age < entry.lifetime + policy.maxStale
+        if reuse {
+            if let payload = try kept(key, fetch) { return (payload, .hit) }
+            if let entry = entries[key], entry.payload != nil {
+                // At TTL 0 only the listings of the coalescing window are kept: nothing to serve stale.
+                staleCandidate =
+                    policy.ttl > .zero && policy.maxStale > .zero
+                    && now - entry.fetchedAt < entry.lifetime + policy.maxStale
             }
         }
         stats.misses += 1
@@ -390,6 +402,26 @@ public actor CachingSecretStore: SecretStore {
             }
             throw failure
         }
+    }
+
+    /// The answer kept for `key` while it is fresh (a hit), or the miss remembered for it (thrown);
+    /// nil when the store must be asked. A hit late in its lifetime queues its refresh by `fetch`.
+    private func kept(
+        _ key: CacheKey, _ fetch: @escaping @Sendable () async throws -> Payload
+    ) throws -> Payload? {
+        guard var entry = entries[key] else { return nil }
+        tick += 1
+        entry.lastUsed = tick
+        entries[key] = entry
+        let age = clock.monotonicNow() - entry.fetchedAt
+        if let missing = entry.missing, age < policy.negativeTTL {
+            stats.hits += 1
+            throw missing
+        }
+        guard let payload = entry.payload, age < entry.lifetime else { return nil }
+        stats.hits += 1
+        if policy.ttl > .zero, age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
+        return payload
     }
 
     /// The task's value if it comes within `grace`, nil if not. Never waits longer than `grace`:

@@ -30,6 +30,13 @@ final class Bridge: Sendable {
         Unmanaged<Bridge>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
     }
 
+    /// The bridge of a request the kernel sent for `operation`, counted for `.metrics`.
+    static func from(_ req: fuse_req_t?, _ operation: RequestTally.Operation) -> Bridge {
+        let bridge = from(req)
+        bridge.fileSystem.requests.count(operation)
+        return bridge
+    }
+
     /// Replies to `req` with `answer`: on this thread when it is there now, from a task when it
     /// comes later, so one slow backend call never holds up other requests. Whatever the operation
     /// throws becomes an errno in `ErrnoMapping`, the one place that decides.

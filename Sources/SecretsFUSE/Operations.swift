@@ -21,25 +21,32 @@ enum Operations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
         ops.`init` = { userdata, conn in
-            if let userdata { Unmanaged<Bridge>.fromOpaque(userdata).takeUnretainedValue().onInit() }
+            let bridge = userdata.map { Unmanaged<Bridge>.fromOpaque($0).takeUnretainedValue() }
+            bridge?.onInit()
             guard let conn else { return }
+            // libfuse asks for READDIRPLUS (adaptive: the kernel chooses per folder) since the op is
+            // set; where it could give no attributes, plain READDIR answers the same in fewer bytes.
+            if bridge?.fileSystem.listsWithAttributes == false {
+                secretsfs_conn_unwant(conn, UInt32(FUSE_CAP_READDIRPLUS))
+                secretsfs_conn_unwant(conn, UInt32(FUSE_CAP_READDIRPLUS_AUTO))
+            }
             // The kernel drops cached pages when it sees a value's mtime or size change.
             secretsfs_conn_want(conn, UInt32(FUSE_CAP_AUTO_INVAL_DATA))
             secretsfs_conn_unwant(conn, UInt32(FUSE_CAP_ATOMIC_O_TRUNC))
         }
         ops.lookup = { req, parent, name in
             let name = String(cString: name!)
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .lookup)
             let answer = bridge.fileSystem.lookup(parent: UInt64(parent), name: name, context: Operations.context(req))
             bridge.reply(req, answer) { .entry($0) }
         }
         ops.forget = { req, ino, lookups in
             // Inode numbers are kept for the life of the mount; only what the kernel holds changes.
-            Bridge.from(req).fileSystem.forget(UInt64(ino), lookups: UInt64(lookups))
+            Bridge.from(req, .forget).fileSystem.forget(UInt64(ino), lookups: UInt64(lookups))
             FUSEReplier.send(Request(raw: req!), .none)
         }
         ops.getattr = { req, ino, _ in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .getattr)
             bridge.reply(req, bridge.fileSystem.getattr(UInt64(ino), context: Operations.context(req))) {
                 .attributes($0)
             }
@@ -47,7 +54,7 @@ enum Operations {
         ops.setattr = { req, ino, attr, toSet, _ in
             let size = (toSet & Operations.setSize) != 0 ? Int(attr!.pointee.st_size) : nil
             let other = (toSet & Operations.setOwnership) != 0
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .setattr)
             let context = Operations.context(req)
             let timesOnly = (toSet & Operations.setContent) == 0
             let answer =
@@ -56,11 +63,11 @@ enum Operations {
             bridge.reply(req, answer) { .attributes($0) }
         }
         ops.readlink = { req, ino in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .readlink)
             bridge.reply(req, bridge.fileSystem.readlink(UInt64(ino))) { .link($0) }
         }
         ops.open = { req, ino, fi in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .open)
             if bridge.fileSystem.opensStayInKernel {
                 // The kernel stops sending OPEN (and RELEASE) for good: see `CachingMode.kernelOpens`.
                 FUSEReplier.send(Request(raw: req!), .error(ENOSYS))
@@ -75,7 +82,7 @@ enum Operations {
             bridge.reply(req, answer) { .open($0, info) }
         }
         ops.read = { req, ino, size, offset, fi in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .read)
             let handle = fi?.pointee.fh ?? 0
             let nonBlocking = ((fi?.pointee.flags ?? 0) & O_NONBLOCK) != 0
             let answer = bridge.fileSystem.read(
@@ -87,7 +94,7 @@ enum Operations {
             bridge.reply(req, answer, waiting: waiting) { .bytes($0) }
         }
         ops.poll = { req, ino, fi, ph in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .poll)
             let inode = UInt64(ino)
             let handle = fi?.pointee.fh ?? 0
             let notice: PollNotice? = ph.map { PollNotice($0) }
@@ -107,34 +114,44 @@ enum Operations {
         }
         ops.write = { req, ino, buf, size, _, fi in
             let data = [UInt8](UnsafeRawBufferPointer(start: buf, count: size))
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .write)
             let answer = bridge.fileSystem.write(
                 UInt64(ino), handle: fi?.pointee.fh ?? 0, data: data, context: Operations.context(req))
             bridge.reply(req, answer) { .written($0) }
         }
         // No flush: libfuse answers ENOSYS once and the kernel stops sending it on every close.
         ops.release = { req, _, fi in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .release)
             bridge.reply(req, bridge.fileSystem.release(fi?.pointee.fh ?? 0)) { .ok }
         }
         ops.opendir = { req, ino, fi in
             let info = fi!.pointee
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .opendir)
             bridge.reply(req, bridge.fileSystem.opendir(UInt64(ino), context: Operations.context(req))) {
                 .open($0, info)
             }
         }
         ops.readdir = { req, ino, size, offset, fi in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .readdir)
             let answer = bridge.fileSystem.readdir(
                 UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), context: Operations.context(req))
             bridge.reply(req, answer) { .directory($0, maxSize: size) }
         }
+        ops.readdirplus = { req, ino, size, offset, fi in
+            let bridge = Bridge.from(req, .readdirplus)
+            let answer = bridge.fileSystem.readdirplus(
+                UInt64(ino), handle: fi?.pointee.fh ?? 0, offset: Int(offset), size: size,
+                entrySize: FUSEReplier.plusEntrySize, context: Operations.context(req))
+            bridge.reply(req, answer) { .directoryPlus($0, maxSize: size) }
+        }
         ops.releasedir = { req, _, fi in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .releasedir)
             bridge.reply(req, bridge.fileSystem.release(fi?.pointee.fh ?? 0)) { .ok }
         }
-        ops.statfs = { req, _ in FUSEReplier.send(Request(raw: req!), .statfs) }
+        ops.statfs = { req, _ in
+            _ = Bridge.from(req, .statfs)
+            FUSEReplier.send(Request(raw: req!), .statfs)
+        }
         ops.mknod = { req, _, _, _, _ in Operations.refuse(req) }
         ops.mkdir = { req, _, _, _ in Operations.refuse(req) }
         ops.unlink = { req, _, _ in Operations.refuse(req) }
@@ -144,12 +161,12 @@ enum Operations {
         ops.link = { req, _, _, _ in Operations.refuse(req) }
         ops.create = { req, _, _, _, _ in Operations.refuse(req) }
         ops.getxattr = { req, ino, name, size in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .getxattr)
             let answer = bridge.fileSystem.getXattr(UInt64(ino), name: String(cString: name!))
             bridge.reply(req, answer) { Operations.xattrReply($0, size) }
         }
         ops.listxattr = { req, ino, size in
-            let bridge = Bridge.from(req)
+            let bridge = Bridge.from(req, .listxattr)
             bridge.reply(req, bridge.fileSystem.listXattrs(UInt64(ino))) { names in
                 Operations.xattrReply(names.flatMap { Array($0.utf8) + [0] }, size)
             }
@@ -172,7 +189,7 @@ enum Operations {
     }
 
     private static func refuse(_ req: fuse_req_t?) {
-        let bridge = Bridge.from(req)
+        let bridge = Bridge.from(req, .change)
         bridge.reply(req, bridge.fileSystem.refuseChange()) { .ok }
     }
 }

@@ -12,6 +12,8 @@ enum Reply {
     case written(Int)
     case link(String)
     case directory(ArraySlice<DirectoryEntry>, maxSize: Int)
+    /// READDIRPLUS: the file system chose the entries that fit (it counts each as a lookup).
+    case directoryPlus([DirectoryPlusEntry], maxSize: Int)
     case xattrSize(Int)
     case xattrBytes([UInt8])
     case statfs
@@ -38,12 +40,7 @@ enum FUSEReplier {
         let req = request.raw
         switch reply {
         case .entry(let entry):
-            var param = fuse_entry_param()
-            param.ino = fuse_ino_t(entry.attributes.inode)
-            param.generation = 1
-            param.attr = makeStat(entry.attributes)
-            param.attr_timeout = entry.attributeTimeout
-            param.entry_timeout = entry.entryTimeout
+            var param = entryParam(entry)
             fuse_reply_entry(req, &param)
         case .attributes(let reply):
             var st = makeStat(reply.attributes)
@@ -65,6 +62,8 @@ enum FUSEReplier {
             fuse_reply_readlink(req, target)
         case .directory(let entries, let maxSize):
             replyDirectory(req, entries, maxSize: maxSize)
+        case .directoryPlus(let entries, let maxSize):
+            replyDirectoryPlus(req, entries, maxSize: maxSize)
         case .xattrSize(let size):
             fuse_reply_xattr(req, size)
         case .xattrBytes(let bytes):
@@ -100,6 +99,43 @@ enum FUSEReplier {
                 if used + needed > maxSize { break }
                 _ = fuse_add_direntry(
                     req, out.baseAddress! + used, maxSize - used, entry.name, &st, off_t(entry.offset))
+                used += needed
+            }
+        }
+        buffer.withUnsafeBufferPointer { _ = fuse_reply_buf(req, $0.baseAddress, used) }
+    }
+
+    private static func entryParam(_ entry: EntryReply) -> fuse_entry_param {
+        var param = fuse_entry_param()
+        param.ino = fuse_ino_t(entry.attributes.inode)
+        param.generation = 1
+        param.attr = makeStat(entry.attributes)
+        param.attr_timeout = entry.attributeTimeout
+        param.entry_timeout = entry.entryTimeout
+        return param
+    }
+
+    /// The bytes one READDIRPLUS entry named `name` takes, with or without attributes.
+    static let plusEntrySize: @Sendable (String) -> Int = { name in fuse_add_direntry_plus(nil, nil, 0, name, nil, 0) }
+
+    /// An entry without attributes has node id 0: the kernel lists the name and counts no lookup.
+    private static func replyDirectoryPlus(_ req: fuse_req_t, _ entries: [DirectoryPlusEntry], maxSize: Int) {
+        var buffer = [CChar](repeating: 0, count: maxSize)
+        var used = 0
+        buffer.withUnsafeMutableBufferPointer { out in
+            for plus in entries {
+                var param = fuse_entry_param()
+                if let lookup = plus.lookup {
+                    param = entryParam(lookup)
+                } else {
+                    param.attr.st_ino = UInt(plus.entry.inode)
+                    param.attr.st_mode = typeBits(plus.entry.type)
+                }
+                let needed = plusEntrySize(plus.entry.name)
+                // The file system sized the page with `plusEntrySize`; this never cuts it.
+                guard used + needed <= maxSize else { break }
+                _ = fuse_add_direntry_plus(
+                    req, out.baseAddress! + used, maxSize - used, plus.entry.name, &param, off_t(plus.entry.offset))
                 used += needed
             }
         }

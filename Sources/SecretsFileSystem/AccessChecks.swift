@@ -2,9 +2,18 @@ import Foundation
 import SecretsCore
 import Synchronization
 
-/// Carries how the cache answered a read out of node resolution, for the audit line.
+/// Carries how the cache answered a read out of node resolution, for the audit line; and, for a
+/// resolution worth making only when it costs no backend read, that it must not read the store.
 final class OutcomeRecorder: Sendable {
     private let state = Mutex<CacheOutcome?>(nil)
+    /// Values and listings come only from what the cache keeps fresh; a call to the store it would
+    /// make throws `Resolver.notKept` instead.
+    let keptOnly: Bool
+
+    init(keptOnly: Bool = false) {
+        self.keptOnly = keptOnly
+    }
+
     var value: CacheOutcome? {
         get { state.withLock { $0 } }
         set { state.withLock { $0 = newValue } }

@@ -5,34 +5,41 @@ import SecretsCore
 extension SecretsFileSystem {
     public func lookup(parent: UInt64, name: String, context: RequestContext) -> Answer<EntryReply> {
         .later { [self] in
-            let parentKey = try resolver.key(parent)
-            let childKey = try await resolver.childKey(of: parentKey, named: name)
-            var tries = 0
-            var outcome: OutcomeRecorder
-            var generation: UInt64
-            var node: Node
-            var inode: UInt64
-            repeat {
-                tries += 1
-                outcome = OutcomeRecorder()
-                generation = nodes.generation
-                let seen = kernel.changeCount
-                node = try await resolver.resolve(childKey, outcome: outcome)
-                let numbered = Resolver.numbered(childKey, node)
-                inode = inodes.inode(for: numbered)
-                if case .value(let path, _, _) = numbered { kernel.shown(inode, for: path) }
-                // A change that came while this resolved may not have seen the number just made, so
-                // could not tell the kernel to drop it: resolve again rather than hand out an old
-                // version. (A change after this check sees the number and drops the name once this
-                // reply is in.)
-                if kernel.changeCount == seen { break }
-            } while tries < 3
-            keep(inode, node, outcome.value, resolvedAt: generation)
-            let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
-            let kept = await kernelTimeout(for: node)
-            return EntryReply(
-                attributes: attributes, entryTimeout: min(options.kernelCacheTimeout, kept), attributeTimeout: kept)
+            let childKey = try await resolver.childKey(of: try resolver.key(parent), named: name)
+            return try await entry(childKey, context: context)
         }
+    }
+
+    /// What LOOKUP answers for `childKey`, and READDIRPLUS for each name it gives with attributes:
+    /// the kernel counts either answer as one lookup of the inode (a FORGET returns it), so both
+    /// record it here, once per answer. `keptOnly` (READDIRPLUS): resolved from what the cache
+    /// keeps alone; throws `Resolver.notKept` rather than read a value from the store.
+    func entry(_ childKey: NodeKey, context: RequestContext, keptOnly: Bool = false) async throws -> EntryReply {
+        var tries = 0
+        var outcome: OutcomeRecorder
+        var generation: UInt64
+        var node: Node
+        var inode: UInt64
+        repeat {
+            tries += 1
+            outcome = OutcomeRecorder(keptOnly: keptOnly)
+            generation = nodes.generation
+            let seen = kernel.changeCount
+            node = try await resolver.resolve(childKey, outcome: outcome)
+            let numbered = Resolver.numbered(childKey, node)
+            inode = inodes.inode(for: numbered)
+            if case .value(let path, _, _) = numbered { kernel.shown(inode, for: path) }
+            // A change that came while this resolved may not have seen the number just made, so
+            // could not tell the kernel to drop it: resolve again rather than hand out an old
+            // version. (A change after this check sees the number and drops the name once this
+            // reply is in.)
+            if kernel.changeCount == seen { break }
+        } while tries < 3
+        keep(inode, node, outcome.value, resolvedAt: generation)
+        let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+        let kept = await kernelTimeout(for: node)
+        return EntryReply(
+            attributes: attributes, entryTimeout: min(options.kernelCacheTimeout, kept), attributeTimeout: kept)
     }
 
     /// Now for a value resolved a moment ago: with direct I/O the kernel forgets a file's atime after

@@ -53,6 +53,13 @@ public struct DirectoryEntry: Sendable, Equatable {
     public var offset: Int
 }
 
+/// One name of a READDIRPLUS answer: the name, and what a LOOKUP of it would answer, or nil where
+/// that would cost a backend call (the kernel looks the name up itself when it needs it).
+public struct DirectoryPlusEntry: Sendable, Equatable {
+    public var entry: DirectoryEntry
+    public var lookup: EntryReply?
+}
+
 /// Who is asking, from the FUSE request header.
 public struct RequestContext: Sendable, Equatable {
     public var uid: UInt32

@@ -81,7 +81,9 @@ final class Resolver: Sendable {
         case .value(let path, let version, let isField):
             return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
         case .versionsRoot(let folder):
-            guard capabilities.contains(.versions), case .folder(_, true, _, _) = try await resolvePath(folder) else {
+            guard capabilities.contains(.versions),
+                case .folder(_, true, _, _) = try await resolvePath(folder, outcome: outcome)
+            else {
                 throw SecretError.notFound(folder, "no versions here")
             }
             return .versionsRoot(folder: folder)
@@ -125,8 +127,16 @@ final class Resolver: Sendable {
     /// where a name has several spellings (env).
     func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
         guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
-        if store.policy.ttl == .zero, let node = try await probe(path, in: parent, outcome: outcome) { return node }
-        let listing = try await store.list(parent, lookingUp: path.name)
+        let listing: Listing
+        if outcome?.keptOnly == true {
+            guard let kept = try await store.listKept(parent) else { throw Self.notKept }
+            listing = kept
+        } else {
+            if store.policy.ttl == .zero, let node = try await probe(path, in: parent, outcome: outcome) {
+                return node
+            }
+            listing = try await store.list(parent, lookingUp: path.name)
+        }
         let isPrefix = listing.folders.contains(path.name)
         if listing.secrets.contains(path.name) {
             do {
@@ -229,10 +239,19 @@ final class Resolver: Sendable {
 
     private func read(_ path: SecretPath, version: String?, outcome: OutcomeRecorder?) async throws -> Secret {
         guard let outcome else { return try await store.read(path, version: version) }
+        if outcome.keptOnly {
+            guard version == nil, let (secret, how) = try await store.readKept(path) else { throw Self.notKept }
+            outcome.value = how
+            return secret
+        }
         let (secret, how) = try await store.readWithOutcome(path, version: version)
         outcome.value = how
         return secret
     }
+
+    /// What a resolution that may not read the store (`OutcomeRecorder.keptOnly`) throws when it
+    /// would have to. Its callers catch it: it never reaches the kernel.
+    static let notKept = SecretError(.unavailable, "value not kept in the cache")
 
     func logCollisionOnce(_ path: SecretPath, _ message: Logger.Message) {
         let first = loggedCollisions.first(path.string)

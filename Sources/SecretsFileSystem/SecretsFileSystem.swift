@@ -20,6 +20,8 @@ public final class SecretsFileSystem: Sendable {
     let handles: HandleTable
     let kernel: KernelCaches
     let rotations = RotationLog()
+    /// The kernel's requests by operation; the FUSE layer counts each as it arrives.
+    public let requests = RequestTally()
     /// Every change event of this mount, for `.events` streams and `on_change` actions.
     public let changes = ChangeFeed()
     let started: MountStart

@@ -26,7 +26,8 @@ extension SecretsFileSystem {
             worker: worker,
             certificates: await options.certificates.statuses(),
             now: clock.wallNow(),
-            actions: options.actions?.all ?? [])
+            actions: options.actions?.all ?? [],
+            requests: requests.all)
     }
 }
 
@@ -43,6 +44,7 @@ struct StatusSnapshot: Sendable {
     var certificates: [CertificateStatus] = []
     var now = Date()
     var actions: [ChangeActionFigures] = []
+    var requests: [(RequestTally.Operation, Int)] = []
 }
 
 enum StatusRenderer {
@@ -216,6 +218,9 @@ enum StatusRenderer {
             RotationOutcome.Total.allCases.map {
                 ("{outcome=\"\($0.rawValue)\"}", Double(snapshot.rotations[$0] ?? 0))
             })
+        metric(
+            "fuse_requests_total", "counter", "Requests the kernel sent this worker, by operation.",
+            snapshot.requests.map { ("{op=\"\($0.0.rawValue)\"}", Double($0.1)) })
         metric(
             "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
         if !snapshot.certificates.isEmpty {

@@ -171,6 +171,28 @@ import Testing
         #expect(f.upstream.calls.reads == 1)
     }
 
+    /// READDIRPLUS asks for values only where they cost no backend call.
+    @Test func aKeptReadAnswersOnlyWhatIsKeptFreshAndNeverAsksTheStore() async throws {
+        let f = CacheFixture()
+        f.upstream.set(path("x/s"), "listed")
+        f.upstream.set(path("x/other"), "never read")
+        #expect(try await f.cache.readKept(path("x/s")) == nil)
+        f.upstream.listCurrent(true)
+        _ = try await f.cache.list(path("x"))
+        let (secret, outcome) = try #require(try await f.cache.readKept(path("x/s")))
+        #expect(text(of: secret) == "listed" && outcome == .hit)
+        #expect(await f.cache.statistics().hits == 1)
+        // Past its TTL it is not fresh: a kept read gives nothing rather than a stale value or a fetch.
+        f.clock.advance(by: .seconds(100))
+        #expect(try await f.cache.readKept(path("x/s")) == nil)
+        #expect(try await f.cache.readKept(path("x/none")) == nil)
+        #expect(f.upstream.calls.reads == 0)
+        // A miss remembered is still a miss.
+        #expect(await f.failure("x/gone") == .notFound)
+        await #expect(throws: SecretError.self) { try await f.cache.readKept(path("x/gone")) }
+        #expect(f.upstream.calls.reads == 1)
+    }
+
     @Test func aListingTooBigToKeepStillTellsTheTypesOfItsSecrets() async throws {
         let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), maxEntries: 4))
         f.upstream.listCurrent(true)

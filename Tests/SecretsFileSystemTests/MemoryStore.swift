@@ -16,8 +16,12 @@ final class MemoryStore: SecretStore {
     private let stalled = Mutex<[CheckedContinuation<Void, Never>]?>(nil)
     let readsWaiting = Atomic<Int>(0)
 
-    init(capabilities: StoreCapabilities = [.versions, .write, .rotate]) {
+    /// Whether a listing brings the current secrets of the folder too, as the local store's does.
+    let listsCurrent: Bool
+
+    init(capabilities: StoreCapabilities = [.versions, .write, .rotate], listsCurrent: Bool = false) {
         TestExecutor.installIfRequested()
+        self.listsCurrent = listsCurrent
         descriptor = StoreDescriptor(backend: "memory", address: "memory", capabilities: capabilities)
     }
 
@@ -78,6 +82,19 @@ final class MemoryStore: SecretStore {
     func list(_ folder: SecretPath) async throws -> Listing {
         lists.add(1, ordering: .relaxed)
         return state.withLock { Listing.children(of: folder, among: $0.keys.map(\.segments)) }
+    }
+
+    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+        let listing = try await list(folder)
+        guard listsCurrent else { return (listing, [:]) }
+        let current = state.withLock { state in
+            listing.secrets.reduce(into: [String: Secret]()) { current, name in
+                if let path = try? folder.appending(name), let last = state[path]?.versions.last {
+                    current[name] = last
+                }
+            }
+        }
+        return (listing, current)
     }
 
     func versions(of path: SecretPath) async throws -> [VersionInfo] {
