@@ -1338,10 +1338,11 @@ class Bench:
             for name, label in (("jitter", "default `--refresh-jitter` (10 %)"), ("lockstep", "`--refresh-jitter 0`")):
                 x = f[name]
                 row(f"8. fleet: {f['mounts']} mounts started together, one OpenBao, TTL 10 s, {label}: requests per "
-                    f"{f['window_ms']:.0f} ms over {f['seconds']} s, peak / mean (after the first 10 s)",
+                    f"{f['window_ms']:.0f} ms, peak / mean over all {f['seconds']} s (in brackets: after the first 10 s, the "
+                    "deploy's own first reads; the verdict is on this one)",
                     f"{x['peak']} / {x['mean']:.2f} = {x['ratio']:.1f}× ({x['steady_peak']} / {x['steady_mean']:.2f} = "
                     f"{x['steady_ratio']:.1f}×; {x['requests']} requests)",
-                    "≤ 2×" if name == "jitter" else "", met(x["ratio"] <= 2) if name == "jitter" else "")
+                    "≤ 2×" if name == "jitter" else "", met(x["steady_ratio"] <= 2) if name == "jitter" else "")
             x = f["jitter"]
             if "steady_poisson_peak" in x:
                 row("8. fleet, default `--refresh-jitter`, a second measure: the peak per 100 ms after the first 10 s "
