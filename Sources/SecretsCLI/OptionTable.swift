@@ -190,7 +190,8 @@ extension OptionSpec {
         "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
         defaultText: typed(CachePolicy().maxStale), note: "0 off")
     static let negativeTTL = OptionSpec(
-        "negative-ttl", .value, .mountOnly, help: "How long a missing secret is remembered",
+        "negative-ttl", .value, .mountOnly,
+        help: "How long a missing secret is remembered, and at --cache-ttl 0 a folder seen",
         defaultText: typed(CachePolicy().negativeTTL))
     static let cacheMaxEntries = OptionSpec(
         "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache",
