@@ -191,7 +191,7 @@ extension OptionSpec {
         defaultText: typed(CachePolicy().maxStale), note: "0 off")
     static let negativeTTL = OptionSpec(
         "negative-ttl", .value, .mountOnly,
-        help: "How long a missing secret is remembered, and at --cache-ttl 0 a folder seen",
+        help: "How long a missing secret, or at TTL 0 a folder seen, is remembered",
         defaultText: typed(CachePolicy().negativeTTL))
     static let cacheMaxEntries = OptionSpec(
         "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache",

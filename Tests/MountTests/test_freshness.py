@@ -55,8 +55,12 @@ def test_a_change_elsewhere_is_seen_within_the_interval_and_unchanged_secrets_ar
     assert m.read("a") == values["a"].encode()
     after = fresh_status(m)["cache"]
     listings = after["freshness_checks"] - start["freshness_checks"]
-    # The listings, plus one BatchGetSecretValue for the one changed secret.
-    assert after["backend_calls"] - start["backend_calls"] == listings + 1
+    # The listings, plus the BatchGetSecretValue for the one changed secret, and no reader's miss. A
+    # listing round or a batch may take a second page when moto holds many secrets (ListSecrets pages
+    # before it filters by name), so the calls are bounded rather than counted exactly.
+    extra = after["backend_calls"] - start["backend_calls"] - listings
+    assert 1 <= extra <= listings + 1, (after, start)
+    assert after["misses"] == start["misses"], "the changed secret came in the batch, not by a reader's read"
     assert after["misses"] == start["misses"]
 
 
