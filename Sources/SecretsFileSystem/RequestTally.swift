@@ -3,21 +3,22 @@ import Synchronization
 /// The kernel's requests this worker was sent, by operation, for `.metrics`: what a walk or a
 /// reader costs the daemon (a `ls -l` answered by READDIRPLUS sends no LOOKUP per name).
 public final class RequestTally: Sendable {
-    public enum Operation: String, CaseIterable, Sendable {
+    /// Numbered from 0 in declaration order: a request's count is one index, counted on every request.
+    public enum Operation: Int, CaseIterable, Sendable {
         case lookup, forget, getattr, setattr, readlink, open, read, poll, write, release
         case opendir, readdir, readdirplus, releasedir, statfs, getxattr, listxattr
         /// Requests to change the tree (mkdir, unlink, rename, ...), all refused alike.
         case change
+
+        /// The label in `.metrics`.
+        public var name: String { String(describing: self) }
     }
 
     private let counts = Mutex([Int](repeating: 0, count: Operation.allCases.count))
-    private static let index = Dictionary(uniqueKeysWithValues: Operation.allCases.enumerated().map { ($1, $0) })
-
     public init() {}
 
     public func count(_ operation: Operation) {
-        let index = Self.index[operation]!
-        counts.withLock { $0[index] += 1 }
+        counts.withLock { $0[operation.rawValue] += 1 }
     }
 
     /// Every operation with its count, in declaration order.

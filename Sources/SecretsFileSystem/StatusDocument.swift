@@ -220,7 +220,7 @@ enum StatusRenderer {
             })
         metric(
             "fuse_requests_total", "counter", "Requests the kernel sent this worker, by operation.",
-            snapshot.requests.map { ("{op=\"\($0.0.rawValue)\"}", Double($0.1)) })
+            snapshot.requests.map { ("{op=\"\($0.0.name)\"}", Double($0.1)) })
         metric(
             "open_handles", "gauge", "Files and folders open through the mount.", [("", Double(snapshot.openHandles))])
         if !snapshot.certificates.isEmpty {
