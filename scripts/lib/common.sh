@@ -3,7 +3,8 @@
 export PATH=/opt/swift/usr/bin:$PATH
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-log() { printf '==> %s\n' "$*" >&2; }
+# The seconds since the script started, so a slow stage shows in CI's output.
+log() { printf '==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 ensure_system_packages() {
     local missing=()
