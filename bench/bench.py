@@ -864,7 +864,6 @@ class Bench:
             for t in threads:
                 t.start()
             time.sleep(seconds)
-            ended = time.time()
             stop.set()
             for t in threads:
                 t.join()
@@ -881,8 +880,10 @@ class Bench:
         for name in fleets:
             counts = [0] * windows
             for at, path in requests:
-                if f"fleet-{name}" in path and started <= at < ended:
-                    counts[min(windows - 1, int((at - started) / window))] += 1
+                # Only the whole windows: the readers are stopped a moment after the last one ends,
+                # and what comes in that moment must not swell the last window.
+                if f"fleet-{name}" in path and started <= at and int((at - started) / window) < windows:
+                    counts[int((at - started) / window)] += 1
             # The first seconds are the deploy itself (every mount reads everything once); the
             # refreshes that follow are what a spread is for.
             steady = counts[int(round(10 / window)):]

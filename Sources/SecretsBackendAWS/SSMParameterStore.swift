@@ -93,17 +93,16 @@ public final class SSMParameterStore: SecretStore {
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {
-        try await listing(folder, withValues: false).0
+        try await listing(folder, withValues: false).listing
     }
 
     /// `GetParametersByPath` brings the values with the names when asked to decrypt: the listing of
     /// a folder then also holds its parameters, and the cache keeps them, so reading a folder's
     /// files after listing it costs no `GetParameter` each. A token that may list but not decrypt
     /// gets the plain listing, once warned.
-    public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+    public func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent {
         guard !decryptRefused.load(ordering: .relaxed) else {
-            let listing = try await list(folder)
-            return (listing, [:])
+            return ListingWithCurrent(try await list(folder))
         }
         do {
             return try await listing(folder, withValues: true)
@@ -112,12 +111,11 @@ public final class SSMParameterStore: SecretStore {
             logger.warning(
                 "SSM refused GetParametersByPath with decryption; folders are listed without values from now on",
                 metadata: ["error": "\(error.message)"])
-            let listing = try await list(folder)
-            return (listing, [:])
+            return ListingWithCurrent(try await list(folder))
         }
     }
 
-    private func listing(_ folder: SecretPath, withValues: Bool) async throws -> (Listing, [String: Secret]) {
+    private func listing(_ folder: SecretPath, withValues: Bool) async throws -> ListingWithCurrent {
         let base = "/" + prefix.joined(separator: "/")
         let below = "/" + (prefix + folder.segments).joined(separator: "/")
         var paths: [[String]] = []
@@ -156,7 +154,7 @@ public final class SSMParameterStore: SecretStore {
                     "skipping an SSM parameter whose name is not a valid path", metadata: ["name": "\(name)"])
             }
         }
-        return (listing, current.filter { listing.secrets.contains($0.key) })
+        return ListingWithCurrent(listing, current: current.filter { listing.secrets.contains($0.key) })
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {

@@ -239,7 +239,7 @@ public final class LocalSecretStore: SecretStore {
 
     /// One query for a folder's names and the current secrets directly in it: a walk of 1,000
     /// secrets is one query, not 1,001. Deeper secrets give their paths only.
-    public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+    public func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent {
         let prefix = folder.isRoot ? "" : folder.string + "/"
         let rows = try await query(
             "listing",
@@ -262,7 +262,7 @@ public final class LocalSecretStore: SecretStore {
             // A row that cannot be read here is read on its own, where its error has its place.
             current[path.name] = try? Self.secret(from: row, path: path, key: key)
         }
-        return (Listing.children(of: folder, among: paths) { reportUnshowable($0) }, current)
+        return ListingWithCurrent(Listing.children(of: folder, among: paths) { reportUnshowable($0) }, current: current)
     }
 
     public func versions(of secret: SecretPath) async throws -> [VersionInfo] {

@@ -20,14 +20,14 @@ public struct CachePolicy: Sendable, Equatable {
     public var breakerThreshold: Int
     /// How long the breaker stays open before one call is let through to probe the backend.
     public var breakerCooldown: Duration
-    /// The random spread of each answer's fresh lifetime, as a fraction J of the TTL, so mounts
-    /// started together (one deploy, a fleet) do not expire and refresh in the same second. An
-    /// answer that replaces one the cache held lives the TTL shortened by a random part of up to J of
-    /// it. The first answer a read brings for a name the cache holds nothing for (after the mount, an
-    /// eviction, a rotation) lives a random part between J/2 and all of the TTL: a window as long as
-    /// a later answer lives on average, so the names a deploy read together are fetched again at
-    /// points spread over a whole cycle, once, and stay spread. Zero: every answer lives exactly the
-    /// TTL. (Not for stores that list versions: their freshness rounds decide when a value is read.)
+    /// The spread of each answer's fresh lifetime, as a fraction J of the TTL, so mounts started
+    /// together (one deploy, a fleet) do not expire and refresh in the same second. The first answer
+    /// for a name the cache holds nothing for (after the mount, an eviction, a rotation) or holds
+    /// only stale (after an outage) lives between J/2 of the TTL and all of it, at a point drawn
+    /// once per mount and stepped by the golden ratio, so the names a deploy read together are
+    /// fetched again at points spread evenly over a whole cycle. Every later answer lives the TTL
+    /// less J/2 of it, so each name keeps its point of the cycle. Zero: every answer lives exactly
+    /// the TTL. (Not for stores that list versions: their freshness rounds decide when a value is read.)
     public var refreshJitter: Double
     /// At TTL 0, how long the requests of one moment share an answer (DESIGN §1.1: one backend read
     /// per open): a listing fetched for one lookup answers the lookups that follow it (the folders

@@ -22,6 +22,8 @@ public actor CachingSecretStore: SecretStore {
         var lifetime: Duration
         var lastUsed: UInt64
         var staleLogged = false
+        /// A reader asked for it since it was fetched: its expiry fetches it again (`refreshExpiring`).
+        var used = false
     }
 
     public nonisolated let descriptor: StoreDescriptor
@@ -31,11 +33,21 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let refreshAhead = RefreshAheadService()
     let clock: any TimeSource
     let logger: Logger
-    /// A number in [0, 1) for each answer's spread; injected so tests can pin it.
-    private let random: @Sendable () -> Double
+    /// Where in the cycle the first answers' lifetimes start (`lifetime(first:)`), drawn once from
+    /// the injected random source so tests can pin it.
+    let firstPhase: Double
+    /// How many first answers have been given a lifetime: the index into their sequence.
+    var firstAnswers = 0
+    /// When each answer's lifetime ends, for `refreshExpiring`.
+    var expiries = ExpirySchedule()
+    /// Whether `ExpiryRefreshService` runs: then it, not a late read, starts refresh-ahead.
+    var expiryService = false
+    /// The keys `refreshExpiring` is fetching, with the moment each was due: the answer is due one
+    /// cycle after it, however long the call took (`lifetime(first:following:)`).
+    var expiryFlights: [CacheKey: Duration] = [:]
 
     var entries: [CacheKey: Entry] = [:]
-    private var inflight: [CacheKey: Task<Payload, any Error>] = [:]
+    var inflight: [CacheKey: Task<Payload, any Error>] = [:]
     /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
     private var slowFlights: Set<CacheKey> = []
     /// Keys handed to `refreshAhead` and not started yet: each is queued once.
@@ -59,7 +71,7 @@ public actor CachingSecretStore: SecretStore {
         upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
-        self.random = random
+        self.firstPhase = min(max(random(), 0), 1)
         self.upstream = upstream
         self.descriptor = upstream.descriptor
         self.policy = policy
@@ -96,9 +108,11 @@ public actor CachingSecretStore: SecretStore {
             let age = Duration.seconds(max(0, wallNow.timeIntervalSince(entry.fetchedAt)))
             guard age < policy.ttl + policy.maxStale else { continue }
             let fetchedAt = now - age
+            let lifetime = lifetime()
             entries[key] = Entry(
-                payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lifetime: lifetime(),
+                payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lifetime: lifetime,
                 lastUsed: nextTick())
+            scheduleExpiry(key, at: fetchedAt + lifetime)
         }
         evictIfNeeded()
     }
@@ -193,10 +207,8 @@ public actor CachingSecretStore: SecretStore {
 
     /// Reads and says whether the answer came from the cache, the store, or was served stale.
     public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> (Secret, CacheOutcome) {
-        let upstream = self.upstream
-        let (payload, outcome) = try await lookup(.secret(path, version: version)) {
-            .secret(try await upstream.read(path, version: version))
-        }
+        let key = CacheKey.secret(path, version: version)
+        let (payload, outcome) = try await lookup(key, fetch: fetcher(key))
         guard case .secret(let secret) = payload else { throw SecretError(.internal, "cache payload mismatch") }
         return (secret, outcome)
     }
@@ -205,9 +217,8 @@ public actor CachingSecretStore: SecretStore {
     /// and refreshed ahead as any); nil, asking the store nothing, when it would have to ask it.
     /// For answers that are worth giving only when they cost no backend call (READDIRPLUS).
     public func readKept(_ path: SecretPath) throws -> (Secret, CacheOutcome)? {
-        let upstream = self.upstream
         let key = CacheKey.secret(path, version: nil)
-        guard case .secret(let secret)? = try kept(key, { .secret(try await upstream.read(path, version: nil)) })
+        guard case .secret(let secret)? = try kept(key, fetcher(key))
         else { return nil }
         return (secret, .hit)
     }
@@ -270,15 +281,14 @@ public actor CachingSecretStore: SecretStore {
         let keepsValues = policy.ttl > .zero
         return { [weak self] in
             guard keepsValues else { return .listing(try await upstream.list(folder)) }
-            let (listing, current) = try await upstream.listWithCurrent(folder)
-            await self?.keepListed(current, in: folder)
-            return .listing(listing)
+            let answer = try await upstream.listWithCurrent(folder)
+            await self?.keepListed(answer.current, in: folder)
+            return .listing(answer.listing)
         }
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
-        let upstream = self.upstream
-        let (payload, _) = try await lookup(.versions(path)) { .versions(try await upstream.versions(of: path)) }
+        let (payload, _) = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
         guard case .versions(let versions) = payload else { throw SecretError(.internal, "cache payload mismatch") }
         return versions
     }
@@ -318,6 +328,8 @@ public actor CachingSecretStore: SecretStore {
     public func shutdown() async {
         refreshAhead.finish()
         queuedRefreshes.removeAll()
+        expiries.removeAll()
+        expiryFlights.removeAll()
         entries.removeAll()
         kinds.removeAll()
         folders.forget(.root)
@@ -412,6 +424,7 @@ public actor CachingSecretStore: SecretStore {
         guard var entry = entries[key] else { return nil }
         tick += 1
         entry.lastUsed = tick
+        entry.used = true
         entries[key] = entry
         let age = clock.monotonicNow() - entry.fetchedAt
         if let missing = entry.missing, age < policy.negativeTTL {
@@ -420,7 +433,9 @@ public actor CachingSecretStore: SecretStore {
         }
         guard let payload = entry.payload, age < entry.lifetime else { return nil }
         stats.hits += 1
-        if policy.ttl > .zero, age >= entry.lifetime * policy.refreshAheadFraction { queueRefresh(key, fetch: fetch) }
+        if policy.ttl > .zero, !refreshesByTheClock, age >= entry.lifetime * policy.refreshAheadFraction {
+            queueRefresh(key, fetch: fetch)
+        }
         return payload
     }
 
@@ -448,7 +463,7 @@ public actor CachingSecretStore: SecretStore {
 
     /// The one upstream call for `key`: joined if one is running, refused while the breaker is
     /// open. The task stores its own answer, so it completes even when no reader waits any more.
-    private func flightTask(
+    func flightTask(
         _ key: CacheKey, refreshing: Bool = false,
         fetch: @escaping @Sendable () async throws -> Payload
     ) -> Task<Payload, any Error> {
@@ -480,12 +495,13 @@ public actor CachingSecretStore: SecretStore {
     private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>, refreshing: Bool) {
         inflight[key] = nil
         slowFlights.remove(key)
+        let slot = expiryFlights.removeValue(forKey: key)
         switch result {
         case .success(let payload):
             breaker.recordSuccess()
             store(
-                key, payload, cause: refreshing ? .refresh : .outside,
-                first: isFirstAnswer(key, refreshing: refreshing))
+                key, payload, cause: refreshing ? .refresh : .outside, first: isFirstAnswer(key), following: slot,
+                used: !refreshing)
         case .failure(let failure):
             record(failure, for: key)
         }
@@ -528,28 +544,27 @@ public actor CachingSecretStore: SecretStore {
         _ = flightTask(key, refreshing: true, fetch: fetch)
     }
 
-    /// A new answer's fresh lifetime (`CachePolicy.refreshJitter` J): the TTL less a random part of
-    /// up to J of it, or, for a `first` answer, of up to 1 - J/2 of it. A deploy reads its names
-    /// together; a spread of J alone would keep their next fetches within J of one cycle of each
-    /// other for many cycles, while a first lifetime drawn over a window as long as a later one lives
-    /// on average places each name at its own point of the cycle at once.
-    func lifetime(first: Bool = false) -> Duration {
-        let jitter = min(max(policy.refreshJitter, 0), 1)
-        let width = first && jitter > 0 ? 1 - jitter / 2 : jitter
-        return policy.ttl * (1 - width * min(max(random(), 0), 1))
+    /// The one upstream call that answers `key`.
+    func fetcher(_ key: CacheKey) -> @Sendable () async throws -> Payload {
+        let upstream = self.upstream
+        switch key {
+        case .secret(let path, let version):
+            return { .secret(try await upstream.read(path, version: version)) }
+        case .listing(let folder):
+            return listingFetch(folder)
+        case .versions(let path):
+            return { .versions(try await upstream.versions(of: path)) }
+        }
     }
 
-    /// Whether an answer now stored for `key` is a first one (see `lifetime(first:)`): a read's own
-    /// call for a name nothing is held for, from a store whose values expiry keeps fresh.
-    private func isFirstAnswer(_ key: CacheKey, refreshing: Bool) -> Bool {
-        !refreshing && entries[key]?.payload == nil && !descriptor.capabilities.contains(.versionListing)
-    }
-
-    func store(_ key: CacheKey, _ payload: Payload, cause: ChangeCause, first: Bool = false) {
+    func store(
+        _ key: CacheKey, _ payload: Payload, cause: ChangeCause, first: Bool = false, following slot: Duration? = nil,
+        used: Bool = false
+    ) {
         if policy.ttl == .zero { learnFolders(key, payload) }
         let lifetime: Duration
         if policy.ttl > .zero {
-            lifetime = self.lifetime(first: first)
+            lifetime = self.lifetime(first: first, following: slot)
         } else if case .listing = key, policy.coalescingWindow > .zero {
             lifetime = policy.coalescingWindow
             dropExpiredWindow()
@@ -558,9 +573,11 @@ public actor CachingSecretStore: SecretStore {
         }
         let previous = entries[key]
         let entry = Entry(
-            payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime, lastUsed: nextTick())
+            payload: payload, missing: nil, fetchedAt: clock.monotonicNow(), lifetime: lifetime, lastUsed: nextTick(),
+            used: used)
         entries[key] = entry
         mirrorRecord(key, entry)
+        scheduleExpiry(key, at: entry.fetchedAt + lifetime)
         if let previous, previous.missing != nil || previous.staleLogged || !Self.same(previous.payload, payload) {
             let cause: ChangeCause = previous.staleLogged ? .recovered : cause
             changeHandler?(

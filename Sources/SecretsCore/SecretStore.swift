@@ -31,7 +31,7 @@ public protocol SecretStore: Sendable {
     /// `list(folder)` and, where the store has them at hand from the same query, the current
     /// secrets directly in `folder` by name (the local store), so that walking a big folder costs one
     /// query, not one a name. A name may be missing from them (it is read on its own then).
-    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret])
+    func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent
 
     /// Every readable version, oldest first. Throws `.unsupported` when the store keeps none.
     func versions(of path: SecretPath) async throws -> [VersionInfo]
@@ -74,9 +74,7 @@ extension SecretStore {
 
     public func shutdown() async {}
 
-    public func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
-        // Bound first: see `PathAnswer` on tuples returned across a suspension.
-        let listing = try await list(folder)
-        return (listing, [:])
+    public func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent {
+        ListingWithCurrent(try await list(folder))
     }
 }

@@ -65,14 +65,15 @@ import Testing
                 try SecretPath("a/db"),
                 content: .fields(["user": SecretValue(string: "u"), "pw": SecretValue(string: "p")]))
             for folder in [SecretPath.root, try SecretPath("a"), try SecretPath("a/b"), try SecretPath("nope")] {
-                let (listing, current) = try await store.listWithCurrent(folder)
+                let answer = try await store.listWithCurrent(folder)
+                let (listing, current) = (answer.listing, answer.current)
                 #expect(listing == (try await store.list(folder)))
                 #expect(Set(current.keys) == listing.secrets, "every secret directly in \(folder), nothing deeper")
                 for (name, secret) in current {
                     #expect(secret == (try await store.read(try folder.appending(name))))
                 }
             }
-            #expect(try await store.listWithCurrent(try SecretPath("a")).1["e"]?.version == "2")
+            #expect(try await store.listWithCurrent(try SecretPath("a")).current["e"]?.version == "2")
         }
     }
 

@@ -8,11 +8,12 @@ struct CacheFixture {
     let clock = ManualTimeSource()
     let cache: CachingSecretStore
 
+    /// Every answer lives exactly the TTL (no `refreshJitter`): the tests of the spread set their own.
     static let policy = CachePolicy(
-        ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100)
+        ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100, refreshJitter: 0)
 
     /// `refreshAhead`: whether the cache's refresh-ahead service runs, as the mount runs it.
-    /// `spread`: the cache's random draw for each answer's lifetime; 0 makes every lifetime the TTL.
+    /// `spread`: the cache's random draw, where in the cycle first answers' lifetimes start.
     init(
         policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true,
         spread: @escaping @Sendable () -> Double = { 0 }

@@ -93,15 +93,15 @@ final class StoreDouble: SecretStore {
         }
     }
 
-    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+    func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent {
         let listing = try await list(folder)
         return state.withLock { state in
-            guard state.listsCurrent else { return (listing, [:]) }
+            guard state.listsCurrent else { return ListingWithCurrent(listing) }
             var current: [String: Secret] = [:]
             for (path, entry) in state.secrets where path.parent == folder {
                 current[path.name] = Secret(content: entry.content, version: String(entry.version), createdAt: nil)
             }
-            return (listing, current)
+            return ListingWithCurrent(listing, current: current)
         }
     }
 

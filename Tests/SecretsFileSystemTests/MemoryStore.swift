@@ -84,9 +84,9 @@ final class MemoryStore: SecretStore {
         return state.withLock { Listing.children(of: folder, among: $0.keys.map(\.segments)) }
     }
 
-    func listWithCurrent(_ folder: SecretPath) async throws -> (Listing, [String: Secret]) {
+    func listWithCurrent(_ folder: SecretPath) async throws -> ListingWithCurrent {
         let listing = try await list(folder)
-        guard listsCurrent else { return (listing, [:]) }
+        guard listsCurrent else { return ListingWithCurrent(listing) }
         let current = state.withLock { state in
             listing.secrets.reduce(into: [String: Secret]()) { current, name in
                 if let path = try? folder.appending(name), let last = state[path]?.versions.last {
@@ -94,7 +94,7 @@ final class MemoryStore: SecretStore {
                 }
             }
         }
-        return (listing, current)
+        return ListingWithCurrent(listing, current: current)
     }
 
     func versions(of path: SecretPath) async throws -> [VersionInfo] {

@@ -109,10 +109,12 @@ extension MountCommand {
             } ?? []
         let group = ServiceGroup(
             configuration: .init(
-                // Stopped in reverse order: the mount drains first, then refresh-ahead, token renewal
+                // Stopped in reverse order: the mount drains first, then the refreshes, token renewal
                 // and credential refresh stop (a draining mount still reads with a renewed token).
                 services: [
                     .init(service: cache.refreshAhead),
+                    .init(
+                        service: ExpiryRefreshService(cache: cache, clock: clock), successTerminationBehavior: .ignore),
                     .init(service: freshness, successTerminationBehavior: .ignore),
                 ] + background + actionServices + [
                     .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
