@@ -1369,7 +1369,8 @@ class Bench:
             if "steady_poisson_peak" in x:
                 row("8. fleet, default `--refresh-jitter`, a second measure: the peak per 100 ms after the first 10 s "
                     "if the same requests came at independent random times (Poisson at the measured mean, median "
-                    "peak over as many windows: what mounts reach without knowing of each other), over the mean",
+                    "peak over as many windows: what random spreads alone reach; each mount's answers are due at "
+                    "evenly spaced points of one cycle instead), over the mean",
                     f"{x['steady_poisson_peak']} / {x['steady_mean']:.2f} = "
                     f"{x['steady_poisson_peak'] / x['steady_mean']:.1f}× (measured {x['steady_ratio']:.1f}×)")
         if "freshness" in r:
