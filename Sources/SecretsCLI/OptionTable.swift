@@ -177,7 +177,7 @@ extension OptionSpec {
         note: "0 turns caching off")
     static let refreshJitter = OptionSpec(
         "refresh-jitter", .value, .mountOnly,
-        help: "Random part of the TTL by which each answer expires early, so a fleet does not refresh in step",
+        help: "Part of the TTL by which answers end early, spread so a fleet does not refresh in step",
         defaultText: "\(Int(CachePolicy().refreshJitter * 100))%", note: "0 off")
     static let refreshInterval = OptionSpec(
         "refresh-interval", .value, .mountOnly,
