@@ -9,10 +9,8 @@ import json
 import threading
 import time
 
-import pytest
-
 from conftest import status, wait_for
-from peers import start_private_bao
+from test_ttl_zero import server  # noqa: F401 (a private OpenBao with a file audit device)
 from test_vault_mount import mount_vault, plant
 
 TTL = 4.0
@@ -21,15 +19,6 @@ TTL = 4.0
 JITTER = "40%"
 CYCLE = TTL * 0.8
 NAMES = ("one", "two", "three")
-
-
-@pytest.fixture
-def server(tmp_path):
-    audit = tmp_path / "audit.log"
-    server = start_private_bao(str(tmp_path), audit_log=str(audit))
-    server.audit = audit
-    yield server
-    server.stop()
 
 
 def reads_of(server, path):

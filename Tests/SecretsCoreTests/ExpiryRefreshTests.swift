@@ -10,8 +10,11 @@ import Testing
         ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100, refreshJitter: 0)
 
     /// A fixture whose expiry refreshes run, and the task to cancel at the end.
-    static func running(_ policy: CachePolicy = Self.policy) async -> (CacheFixture, Task<Void, Never>) {
-        let f = CacheFixture(policy: policy, refreshAhead: false)
+    static func running(
+        _ policy: CachePolicy = Self.policy, refreshAhead: Bool = false,
+        spread: @escaping @Sendable () -> Double = { 0 }
+    ) async -> (CacheFixture, Task<Void, Never>) {
+        let f = CacheFixture(policy: policy, refreshAhead: refreshAhead, spread: spread)
         let service = ExpiryRefreshService(cache: f.cache, clock: f.clock)
         let task = Task { await service.run() }
         #expect(await eventually { f.clock.sleeperCount == 1 })
@@ -107,11 +110,8 @@ import Testing
     /// end, so the reader at the end finds the new answer. A name in use keeps its point of the
     /// cycle: the answer of a call that took 2 s is due one cycle after the last one was.
     @Test func aValueInUseIsFetchedJustBeforeItsEndAndKeepsItsPointOfTheCycle() async throws {
-        let f = CacheFixture(policy: Self.jittered, refreshAhead: false, spread: { 0.5 })
-        let service = ExpiryRefreshService(cache: f.cache, clock: f.clock)
-        let task = Task { await service.run() }
+        let (f, task) = await Self.running(Self.jittered, refreshAhead: false, spread: { 0.5 })
         defer { task.cancel() }
-        #expect(await eventually { f.clock.sleeperCount == 1 })
         f.upstream.set(path("a"), "one")
         _ = try await f.outcome("a")
         #expect(await f.cache.freshLeft(.secret(path("a"), version: nil)) == .milliseconds(47_500))
@@ -133,11 +133,8 @@ import Testing
 
     /// While the service runs, refresh-ahead is its job: a read late in a lifetime queues nothing.
     @Test func whileTheServiceRunsALateReadQueuesNoRefreshAhead() async throws {
-        let f = CacheFixture(policy: Self.jittered, refreshAhead: true, spread: { 0.5 })
-        let service = ExpiryRefreshService(cache: f.cache, clock: f.clock)
-        let task = Task { await service.run() }
+        let (f, task) = await Self.running(Self.jittered, refreshAhead: true, spread: { 0.5 })
         defer { task.cancel() }
-        #expect(await eventually { f.clock.sleeperCount == 1 })
         f.upstream.set(path("a"), "one")
         _ = try await f.outcome("a")
         // 40 s of a 47.5 s lifetime: past refresh-ahead's 75 %, before the service's 45 s.
