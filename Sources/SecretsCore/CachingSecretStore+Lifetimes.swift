@@ -7,11 +7,11 @@ extension CachingSecretStore {
     /// sequence from a random start, counted on the mount's clock rather than from each fetch, so
     /// the names a deploy reads together are due evenly over the cycle (independent draws, or a
     /// sequence of lifetimes from fetches that each took their time, would bunch some and leave
-    /// gaps: mounts started together then peak higher). An answer fetched because the last one
-    /// was due (`following` that moment) is due one cycle after it, however long the call took,
-    /// so a name keeps its point. No answer lives longer than the TTL.
+    /// gaps: mounts started together then peak higher). A refresh's answer (`following` the end of
+    /// the answer it replaces) is due one cycle after that end, however long the call took, so a
+    /// name keeps its point; where that would pass the TTL (a refresh-ahead early in a lifetime) it
+    /// lives one cycle. No answer lives longer than the TTL.
     func lifetime(first: Bool = false, following slot: Duration? = nil) -> Duration {
-        let jitter = min(max(policy.refreshJitter, 0), 1)
         guard jitter > 0 else { return policy.ttl }
         let cycle = policy.ttl * (1 - jitter / 2)
         let shortest = policy.ttl - cycle
@@ -30,6 +30,9 @@ extension CachingSecretStore {
     }
 
     private static func fraction(_ x: Double) -> Double { x - x.rounded(.down) }
+
+    /// `CachePolicy.refreshJitter` J, within [0, 1].
+    private var jitter: Double { min(max(policy.refreshJitter, 0), 1) }
 
     /// The fractional part of the golden ratio: steps by it fill [0, 1) most evenly at every count.
     static let goldenRatioPart = 0.618_033_988_749_894_8
@@ -56,10 +59,8 @@ extension CachingSecretStore {
                 entry.fetchedAt + entry.lifetime - refreshLead == due.at, inflight[due.key] == nil
             else { continue }
             stats.refreshes += 1
-            expiryFlights[due.key] = entry.fetchedAt + entry.lifetime
             _ = flightTask(due.key, refreshing: true, fetch: fetcher(due.key))
         }
-        let jitter = min(max(policy.refreshJitter, 0), 1)
         let soonest = max(policy.ttl * (jitter > 0 ? jitter / 2 : 1) - refreshLead, .milliseconds(10))
         guard let next = expiries.next else { return soonest }
         return min(max(next.at - now, .milliseconds(1)), soonest)
@@ -72,7 +73,7 @@ extension CachingSecretStore {
     /// shortest lifetime, so a reader of a value in use finds it fresh (DESIGN §3: hot secrets never
     /// wait on the backend) while the answer that comes, due one cycle after the last one was, lives
     /// no longer than the TTL. Zero without a spread.
-    var refreshLead: Duration { policy.ttl * (min(max(policy.refreshJitter, 0), 1) / 4) }
+    var refreshLead: Duration { policy.ttl * (jitter / 4) }
 
     /// Whether refresh-ahead is left to `refreshExpiring`: its service runs, and the store's values
     /// are kept fresh by expiry.

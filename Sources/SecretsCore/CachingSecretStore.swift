@@ -42,9 +42,6 @@ public actor CachingSecretStore: SecretStore {
     var expiries = ExpirySchedule()
     /// Whether `ExpiryRefreshService` runs: then it, not a late read, starts refresh-ahead.
     var expiryService = false
-    /// The keys `refreshExpiring` is fetching, with the moment each was due: the answer is due one
-    /// cycle after it, however long the call took (`lifetime(first:following:)`).
-    var expiryFlights: [CacheKey: Duration] = [:]
 
     var entries: [CacheKey: Entry] = [:]
     var inflight: [CacheKey: Task<Payload, any Error>] = [:]
@@ -329,7 +326,6 @@ public actor CachingSecretStore: SecretStore {
         refreshAhead.finish()
         queuedRefreshes.removeAll()
         expiries.removeAll()
-        expiryFlights.removeAll()
         entries.removeAll()
         kinds.removeAll()
         folders.forget(.root)
@@ -495,7 +491,8 @@ public actor CachingSecretStore: SecretStore {
     private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>, refreshing: Bool) {
         inflight[key] = nil
         slowFlights.remove(key)
-        let slot = expiryFlights.removeValue(forKey: key)
+        // A refresh's answer is due one cycle after the answer it replaces was.
+        let slot = refreshing ? entries[key].map { $0.fetchedAt + $0.lifetime } : nil
         switch result {
         case .success(let payload):
             breaker.recordSuccess()

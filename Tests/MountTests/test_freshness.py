@@ -61,7 +61,6 @@ def test_a_change_elsewhere_is_seen_within_the_interval_and_unchanged_secrets_ar
     extra = after["backend_calls"] - start["backend_calls"] - listings
     assert 1 <= extra <= listings + 1, (after, start)
     assert after["misses"] == start["misses"], "the changed secret came in the batch, not by a reader's read"
-    assert after["misses"] == start["misses"]
 
 
 def test_ssm_prefetch_reads_in_bulk_and_a_changed_parameter_is_seen_within_the_interval(env, endpoint):
