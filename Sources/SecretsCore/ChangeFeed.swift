@@ -42,7 +42,9 @@ public final class ChangeSubscription: Sendable {
         var lost = 0
         var closed = false
         var waiter: CheckedContinuation<ChangeBatch, Never>?
-        var readyCallbacks: [@Sendable () -> Void] = []
+        /// One, not a list: the kernel sends a POLL each time a reader polls, and one notice wakes
+        /// every poller of the file, so a poll loop replaces its last callback instead of piling up.
+        var readyCallback: (@Sendable () -> Void)?
     }
 
     private let capacity: Int
@@ -64,8 +66,8 @@ public final class ChangeSubscription: Sendable {
                 state.events.removeFirst(over)
                 state.lost += over
             }
-            let callbacks = state.readyCallbacks
-            state.readyCallbacks = []
+            let callbacks = state.readyCallback.map { [$0] } ?? []
+            state.readyCallback = nil
             guard let waiter = state.waiter else { return (nil, callbacks, nil) }
             state.waiter = nil
             return (waiter, callbacks, Self.drain(&state))
@@ -104,7 +106,7 @@ public final class ChangeSubscription: Sendable {
     public func whenReady(_ callback: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             if !state.events.isEmpty || state.lost > 0 || state.closed { return true }
-            state.readyCallbacks.append(callback)
+            state.readyCallback = callback
             return false
         }
         if now { callback() }
@@ -115,8 +117,8 @@ public final class ChangeSubscription: Sendable {
         let callbacks = state.withLock { state -> [@Sendable () -> Void] in
             state.closed = true
             state.events = []
-            let callbacks = state.readyCallbacks
-            state.readyCallbacks = []
+            let callbacks = state.readyCallback.map { [$0] } ?? []
+            state.readyCallback = nil
             return callbacks
         }
         wake()

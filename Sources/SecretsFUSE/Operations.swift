@@ -90,7 +90,9 @@ enum Operations {
                 context: Operations.context(req))
             // Only an answer that waits can be a stream's: a read answered now costs no lookup more.
             var waiting = false
-            if case .later = answer { waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle) }
+            if case .later = answer {
+                waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle, context: Operations.context(req))
+            }
             bridge.reply(req, answer, waiting: waiting) { .bytes($0) }
         }
         ops.poll = { req, ino, fi, ph in
@@ -99,10 +101,11 @@ enum Operations {
             let handle = fi?.pointee.fh ?? 0
             let notice: PollNotice? = ph.map { PollNotice($0) }
             let ready: UInt32
-            if bridge.fileSystem.isStream(inode, handle: handle) {
+            let context = Operations.context(req)
+            if bridge.fileSystem.isStream(inode, handle: handle, context: context) {
                 var notify: (@Sendable () -> Void)?
                 if let notice { notify = { notice.send() } }
-                let readable = bridge.fileSystem.poll(inode, handle: handle, notify: notify)
+                let readable = bridge.fileSystem.poll(inode, handle: handle, context: context, notify: notify)
                 // Kept only by a stream with nothing to read; otherwise it is done with now.
                 if readable { notice?.discard() }
                 ready = readable ? UInt32(POLLIN | POLLRDNORM) : 0
@@ -162,12 +165,13 @@ enum Operations {
         ops.create = { req, _, _, _, _ in Operations.refuse(req) }
         ops.getxattr = { req, ino, name, size in
             let bridge = Bridge.from(req, .getxattr)
-            let answer = bridge.fileSystem.getXattr(UInt64(ino), name: String(cString: name!))
+            let answer = bridge.fileSystem.getXattr(
+                UInt64(ino), name: String(cString: name!), context: Operations.context(req))
             bridge.reply(req, answer) { Operations.xattrReply($0, size) }
         }
         ops.listxattr = { req, ino, size in
             let bridge = Bridge.from(req, .listxattr)
-            bridge.reply(req, bridge.fileSystem.listXattrs(UInt64(ino))) { names in
+            bridge.reply(req, bridge.fileSystem.listXattrs(UInt64(ino), context: Operations.context(req))) { names in
                 Operations.xattrReply(names.flatMap { Array($0.utf8) + [0] }, size)
             }
         }

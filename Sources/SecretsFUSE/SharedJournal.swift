@@ -62,6 +62,13 @@ final class SharedJournal: @unchecked Sendable {
     private func length(_ half: Int) -> Int { Int(word(2 + half)) }
     private func start(_ half: Int) -> UnsafeMutableRawPointer { base + Header.size + half * halfCapacity }
 
+    /// Marks that outlive every worker, in the header's fifth word: set once, never cleared.
+    func setMark(_ bit: UInt64) {
+        lock.withLock { _ in setWord(4, word(4) | bit) }
+    }
+
+    func hasMark(_ bit: UInt64) -> Bool { word(4) & bit != 0 }
+
     /// Calls `body` with each committed record, oldest first.
     func forEachRecord(_ body: (UnsafeRawBufferPointer) -> Void) {
         lock.withLock { _ in

@@ -116,6 +116,21 @@ public struct WorkerChannel: Sendable, Equatable {
             pid: pid, startedAt: startedAt, restarts: restarts, reloads: reloads, supervisorPID: supervisor)
     }
 
+    /// Whether a worker of this mount has served it letting the kernel open files without asking
+    /// (`CachingMode.kernelOpens`). The kernel remembers the first OPEN answered ENOSYS for the life
+    /// of the connection, so no later worker sees an open again: one that needs every open (a policy,
+    /// an audit log, `.events`) cannot take over (DESIGN §10, no silent downgrade).
+    public var kernelKeepsOpens: Bool {
+        SharedJournal(fd: inodes, halfCapacity: Self.inodeJournalHalf)?.hasMark(Self.kernelOpensMark) ?? false
+    }
+
+    /// Records, before serving, that this worker lets the kernel open files without asking.
+    public func noteKernelKeepsOpens() {
+        SharedJournal(fd: inodes, halfCapacity: Self.inodeJournalHalf)?.setMark(Self.kernelOpensMark)
+    }
+
+    private static let kernelOpensMark: UInt64 = 1
+
     /// The cache's mirror, with what earlier workers left in it.
     public func cacheMirror() -> (mirror: SharedCacheMirror, restored: [(CacheKey, MirroredEntry)])? {
         guard let journal = SharedJournal(fd: cache, halfCapacity: Self.cacheJournalHalf) else { return nil }

@@ -21,17 +21,6 @@ final class OutcomeRecorder: Sendable {
 }
 
 extension SecretsFileSystem {
-    /// The secret path a policy judges for a node; nil for nodes that hold no value.
-    static func policyPath(_ key: NodeKey) -> SecretPath? {
-        switch key {
-        case .path(let path), .value(let path, _, _), .rendered(let path): return path
-        case .versions(let secret), .version(let secret, _), .versionField(let secret, _, _), .label(let secret, _):
-            return secret
-        case .versionsRoot, .rotate, .status, .metrics, .events:
-            return nil
-        }
-    }
-
     /// The caller a policy or audit judges, when `needed`; nil when not. A call made outside any
     /// kernel request (`RequestContext.unknown`) has no caller to judge, so it is refused then.
     func caller(_ context: RequestContext, needed: Bool) throws -> Caller? {
@@ -41,8 +30,7 @@ extension SecretsFileSystem {
     }
 
     func checkPolicy(_ key: NodeKey, _ caller: Caller?) throws {
-        guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return }
-        if !policy.allows(path, caller) { throw SecretError(.permissionDenied, "denied by policy").at(path) }
+        if let path = judge.refusal(key, caller) { throw SecretError(.permissionDenied, "denied by policy").at(path) }
     }
 
     static func isValueNode(_ key: NodeKey) -> Bool {
@@ -52,16 +40,9 @@ extension SecretsFileSystem {
         }
     }
 
-    /// Whether a listing shows `key` to `caller`: names the caller may not read are left out, and a
-    /// folder is shown only when the policy lets the caller open something below it. A name whose
-    /// type is not known yet (not cached) may be either.
+    /// Whether a listing shows `key` to `caller` (see `Judge.shows`).
     func visible(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
-        guard let caller, let policy = options.policy, let path = Self.policyPath(key) else { return true }
-        switch type {
-        case .directory: return policy.mayAllowBelow(path, caller)
-        case .unknown: return policy.allows(path, caller) || policy.mayAllowBelow(path, caller)
-        default: return policy.allows(path, caller)
-        }
+        judge.shows(key, type: type, to: caller)
     }
 
     func audit(
@@ -82,7 +63,7 @@ extension SecretsFileSystem {
         case .version(let s, let id): path = "\(s.string)@\(id)"
         case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
         case .label(let s, let label): path = "\(s.string)@\(label)"
-        default: path = Self.policyPath(key)?.string ?? ""
+        default: path = judge.revealed(key).first?.string ?? ""
         }
         sink.record(
             AuditEvent(

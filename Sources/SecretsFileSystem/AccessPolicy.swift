@@ -14,7 +14,8 @@ public struct AccessPolicy: Sendable, Equatable {
         public var uids: [UInt32]
         /// Empty means any group; otherwise the caller's primary or a supplementary group.
         public var gids: [UInt32]
-        /// Globs matched against the caller's `/proc/PID/exe`; empty means any program.
+        /// Globs matched against the path of the caller's program, which counts only when the file at
+        /// that path is the one it runs (`ProcCallerResolver.executable`); empty means any program.
         public var executables: [String]
 
         public init(path: String, uids: [UInt32] = [], gids: [UInt32] = [], executables: [String] = []) {

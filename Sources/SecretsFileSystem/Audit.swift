@@ -69,13 +69,26 @@ public struct ProcCallerResolver: CallerResolver {
     // Raw syscalls rather than Foundation: this runs on every open when a policy or audit is on.
     public func resolve(_ context: RequestContext, groups wantGroups: Bool) -> Caller {
         var caller = Caller(uid: context.uid, gid: context.gid, pid: context.pid)
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/\(context.pid)/exe", &buffer, buffer.count - 1)
-        if length > 0 {
-            caller.executable = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        caller.executable = Self.executable(of: context.pid)
         if wantGroups { caller.groups = Self.groups(of: context.pid) }
         return caller
+    }
+
+    /// The path of the caller's program, only when the file at that path here is the very file it
+    /// runs (same device and inode). The path alone proves nothing: a user namespace can bind any
+    /// program over `/usr/bin/sha256sum` in its own mounts, and `/proc/PID/exe` then names that
+    /// path. A program from another mount namespace (a container) or one replaced since it started
+    /// (`… (deleted)`) has no path a rule or an audit line can trust: nil.
+    static func executable(of pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        var running = stat()
+        var named = stat()
+        guard stat("/proc/\(pid)/exe", &running) == 0, stat(&buffer, &named) == 0,
+            running.st_dev == named.st_dev, running.st_ino == named.st_ino
+        else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func groups(of pid: Int32) -> [UInt32] {

@@ -36,7 +36,7 @@ extension SecretsFileSystem {
             if kernel.changeCount == seen { break }
         } while tries < 3
         keep(inode, node, outcome.value, resolvedAt: generation)
-        let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+        let attributes = try await attributes(of: node, inode: inode, reader: context)
         let kept = await kernelTimeout(for: node)
         return EntryReply(
             attributes: attributes, entryTimeout: min(options.kernelCacheTimeout, kept), attributeTimeout: kept)
@@ -53,7 +53,7 @@ extension SecretsFileSystem {
         }
         return .later { [self] in
             let node = try await resolver.resolve(try resolver.key(inode))
-            let attributes = try await attributes(of: node, inode: inode, reader: context.pid)
+            let attributes = try await attributes(of: node, inode: inode, reader: context)
             return AttributeReply(attributes: attributes, timeout: await kernelTimeout(for: node))
         }
     }
@@ -79,7 +79,7 @@ extension SecretsFileSystem {
 
     // MARK: Attributes
 
-    func attributes(of node: Node, inode: UInt64, reader: Int32) async throws -> NodeAttributes {
+    func attributes(of node: Node, inode: UInt64, reader: RequestContext) async throws -> NodeAttributes {
         if let attributes = storedAttributes(of: node, inode: inode) { return attributes }
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: 0o444, size: 0, modified: mountedAt, uid: options.uid,

@@ -8,16 +8,19 @@ final class EventStream: Sendable {
     private let subscription: ChangeSubscription
     /// Lines made but not yet read: a read smaller than the lines waiting takes what fits.
     private let unread = Mutex<[UInt8]>([])
+    /// Whether the reader who opened the stream may see an event: the judge's answer for its name.
+    private let shows: @Sendable (ChangeEvent) -> Bool
 
-    init(_ subscription: ChangeSubscription) {
+    init(_ subscription: ChangeSubscription, shows: @escaping @Sendable (ChangeEvent) -> Bool = { _ in true }) {
         self.subscription = subscription
+        self.shows = shows
     }
 
     /// Up to `size` bytes of whole lines (or the start of one longer than `size`); empty when none wait.
     func read(upTo size: Int) -> [UInt8] {
         unread.withLock { unread in
             let batch = subscription.take()
-            if !batch.isEmpty { unread += Self.lines(batch) }
+            if !batch.isEmpty { unread += lines(batch) }
             guard !unread.isEmpty else { return [] }
             var end = min(size, unread.count)
             if end < unread.count, let lastNewline = unread[..<end].lastIndex(of: UInt8(ascii: "\n")) {
@@ -38,7 +41,7 @@ final class EventStream: Sendable {
             guard !closed else { throw SecretError(.unavailable, "the event stream was closed") }
             // Put back what `next` hands over, so `read` formats it with anything newer.
             let batch = await subscription.next()
-            if !batch.isEmpty { unread.withLock { $0 += Self.lines(batch) } }
+            if !batch.isEmpty { unread.withLock { $0 += lines(batch) } }
         }
     }
 
@@ -58,10 +61,11 @@ final class EventStream: Sendable {
     }
 
     /// `{"lost":N}` first when the reader fell behind, then one line per event.
-    static func lines(_ batch: ChangeBatch) -> [UInt8] {
+    /// Events the reader may not see are left out, as their names are from its listings.
+    func lines(_ batch: ChangeBatch) -> [UInt8] {
         var out: [UInt8] = []
         if batch.lost > 0 { out += Array("{\"lost\":\(batch.lost)}\n".utf8) }
-        return out + JSONLines.lines(batch.events.map(Line.init))
+        return out + JSONLines.lines(batch.events.filter(shows).map(Line.init))
     }
 
     /// The fields of a line, named as DESIGN §7 lists them; absent versions are `null`.
@@ -124,14 +128,29 @@ extension SecretsFileSystem {
         await kernel.caughtUp()
     }
 
-    /// The stream behind an `.events` descriptor; nil for any other handle.
-    func eventStream(_ inode: UInt64, handle: UInt64) -> EventStream? {
+    /// The stream behind an `.events` descriptor; nil for any other handle. One an earlier worker
+    /// opened is adopted for the caller of `context`, the process reading it now.
+    func eventStream(_ inode: UInt64, handle: UInt64, context: RequestContext) -> EventStream? {
         guard handle != 0 else { return nil }
         if case .events(let stream)? = handles.get(handle) { return stream }
         guard inodes.key(for: inode) == .events else { return nil }
-        guard case .events(let stream) = handles.get(handle, orAdopt: { .events(EventStream(changes.subscribe())) })
+        guard
+            case .events(let stream) = handles.get(
+                handle, orAdopt: { .events(newEventStream(for: try? caller(context, needed: options.policy != nil))) })
         else { return nil }
         return stream
+    }
+
+    /// A stream of the changes `caller` may see (DESIGN §10: `.events` lines are judged as names).
+    func newEventStream(for caller: Caller?) -> EventStream {
+        guard options.policy != nil else { return EventStream(changes.subscribe()) }
+        // No caller to judge (a stream adopted outside a request): it sees nothing a policy covers.
+        let judge = self.judge
+        return EventStream(changes.subscribe()) { event in
+            guard let caller else { return false }
+            let path = event.field.flatMap { try? event.path.appending($0) } ?? event.path
+            return judge.showsName(path, to: caller)
+        }
     }
 
     /// A READ of `.events`: what waits now; with `nonBlocking`, EAGAIN when nothing does; otherwise
@@ -145,8 +164,10 @@ extension SecretsFileSystem {
 
     /// POLL: whether a read would return at once. With `notify`, a descriptor that is not readable
     /// calls it once when it becomes so. Every file but `.events` is always readable.
-    public func poll(_ inode: UInt64, handle: UInt64, notify: (@Sendable () -> Void)?) -> Bool {
-        guard let stream = eventStream(inode, handle: handle) else { return true }
+    public func poll(
+        _ inode: UInt64, handle: UInt64, context: RequestContext = .unknown, notify: (@Sendable () -> Void)?
+    ) -> Bool {
+        guard let stream = eventStream(inode, handle: handle, context: context) else { return true }
         if stream.isReadable { return true }
         if let notify { stream.whenReadable(notify) }
         return false
@@ -160,7 +181,7 @@ extension SecretError {
 
 extension SecretsFileSystem {
     /// Whether `handle` reads `.events`: its reads may wait for as long as no change comes.
-    public func isStream(_ inode: UInt64, handle: UInt64) -> Bool {
-        eventStream(inode, handle: handle) != nil
+    public func isStream(_ inode: UInt64, handle: UInt64, context: RequestContext = .unknown) -> Bool {
+        eventStream(inode, handle: handle, context: context) != nil
     }
 }

@@ -15,7 +15,7 @@ extension SecretsFileSystem {
         if key == .events {
             guard options.events else { return .now(.failure(SecretError.eventsNeedOpens)) }
             guard !writing else { return .now(.failure(SecretError(.readOnly, "read-only file"))) }
-            let handle = handles.insert(.events(EventStream(changes.subscribe())))
+            let handle = handles.insert(.events(newEventStream(for: caller)))
             return .now(.success(OpenReply(handle: handle, directIO: true, keepCache: false, nonSeekable: true)))
         }
         if let node = nodes.nodeForOpen(inode, now: clock.monotonicNow(), once: readsPerOpen) {
@@ -36,13 +36,13 @@ extension SecretsFileSystem {
             switch node {
             case .rotate(let folder):
                 try checkPolicy(key, caller)
-                let history = try await generatedDocument(of: node, inode: inode, reader: context.pid).bytes
+                let history = try await generatedDocument(of: node, inode: inode, reader: context).bytes
                 return OpenReply(
                     handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true,
                     keepCache: false)
             case .status, .metrics:
                 guard !writing else { throw SecretError(.readOnly, "read-only file") }
-                let bytes = try await generatedDocument(of: node, inode: inode, reader: context.pid).bytes
+                let bytes = try await generatedDocument(of: node, inode: inode, reader: context).bytes
                 return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
             default:
                 keep(inode, node, outcome.value, resolvedAt: generation, opened: true)
@@ -84,8 +84,17 @@ extension SecretsFileSystem {
             return .now(.failure(SecretError(.invalidArgument, "is a folder")))
         case nil:
             // A stream an earlier worker opened: adopted under the kernel's handle.
-            if let stream = eventStream(inode, handle: handle) {
+            if let stream = eventStream(inode, handle: handle, context: context) {
                 return readEvents(stream, size: size, nonBlocking: nonBlocking)
+            }
+        }
+        // A read of no open this worker checked (an earlier worker's descriptor) is judged as an open
+        // would be: after a reload, the policy now on disk decides (DESIGN §10).
+        if options.policy != nil {
+            do {
+                try checkPolicy(try resolver.key(inode), try caller(context, needed: true))
+            } catch {
+                return .now(.failure(error))
             }
         }
         // A read with no handle belongs to no open this worker saw: where each open reads the store, it does too.
@@ -97,7 +106,7 @@ extension SecretsFileSystem {
         return .later { [self] in
             let node = try await resolver.resolve(try resolver.key(inode))
             if let value = node.value { return value.slice(offset: offset, length: size) }
-            let document = try await generatedDocument(of: node, inode: inode, reader: context.pid)
+            let document = try await generatedDocument(of: node, inode: inode, reader: context)
             return document.bytes.slice(offset: offset, length: size)
         }
     }

@@ -12,20 +12,19 @@ extension SecretsFileSystem {
     func withOwnership(_ attributes: NodeAttributes, of node: Node) -> NodeAttributes {
         guard !options.permissions.isEmpty || !options.rendered.isEmpty else { return attributes }
         var attributes = attributes
-        let file: SecretPath?
-        switch node {
-        case .secretFile(let path, _, _): file = path
-        case .field(let parent, let name, _, _): file = try? parent.appending(name)
-        // A version reads like the secret it is a version of.
-        case .versionFile(let secret, _, _, _), .versionField(let secret, _, _, _, _): file = secret
-        case .folder(let path, _, _, _):
+        if case .folder(let path, _, _, _) = node {
             let folder = Ownership(mode: options.dirMode, uid: options.uid, gid: options.gid)
             attributes.permissions |= PermissionRules.folderBits(for: ownershipsBelow(path), folder: folder)
             return attributes
+        }
+        // Files only: a version's field is owned as that field (the judge decides), never as its secret.
+        switch node {
+        case .secretFile, .field, .versionFile, .versionField: break
         default: return attributes
         }
-        guard let file else { return attributes }
-        let owner = options.permissions.file(file, defaults: defaultOwnership)
+        guard let key = inodes.key(for: attributes.inode),
+            let owner = judge.ownership(key, defaults: defaultOwnership)
+        else { return attributes }
         attributes.permissions = owner.mode
         attributes.uid = owner.uid
         attributes.gid = owner.gid

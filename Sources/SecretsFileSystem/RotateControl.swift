@@ -15,9 +15,7 @@ extension SecretsFileSystem {
             let generator = options.generator
             var field: String?
             do {
-                if let caller, let policy = options.policy, !policy.allows(path, caller) {
-                    throw SecretError(.permissionDenied, "denied by policy").at(path)
-                }
+                try checkPolicy(.path(path), caller)
                 if options.rendered.file(at: path) != nil {
                     throw SecretError.unsupported("a rendered file has no versions to rotate").at(path)
                 }

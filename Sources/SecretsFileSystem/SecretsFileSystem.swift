@@ -13,6 +13,8 @@ public final class SecretsFileSystem: Sendable {
     static let maxRotateInput = 4096
 
     let options: FileSystemOptions
+    /// Decides who may read what and with which owner and mode (DESIGN §10).
+    let judge: Judge
     let clock: any TimeSource
     let logger: Logger
     let resolver: Resolver
@@ -37,6 +39,7 @@ public final class SecretsFileSystem: Sendable {
         self.kernel = KernelCaches(inodes: inodes, nodes: nodes, rendered: options.rendered)
         self.handles = HandleTable(generation: continuity.generation)
         self.options = options
+        self.judge = Judge(options)
         self.clock = clock
         self.logger = logger
         self.started = MountStart(

@@ -3,10 +3,12 @@ import SecretsCore
 
 extension SecretsFileSystem {
     /// The bytes of `.status` or `.metrics`, made fresh on each open. Figures and names only.
-    func document(for node: Node) async throws -> [UInt8] {
+    func document(for node: Node, reader: RequestContext) async throws -> [UInt8] {
         let snapshot = await snapshot()
         switch node {
-        case .status: return try StatusRenderer.json(snapshot)
+        // `.status` is world-readable, and a failed read's path may be a name someone else probed or
+        // one the policy hides: only root and the mount's owner (DESIGN §10's trusted) see them.
+        case .status: return try StatusRenderer.json(snapshot, errorPaths: reader.uid == 0 || reader.uid == options.uid)
         case .metrics: return Array(StatusRenderer.prometheus(snapshot).utf8)
         // Only a file the kernel opened without asking is read without a handle: no stream was made.
         case .events: throw SecretError.eventsNeedOpens
@@ -27,7 +29,8 @@ extension SecretsFileSystem {
             certificates: await options.certificates.statuses(),
             now: clock.wallNow(),
             actions: options.actions?.all ?? [],
-            requests: requests.all)
+            requests: requests.all,
+            opensStayInKernel: opensStayInKernel)
     }
 }
 
@@ -45,6 +48,7 @@ struct StatusSnapshot: Sendable {
     var now = Date()
     var actions: [ChangeActionFigures] = []
     var requests: [(RequestTally.Operation, Int)] = []
+    var opensStayInKernel = false
 }
 
 enum StatusRenderer {
@@ -57,7 +61,8 @@ enum StatusRenderer {
         }
         struct RecentError: Encodable {
             var time: String
-            var path: String
+            /// Left out for a reader who is neither root nor the mount's owner.
+            var path: String?
             var kind: String
         }
         var backend: String
@@ -84,6 +89,9 @@ enum StatusRenderer {
         }
         var openHandles: Int
         var inodes: Int
+        /// "kernel" where the kernel opens files without asking this mount (no policy, audit log or
+        /// events can be added to it by `reload`), else "daemon".
+        var opens: String
         var worker: Worker?
         /// Only on a mount with `certificates:`.
         var certificates: [Certificate]?
@@ -106,7 +114,7 @@ enum StatusRenderer {
         var actions: [Action]?
     }
 
-    static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
+    static func json(_ snapshot: StatusSnapshot, errorPaths: Bool = true) throws -> [UInt8] {
         let stats = snapshot.cache
         let document = StatusJSON(
             backend: snapshot.descriptor.backend,
@@ -127,11 +135,12 @@ enum StatusRenderer {
             },
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map {
-                .init(time: Timestamp.iso8601($0.time), path: $0.path, kind: $0.kind)
+                .init(time: Timestamp.iso8601($0.time), path: errorPaths ? $0.path : nil, kind: $0.kind)
             },
             rotations: Dictionary(uniqueKeysWithValues: snapshot.rotations.map { ($0.key.rawValue, $0.value) }),
             openHandles: snapshot.openHandles,
             inodes: snapshot.inodes,
+            opens: snapshot.opensStayInKernel ? "kernel" : "daemon",
             worker: snapshot.worker.map {
                 .init(
                     pid: $0.pid, startedAt: Timestamp.iso8601($0.startedAt), restarts: $0.restarts,

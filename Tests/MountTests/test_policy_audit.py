@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Env, is_mounted, wait_for
+from callers import LIST, OTHER_GID, OTHER_UID, READ, SECOND_GID, as_user, audit_lines, run_as, shared_env  # noqa: F401
+from conftest import BIN, is_mounted, wait_for
 
-OTHER_UID = 4711
-OTHER_GID = 4711
-SECOND_GID = 4712
 CAT = os.path.realpath(shutil.which("cat"))
 
 POLICY = f"""\
@@ -39,72 +37,6 @@ policy:
 """
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for others and to switch user")
-
-
-
-
-@pytest.fixture
-def shared_env():
-    """An Env whose folders other users can traverse (pytest's own tmp folders are 0700)."""
-    workdir = Path(tempfile.mkdtemp(prefix="secretsfs-policy-"))
-    os.chmod(workdir, 0o711)
-    environment = Env(workdir)
-    yield environment
-    for mount in environment.mounts:
-        mount.cleanup()
-        environment.assert_no_planted_values(mount.log_text(), f"the daemon log {mount.log_path}")
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-def as_user(uid=OTHER_UID, gid=OTHER_GID, groups=()):
-    def switch():
-        os.setgroups(list(groups))
-        os.setgid(gid)
-        os.setuid(uid)
-    return switch
-
-
-def run_as(action, *paths, uid=OTHER_UID, gid=OTHER_GID, groups=()):
-    """Runs `action(*paths)` in a forked child that has become another user (python's own files are
-    not theirs to exec); returns what it returned, through a pipe as JSON."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read_end)
-            as_user(uid, gid, groups)()
-            os.write(write_end, json.dumps(action(*paths)).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0 and data, "the child running as another user failed"
-    return json.loads(data)
-
-
-def READ(*paths):
-    out = {}
-    for path in paths:
-        try:
-            with open(path, "rb") as f:
-                out[path] = f.read().decode()
-        except OSError as error:
-            out[path] = error.errno
-    return out
-
-
-def LIST(*paths):
-    out = {}
-    for path in paths:
-        try:
-            out[path] = sorted(os.listdir(path))
-        except OSError as error:
-            out[path] = error.errno
-    return out
 
 
 def ROTATE(path, line):
@@ -139,12 +71,6 @@ def policed(shared_env):
     m = env.mount("--allow-other", "--file-mode", "0444", "--dir-mode", "0555", "--config", str(config),
                   "--audit-log", str(audit))
     return env, m, audit
-
-
-def audit_lines(audit):
-    if not audit.exists():
-        return []
-    return [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
 
 
 def test_the_policy_decides_who_reads_what(policed):

@@ -137,6 +137,30 @@ import Testing
         subscription.whenReady { polled.add() }
         #expect(polled.value == 2)
     }
+
+    /// A reader polling in a loop sends a POLL each time: the callbacks it leaves must not pile up
+    /// (issue 24: 8 descriptors polled every 1 ms grew the worker by 20 MiB). The one kept is the last.
+    @Test func aPollLoopKeepsOneCallback() {
+        let feed = ChangeFeed()
+        let subscription = feed.subscribe()
+        let released = Counter()
+        let polled = Counter()
+        for _ in 0..<1000 {
+            let token = ReleaseProbe(released)
+            subscription.whenReady { _ = token; polled.add() }
+        }
+        #expect(released.value == 999)
+        feed.publish([event("a")])
+        #expect(polled.value == 1)
+        #expect(released.value == 1000)
+    }
+}
+
+/// Counts its own release, to show a callback holding it was let go.
+private final class ReleaseProbe: Sendable {
+    let counter: Counter
+    init(_ counter: Counter) { self.counter = counter }
+    deinit { counter.add() }
 }
 
 /// Counts calls from any thread.

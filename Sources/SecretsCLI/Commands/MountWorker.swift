@@ -57,6 +57,9 @@ extension MountCommand {
         options.permissions = permissions
         options.certificates = CertificateFolders(upstream)
         options.actions = tally
+        if options.caching != .kernelOpens, options.checksEveryOpen || options.events, channel.kernelKeepsOpens {
+            throw SecretError.reloadNeedsNewMount
+        }
 
         // Before PREPARED, so before READY=1 and the daemon-mode parent's exit: the first read of
         // each match is a hit. A replacing worker takes the cache over from its predecessor instead.
@@ -88,6 +91,7 @@ extension MountCommand {
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
             continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
+        if fileSystem.opensStayInKernel { channel.noteKernelKeepsOpens() }
         let mount = FUSEMount(
             fileSystem: fileSystem,
             options: mountOptions(backendName: upstream.descriptor.backend),
@@ -171,6 +175,13 @@ extension MountCommand {
             }
         }.start()
     }
+}
+
+extension SecretError {
+    static let reloadNeedsNewMount = SecretError(
+        .configuration,
+        "reload refused, the running worker keeps serving: this mount was made without a policy, audit log or "
+            + "events, so the kernel opens its files without asking; adding one needs a new mount (unmount, then mount)")
 }
 
 private final class StopOrder: Sendable {

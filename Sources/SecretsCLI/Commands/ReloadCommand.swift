@@ -21,7 +21,7 @@ struct ReloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let before = try Self.worker(of: mountpoint)
-        try Self.checkCommandLine(of: before.supervisor)
+        try Self.checkCommandLine(of: before.supervisor, opensStayInKernel: before.opensStayInKernel)
         guard kill(before.supervisor, SIGHUP) == 0 else {
             throw SecretError(
                 .permissionDenied, "cannot signal the supervisor (pid \(before.supervisor)) of \(mountpoint)")
@@ -44,6 +44,7 @@ struct ReloadCommand: AsyncParsableCommand {
         var pid: Int32
         var supervisor: Int32
         var reloads: Int
+        var opensStayInKernel = false
     }
 
     static func worker(of mountpoint: String) throws -> Worker {
@@ -58,11 +59,15 @@ struct ReloadCommand: AsyncParsableCommand {
         else {
             throw SecretError(.configuration, "\(mountpoint) is served by a secretsfs without a supervisor")
         }
-        return Worker(pid: Int32(pid), supervisor: Int32(supervisor), reloads: reloads)
+        return Worker(
+            pid: Int32(pid), supervisor: Int32(supervisor), reloads: reloads,
+            opensStayInKernel: status["opens"] as? String == "kernel")
     }
 
     /// Parses the supervisor's own arguments (and the config file they name) as the new worker will.
-    static func checkCommandLine(of supervisor: Int32) throws {
+    /// A mount whose kernel opens files without asking cannot take a policy, an audit log or events
+    /// (the new worker would refuse them too): refused here, at once, with the same line.
+    static func checkCommandLine(of supervisor: Int32, opensStayInKernel: Bool = false) throws {
         guard let raw = FileManager.default.contents(atPath: "/proc/\(supervisor)/cmdline") else {
             throw SecretError(.notFound, "the supervisor (pid \(supervisor)) is gone")
         }
@@ -73,7 +78,13 @@ struct ReloadCommand: AsyncParsableCommand {
             guard let mount = command as? MountCommand else {
                 throw SecretError(.configuration, "pid \(supervisor) is not a secretsfs mount")
             }
-            _ = try mount.backend.config.map { try ConfigFile.load($0).checkStructuredKeys() }
+            let config = try mount.backend.config.map { try ConfigFile.load($0) }
+            _ = try config?.checkStructuredKeys()
+            let policy = try config?.policy()
+            let needsOpens = mount.auditLog != nil || mount.events || policy != nil
+            if opensStayInKernel, needsOpens { throw SecretError.reloadNeedsNewMount }
+        } catch let error as SecretError where error == .reloadNeedsNewMount {
+            throw error
         } catch let error as SecretError {
             throw SecretError(error.code, "reload refused, the running worker keeps serving: \(error.message)")
         } catch {

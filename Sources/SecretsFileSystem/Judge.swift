@@ -1,0 +1,66 @@
+import SecretsCore
+
+/// The one judge of DESIGN §10: every node is judged by the secrets and fields it can reveal, so
+/// `db/password`, `.versions/db/3/password`, `.versions/db/current/password`, a rendered file made
+/// from it, its name in a listing, its xattrs and its `.events` lines get the same answer from the
+/// policy, and the same owner and mode from `permissions:`. Nothing else decides either.
+struct Judge: Sendable {
+    let policy: AccessPolicy?
+    let permissions: PermissionRules
+    let rendered: RenderedFiles
+
+    init(_ options: FileSystemOptions) {
+        policy = options.policy
+        permissions = options.permissions
+        rendered = options.rendered
+    }
+
+    /// The secrets and fields whose values (or, for a folder, whose names) `key` can show; empty for
+    /// the nodes that show none (`.status`, `.metrics`, `.events`, `.rotate`, a `.versions` root).
+    func revealed(_ key: NodeKey) -> [SecretPath] {
+        switch key {
+        case .path(let path), .value(let path, _, _): return [path]
+        // A rendered file shows what its template reads, as well as being a path of its own.
+        case .rendered(let path): return [path] + (rendered.file(at: path)?.inputPaths ?? [])
+        case .versions(let secret), .version(let secret, _), .label(let secret, _): return [secret]
+        // A version's field is that field, not the secret it belongs to.
+        case .versionField(let secret, _, let field): return [(try? secret.appending(field)) ?? secret]
+        case .versionsRoot, .rotate, .status, .metrics, .events: return []
+        }
+    }
+
+    /// The first path `key` reveals that the policy refuses `caller`; nil when it may be read
+    /// (or no policy, or no caller to judge).
+    func refusal(_ key: NodeKey, _ caller: Caller?) -> SecretPath? {
+        guard let caller, let policy else { return nil }
+        return revealed(key).first { !policy.allows($0, caller) }
+    }
+
+    /// Whether a listing shows `key` to `caller`: a file when every path it reveals may be read, a
+    /// folder when the policy lets the caller read something below it. A name whose type is not
+    /// known yet (not cached) may be either.
+    func shows(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
+        guard let caller, let policy else { return true }
+        let paths = revealed(key)
+        guard let first = paths.first else { return true }
+        switch type {
+        case .directory: return policy.mayAllowBelow(first, caller)
+        case .unknown: return refusal(key, caller) == nil || policy.mayAllowBelow(first, caller)
+        default: return refusal(key, caller) == nil
+        }
+    }
+
+    /// Whether a line naming `path` (an `.events` line, a `.status` error) may be shown to `caller`:
+    /// as its name would be in a listing.
+    func showsName(_ path: SecretPath, to caller: Caller?) -> Bool {
+        shows(.path(path), type: .unknown, to: caller)
+    }
+
+    /// The owner and mode `permissions:` gives the file `key` stands for; nil for nodes it does not
+    /// cover (folders, generated files and rendered files, which have their own).
+    func ownership(_ key: NodeKey, defaults: Ownership) -> Ownership? {
+        if case .rendered = key { return nil }
+        guard !permissions.isEmpty, let path = revealed(key).first else { return nil }
+        return permissions.file(path, defaults: defaults)
+    }
+}
