@@ -167,7 +167,7 @@ extension OptionSpec {
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
         cacheTTL, refreshJitter, refreshInterval, prefetch, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages,
-        events, showVersions, busyPoll,
+        events, showVersions, busyPoll, workerTimeout,
         uid, gid,
         fileMode, dirMode, allowOther, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
     ]
@@ -210,6 +210,10 @@ extension OptionSpec {
         "busy-poll", .value, .mountOnly,
         help: "Microseconds the daemon stays awake after a request for the next one of a burst",
         defaultText: "\(MountCommand.defaultBusyPoll)", note: "0 off")
+    static let workerTimeout = OptionSpec(
+        "worker-timeout", .value, .mountOnly,
+        help: "How long a worker may go without answering before it is killed and replaced",
+        defaultText: typed(MountCommand.defaultWorkerTimeout), note: "0 off")
     static let uid = OptionSpec("uid", .value, .mountOnly, help: "Owner of every file (default: the mounting user)")
     static let gid = OptionSpec(
         "gid", .value, .mountOnly, help: "Group of every file (default: the mounting user's group)")

@@ -16,16 +16,20 @@ public struct MountOptions: Sendable {
     public var extraOptions: [String]
     /// How long the request loop may stay awake after a request; see `SessionLoop`.
     public var busyPoll: Duration
+    /// How long a serving worker may leave the supervisor's PING unanswered before it is replaced;
+    /// zero never.
+    public var workerTimeout: Duration
 
     public init(
         mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [],
-        busyPoll: Duration = .microseconds(200)
+        busyPoll: Duration = .microseconds(200), workerTimeout: Duration = .seconds(5)
     ) {
         self.mountpoint = mountpoint
         self.allowOther = allowOther
         self.fsName = fsName
         self.extraOptions = extraOptions
         self.busyPoll = busyPoll
+        self.workerTimeout = workerTimeout
     }
 
     /// `default_permissions` is always on: the kernel enforces modes and owners.

@@ -76,6 +76,7 @@ public final class Supervisor: @unchecked Sendable {
     private var exitStatus: Int32 = 0
     private var finished: CheckedContinuation<Int32, Never>?
     private var signalSources: [DispatchSourceSignal] = []
+    private var heartbeat: DispatchSourceTimer?
 
     // Touched on the queue only, like the supervisor itself.
     private final class Worker: @unchecked Sendable {
@@ -84,6 +85,12 @@ public final class Supervisor: @unchecked Sendable {
         let generation: UInt32
         var prepared = false
         var serving = false
+        /// Told to RETIRE or STOP: it finishes what it holds and answers no PING.
+        var leaving = false
+        /// When it last said anything on its control socket (a PONG, most often).
+        var lastHeard = ContinuousClock.now
+        /// Killed for not answering.
+        var hung = false
         var lastError: String?
         init(pid: pid_t, control: Int32, generation: UInt32) {
             self.pid = pid
@@ -120,6 +127,7 @@ public final class Supervisor: @unchecked Sendable {
             queue.async {
                 self.finished = continuation
                 self.installSignals()
+                self.startHeartbeat()
                 self.startWorker(reload: false)
             }
         }
@@ -274,9 +282,46 @@ public final class Supervisor: @unchecked Sendable {
         thread.start()
     }
 
-    private func send(_ line: String, to worker: Worker) { WorkerChannel.writeLine(line, to: worker.control) }
+    private func send(_ line: String, to worker: Worker) {
+        if line == "RETIRE" || line == "STOP" { worker.leaving = true }
+        WorkerChannel.writeLine(line, to: worker.control)
+    }
+
+    // MARK: Hung workers
+
+    /// A worker that stops answering (stopped, deadlocked, its tasks stuck) is found by its silence:
+    /// the serving worker is sent PING a few times per timeout and must answer within it; one that
+    /// does not is killed, and the next takes the descriptor and resends what it held, as after a
+    /// crash (DESIGN §6).
+    private func startHeartbeat() {
+        let timeout = options.workerTimeout
+        guard timeout > .zero else { return }
+        let every = min(timeout / 4, .seconds(1))
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let nanoseconds = Int(every.components.seconds) * 1_000_000_000 + Int(every.components.attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
+        timer.setEventHandler { [self] in beat(timeout: timeout) }
+        timer.resume()
+        heartbeat = timer
+    }
+
+    private func beat(timeout: Duration) {
+        guard !stopping, let worker = current, worker.serving, !worker.leaving else { return }
+        let silent = ContinuousClock.now - worker.lastHeard
+        if silent > timeout {
+            logger.error(
+                "the worker did not answer for \(String(format: "%.1f", silent.seconds))s; killing it and starting another",
+                metadata: ["pid": "\(worker.pid)"])
+            // Not counted as a crash: the restart limit is for workers that die as they start.
+            worker.hung = true
+            kill(worker.pid, SIGKILL)
+            return
+        }
+        send("PING", to: worker)
+    }
 
     private func received(_ line: String, from worker: Worker) {
+        worker.lastHeard = .now
         if line == "PREPARED" {
             worker.prepared = true
             if worker === current {
@@ -358,9 +403,9 @@ public final class Supervisor: @unchecked Sendable {
             stop(status: Self.exitCode(status), message: nil)
             return
         }
-        logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"])
+        if !worker.hung { logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"]) }
         let now = ContinuousClock.now
-        deaths = deaths.filter { now - $0 < Self.restartWindow } + [now]
+        deaths = deaths.filter { now - $0 < Self.restartWindow } + (worker.hung ? [] : [now])
         if deaths.count >= Self.restartLimit {
             stop(
                 status: 1,

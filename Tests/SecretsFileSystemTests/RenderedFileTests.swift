@@ -116,13 +116,14 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
     @Test func anInputsFailureIsTheReadsErrno() async throws {
         let (f, fs) = try renderedFixture(
             [
-                ("missing", #"{{ "db/nothing"|secret }}"#, nil, nil),
+                ("missing", #"{{ "nothing/here"|secret }}"#, nil, nil),
                 ("denied", #"{{ "db/username"|secret }}"#, nil, nil),
             ],
             policy: AccessPolicy(rules: [.init(path: "db/*", uids: [99]), .init(path: "**")]))
         #expect(await errno { _ = try await readAll(fs, "missing", context: f.context) } == ENOENT)
-        // The policy judges the rendered file by its own path; its inputs are read by the mount.
-        #expect(try await readAll(fs, "denied", context: f.context) == Array("alice".utf8))
+        // A rendered file is judged by each input as well as by its own path (DESIGN §10): it shows
+        // what the caller could not read from the input itself.
+        #expect(await errno { _ = try await readAll(fs, "denied", context: f.context) } == EACCES)
         let (g, strict) = try renderedFixture(
             [("denied", #"{{ "top"|secret }}"#, nil, nil)],
             policy: AccessPolicy(rules: [.init(path: "denied", uids: [99]), .init(path: "**")]))

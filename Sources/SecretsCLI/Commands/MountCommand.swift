@@ -29,6 +29,8 @@ struct MountCommand: AsyncParsableCommand {
     @Flag(name: .option(.events), help: .option(.events)) var events = false
     @Flag(name: .option(.showVersions), help: .option(.showVersions)) var showVersions = false
     @Option(name: .option(.busyPoll), help: .option(.busyPoll)) var busyPoll = Self.defaultBusyPoll
+    @Option(name: .option(.workerTimeout), help: .option(.workerTimeout))
+    var workerTimeout = DurationArgument(Self.defaultWorkerTimeout)
     @Option(name: .option(.uid), help: .option(.uid)) var uid: UInt32?
     @Option(name: .option(.gid), help: .option(.gid)) var gid: UInt32?
     @Option(name: .option(.fileMode), help: .option(.fileMode)) var fileMode: ModeArgument?
@@ -46,6 +48,8 @@ struct MountCommand: AsyncParsableCommand {
 
     /// In microseconds; the flag and its help both read it.
     static let defaultBusyPoll = 200
+    /// DESIGN §6: a worker that stops answering is found within a few seconds.
+    static let defaultWorkerTimeout: Duration = .seconds(5)
 
     func validate() throws {
         if cacheMaxEntries < 1 { throw ValidationError("--cache-max-entries must be at least 1") }

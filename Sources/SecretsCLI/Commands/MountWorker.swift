@@ -138,7 +138,7 @@ extension MountCommand {
         MountOptions(
             mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(backendName)",
             extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) },
-            busyPoll: .microseconds(busyPoll))
+            busyPoll: .microseconds(busyPoll), workerTimeout: workerTimeout.duration)
     }
 
     /// How long a stopping mount goes on answering operations that were already inside it.
@@ -158,6 +158,11 @@ extension MountCommand {
         Thread {
             while let line = channel.listen() {
                 switch line {
+                case "PING":
+                    // Answered from the executor every backend call and late answer runs on, not from
+                    // this thread: a worker whose tasks are stuck (or that is stopped) stays silent.
+                    Task { channel.tell("PONG") }
+                    continue
                 case "RETIRE":
                     Task { await group.triggerGracefulShutdown() }
                 case "STOP":
