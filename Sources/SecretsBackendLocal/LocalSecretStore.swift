@@ -215,6 +215,7 @@ public final class LocalSecretStore: SecretStore {
         guard let row = rows.first else {
             throw SecretError.notFound(secret, version == nil ? "no such secret" : "no such version")
         }
+        try await checkStillPlain()
         do {
             return try Self.secret(from: row, path: secret, key: key)
         } catch {
@@ -252,11 +253,16 @@ public final class LocalSecretStore: SecretStore {
             [.text(prefix), .integer(SQLiteInt64(prefix.utf8.count + 1))])
         var paths: [[String]] = []
         var current: [String: Secret] = [:]
+        // Names stay plain in a sealed store; only values read here could be ciphertext.
+        var valuesReadable = true
+        if !rows.isEmpty {
+            do { try await checkStillPlain() } catch { valuesReadable = false }
+        }
         for row in rows {
             guard let text = row.column("path")?.string else { continue }
             let segments = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             paths.append(segments)
-            guard segments.count == folder.segments.count + 1, row.column("content")?.isNull == false,
+            guard valuesReadable, segments.count == folder.segments.count + 1, row.column("content")?.isNull == false,
                 let path = try? SecretPath(text)
             else { continue }
             // A row that cannot be read here is read on its own, where its error has its place.
@@ -357,6 +363,22 @@ public final class LocalSecretStore: SecretStore {
         }
     }
 
+    /// A plain store that `secretsfs store encrypt` sealed while this process had it open now holds
+    /// ciphertext where values were: refused rather than shown as a value (DESIGN §6).
+    private func checkStillPlain() async throws {
+        guard key == nil else { return }
+        let connection = self.connection
+        let file = path
+        let version = try await lock.withLock {
+            do {
+                return try await LocalSchema.userVersion(connection)
+            } catch {
+                throw SecretError.fromSQLite(error, doing: "reading the store's version", file: file)
+            }
+        }
+        if version == LocalSchema.encryptedVersion { throw SecretError.encryptedUnderneath(file) }
+    }
+
     /// Runs `body` in one `BEGIN IMMEDIATE` … `COMMIT`, rolled back when anything fails. IMMEDIATE
     /// takes the write lock up front, so two writers never both read version N and both write N+1.
     private func transaction<T: Sendable>(
@@ -372,6 +394,10 @@ public final class LocalSecretStore: SecretStore {
                 throw SecretError.fromSQLite(error, doing: what, file: file)
             }
             do {
+                // Checked under the write lock: nothing plain is written into a store sealed since it opened.
+                if key == nil, try await LocalSchema.userVersion(connection) == LocalSchema.encryptedVersion {
+                    throw SecretError.encryptedUnderneath(file)
+                }
                 let result = try await body(connection)
                 _ = try await connection.query("COMMIT")
                 return result

@@ -34,3 +34,10 @@ extension SecretError {
         return SecretError(code, "\(what) failed: sqlite \(reason) on \(file)")
     }
 }
+
+extension SecretError {
+    static func encryptedUnderneath(_ file: String) -> SecretError {
+        SecretError(
+            .unavailable, "\(file) was encrypted after this mount opened it: mount it again with its --store-key-file")
+    }
+}

@@ -90,3 +90,26 @@ def test_a_new_store_given_a_key_starts_encrypted(env):
     assert b"fresh-sealed-value-77" not in all_store_bytes(env)
     m = env.mount("--store-key-file", key)
     assert m.read("app", "token") == b"fresh-sealed-value-77"
+
+
+def test_store_encrypt_refuses_a_store_a_mount_holds(sample):
+    """Issue 27 §4: sealing a store under a running mount made it serve ciphertext after the TTL."""
+    env = sample
+    m = env.mount("--cache-ttl", "1s")
+    assert m.read("openai", "api_key") == b"sk-current-00000003"
+    key = make_key(env)
+    result = env.cli("store", "encrypt", "--store-key-file", key, check=False)
+    assert result.returncode != 0
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "unmount it first" in lines[0], lines
+    assert b"sk-current-00000003" in all_store_bytes(env)  # left as it was
+    assert m.read("openai", "api_key") == b"sk-current-00000003"
+
+
+def test_store_encrypt_refuses_a_store_that_does_not_exist(env):
+    key = make_key(env)
+    missing = env.workdir / "nowhere" / "secrets.db"
+    result = env.cli("store", "encrypt", "--store-key-file", key, backend=["--store", str(missing)], check=False)
+    assert result.returncode != 0
+    assert "no store at" in result.stderr.decode()
+    assert not missing.exists() and not missing.parent.exists()

@@ -44,6 +44,27 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
         #expect(fileBytes(folder).range(of: Data("app-user".utf8)) == nil)
     }
 
+    /// Issue 27 §4: a plain store sealed under a process that has it open (as a mount has) must never
+    /// give that process the sealed bytes as a value, nor take a plain write.
+    @Test func aStoreSealedUnderAnOpenConnectionIsRefusedNotServed() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let mounted = try await LocalSecretStore.open(path: folder.storePath, logger: testLogger)
+        try await write(mounted, "a/b", "plain-under-mount-01")
+        #expect(try await LocalSecretStore.encrypt(path: folder.storePath, key: try key(3), logger: testLogger) == 1)
+        await #expect {
+            _ = try await mounted.read(try SecretPath("a/b"), version: nil)
+        } throws: { error in
+            (error as? SecretError)?.code == .unavailable
+                && (error as? SecretError)?.message.contains("was encrypted after this mount opened it") == true
+        }
+        await #expect(throws: SecretError.self) { try await write(mounted, "a/c", "plain-write-refused-02") }
+        let listed = try await mounted.listWithCurrent(.root)
+        #expect(listed.current.isEmpty)
+        await mounted.shutdown()
+        #expect(fileBytes(folder).range(of: Data("plain-write-refused-02".utf8)) == nil)
+    }
+
     @Test func theKeyMustFitTheStore() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
