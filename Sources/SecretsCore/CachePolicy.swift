@@ -18,8 +18,12 @@ public struct CachePolicy: Sendable, Equatable {
     public var staleGrace: Duration
     /// Consecutive unavailable answers that open the circuit breaker; zero turns it off.
     public var breakerThreshold: Int
-    /// How long the breaker stays open before one call is let through to probe the backend.
+    /// The longest the breaker stays open before one call is let through to probe the backend.
     public var breakerCooldown: Duration
+    /// How long the breaker stays open the first time; each probe that fails doubles it, up to
+    /// `breakerCooldown`. A short fault is then noticed to have ended within about this long,
+    /// while a long outage is probed every `breakerCooldown` (issue 27 §7).
+    public var breakerFirstProbe: Duration
     /// The spread of each answer's fresh lifetime, as a fraction J of the TTL, so mounts started
     /// together (one deploy, a fleet) do not expire and refresh in the same second. The first answer
     /// for a name the cache holds nothing for (after the mount, an eviction, a rotation) or holds
@@ -45,6 +49,7 @@ public struct CachePolicy: Sendable, Equatable {
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
         breakerCooldown: Duration = .seconds(5),
+        breakerFirstProbe: Duration = .milliseconds(500),
         refreshJitter: Double = 0.1,
         coalescingWindow: Duration = .seconds(1)
     ) {
@@ -57,6 +62,7 @@ public struct CachePolicy: Sendable, Equatable {
         self.staleGrace = staleGrace
         self.breakerThreshold = breakerThreshold
         self.breakerCooldown = breakerCooldown
+        self.breakerFirstProbe = min(breakerFirstProbe, breakerCooldown)
         self.refreshJitter = refreshJitter
         self.coalescingWindow = coalescingWindow
     }

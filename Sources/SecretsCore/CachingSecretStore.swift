@@ -74,7 +74,8 @@ public actor CachingSecretStore: SecretStore {
         self.policy = policy
         self.clock = clock
         self.logger = logger
-        self.breaker = CircuitBreaker(threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown)
+        self.breaker = CircuitBreaker(
+            threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown, firstProbe: policy.breakerFirstProbe)
         self.folders = FolderMemory(
             lifetime: policy.ttl == .zero ? policy.negativeTTL : .zero, limit: policy.maxEntries)
     }

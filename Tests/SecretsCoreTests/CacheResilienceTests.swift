@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct CacheResilienceTests {
     static let breakerPolicy = CachePolicy(
         ttl: .seconds(100), maxStale: .seconds(1000), backendTimeout: .seconds(5), breakerThreshold: 3,
-        breakerCooldown: .seconds(10))
+        breakerCooldown: .seconds(10), breakerFirstProbe: .seconds(10))
 
     /// Reads `name` until the breaker has seen `threshold` unavailable answers in a row.
     private func openBreaker(_ f: CacheFixture, reading name: String = "a") async {
@@ -90,9 +90,41 @@ import Testing
         #expect(await f.cache.statistics().breakerState == .halfOpen)
     }
 
+    /// Issue 27 §7: a fault of a few seconds opened the breaker for the whole cooldown, so the value
+    /// changed after it was served 5.6 s late. The first probe now comes soon, and later ones each
+    /// twice as late, up to the cooldown; a success starts over.
+    @Test func probesComeSoonAfterAFaultAndBackOffUpToTheCooldown() async throws {
+        var policy = Self.breakerPolicy
+        policy.breakerFirstProbe = .milliseconds(500)
+        let f = CacheFixture(policy: policy)
+        await openBreaker(f)
+        var waits: [Duration] = []
+        for _ in 0..<6 {
+            var waited: Duration = .zero
+            while await f.cache.statistics().breakerState == .open {
+                f.clock.advance(by: .milliseconds(100))
+                waited += .milliseconds(100)
+            }
+            waits.append(waited)
+            #expect(await f.failure("a") == .unavailable)  // the probe, failing
+        }
+        #expect(waits == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10)])
+
+        // The fault ends: the next probe closes it, and the wait starts short again.
+        f.clock.advance(by: .seconds(10))
+        f.upstream.fail(with: nil)
+        f.upstream.set(path("a"), "back")
+        #expect(try await f.read("a") == "back")
+        #expect(await f.cache.statistics().breakerState == .closed)
+        await openBreaker(f, reading: "c")
+        f.clock.advance(by: .milliseconds(500))
+        #expect(await f.cache.statistics().breakerState == .halfOpen)
+    }
+
     @Test func anOpenBreakerStillServesStaleValues() async throws {
         var policy = Self.breakerPolicy
         policy.breakerCooldown = .seconds(500)  // still open once the value has expired
+        policy.breakerFirstProbe = .seconds(500)
         let f = CacheFixture(policy: policy)
         f.upstream.set(path("cached"), "kept")
         _ = try await f.read("cached")
