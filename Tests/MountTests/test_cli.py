@@ -2,8 +2,10 @@
 
 import os
 import socket
+import subprocess
 
 import pytest
+from conftest import is_mounted, wait_for
 
 
 def one_line(result):
@@ -33,6 +35,22 @@ def test_put_empty_is_refused_and_writes_nothing(env):
     result = env.cli("put", "keep", input=b"", check=False)
     assert result.returncode != 0 and "empty" in one_line(result)
     assert env.cli("get", "keep").stdout == b"kept-value-123456"
+
+
+def test_put_without_field_onto_fields_is_refused_and_writes_nothing(env):
+    env.put("db", "alice-username", field="username")
+    env.put("db", "s3cret-password", field="password")
+    before = env.cli("versions", "db").stdout
+    result = env.cli("put", "db", input=b"whole-new-value-1", check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert "--field" in line and "--replace" in line
+    assert b"whole-new-value" not in result.stderr
+    assert env.cli("versions", "db").stdout == before
+    assert env.cli("get", "db/password").stdout == b"s3cret-password"
+    env.planted.append(b"whole-new-value-1")
+    env.cli("put", "db", "--replace", input=b"whole-new-value-1")
+    assert env.cli("get", "db").stdout == b"whole-new-value-1"
 
 
 def test_get_version_and_versions(env):
@@ -123,6 +141,30 @@ def test_unmount_of_a_plain_folder_fails_clearly(env, tmp_path):
     result = env.cli("unmount", str(tmp_path), backend=[], check=False)
     assert result.returncode != 0
     assert "not a mountpoint" in one_line(result)
+
+
+def test_unmount_refuses_a_mount_that_is_not_secretsfs(env, tmp_path):
+    """A tmpfs (a typo of /run for /run/secrets, say) stays mounted, its files with it."""
+    target = tmp_path / "tmpfs"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(target)], check=True)
+    try:
+        (target / "keep").write_text("still here")
+        result = env.cli("unmount", str(target), backend=[], check=False)
+        assert result.returncode == 64
+        line = one_line(result)
+        assert "not a secretsfs mount" in line and "tmpfs" in line
+        assert is_mounted(str(target))
+        assert (target / "keep").read_text() == "still here"
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+
+
+def test_unmount_of_a_secretsfs_mount(sample):
+    mount = sample.mount()
+    result = sample.cli("unmount", mount.path, backend=[], check=False)
+    assert result.returncode == 0, result.stderr
+    assert wait_for(lambda: not is_mounted(mount.path), 10)
 
 
 def test_help_exits_zero(env):
