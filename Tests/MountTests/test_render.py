@@ -173,6 +173,30 @@ files:
     assert f"config file {config}, line 7, column 10" in lines[0] and "column" in lines[0] and "broken" in lines[0]
 
 
+def test_an_unclosed_variable_refuses_the_mount_and_render(env):
+    """Stencil drops an unclosed `{{` and all after it: the mount served `password=` and render exited 0."""
+    env.put("app/key", "some-value-000002")
+    config = config_file(env, """\
+files:
+  - path: app.conf
+    template: 'password={{ "app/key"|secret '
+""")
+    mountpoint = env.workdir / "never"
+    mountpoint.mkdir()
+    result = subprocess.run(
+        [BIN, "mount", str(mountpoint), "--config", config, "--store", env.store],
+        capture_output=True, timeout=60)
+    assert result.returncode == 78
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"config file {config}, line 3" in lines[0] and "never closed" in lines[0]
+    assert not os.path.ismount(mountpoint)
+    render = env.cli("render", "app.conf", "--config", config, check=False)
+    assert render.returncode == 78 and render.stdout == b""
+    lines = render.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and config in lines[0] and "never closed" in lines[0], lines
+
+
 def test_a_template_with_100_inputs(env):
     for i in range(100):
         env.put(f"many/k{i:03d}", f"value-number-{i:03d}")

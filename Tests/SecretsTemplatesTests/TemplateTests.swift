@@ -129,6 +129,19 @@ func rendered(_ text: String, _ values: [String: String]) async throws -> String
         }
     }
 
+    @Test func anUnclosedVariableIsRefusedNotDropped() throws {
+        #expect {
+            _ = try CompiledTemplate(text: "user=x\npassword={{ \"app/key\"|secret ", origin: "t")
+        } throws: { error in
+            guard let error = error as? TemplateError else { return false }
+            return error.line == 2 && error.column == 10 && error.reason.contains("'{{' is never closed")
+        }
+        #expect(throws: TemplateError.self) { _ = try CompiledTemplate(text: "a {# note", origin: "t") }
+        #expect(throws: TemplateError.self) { _ = try CompiledTemplate(text: "{{ \"a\"|secret }} {{", origin: "t") }
+        // Closed tags, and braces that open nothing, are fine.
+        _ = try CompiledTemplate(text: "{ \"k\": {{ \"a\"|secret|json }} } {%if 1%}x{%endif%} {# c #}", origin: "t")
+    }
+
     @Test func anUnknownFilterIsRefused() throws {
         #expect {
             _ = try CompiledTemplate(text: "a\nb {{ \"x\"|secret|jsn }}", origin: "f")
