@@ -84,15 +84,9 @@ public final class FUSEMount: Service, Sendable {
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
-        let words: [String] = ["secretsfs", "-o", options.kernelOptions]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
-        defer { fuse_opt_free_args(&args) }
         var ops = Operations.table()
-        guard let raw = secretsfs_session_new(&args, &ops, userdata.toOpaque()) else {
-            throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
-        }
+        let raw = try LibfuseLog.newSession(
+            ["secretsfs", "-o", options.kernelOptions], &ops, userdata: userdata.toOpaque())
         defer { fuse_session_destroy(raw) }
         switch attachment {
         case .mount:

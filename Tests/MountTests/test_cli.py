@@ -116,7 +116,35 @@ def test_bad_duration_is_one_line(env, tmp_path):
 def test_bad_backend_is_one_line(env):
     result = env.cli("get", "x", backend=["--backend", "nosuch"], check=False)
     assert result.returncode == 64
-    assert "nosuch" in one_line(result)
+    line = one_line(result)
+    assert "--backend" in line and "nosuch" not in line
+
+
+PLANTED = "hunter2-PLANTED-value"
+
+
+@pytest.mark.parametrize("args", [
+    ["put", "app/x", PLANTED],
+    ["mount", "/nonexistent-mnt", "--cache-ttl", PLANTED],
+    ["mount", "/nonexistent-mnt", f"--cache-ttl={PLANTED}"],
+    ["get", "x", "--version", "1", PLANTED],
+    ["mount", "/nonexistent-mnt", f"--direct-io={PLANTED}"],
+])
+def test_parser_errors_name_the_argument_never_its_value(env, args):
+    result = env.cli(*args, input=b"", check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert PLANTED not in line and PLANTED.encode() not in result.stdout
+
+
+def test_a_refused_kernel_option_is_named_without_its_value(env, tmp_path):
+    mountpoint = tmp_path / "mp"
+    mountpoint.mkdir()
+    result = env.cli("mount", str(mountpoint), "-o", f"nosuchopt={PLANTED}", check=False)
+    assert result.returncode == 78
+    line = one_line(result)
+    assert "nosuchopt" in line and PLANTED not in line
+    assert not os.path.ismount(mountpoint)
 
 
 def test_invalid_path_is_one_line(env):

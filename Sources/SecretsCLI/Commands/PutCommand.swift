@@ -23,7 +23,7 @@ struct PutCommand: StoreCommand {
     func validate() throws {
         try path.check()
         if let field, !SecretPath.isValidSegment(field) {
-            throw ValidationError("'\(field)' is not a valid field name")
+            throw ValidationError("--field: not a valid field name (empty, starting with '.', or holding '/')")
         }
         if replace && field != nil { throw ValidationError("--replace and --field cannot be used together") }
         if (rotateEvery == nil) != (rotationLambda == nil) {
