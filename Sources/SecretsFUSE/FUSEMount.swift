@@ -16,11 +16,14 @@ public struct MountOptions: Sendable {
     public var extraOptions: [String]
     /// How long the request loop may stay awake after a request; see `SessionLoop`.
     public var busyPoll: Duration
+    /// Whether a folder that holds files may be mounted over (`--nonempty`).
+    public var nonEmpty: Bool
 
     public init(
         mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [],
-        busyPoll: Duration = .microseconds(200)
+        nonEmpty: Bool = false, busyPoll: Duration = .microseconds(200)
     ) {
+        self.nonEmpty = nonEmpty
         self.mountpoint = mountpoint
         self.allowOther = allowOther
         self.fsName = fsName
@@ -78,7 +81,7 @@ public final class FUSEMount: Service, Sendable {
     }
 
     public func run() async throws {
-        if case .mount = attachment { try MountPoint.prepare(options.mountpoint) }
+        if case .mount = attachment { try MountPoint.prepare(options.mountpoint, nonEmpty: options.nonEmpty) }
         let bridge = Bridge(fileSystem: fileSystem, logger: logger, onInit: onKernelInit)
         bridgeInUse.withLock { $0 = bridge }
         let userdata = Unmanaged.passRetained(bridge)

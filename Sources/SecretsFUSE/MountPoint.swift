@@ -10,9 +10,10 @@ public enum MountPoint {
     /// The type mountinfo shows for our mounts: FUSE with the `subtype=secretsfs` of `MountOptions`.
     static let secretsfsType = "fuse.secretsfs"
 
-    /// Makes sure `path` is a folder we can mount on. A dead mount left by a killed daemon
-    /// ("Transport endpoint is not connected") is cleared first.
-    public static func prepare(_ path: String) throws(SecretError) {
+    /// Makes sure `path` is a folder we can mount on: empty unless `nonEmpty`, since a mount hides
+    /// what the folder holds. A dead mount left by a killed daemon ("Transport endpoint is not
+    /// connected") is cleared first.
+    public static func prepare(_ path: String, nonEmpty: Bool = false) throws(SecretError) {
         try clearEarlierMount(path)
         var st = stat()
         if stat(path, &st) != 0 {
@@ -29,6 +30,10 @@ public enum MountPoint {
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw SecretError(.configuration, "mountpoint \(path) is not a folder")
+        }
+        if !nonEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty {
+            throw SecretError(
+                .configuration, "mountpoint \(path) is not empty; mounting would hide its files (give --nonempty to)")
         }
     }
 

@@ -113,7 +113,7 @@ public final class Supervisor: @unchecked Sendable {
         if let adopted {
             adopt(adopted)
         } else {
-            try MountPoint.prepare(options.mountpoint)
+            try MountPoint.prepare(options.mountpoint, nonEmpty: options.nonEmpty)
             try mount()
         }
         return await withCheckedContinuation { continuation in

@@ -3,6 +3,7 @@
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import is_mounted, wait_for
@@ -193,6 +194,37 @@ def test_unmount_of_a_secretsfs_mount(sample):
     result = sample.cli("unmount", mount.path, backend=[], check=False)
     assert result.returncode == 0, result.stderr
     assert wait_for(lambda: not is_mounted(mount.path), 10)
+
+
+def test_a_mistyped_subcommand_is_refused_not_mounted(env, tmp_path):
+    target = tmp_path / "dir"
+    target.mkdir()
+    result = env.cli("chek", str(target), backend=[], check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert line.startswith("secretsfs: unknown subcommand") and "chek" not in line
+    assert not is_mounted(str(target))
+    assert "did you mean 'health'" in one_line(env.cli("heath", backend=[], check=False))
+
+
+def test_a_non_empty_mountpoint_needs_nonempty(env, tmp_path):
+    env.put("x", "nonempty-value-001")
+    target = tmp_path / "full"
+    target.mkdir()
+    (target / "already-here").write_text("kept")
+    result = env.cli("mount", str(target), check=False)
+    assert result.returncode == 78
+    line = one_line(result)
+    assert "not empty" in line and "--nonempty" in line
+    assert not is_mounted(str(target))
+    for flag in (["--nonempty"], ["-o", "nonempty"]):
+        mount = env.mount(*flag, start=False)
+        (Path(mount.path) / "already-here").write_text("kept")
+        mount.start()
+        assert mount.read("x") == b"nonempty-value-001"
+        mount.stop()
+        assert wait_for(lambda: not is_mounted(mount.path), 10)
+        assert (Path(mount.path) / "already-here").read_text() == "kept"
 
 
 def test_help_exits_zero(env):
