@@ -17,7 +17,15 @@ public struct SecretsFSCommand: AsyncParsableCommand {
         ]
     )
 
+    // Not `CommandConfiguration(version:)`: the parser would then take `get --version ID` for it.
+    @Flag(help: "Print the version and exit.") var version = false
+
     public init() {}
+
+    public func run() async throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        printLine(SecretsFSVersion.string)
+    }
 
     public static func main() async {
         let given = Array(CommandLine.arguments.dropFirst())

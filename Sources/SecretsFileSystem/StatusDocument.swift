@@ -60,6 +60,7 @@ enum StatusRenderer {
             var path: String
             var kind: String
         }
+        var version: String
         var backend: String
         var address: String
         var healthy: Bool
@@ -109,6 +110,7 @@ enum StatusRenderer {
     static func json(_ snapshot: StatusSnapshot) throws -> [UInt8] {
         let stats = snapshot.cache
         let document = StatusJSON(
+            version: SecretsFSVersion.string,
             backend: snapshot.descriptor.backend,
             address: snapshot.descriptor.address,
             healthy: snapshot.health.healthy,

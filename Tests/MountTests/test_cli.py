@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import is_mounted, wait_for
+from conftest import is_mounted, status, wait_for
 
 
 def one_line(result):
@@ -225,6 +225,16 @@ def test_a_non_empty_mountpoint_needs_nonempty(env, tmp_path):
         mount.stop()
         assert wait_for(lambda: not is_mounted(mount.path), 10)
         assert (Path(mount.path) / "already-here").read_text() == "kept"
+
+
+def test_version_is_printed_and_shown_in_status(sample):
+    result = sample.cli("--version", backend=[], check=False)
+    assert result.returncode == 0 and result.stderr == b""
+    version = result.stdout.decode().strip()
+    assert version and version[0].isdigit() and "\n" not in version
+    assert sample.cli("get", "openai/api_key", "--version", "1").stdout == b"sk-first-0000000001"
+    mount = sample.mount()
+    assert status(mount)["version"] == version
 
 
 def test_help_exits_zero(env):
