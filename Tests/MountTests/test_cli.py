@@ -64,6 +64,19 @@ def test_get_version_and_versions(env):
     assert "previous" in lines[0]
 
 
+def test_get_version_by_the_labels_versions_shows(env):
+    env.put("v", "first-value-00001")
+    env.put("v", "second-value-0002")
+    assert env.cli("get", "v", "--version", "previous").stdout == b"first-value-00001"
+    assert env.cli("get", "v", "--version", "current").stdout == b"second-value-0002"
+    env.put("db", "old-password-0001", field="password")
+    env.put("db", "new-password-0002", field="password")
+    assert env.cli("get", "db/password", "--version", "previous").stdout == b"old-password-0001"
+    result = env.cli("get", "v", "--version", "nosuchlabel", check=False)
+    assert result.returncode != 0
+    one_line(result)
+
+
 def test_get_field(env):
     env.put("db", "alice-username", field="username")
     env.put("db", "s3cret-password", field="password")
