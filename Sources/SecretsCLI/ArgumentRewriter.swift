@@ -12,6 +12,8 @@ enum ArgumentRewriter {
     static let subcommands: Set<String> = Set(
         SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
     static let backends = Set(BackendKind.allCases.map(\.rawValue))
+    /// The subcommands that take no backend options, and so no config file.
+    static let withoutStore: Set<String> = ["unmount", "status", "reload", "help"]
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
         var argv = argv
@@ -21,7 +23,14 @@ enum ArgumentRewriter {
             guard backends.contains(first), argv.count >= 2 else { throw unknownSubcommand(first) }
             argv = try fromMountHelper(argv)
         }
-        guard let subcommand = argv.first, subcommands.contains(subcommand) else { return argv }
+        // `help nosuch` printed the top help and exited 0.
+        if argv.first == "help", argv.count >= 2, !argv[1].hasPrefix("-"), !subcommands.contains(argv[1]) {
+            throw unknownSubcommand(argv[1])
+        }
+        // These read no store, so a broken SECRETSFS_CONFIG must not stand in their way.
+        guard let subcommand = argv.first, subcommands.contains(subcommand), !withoutStore.contains(subcommand) else {
+            return argv
+        }
         var configPath = OptionSpec.config.value(in: environment)
         if let index = argv.firstIndex(of: "--config"), index + 1 < argv.count {
             configPath = argv[index + 1]

@@ -47,6 +47,18 @@ import Testing
         #expect(try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "foreground"], environment: [:]) == ["mount", "/mnt", "--backend", "local"])
     }
 
+    @Test func commandsThatReadNoStoreIgnoreABrokenConfig() throws {
+        let broken = ["SECRETSFS_CONFIG": "/nonexistent/secretsfs.yaml"]
+        for argv in [["unmount", "/mnt"], ["status", "/mnt"], ["reload", "/mnt"], ["help", "get"]] {
+            #expect(try ArgumentRewriter.rewrite(argv, environment: broken) == argv)
+        }
+        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["get", "x"], environment: broken) }
+    }
+
+    @Test func helpOfAnUnknownSubcommandIsAnError() {
+        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["help", "nosuch"], environment: [:]) }
+    }
+
     @Test func nonemptyIsOurOptionInTheHelperForm() throws {
         let argv = try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "nonempty,foreground"], environment: [:])
         #expect(argv == ["mount", "/mnt", "--backend", "local", "--nonempty"])
