@@ -20,6 +20,11 @@ enum ArgumentMessage {
 
     /// Each pattern's value part is dropped; `$n` keep the argument's name and any list of choices.
     private static let rewrites: [(NSRegularExpression, String)] = [
+        // The parser's nearest name is --vault-role; a token has its own ways in.
+        (
+            #"^Unknown option '--vault-token'.*$"#,
+            "Unknown option '--vault-token': give the token in VAULT_TOKEN or a file named by --vault-token-file"
+        ),
         (#"^The value '.*' is invalid for '([^']*)'(\. Please provide one of .*)?(:.*)?$"#, "invalid value for $1$2"),
         (#"^The value '.*' is invalid\.(.*)$"#, "invalid value$1"),
         (

@@ -250,6 +250,14 @@ def test_version_is_printed_and_shown_in_status(sample):
     assert status(mount)["version"] == version
 
 
+def test_log_file_without_daemon_is_said(env, tmp_path):
+    env.put("x", "log-file-value-001")
+    mount = env.mount("--log-file", str(tmp_path / "never.log"))
+    assert mount.read("x") == b"log-file-value-001"
+    assert "--log-file is for --daemon" in mount.log_text()
+    assert not (tmp_path / "never.log").exists()
+
+
 def test_help_exits_zero(env):
     result = env.cli("--help", backend=[], check=False)
     assert result.returncode == 0 and b"mount" in result.stdout

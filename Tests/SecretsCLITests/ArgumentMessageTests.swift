@@ -45,6 +45,12 @@ import Testing
         #expect(!line.contains(Self.planted))
     }
 
+    @Test func aVaultTokenFlagPointsAtTheWaysATokenIsGiven() throws {
+        let line = try #require(line(["get", "x", "--vault-token", Self.planted]))
+        #expect(line.contains("--vault-token-file") && line.contains("VAULT_TOKEN"))
+        #expect(!line.contains("--vault-role") && !line.contains(Self.planted))
+    }
+
     @Test func namesAndChoicesStay() {
         let line = ArgumentMessage.withoutValues(
             "The value 'sekrit' is invalid for '--log-format <log-format>'. Please provide one of 'text' and 'json'.",

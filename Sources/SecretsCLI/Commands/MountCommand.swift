@@ -79,6 +79,11 @@ struct MountCommand: AsyncParsableCommand {
             return
         }
         let environment = ProcessInfo.processInfo.environment
+        if logFile != nil, environment[DaemonReadiness.environmentKey] == nil, WorkerChannel.from(environment) == nil {
+            // Said once, by the process the user started: the daemon's own child takes --log-file.
+            FileHandle.standardError.write(
+                Data("secretsfs: warning: --log-file is for --daemon; in the foreground the log goes to stderr\n".utf8))
+        }
         if let channel = WorkerChannel.from(environment) {
             try await serve(as: channel, environment: environment)
         } else {
