@@ -160,6 +160,7 @@ final class RenderPass {
         }
         helpers.registerFilter("json") { TemplateHelpers.json(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("shell") { TemplateHelpers.shell(TemplateText.bytes(of: $0)) }
+        helpers.registerFilter("pgpass") { try TemplateHelpers.pgpass(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("base64") { TemplateHelpers.base64(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("pem") { TemplateText.value(TemplateHelpers.pem(TemplateText.bytes(of: $0))) }
         let environment = Environment(extensions: [helpers])

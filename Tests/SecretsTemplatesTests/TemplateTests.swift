@@ -55,6 +55,15 @@ func rendered(_ text: String, _ values: [String: String]) async throws -> String
         #expect(text == "PASSWORD='it'\\''s $HOME `x`'")
     }
 
+    @Test func pgpassHelperEscapesColonsAndBackslashes() async throws {
+        let text = try await rendered(
+            "h:5432:db:{{ \"u\"|secret|pgpass }}:{{ \"p\"|secret|pgpass }}", ["u": "a:b", "p": #"pa\ss:w0rd"#])
+        #expect(text == #"h:5432:db:a\:b:pa\\ss\:w0rd"#)
+        await #expect(throws: TemplateError.self) {
+            _ = try await rendered("{{ \"p\"|secret|pgpass }}", ["p": "two\nlines"])
+        }
+    }
+
     @Test func base64HelperEncodesTheBytes() async throws {
         #expect(try await rendered("{{ \"k\"|secret|base64 }}", ["k": "hello"]) == "aGVsbG8=")
     }
