@@ -151,7 +151,8 @@ public final class SSMParameterStore: SecretStore {
         let listing = Listing.children(of: folder, among: paths) { name in
             if reportedNames.first(name) {
                 logger.warning(
-                    "skipping an SSM parameter whose name is not a valid path", metadata: ["name": "\(name)"])
+                    "skipping an SSM parameter whose name is not a valid path",
+                    metadata: ["name": "\(name.prefix(64).debugDescription)", "bytes": "\(name.utf8.count)"])
             }
         }
         return ListingWithCurrent(listing, current: current.filter { listing.secrets.contains($0.key) })
