@@ -233,7 +233,8 @@ public final class SSMParameterStore: SecretStore {
                     .conflict,
                     "another writer changed the parameter during the rotation (read \(read), wrote \(written))")
             }
-            logger.info(
+            // The mount (or `rotate`) says it at info; a second line would repeat it.
+            logger.debug(
                 "rotated an SSM parameter",
                 metadata: ["path": "\(path)", "old_version": "\(read)", "new_version": "\(written)"])
             return RotationResult(path: path, field: nil, oldVersion: String(read), newVersion: String(written))
