@@ -55,7 +55,8 @@ enum ArgumentRewriter {
     /// Names the closest subcommand, not the word typed: a first word may be a pasted value.
     static func unknownSubcommand(_ word: String) -> SecretError {
         let names = SecretsFSCommand.configuration.subcommands.map { $0._commandName }
-        let near = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+        let near =
+            names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
             ?? names.first { $0.hasPrefix(word) || word.hasPrefix($0) }
         return SecretError(
             .invalidArgument,

@@ -51,7 +51,8 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     /// The parser's (or a `validate()`'s) complaint as one line that quotes nothing typed.
     static func usageLine(for error: any Error, arguments: [String]) -> String {
         let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
-        return ArgumentMessage.withoutValues(message.replacingOccurrences(of: "Error: ", with: ""), arguments: arguments)
+        return ArgumentMessage.withoutValues(
+            message.replacingOccurrences(of: "Error: ", with: ""), arguments: arguments)
     }
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {

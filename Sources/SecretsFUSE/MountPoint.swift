@@ -119,7 +119,9 @@ public enum MountPoint {
         let target = canonical(path)
         guard let type = mountType(at: target) else {
             var st = stat()
-            if stat(path, &st) != 0, errno == ENOENT { throw SecretError(.notFound, "mountpoint \(path) does not exist") }
+            if stat(path, &st) != 0, errno == ENOENT {
+                throw SecretError(.notFound, "mountpoint \(path) does not exist")
+            }
             throw SecretError(.invalidArgument, "\(path) is not a mountpoint")
         }
         guard type == secretsfsType else {

@@ -44,7 +44,10 @@ import Testing
         } catch {
             #expect(error.message.contains("did you mean 'health'?"))
         }
-        #expect(try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "foreground"], environment: [:]) == ["mount", "/mnt", "--backend", "local"])
+        #expect(
+            try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "foreground"], environment: [:]) == [
+                "mount", "/mnt", "--backend", "local",
+            ])
     }
 
     @Test func commandsThatReadNoStoreIgnoreABrokenConfig() throws {
