@@ -171,8 +171,15 @@ static inline int secretsfs_touch_path(int dirfd, const char *path, int flags) {
 // print; otherwise they go to stderr. Used from one Swift file only, so there is one copy.
 #include <stdio.h>
 #include <stdarg.h>
-static char secretsfs_fuse_log_buffer[512];
-static int secretsfs_fuse_log_capturing;
+// Function-local statics: Swift's importer emits a header's functions but not its global variables.
+struct secretsfs_fuse_log_state {
+    char buffer[512];
+    int capturing;
+};
+static inline struct secretsfs_fuse_log_state *secretsfs_fuse_log(void) {
+    static struct secretsfs_fuse_log_state state;
+    return &state;
+}
 
 static void secretsfs_fuse_log_without_values(enum fuse_log_level level, const char *fmt, va_list ap) {
     (void)level;
@@ -189,9 +196,10 @@ static void secretsfs_fuse_log_without_values(enum fuse_log_level level, const c
         if (*p == '=') skipping = 1;
     }
     out[o] = 0;
-    if (secretsfs_fuse_log_capturing) {
-        size_t used = strlen(secretsfs_fuse_log_buffer);
-        snprintf(secretsfs_fuse_log_buffer + used, sizeof secretsfs_fuse_log_buffer - used, "%s", out);
+    struct secretsfs_fuse_log_state *state = secretsfs_fuse_log();
+    if (state->capturing) {
+        size_t used = strlen(state->buffer);
+        snprintf(state->buffer + used, sizeof state->buffer - used, "%s", out);
     } else {
         fputs(out, stderr);
     }
@@ -199,10 +207,10 @@ static void secretsfs_fuse_log_without_values(enum fuse_log_level level, const c
 
 static inline void secretsfs_fuse_log_capture(int on) {
     fuse_set_log_func(secretsfs_fuse_log_without_values);
-    if (on) secretsfs_fuse_log_buffer[0] = 0;
-    secretsfs_fuse_log_capturing = on;
+    if (on) secretsfs_fuse_log()->buffer[0] = 0;
+    secretsfs_fuse_log()->capturing = on;
 }
 
-static inline const char *secretsfs_fuse_log_captured(void) { return secretsfs_fuse_log_buffer; }
+static inline const char *secretsfs_fuse_log_captured(void) { return secretsfs_fuse_log()->buffer; }
 
 #endif
