@@ -9,6 +9,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "secretsfs",
         abstract: "Secrets from a secret store, as read-only files.",
+        discussion: "secretsfs --version prints the version.",
         subcommands: [
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
             PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
@@ -17,18 +18,16 @@ public struct SecretsFSCommand: AsyncParsableCommand {
         ]
     )
 
-    // Not `CommandConfiguration(version:)`: the parser would then take `get --version ID` for it.
-    @Flag(help: "Print the version and exit.") var version = false
-
     public init() {}
-
-    public func run() async throws {
-        guard version else { throw CleanExit.helpRequest(self) }
-        printLine(SecretsFSVersion.string)
-    }
 
     public static func main() async {
         let given = Array(CommandLine.arguments.dropFirst())
+        // Read here, not by the parser: neither `CommandConfiguration(version:)` nor a root flag
+        // would leave `get --version ID` to `get`.
+        if given == ["--version"] {
+            printLine(SecretsFSVersion.string)
+            return
+        }
         var argv = given
         do {
             argv = try ArgumentRewriter.rewrite(given, environment: ProcessInfo.processInfo.environment)

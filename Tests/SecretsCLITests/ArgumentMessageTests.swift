@@ -8,7 +8,7 @@ import Testing
     static let planted = "hunter2-PLANTED"
 
     /// The line a user would see for `arguments`, or nil when they parse.
-    func line(_ arguments: [String]) -> String? {
+    func errorLine(_ arguments: [String]) -> String? {
         do {
             _ = try SecretsFSCommand.parseAsRoot(arguments)
             return nil
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func anExtraArgumentIsNamedNotQuoted() throws {
-        let line = try #require(line(["put", "app/x", Self.planted]))
+        let line = try #require(errorLine(["put", "app/x", Self.planted]))
         #expect(!line.contains(Self.planted))
         #expect(line.contains("unexpected argument"))
     }
@@ -28,25 +28,25 @@ import Testing
             ["mount", "/mnt", "--cache-ttl", Self.planted], ["mount", "/mnt", "--cache-ttl=\(Self.planted)"],
             ["get", "x", "--backend", Self.planted], ["mount", "/mnt", "--file-mode", Self.planted],
         ] {
-            let line = try #require(line(arguments))
+            let line = try #require(errorLine(arguments))
             #expect(!line.contains(Self.planted), "\(arguments[2])")
             #expect(line.contains("invalid value for --"))
         }
     }
 
     @Test func aFlagGivenAValueIsNamed() throws {
-        let line = try #require(line(["mount", "/mnt", "--direct-io=\(Self.planted)"]))
+        let line = try #require(errorLine(["mount", "/mnt", "--direct-io=\(Self.planted)"]))
         #expect(!line.contains(Self.planted))
         #expect(line.contains("--direct-io"))
     }
 
     @Test func aValidationMessageLosesTheValue() throws {
-        let line = try #require(line(["put", "db", "--field", "bad/\(Self.planted)"]))
+        let line = try #require(errorLine(["put", "db", "--field", "bad/\(Self.planted)"]))
         #expect(!line.contains(Self.planted))
     }
 
     @Test func aVaultTokenFlagPointsAtTheWaysATokenIsGiven() throws {
-        let line = try #require(line(["get", "x", "--vault-token", Self.planted]))
+        let line = try #require(errorLine(["get", "x", "--vault-token", Self.planted]))
         #expect(line.contains("--vault-token-file") && line.contains("VAULT_TOKEN"))
         #expect(!line.contains("--vault-role") && !line.contains(Self.planted))
     }
