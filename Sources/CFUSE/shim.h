@@ -165,4 +165,52 @@ static inline int secretsfs_touch_path(int dirfd, const char *path, int flags) {
     return utimensat(dirfd, path, times, flags);
 }
 
+// --- libfuse's own messages (see LibfuseLog.swift) ---
+// libfuse prints refused -o options whole, and a value may be a secret: each `key=value` keeps
+// its key and loses its value. While capturing, lines gather here for the one error line we
+// print; otherwise they go to stderr. Used from one Swift file only, so there is one copy.
+#include <stdio.h>
+#include <stdarg.h>
+// Function-local statics: Swift's importer emits a header's functions but not its global variables.
+struct secretsfs_fuse_log_state {
+    char buffer[512];
+    int capturing;
+};
+static inline struct secretsfs_fuse_log_state *secretsfs_fuse_log(void) {
+    static struct secretsfs_fuse_log_state state;
+    return &state;
+}
+
+static void secretsfs_fuse_log_without_values(enum fuse_log_level level, const char *fmt, va_list ap) {
+    (void)level;
+    char line[512], out[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t o = 0;
+    int skipping = 0;
+    for (const char *p = line; *p && o < sizeof out - 1; p++) {
+        if (skipping) {
+            if (*p != ',' && *p != ' ' && *p != '\'' && *p != '\n') continue;
+            skipping = 0;
+        }
+        out[o++] = *p;
+        if (*p == '=') skipping = 1;
+    }
+    out[o] = 0;
+    struct secretsfs_fuse_log_state *state = secretsfs_fuse_log();
+    if (state->capturing) {
+        size_t used = strlen(state->buffer);
+        snprintf(state->buffer + used, sizeof state->buffer - used, "%s", out);
+    } else {
+        fputs(out, stderr);
+    }
+}
+
+static inline void secretsfs_fuse_log_capture(int on) {
+    fuse_set_log_func(secretsfs_fuse_log_without_values);
+    if (on) secretsfs_fuse_log()->buffer[0] = 0;
+    secretsfs_fuse_log()->capturing = on;
+}
+
+static inline const char *secretsfs_fuse_log_captured(void) { return secretsfs_fuse_log()->buffer; }
+
 #endif

@@ -58,6 +58,12 @@ struct ResolvedAWSConfiguration: Sendable {
             options.region.nonEmpty ?? env(AWSOptions.Environment.region)
             ?? files.configValue("region", profile: profile).nonEmpty
         guard let region else {
+            // A profile asked for by name that does not exist is the cause; "no region" would hide it.
+            if explicitProfile != nil, !files.hasProfile(profile) {
+                throw SecretError(
+                    .configuration,
+                    "AWS profile '\(profile)' is in neither \(files.credentialsPath) nor \(files.configPath)")
+            }
             throw SecretError(
                 .configuration,
                 "no AWS region: pass --aws-region, set AWS_REGION, or set region in the '\(profile)' profile")

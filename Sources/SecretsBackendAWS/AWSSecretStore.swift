@@ -103,7 +103,10 @@ public final class AWSSecretStore: SecretStore {
     /// Logs once per name that a secret cannot be shown. Names are not values: they may be logged.
     func reportUnshowable(_ name: String) {
         if reportedNames.first(name) {
-            logger.warning("skipping an AWS secret whose name is not a valid path", metadata: ["name": "\(name)"])
+            // Its first 64 characters and its length, as the README promises: a name may be 2 KiB.
+            logger.warning(
+                "skipping an AWS secret whose name is not a valid path",
+                metadata: ["name": "\(name.prefix(64).debugDescription)", "bytes": "\(name.utf8.count)"])
         }
     }
 

@@ -151,7 +151,8 @@ public final class SSMParameterStore: SecretStore {
         let listing = Listing.children(of: folder, among: paths) { name in
             if reportedNames.first(name) {
                 logger.warning(
-                    "skipping an SSM parameter whose name is not a valid path", metadata: ["name": "\(name)"])
+                    "skipping an SSM parameter whose name is not a valid path",
+                    metadata: ["name": "\(name.prefix(64).debugDescription)", "bytes": "\(name.utf8.count)"])
             }
         }
         return ListingWithCurrent(listing, current: current.filter { listing.secrets.contains($0.key) })
@@ -232,7 +233,8 @@ public final class SSMParameterStore: SecretStore {
                     .conflict,
                     "another writer changed the parameter during the rotation (read \(read), wrote \(written))")
             }
-            logger.info(
+            // The mount (or `rotate`) says it at info; a second line would repeat it.
+            logger.debug(
                 "rotated an SSM parameter",
                 metadata: ["path": "\(path)", "old_version": "\(read)", "new_version": "\(written)"])
             return RotationResult(path: path, field: nil, oldVersion: String(read), newVersion: String(written))

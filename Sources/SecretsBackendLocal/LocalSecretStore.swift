@@ -320,7 +320,8 @@ public final class LocalSecretStore: SecretStore {
             let new = try await Self.insertVersion(db, secret, rotated, at: now, key: key)
             return (old, new)
         }
-        logger.info(
+        // The mount (or `rotate`) says it at info; a second line would repeat it.
+        logger.debug(
             "rotated a secret",
             metadata: ["path": "\(secret)", "field": "\(request.field ?? "-")", "version": "\(new)"])
         return RotationResult(path: secret, field: request.field, oldVersion: String(old), newVersion: String(new))

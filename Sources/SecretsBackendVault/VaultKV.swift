@@ -78,9 +78,19 @@ enum VaultKV {
     }
 
     /// `GET sys/internal/ui/mounts/<mount>`: 1 or 2 for a KV mount (no version option is KV v1).
-    static func mountVersion(_ body: [UInt8], _ what: String) throws(SecretError) -> Int {
+    static func mountVersion(_ body: [UInt8], _ what: String, asked mount: String? = nil) throws(SecretError) -> Int {
         let root = try object(body, what)
         guard let data = root["data"] as? [String: Any] else { throw malformed(what, "no data") }
+        // Vault describes the engine a path lies in: `secret/apps/web` (the `bao kv` habit) is answered
+        // with `secret/`. Then the rest is a prefix, not part of the mount.
+        if let mount, let found = (data["path"] as? String).map({ String($0.dropLast($0.hasSuffix("/") ? 1 : 0)) }),
+            !found.isEmpty, found != mount, mount.hasPrefix(found + "/")
+        {
+            let rest = mount.dropFirst(found.count + 1)
+            throw SecretError(
+                .configuration,
+                "--vault-mount \(mount) lies inside the KV mount \(found): use --vault-mount \(found) --vault-prefix \(rest)")
+        }
         if let type = data["type"] as? String, !["kv", "generic"].contains(type) {
             throw SecretError(.configuration, "the Vault mount is a \(type) engine, not KV")
         }

@@ -110,13 +110,24 @@ public final class VaultSecretStore: SecretStore {
         let (token, _) = await auth.current()
         let response = try await client.send(
             .GET, "sys/internal/ui/mounts/" + VaultPaths.encodePath(mount), token: token, idempotent: true)
+        let name = mount.joined(separator: "/")
         guard response.status == 200 else {
+            // A token may not describe mounts, and Vault answers 403 for a mount that does not exist as
+            // for one it may not see: the list of engines tells them apart where the token may read it.
+            let engines = try? await client.send(
+                .GET, "sys/mounts/" + VaultPaths.encodePath(mount), token: token, idempotent: true)
+            if let engines, engines.status == 400,
+                String(decoding: engines.body, as: UTF8.self).contains("No secret engine mount")
+            {
+                throw SecretError(
+                    .configuration, "Vault has no secrets engine at \(name)/ (--vault-mount); 'bao secrets list' shows them")
+            }
             logger.notice(
                 "Vault did not say which KV version the mount is; taking 2 (--vault-kv-version sets it)",
-                metadata: ["status": "\(response.status)"])
+                metadata: ["status": "\(response.status)", "mount": "\(name)"])
             return 2
         }
-        return try VaultKV.mountVersion(response.body, "the mount's description")
+        return try VaultKV.mountVersion(response.body, "the mount's description", asked: name)
     }
 
     /// The KV version, asking Vault now if the store started without it.

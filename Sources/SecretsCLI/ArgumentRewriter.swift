@@ -12,13 +12,25 @@ enum ArgumentRewriter {
     static let subcommands: Set<String> = Set(
         SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
     static let backends = Set(BackendKind.allCases.map(\.rawValue))
+    /// The subcommands that take no backend options, and so no config file.
+    static let withoutStore: Set<String> = ["unmount", "status", "reload", "help"]
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
         var argv = argv
-        if let first = argv.first, !first.hasPrefix("-"), !subcommands.contains(first), argv.count >= 2 {
+        if let first = argv.first, !first.hasPrefix("-"), !subcommands.contains(first) {
+            // Only mount(8)'s own call, whose SOURCE names a backend; a mistyped subcommand
+            // (`secretsfs chek DIR`) would otherwise start a mount of the default store on DIR.
+            guard backends.contains(first), argv.count >= 2 else { throw unknownSubcommand(first) }
             argv = try fromMountHelper(argv)
         }
-        guard let subcommand = argv.first, subcommands.contains(subcommand) else { return argv }
+        // `help nosuch` printed the top help and exited 0.
+        if argv.first == "help", argv.count >= 2, !argv[1].hasPrefix("-"), !subcommands.contains(argv[1]) {
+            throw unknownSubcommand(argv[1])
+        }
+        // These read no store, so a broken SECRETSFS_CONFIG must not stand in their way.
+        guard let subcommand = argv.first, subcommands.contains(subcommand), !withoutStore.contains(subcommand) else {
+            return argv
+        }
         var configPath = OptionSpec.config.value(in: environment)
         if let index = argv.firstIndex(of: "--config"), index + 1 < argv.count {
             configPath = argv[index + 1]
@@ -38,6 +50,34 @@ enum ArgumentRewriter {
             argv += added
         }
         return argv
+    }
+
+    /// Names the closest subcommand, not the word typed: a first word may be a pasted value.
+    static func unknownSubcommand(_ word: String) -> SecretError {
+        let names = SecretsFSCommand.configuration.subcommands.map { $0._commandName }
+        let near =
+            names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+            ?? names.first { $0.hasPrefix(word) || word.hasPrefix($0) }
+        return SecretError(
+            .invalidArgument,
+            "unknown subcommand" + (near.map { "; did you mean '\($0)'?" } ?? "") + " (see secretsfs --help)")
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var diagonal = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let above = row[j]
+                row[j] = min(above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
+                diagonal = above
+            }
+        }
+        return row[b.count]
     }
 
     static func fromMountHelper(_ argv: [String]) throws(SecretError) -> [String] {

@@ -58,8 +58,13 @@ extension ConfigFile {
                     guard template == nil else {
                         throw SecretError(.configuration, "\(place): give 'template' or 'template_file', not both")
                     }
-                    guard let file = value.string, let data = FileManager.default.contents(atPath: file) else {
-                        throw SecretError(.configuration, "\(place): cannot read 'template_file'")
+                    guard let file = value.string, !file.isEmpty else {
+                        throw SecretError(.configuration, "\(place): 'template_file' must be a file's path")
+                    }
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        // FileManager says nothing of why; access(2) does, for the usual causes.
+                        let reason = access(file, R_OK) == 0 ? "not a readable file" : String(cString: strerror(errno))
+                        throw SecretError(.configuration, "\(place): cannot read template_file \(file): \(reason)")
                     }
                     template = (String(decoding: data, as: UTF8.self), nil, file)
                 case "mode":

@@ -169,7 +169,7 @@ extension OptionSpec {
         cacheTTL, refreshJitter, refreshInterval, prefetch, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages,
         events, showVersions, busyPoll, workerTimeout,
         uid, gid,
-        fileMode, dirMode, allowOther, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
+        fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
     ]
 
     static let cacheTTL = OptionSpec(
@@ -222,6 +222,8 @@ extension OptionSpec {
     static let dirMode = OptionSpec("dir-mode", .value, .mountOnly, help: "Mode of folders, octal", defaultText: "0500")
     static let allowOther = OptionSpec(
         "allow-other", .flag, .mountOnly, help: "Let other users reach the mount (modes and the policy still apply)")
+    static let nonEmpty = OptionSpec(
+        "nonempty", .flag, .mountOnly, help: "Mount over a folder that holds files, hiding them (also -o nonempty)")
     static let rotationLength = OptionSpec(
         "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits",
         defaultText: "\(PasswordGenerator().length)")

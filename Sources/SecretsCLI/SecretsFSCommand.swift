@@ -9,6 +9,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "secretsfs",
         abstract: "Secrets from a secret store, as read-only files.",
+        discussion: "secretsfs --version prints the version.",
         subcommands: [
             MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
             PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
@@ -20,9 +21,16 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     public init() {}
 
     public static func main() async {
+        let given = Array(CommandLine.arguments.dropFirst())
+        // Read here, not by the parser: neither `CommandConfiguration(version:)` nor a root flag
+        // would leave `get --version ID` to `get`.
+        if given == ["--version"] {
+            printLine(SecretsFSVersion.string)
+            return
+        }
+        var argv = given
         do {
-            let argv = try ArgumentRewriter.rewrite(
-                Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+            argv = try ArgumentRewriter.rewrite(given, environment: ProcessInfo.processInfo.environment)
             var command = try parseAsRoot(argv)
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
@@ -35,11 +43,15 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             // Help and --version are "errors" that exit 0 and print what was asked for.
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
-            fail(
-                message.replacingOccurrences(of: "Error: ", with: ""),
-                code == .validationFailure ? ExitStatus.usage : code)
+            fail(usageLine(for: error, arguments: given + argv), code == .validationFailure ? ExitStatus.usage : code)
         }
+    }
+
+    /// The parser's (or a `validate()`'s) complaint as one line that quotes nothing typed.
+    static func usageLine(for error: any Error, arguments: [String]) -> String {
+        let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(type(of: error))"
+        return ArgumentMessage.withoutValues(
+            message.replacingOccurrences(of: "Error: ", with: ""), arguments: arguments)
     }
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {

@@ -19,11 +19,14 @@ public struct MountOptions: Sendable {
     /// How long a serving worker may leave the supervisor's PING unanswered before it is replaced;
     /// zero never.
     public var workerTimeout: Duration
+    /// Whether a folder that holds files may be mounted over (`--nonempty`).
+    public var nonEmpty: Bool
 
     public init(
         mountpoint: String, allowOther: Bool = false, fsName: String = "secretsfs", extraOptions: [String] = [],
-        busyPoll: Duration = .microseconds(200), workerTimeout: Duration = .seconds(5)
+        nonEmpty: Bool = false, busyPoll: Duration = .microseconds(200), workerTimeout: Duration = .seconds(5)
     ) {
+        self.nonEmpty = nonEmpty
         self.mountpoint = mountpoint
         self.allowOther = allowOther
         self.fsName = fsName
@@ -82,21 +85,15 @@ public final class FUSEMount: Service, Sendable {
     }
 
     public func run() async throws {
-        if case .mount = attachment { try MountPoint.prepare(options.mountpoint) }
+        if case .mount = attachment { try MountPoint.prepare(options.mountpoint, nonEmpty: options.nonEmpty) }
         let bridge = Bridge(fileSystem: fileSystem, logger: logger, onInit: onKernelInit)
         bridgeInUse.withLock { $0 = bridge }
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
-        let words: [String] = ["secretsfs", "-o", options.kernelOptions]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
-        defer { fuse_opt_free_args(&args) }
         var ops = Operations.table()
-        guard let raw = secretsfs_session_new(&args, &ops, userdata.toOpaque()) else {
-            throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
-        }
+        let raw = try LibfuseLog.newSession(
+            ["secretsfs", "-o", options.kernelOptions], &ops, userdata: userdata.toOpaque())
         defer { fuse_session_destroy(raw) }
         switch attachment {
         case .mount:
@@ -188,7 +185,9 @@ public final class FUSEMount: Service, Sendable {
     /// Ends the loop: flag the session, then interrupt the loop thread's read of /dev/fuse.
     private func requestStop() {
         guard let raw = session.withLock({ $0 }) else { return }
-        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        // A worker's supervisor says "stopping" for the mount; the worker says it only when alone.
+        let level: Logger.Level = if case .inherited = attachment { .debug } else { .info }
+        logger.log(level: level, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
         fuse_session_exit(raw.raw)
         Task.detached { [self] in
             // The signal may land before the loop thread enters read(2); repeat until it has ended.

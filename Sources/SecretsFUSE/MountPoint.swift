@@ -7,9 +7,13 @@ import SecretsCore
 
 /// Checks and clears mountpoints, and unmounts.
 public enum MountPoint {
-    /// Makes sure `path` is a folder we can mount on. A dead mount left by a killed daemon
-    /// ("Transport endpoint is not connected") is cleared first.
-    public static func prepare(_ path: String) throws(SecretError) {
+    /// The type mountinfo shows for our mounts: FUSE with the `subtype=secretsfs` of `MountOptions`.
+    static let secretsfsType = "fuse.secretsfs"
+
+    /// Makes sure `path` is a folder we can mount on: empty unless `nonEmpty`, since a mount hides
+    /// what the folder holds. A dead mount left by a killed daemon ("Transport endpoint is not
+    /// connected") is cleared first.
+    public static func prepare(_ path: String, nonEmpty: Bool = false) throws(SecretError) {
         try clearEarlierMount(path)
         var st = stat()
         if stat(path, &st) != 0 {
@@ -27,6 +31,10 @@ public enum MountPoint {
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw SecretError(.configuration, "mountpoint \(path) is not a folder")
         }
+        if !nonEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty {
+            throw SecretError(
+                .configuration, "mountpoint \(path) is not empty; mounting would hide its files (give --nonempty to)")
+        }
     }
 
     /// A FUSE mount already on `path`: a dead one (its daemon was killed) is cleared, as is a live
@@ -43,7 +51,7 @@ public enum MountPoint {
             try clearDeadMount(target)
             return
         }
-        guard type == "fuse.secretsfs" else {
+        guard type == secretsfsType else {
             throw SecretError(.configuration, "\(path) is already a mountpoint (\(type))")
         }
         if let supervisor = supervisorPID(of: target), kill(supervisor, 0) == 0 {
@@ -105,14 +113,26 @@ public enum MountPoint {
         }
     }
 
-    /// Unmounts `path`: directly as root, through fusermount3 otherwise.
+    /// Unmounts `path`: directly as root, through fusermount3 otherwise. Only a secretsfs mount:
+    /// a mistyped path (`/run` for `/run/secrets`) must not take another file system's files with it.
     public static func unmount(_ path: String) throws(SecretError) {
-        if umount2(path, 0) == 0 { return }
+        let target = canonical(path)
+        guard let type = mountType(at: target) else {
+            var st = stat()
+            if stat(path, &st) != 0, errno == ENOENT {
+                throw SecretError(.notFound, "mountpoint \(path) does not exist")
+            }
+            throw SecretError(.invalidArgument, "\(path) is not a mountpoint")
+        }
+        guard type == secretsfsType else {
+            throw SecretError(.invalidArgument, "\(path) is not a secretsfs mount (\(type)); left mounted")
+        }
+        if umount2(target, 0) == 0 { return }
         let failure = errno
         if failure == EINVAL { throw SecretError(.invalidArgument, "\(path) is not a mountpoint") }
         if failure == EBUSY { throw SecretError(.unavailable, "\(path) is busy (a process is using it)") }
         if failure == ENOENT { throw SecretError(.notFound, "mountpoint \(path) does not exist") }
-        guard run("fusermount3", ["-u", path]) == 0 else {
+        guard run("fusermount3", ["-u", target]) == 0 else {
             throw SecretError(.unavailable, "could not unmount \(path): \(String(cString: strerror(failure)))")
         }
     }

@@ -120,7 +120,7 @@ public final class Supervisor: @unchecked Sendable {
         if let adopted {
             adopt(adopted)
         } else {
-            try MountPoint.prepare(options.mountpoint)
+            try MountPoint.prepare(options.mountpoint, nonEmpty: options.nonEmpty)
             try mount()
         }
         return await withCheckedContinuation { continuation in
@@ -136,15 +136,8 @@ public final class Supervisor: @unchecked Sendable {
     // MARK: Mounting
 
     private func mount() throws(SecretError) {
-        let words: [String] = ["secretsfs", "-o", options.kernelOptions]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var args = secretsfs_fuse_args_init(Int32(argv.count), &argv)
-        defer { fuse_opt_free_args(&args) }
         var ops = fuse_lowlevel_ops()
-        guard let raw = secretsfs_session_new(&args, &ops, nil) else {
-            throw SecretError(.configuration, "libfuse refused the mount options: \(options.kernelOptions)")
-        }
+        let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: nil)
         guard fuse_session_mount(raw, options.mountpoint) == 0 else {
             fuse_session_destroy(raw)
             throw SecretError(

@@ -65,6 +65,7 @@ enum StatusRenderer {
             var path: String?
             var kind: String
         }
+        var version: String
         var backend: String
         var address: String
         var healthy: Bool
@@ -117,6 +118,7 @@ enum StatusRenderer {
     static func json(_ snapshot: StatusSnapshot, errorPaths: Bool = true) throws -> [UInt8] {
         let stats = snapshot.cache
         let document = StatusJSON(
+            version: SecretsFSVersion.string,
             backend: snapshot.descriptor.backend,
             address: snapshot.descriptor.address,
             healthy: snapshot.health.healthy,

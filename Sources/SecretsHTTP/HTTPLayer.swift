@@ -32,6 +32,9 @@ public final class HTTPLayer: Sendable {
     /// One exchange on the wire: the layer's only contact with the network, replaced in tests.
     public typealias Exchange = @Sendable (HTTPRequest) async throws -> HTTPAnswer
 
+    /// What a call cut short by its deadline says.
+    static let timedOut = "timed out"
+
     /// Immediate resends of a read whose pooled connection was dropped; more than one, since a pool can
     /// hold several connections a balancer dropped at the same time.
     public static let droppedConnectionResends = 3
@@ -84,11 +87,11 @@ public final class HTTPLayer: Sendable {
     /// status is returned.
     public func send(_ request: HTTPRequest, deadline: Duration) async throws(SecretError) -> HTTPAnswer {
         let remaining = deadline - clock.monotonicNow()
-        guard remaining > .zero else { throw SecretError(.unavailable, "timed out") }
+        guard remaining > .zero else { throw SecretError(.unavailable, Self.timedOut) }
         let exchange = self.exchange
         do {
             return try await firstOf({ try await exchange(request) }, orAfter: remaining, on: clock) {
-                throw SecretError(.unavailable, "timed out")
+                throw SecretError(.unavailable, Self.timedOut)
             }
         } catch {
             throw TransportErrors.classify(error)
@@ -113,6 +116,9 @@ public final class HTTPLayer: Sendable {
     ) async throws -> Result<HTTPAnswer, HTTPGaveUp> {
         var attempt = 0
         var droppedResends = 0
+        // A last attempt cut short by the deadline says only "timed out"; an earlier one may say why
+        // (a refused connection is retried inside the client until its connect timeout).
+        var earlierReason: String?
         while true {
             attempt += 1
             let request = try await makeRequest()
@@ -141,8 +147,10 @@ public final class HTTPLayer: Sendable {
             case .retry(let reason, let after, let phrase):
                 let pause = after ?? policy.delay(afterAttempt: attempt, unit: random())
                 guard attempt < policy.maxAttempts, clock.monotonicNow() + pause < deadline else {
-                    return .failure(HTTPGaveUp(last: outcome, attempts: attempt, reason: reason))
+                    let told = reason == Self.timedOut ? earlierReason.map { "\($0), then \(reason)" } : nil
+                    return .failure(HTTPGaveUp(last: outcome, attempts: attempt, reason: told ?? reason))
                 }
+                if reason != Self.timedOut { earlierReason = reason }
                 logger.debug(
                     "\(service) \(phrase); retrying",
                     metadata: ["call": "\(name)", "attempt": "\(attempt)", "reason": "\(reason)"])

@@ -43,6 +43,11 @@ public struct CompiledTemplate: Sendable {
         self.text = text
         // Rendered once with every input empty: this parses the whole template (Stencil parses
         // at render) and finds the inputs. No value exists yet, so an error may be quoted whole.
+        if let unclosed = Self.unclosedTag(in: text) {
+            throw TemplateError(
+                origin: origin, line: unclosed.line, column: unclosed.column,
+                reason: "'\(unclosed.opener)' is never closed by '\(unclosed.closer)'")
+        }
         let pass = RenderPass(values: [:])
         do {
             _ = try pass.render(text, origin: origin)
@@ -87,6 +92,39 @@ public struct CompiledTemplate: Sendable {
         throw TemplateError(origin: origin, reason: "its inputs kept changing with their values; not rendered")
     }
 
+    /// The first `{{`, `{%` or `{#` with no end after it. Stencil's lexer drops such a tag and the
+    /// rest of the text without a word, so `password={{ "a"|secret ` would render as `password=`.
+    /// Scans as that lexer does: an opener, then the first closer after it.
+    static func unclosedTag(in text: String) -> (opener: String, closer: String, line: Int, column: Int)? {
+        let closers: [Character: Character] = ["{": "}", "%": "%", "#": "#"]
+        var line = 1
+        var column = 1
+        var open: (opener: String, closer: String, line: Int, column: Int)?
+        var previous: Character?
+        for character in text {
+            if let tag = open {
+                if previous == tag.closer.first, character == "}" {
+                    open = nil
+                    previous = nil
+                } else {
+                    previous = character
+                }
+            } else if previous == "{", let closer = closers[character] {
+                open = ("{" + String(character), String(closer) + "}", line, column - 1)
+                previous = nil
+            } else {
+                previous = character
+            }
+            if character == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return open
+    }
+
     static func located(_ error: any Error, origin: String, reasonKept: Bool) -> TemplateError {
         guard let syntax = error as? TemplateSyntaxError else {
             return TemplateError(origin: origin, reason: reasonKept ? "\(error)" : "the template failed to render")
@@ -122,6 +160,7 @@ final class RenderPass {
         }
         helpers.registerFilter("json") { TemplateHelpers.json(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("shell") { TemplateHelpers.shell(TemplateText.bytes(of: $0)) }
+        helpers.registerFilter("pgpass") { try TemplateHelpers.pgpass(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("base64") { TemplateHelpers.base64(TemplateText.bytes(of: $0)) }
         helpers.registerFilter("pem") { TemplateText.value(TemplateHelpers.pem(TemplateText.bytes(of: $0))) }
         let environment = Environment(extensions: [helpers])

@@ -1,4 +1,5 @@
 import Foundation
+@preconcurrency import Stencil
 
 /// The escaping helpers a template applies by name. Nothing is escaped unless a template asks:
 /// a value goes out byte for byte by default.
@@ -17,6 +18,16 @@ enum TemplateHelpers {
     static func shell(_ bytes: [UInt8]) -> String {
         let text = String(decoding: bytes, as: UTF8.self)
         return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// One field of a `.pgpass` line: libpq reads `\:` as `:` and `\\` as `\`; anything else is
+    /// as it is. A line break cannot be written (libpq reads one line per entry), so it is refused.
+    static func pgpass(_ bytes: [UInt8]) throws -> String {
+        guard !bytes.contains(0x0A), !bytes.contains(0x0D) else {
+            throw TemplateSyntaxError("'pgpass' cannot write a line break: libpq reads one entry per line")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:")
     }
 
     static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }

@@ -2,8 +2,11 @@
 
 import os
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
+from conftest import is_mounted, status, wait_for
 
 
 def one_line(result):
@@ -35,6 +38,22 @@ def test_put_empty_is_refused_and_writes_nothing(env):
     assert env.cli("get", "keep").stdout == b"kept-value-123456"
 
 
+def test_put_without_field_onto_fields_is_refused_and_writes_nothing(env):
+    env.put("db", "alice-username", field="username")
+    env.put("db", "s3cret-password", field="password")
+    before = env.cli("versions", "db").stdout
+    result = env.cli("put", "db", input=b"whole-new-value-1", check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert "--field" in line and "--replace" in line
+    assert b"whole-new-value" not in result.stderr
+    assert env.cli("versions", "db").stdout == before
+    assert env.cli("get", "db/password").stdout == b"s3cret-password"
+    env.planted.append(b"whole-new-value-1")
+    env.cli("put", "db", "--replace", input=b"whole-new-value-1")
+    assert env.cli("get", "db").stdout == b"whole-new-value-1"
+
+
 def test_get_version_and_versions(env):
     env.put("v", "first-value-00001")
     env.put("v", "second-value-0002")
@@ -43,6 +62,19 @@ def test_get_version_and_versions(env):
     assert [line.split("\t")[0] for line in lines] == ["1", "2"]
     assert lines[1].split("\t")[2].split(",") == ["current"]
     assert "previous" in lines[0]
+
+
+def test_get_version_by_the_labels_versions_shows(env):
+    env.put("v", "first-value-00001")
+    env.put("v", "second-value-0002")
+    assert env.cli("get", "v", "--version", "previous").stdout == b"first-value-00001"
+    assert env.cli("get", "v", "--version", "current").stdout == b"second-value-0002"
+    env.put("db", "old-password-0001", field="password")
+    env.put("db", "new-password-0002", field="password")
+    assert env.cli("get", "db/password", "--version", "previous").stdout == b"old-password-0001"
+    result = env.cli("get", "v", "--version", "nosuchlabel", check=False)
+    assert result.returncode != 0
+    one_line(result)
 
 
 def test_get_field(env):
@@ -98,7 +130,35 @@ def test_bad_duration_is_one_line(env, tmp_path):
 def test_bad_backend_is_one_line(env):
     result = env.cli("get", "x", backend=["--backend", "nosuch"], check=False)
     assert result.returncode == 64
-    assert "nosuch" in one_line(result)
+    line = one_line(result)
+    assert "--backend" in line and "nosuch" not in line
+
+
+PLANTED = "hunter2-PLANTED-value"
+
+
+@pytest.mark.parametrize("args", [
+    ["put", "app/x", PLANTED],
+    ["mount", "/nonexistent-mnt", "--cache-ttl", PLANTED],
+    ["mount", "/nonexistent-mnt", f"--cache-ttl={PLANTED}"],
+    ["get", "x", "--version", "1", PLANTED],
+    ["mount", "/nonexistent-mnt", f"--direct-io={PLANTED}"],
+])
+def test_parser_errors_name_the_argument_never_its_value(env, args):
+    result = env.cli(*args, input=b"", check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert PLANTED not in line and PLANTED.encode() not in result.stdout
+
+
+def test_a_refused_kernel_option_is_named_without_its_value(env, tmp_path):
+    mountpoint = tmp_path / "mp"
+    mountpoint.mkdir()
+    result = env.cli("mount", str(mountpoint), "-o", f"nosuchopt={PLANTED}", check=False)
+    assert result.returncode == 78
+    line = one_line(result)
+    assert "nosuchopt" in line and PLANTED not in line
+    assert not os.path.ismount(mountpoint)
 
 
 def test_invalid_path_is_one_line(env):
@@ -123,6 +183,79 @@ def test_unmount_of_a_plain_folder_fails_clearly(env, tmp_path):
     result = env.cli("unmount", str(tmp_path), backend=[], check=False)
     assert result.returncode != 0
     assert "not a mountpoint" in one_line(result)
+
+
+def test_unmount_refuses_a_mount_that_is_not_secretsfs(env, tmp_path):
+    """A tmpfs (a typo of /run for /run/secrets, say) stays mounted, its files with it."""
+    target = tmp_path / "tmpfs"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(target)], check=True)
+    try:
+        (target / "keep").write_text("still here")
+        result = env.cli("unmount", str(target), backend=[], check=False)
+        assert result.returncode == 64
+        line = one_line(result)
+        assert "not a secretsfs mount" in line and "tmpfs" in line
+        assert is_mounted(str(target))
+        assert (target / "keep").read_text() == "still here"
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+
+
+def test_unmount_of_a_secretsfs_mount(sample):
+    mount = sample.mount()
+    result = sample.cli("unmount", mount.path, backend=[], check=False)
+    assert result.returncode == 0, result.stderr
+    assert wait_for(lambda: not is_mounted(mount.path), 10)
+
+
+def test_a_mistyped_subcommand_is_refused_not_mounted(env, tmp_path):
+    target = tmp_path / "dir"
+    target.mkdir()
+    result = env.cli("chek", str(target), backend=[], check=False)
+    assert result.returncode == 64
+    line = one_line(result)
+    assert line.startswith("secretsfs: unknown subcommand") and "chek" not in line
+    assert not is_mounted(str(target))
+    assert "did you mean 'health'" in one_line(env.cli("heath", backend=[], check=False))
+
+
+def test_a_non_empty_mountpoint_needs_nonempty(env, tmp_path):
+    env.put("x", "nonempty-value-001")
+    target = tmp_path / "full"
+    target.mkdir()
+    (target / "already-here").write_text("kept")
+    result = env.cli("mount", str(target), check=False)
+    assert result.returncode == 78
+    line = one_line(result)
+    assert "not empty" in line and "--nonempty" in line
+    assert not is_mounted(str(target))
+    for flag in (["--nonempty"], ["-o", "nonempty"]):
+        mount = env.mount(*flag, start=False)
+        (Path(mount.path) / "already-here").write_text("kept")
+        mount.start()
+        assert mount.read("x") == b"nonempty-value-001"
+        mount.stop()
+        assert wait_for(lambda: not is_mounted(mount.path), 10)
+        assert (Path(mount.path) / "already-here").read_text() == "kept"
+
+
+def test_version_is_printed_and_shown_in_status(sample):
+    result = sample.cli("--version", backend=[], check=False)
+    assert result.returncode == 0 and result.stderr == b""
+    version = result.stdout.decode().strip()
+    assert version and version[0].isdigit() and "\n" not in version
+    assert sample.cli("get", "openai/api_key", "--version", "1").stdout == b"sk-first-0000000001"
+    mount = sample.mount()
+    assert status(mount)["version"] == version
+
+
+def test_log_file_without_daemon_is_said(env, tmp_path):
+    env.put("x", "log-file-value-001")
+    mount = env.mount("--log-file", str(tmp_path / "never.log"))
+    assert mount.read("x") == b"log-file-value-001"
+    assert "--log-file is for --daemon" in mount.log_text()
+    assert not (tmp_path / "never.log").exists()
 
 
 def test_help_exits_zero(env):

@@ -173,6 +173,30 @@ files:
     assert f"config file {config}, line 7, column 10" in lines[0] and "column" in lines[0] and "broken" in lines[0]
 
 
+def test_an_unclosed_variable_refuses_the_mount_and_render(env):
+    """Stencil drops an unclosed `{{` and all after it: the mount served `password=` and render exited 0."""
+    env.put("app/key", "some-value-000002")
+    config = config_file(env, """\
+files:
+  - path: app.conf
+    template: 'password={{ "app/key"|secret '
+""")
+    mountpoint = env.workdir / "never"
+    mountpoint.mkdir()
+    result = subprocess.run(
+        [BIN, "mount", str(mountpoint), "--config", config, "--store", env.store],
+        capture_output=True, timeout=60)
+    assert result.returncode == 78
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"config file {config}, line 3" in lines[0] and "never closed" in lines[0]
+    assert not os.path.ismount(mountpoint)
+    render = env.cli("render", "app.conf", "--config", config, check=False)
+    assert render.returncode == 78 and render.stdout == b""
+    lines = render.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and config in lines[0] and "never closed" in lines[0], lines
+
+
 def test_a_template_with_100_inputs(env):
     for i in range(100):
         env.put(f"many/k{i:03d}", f"value-number-{i:03d}")
@@ -224,7 +248,10 @@ class FakePostgres:
 def test_libpq_reads_a_rendered_pgpass_at_0600_and_refuses_it_at_0644(sample):
     server = FakePostgres()
     try:
-        line = f'127.0.0.1:{server.port}:app:{{{{ "db/username"|secret }}}}:{{{{ "db/password"|secret }}}}'
+        line = f'127.0.0.1:{server.port}:app:{{{{ "db/username"|secret|pgpass }}}}:{{{{ "db/password"|secret|pgpass }}}}'
+        # libpq reads `\:` and `\\` in a pgpass field; unescaped, this arrived as `pass`.
+        sample.put("odd/password", "pa\\ss:w0rd-odd")
+        odd = f'127.0.0.1:{server.port}:odd:{{{{ "db/username"|secret|pgpass }}}}:{{{{ "odd/password"|secret|pgpass }}}}'
         config = config_file(sample, f"""\
 files:
   - path: pg/pgpass
@@ -233,13 +260,16 @@ files:
   - path: pg/pgpass-open
     template: '{line}'
     mode: 0644
+  - path: pg/pgpass-odd
+    template: '{odd}'
+    mode: 0600
 """)
         m = sample.mount("--config", config)
         conninfo = f"host=127.0.0.1 port={server.port} dbname=app user=alice-the-user sslmode=disable gssencmode=disable"
 
-        def psql(pgpass):
+        def psql(pgpass, info=conninfo):
             environment = {"PATH": os.environ["PATH"], "PGPASSFILE": pgpass, "PGCONNECT_TIMEOUT": "10"}
-            return subprocess.run(["psql", "-w", conninfo, "-c", "select 1"], capture_output=True, env=environment,
+            return subprocess.run(["psql", "-w", info, "-c", "select 1"], capture_output=True, env=environment,
                                   timeout=60)
 
         assert os.stat(m.p("pg/pgpass")).st_mode & 0o777 == 0o600
@@ -248,6 +278,8 @@ files:
         refused = psql(m.p("pg/pgpass-open"))
         assert b"has group or world access" in refused.stderr
         assert server.passwords == [b"hunter2-password"]
+        psql(m.p("pg/pgpass-odd"), conninfo.replace("dbname=app", "dbname=odd"))
+        assert server.passwords == [b"hunter2-password", b"pa\\ss:w0rd-odd"]
     finally:
         server.close()
 

@@ -107,3 +107,14 @@ def test_rotation_length_is_configurable(sample):
     m = sample.mount("--rotation-length", "48")
     write(m.p(".rotate"), b"top\n")
     assert re.fullmatch(rb"[A-Za-z0-9]{48}", m.read("top"))
+
+
+def test_a_rotation_and_stopping_are_each_logged_once(sample):
+    """The backend and the mount both said "rotated"; the supervisor and the worker both said "stopping"."""
+    m = sample.mount()
+    assert write(m.p(".rotate"), b"top\n") == len(b"top\n")
+    assert m.stop() == 0
+    lines = [json.loads(line) for line in m.log_text().splitlines() if line.startswith("{")]
+    said = [line["message"] for line in lines if line.get("level") in ("info", "notice", "warning")]
+    assert len([message for message in said if message.startswith("rotated")]) == 1, said
+    assert said.count("stopping") == 1, said

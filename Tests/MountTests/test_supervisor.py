@@ -325,3 +325,25 @@ def test_a_request_the_dead_worker_held_is_resent_to_the_next(env, bao):
         assert "cannot resend" not in m.log_text()
     finally:
         proxy.close()
+
+
+def test_reload_reads_a_relative_config_from_the_mounts_folder(sample, tmp_path):
+    """`mount --config secretsfs.yaml` typed in one folder, `reload` in another: the config is the mount's."""
+    from conftest import BIN
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "secretsfs.yaml").write_text("cache-ttl: 300s\n")
+    mountpoint = tmp_path / "relmp"
+    mountpoint.mkdir()
+    process = subprocess.Popen([BIN, "mount", str(mountpoint), "--config", "secretsfs.yaml", "--store", sample.store],
+                               cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: is_mounted(str(mountpoint)) and os.path.exists(mountpoint / ".status"), 30)
+        result = subprocess.run([BIN, "reload", str(mountpoint)], cwd="/", capture_output=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert b"reloaded" in result.stdout
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if is_mounted(str(mountpoint)):
+            subprocess.run(["fusermount3", "-uz", str(mountpoint)])

@@ -419,3 +419,24 @@ def test_cli_subcommands(env, vault, prefix, tmp_path):
     assert m.read("bin") == binary
     assert m.read("db", "username") == b"cli-db-user-xyz"
     assert ".secretsfs-base64" not in os.listdir(m.p("db"))
+
+
+@pytest.mark.parametrize("mount, expected", [
+    ("secrets", "no secrets engine at secrets/"),
+    ("secret/apps/web", "use --vault-mount secret --vault-prefix apps/web"),
+])
+def test_a_vault_mount_that_does_not_exist_is_refused_with_one_line(env, vault, mount, expected):
+    """Issue 25 §9: a mistyped or `bao kv`-style --vault-mount mounted an empty tree and looked healthy."""
+    import subprocess
+    from conftest import BIN, is_mounted
+    plant(env, vault.token)
+    mountpoint = env.workdir / "refused"
+    mountpoint.mkdir()
+    result = subprocess.run(
+        [BIN, "mount", str(mountpoint), *vault_backend(vault, "--vault-mount", mount)], env=vault_env(vault.token),
+        capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 78, result.stderr
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert vault.token.encode() not in result.stderr
+    assert not is_mounted(str(mountpoint))

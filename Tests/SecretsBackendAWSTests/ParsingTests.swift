@@ -13,6 +13,22 @@ import Testing
         try ResolvedAWSConfiguration.resolve(options, environment: environment, homeDirectory: "/nonexistent")
     }
 
+    @Test func aMissingProfileIsSaidBeforeAMissingRegion() {
+        var options = AWSOptions()
+        options.profile = "nosuchprofile"
+        #expect {
+            try resolve(options, [:])
+        } throws: { error in
+            let message = (error as? SecretError)?.message ?? ""
+            return message.contains("AWS profile 'nosuchprofile' is in neither") && !message.contains("no AWS region")
+        }
+        #expect {
+            try resolve(AWSOptions(), [:])
+        } throws: { error in
+            (error as? SecretError)?.message.hasPrefix("no AWS region") == true
+        }
+    }
+
     @Test func flagsWinOverEnvironment() throws {
         let environment = [
             "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-west-1",

@@ -54,6 +54,21 @@ func boto3(_ service: String, _ endpoint: String, _ code: String) async throws -
         await store.shutdown()
     }
 
+    @Test func anUnshowableNameIsLoggedAsItsFirst64CharactersAndLength() async throws {
+        let endpoint = try motoEndpoint()
+        let prefix = "/" + uniquePrefix("ssm-long")
+        // A segment over 255 bytes cannot be a file name; SSM takes names up to 1011 characters.
+        let long = String(repeating: "n", count: 300)
+        _ = try await ssm(endpoint, "ssm.put_parameter(Name='\(prefix)/\(long)', Value='x', Type='String')")
+        let capture = LogCapture()
+        let store = try await makeSSMStore(prefix: prefix, logger: capture.logger())
+        defer { Task { await store.shutdown() } }
+        #expect(try await store.list(.root).isEmpty)
+        let lines = capture.all.filter { $0.contains("not a valid path") }
+        #expect(lines.count == 1)
+        #expect(lines.allSatisfy { !$0.contains(String(repeating: "n", count: 65)) && $0.contains("bytes=300") })
+    }
+
     @Test func typesVersionsLabelsAndSelectors() async throws {
         let endpoint = try motoEndpoint()
         let prefix = "/" + uniquePrefix("ssm-types")

@@ -27,6 +27,46 @@ import Testing
         }
     }
 
+    @Test func onlyABackendMayStartTheMountHelperForm() throws {
+        for argv in [["chek", "/mnt"], ["/mnt"], ["heath"], ["hunter2-PLANTED", "/mnt", "-o", "x"]] {
+            do {
+                _ = try ArgumentRewriter.rewrite(argv, environment: [:])
+                Issue.record("\(argv[0]) was taken for mount(8)'s form")
+            } catch {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.hasPrefix("unknown subcommand"))
+                #expect(!error.message.contains(argv[0]))
+            }
+        }
+        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["heath", "x"], environment: [:]) }
+        do {
+            _ = try ArgumentRewriter.rewrite(["heath"], environment: [:])
+        } catch {
+            #expect(error.message.contains("did you mean 'health'?"))
+        }
+        #expect(
+            try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "foreground"], environment: [:]) == [
+                "mount", "/mnt", "--backend", "local",
+            ])
+    }
+
+    @Test func commandsThatReadNoStoreIgnoreABrokenConfig() throws {
+        let broken = ["SECRETSFS_CONFIG": "/nonexistent/secretsfs.yaml"]
+        for argv in [["unmount", "/mnt"], ["status", "/mnt"], ["reload", "/mnt"], ["help", "get"]] {
+            #expect(try ArgumentRewriter.rewrite(argv, environment: broken) == argv)
+        }
+        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["get", "x"], environment: broken) }
+    }
+
+    @Test func helpOfAnUnknownSubcommandIsAnError() {
+        #expect(throws: SecretError.self) { try ArgumentRewriter.rewrite(["help", "nosuch"], environment: [:]) }
+    }
+
+    @Test func nonemptyIsOurOptionInTheHelperForm() throws {
+        let argv = try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "nonempty,foreground"], environment: [:])
+        #expect(argv == ["mount", "/mnt", "--backend", "local", "--nonempty"])
+    }
+
     @Test func subcommandsPassThroughUntouched() throws {
         #expect(
             try ArgumentRewriter.rewrite(["get", "a/b", "--store", "/s"], environment: [:]) == [

@@ -6,6 +6,21 @@ import Testing
 @testable import SecretsCLI
 
 @Suite struct ConfigRenderedFilesTests {
+    @Test func aMissingTemplateFileIsNamedWithTheReason() throws {
+        let file = try temporaryFile(
+            """
+            files:
+              - path: app.conf
+                template_file: /nonexistent/app.conf.tmpl
+            """)
+        #expect {
+            try ConfigFile.load(file).renderedFiles()
+        } throws: { error in
+            let message = (error as? SecretError)?.message ?? ""
+            return message.contains("/nonexistent/app.conf.tmpl") && message.contains("No such file or directory")
+        }
+    }
+
     @Test func filesAndPermissionsAreRead() throws {
         let file = try temporaryFile(
             """

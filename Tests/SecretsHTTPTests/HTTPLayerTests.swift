@@ -200,6 +200,34 @@ import Testing
         #expect(late.sent.count == 1)
     }
 
+    @Test func aLastAttemptCutByTheDeadlineKeepsTheEarlierReason() async throws {
+        // A refused connection, then an attempt the deadline ends: "timed out" alone hid the refusal.
+        let clock = RecordingClock()
+        let script = Script([.fail(IOError(errnoCode: ECONNREFUSED, reason: "connect")), .hang])
+        let http = layer(script, clock: clock, random: 0)
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(400), maxDelay: .seconds(2))
+        let call = Task {
+            try await http.call(
+                "GET x", deadline: http.deadline(after: .seconds(5)), policy: policy, changesNothing: true,
+                makeRequest: { Self.get },
+                judge: { outcome in
+                    guard case .failure(let error) = outcome else { return .accept }
+                    return .retry(reason: error.message, after: nil)
+                })
+        }
+        await until { clock.pauses.contains(.milliseconds(100)) && clock.sleeperCount == 1 }
+        clock.advance(by: .milliseconds(100))
+        await until { script.hungCount == 1 && clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(5))
+        guard case .failure(let gaveUp) = try await call.value else {
+            Issue.record("a hung exchange was accepted")
+            return
+        }
+        #expect(gaveUp.attempts == 2)
+        #expect(gaveUp.reason == "connection failed (refused), then timed out")
+        script.release()
+    }
+
     @Test func aDroppedConnectionIsResentAtOnceForReadsOnly() async throws {
         let clock = ManualTimeSource()
         let dropped: [Script.Step] = [

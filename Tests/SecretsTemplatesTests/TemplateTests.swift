@@ -55,6 +55,15 @@ func rendered(_ text: String, _ values: [String: String]) async throws -> String
         #expect(text == "PASSWORD='it'\\''s $HOME `x`'")
     }
 
+    @Test func pgpassHelperEscapesColonsAndBackslashes() async throws {
+        let text = try await rendered(
+            "h:5432:db:{{ \"u\"|secret|pgpass }}:{{ \"p\"|secret|pgpass }}", ["u": "a:b", "p": #"pa\ss:w0rd"#])
+        #expect(text == #"h:5432:db:a\:b:pa\\ss\:w0rd"#)
+        await #expect(throws: TemplateError.self) {
+            _ = try await rendered("{{ \"p\"|secret|pgpass }}", ["p": "two\nlines"])
+        }
+    }
+
     @Test func base64HelperEncodesTheBytes() async throws {
         #expect(try await rendered("{{ \"k\"|secret|base64 }}", ["k": "hello"]) == "aGVsbG8=")
     }
@@ -127,6 +136,19 @@ func rendered(_ text: String, _ values: [String: String]) async throws -> String
             return error.origin == "db.json.tmpl" && error.line == 2 && error.column != nil
                 && error.description.hasPrefix("db.json.tmpl:2:")
         }
+    }
+
+    @Test func anUnclosedVariableIsRefusedNotDropped() throws {
+        #expect {
+            _ = try CompiledTemplate(text: "user=x\npassword={{ \"app/key\"|secret ", origin: "t")
+        } throws: { error in
+            guard let error = error as? TemplateError else { return false }
+            return error.line == 2 && error.column == 10 && error.reason.contains("'{{' is never closed")
+        }
+        #expect(throws: TemplateError.self) { _ = try CompiledTemplate(text: "a {# note", origin: "t") }
+        #expect(throws: TemplateError.self) { _ = try CompiledTemplate(text: "{{ \"a\"|secret }} {{", origin: "t") }
+        // Closed tags, and braces that open nothing, are fine.
+        _ = try CompiledTemplate(text: "{ \"k\": {{ \"a\"|secret|json }} } {%if 1%}x{%endif%} {# c #}", origin: "t")
     }
 
     @Test func anUnknownFilterIsRefused() throws {

@@ -18,6 +18,8 @@ ensure_system_packages() {
     command -v psql >/dev/null || missing+=(postgresql-client)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     command -v inotifywait >/dev/null || missing+=(inotify-tools)
+    # The Debian package's own check (Tests/MountTests/test_package.py).
+    command -v lintian >/dev/null || missing+=(lintian)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         local sudo=""

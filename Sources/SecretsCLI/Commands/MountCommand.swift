@@ -36,6 +36,7 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .option(.fileMode), help: .option(.fileMode)) var fileMode: ModeArgument?
     @Option(name: .option(.dirMode), help: .option(.dirMode)) var dirMode: ModeArgument?
     @Flag(name: .option(.allowOther), help: .option(.allowOther)) var allowOther = false
+    @Flag(name: .option(.nonEmpty), help: .option(.nonEmpty)) var nonEmpty = false
     @Option(name: .option(.rotationLength), help: .option(.rotationLength))
     var rotationLength = PasswordGenerator().length
     @Option(name: .option(.auditLog), help: .option(.auditLog)) var auditLog: String?
@@ -45,6 +46,10 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .option(.kernelOptions), help: .option(.kernelOptions)) var o: [String] = []
 
     @OptionGroup var backend: BackendOptions
+
+    /// `-o nonempty` is fuse2's spelling; libfuse 3 refuses it, so it is ours, not the kernel's.
+    var allowsNonEmpty: Bool { nonEmpty || kernelOptionList.contains("nonempty") }
+    var kernelOptionList: [String] { o.flatMap { $0.split(separator: ",").map(String.init) } }
 
     /// In microseconds; the flag and its help both read it.
     static let defaultBusyPoll = 200
@@ -69,7 +74,7 @@ struct MountCommand: AsyncParsableCommand {
     func run() async throws {
         if daemon {
             // Check what can be checked here, so the common mistakes fail before forking.
-            try MountPoint.prepare(mountpoint)
+            try MountPoint.prepare(mountpoint, nonEmpty: allowsNonEmpty)
             let arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--daemon" }
             let rewritten = try ArgumentRewriter.rewrite(arguments, environment: ProcessInfo.processInfo.environment)
                 .filter { $0 != "--daemon" }
@@ -78,6 +83,11 @@ struct MountCommand: AsyncParsableCommand {
             return
         }
         let environment = ProcessInfo.processInfo.environment
+        if logFile != nil, environment[DaemonReadiness.environmentKey] == nil, WorkerChannel.from(environment) == nil {
+            // Said once, by the process the user started: the daemon's own child takes --log-file.
+            FileHandle.standardError.write(
+                Data("secretsfs: warning: --log-file is for --daemon; in the foreground the log goes to stderr\n".utf8))
+        }
         if let channel = WorkerChannel.from(environment) {
             try await serve(as: channel, environment: environment)
         } else {

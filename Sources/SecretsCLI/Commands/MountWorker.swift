@@ -137,7 +137,7 @@ extension MountCommand {
     func mountOptions(backendName: String) -> MountOptions {
         MountOptions(
             mountpoint: mountpoint, allowOther: allowOther, fsName: "secretsfs:\(backendName)",
-            extraOptions: o.flatMap { $0.split(separator: ",").map(String.init) },
+            extraOptions: kernelOptionList.filter { $0 != "nonempty" }, nonEmpty: allowsNonEmpty,
             busyPoll: .microseconds(busyPoll), workerTimeout: workerTimeout.duration)
     }
 

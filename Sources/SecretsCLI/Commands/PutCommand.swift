@@ -12,6 +12,8 @@ struct PutCommand: StoreCommand {
     @Option(name: .customLong("from-file"), help: "Read the value from this file instead of stdin.") var fromFile:
         String?
     @Option(help: "Set this field of a multi-field secret, keeping the others.") var field: String?
+    @Flag(help: "Replace a multi-field secret whole with this one value (without it, such a secret needs --field).")
+    var replace = false
     @Option(name: .customLong("rotate-every"), help: "aws: rotate on this schedule (e.g. 30d), with --rotation-lambda.")
     var rotateEvery: DurationArgument?
     @Option(name: .customLong("rotation-lambda"), help: "aws: ARN of the Lambda that rotates the secret.")
@@ -21,8 +23,9 @@ struct PutCommand: StoreCommand {
     func validate() throws {
         try path.check()
         if let field, !SecretPath.isValidSegment(field) {
-            throw ValidationError("'\(field)' is not a valid field name")
+            throw ValidationError("--field: not a valid field name (empty, starting with '.', or holding '/')")
         }
+        if replace && field != nil { throw ValidationError("--replace and --field cannot be used together") }
         if (rotateEvery == nil) != (rotationLambda == nil) {
             throw ValidationError("--rotate-every and --rotation-lambda go together")
         }
@@ -34,6 +37,17 @@ struct PutCommand: StoreCommand {
         guard !bytes.isEmpty else { throw SecretError(.invalidArgument, "empty value: nothing written") }
         let value = SecretValue(zeroing: &bytes)
         var content = SecretContent.value(value)
+        if field == nil, !replace {
+            // One value over {username, password, port} would lose the other fields.
+            do {
+                if case .fields(let fields) = try await store.read(path).content {
+                    throw SecretError(
+                        .invalidArgument,
+                        "\(path) has fields (\(fields.keys.sorted().joined(separator: ", "))): name one with --field, "
+                            + "or replace the whole secret with --replace; nothing written")
+                }
+            } catch let error as SecretError where error.code == .notFound {}
+        }
         if let field {
             var fields: [String: SecretValue] = [:]
             do {

@@ -72,6 +72,11 @@ struct ReloadCommand: AsyncParsableCommand {
             throw SecretError(.notFound, "the supervisor (pid \(supervisor)) is gone")
         }
         let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.dropFirst()
+        // A relative --config (or store, or template_file) is the supervisor's, whose new worker
+        // reads it from the supervisor's folder, not from where `reload` was typed.
+        if let folder = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(supervisor)/cwd") {
+            _ = FileManager.default.changeCurrentDirectoryPath(folder)
+        }
         do {
             let rewritten = try ArgumentRewriter.rewrite(Array(words), environment: ProcessInfo.processInfo.environment)
             let command = try SecretsFSCommand.parseAsRoot(rewritten)
@@ -88,8 +93,7 @@ struct ReloadCommand: AsyncParsableCommand {
         } catch let error as SecretError {
             throw SecretError(error.code, "reload refused, the running worker keeps serving: \(error.message)")
         } catch {
-            let first = SecretsFSCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
-            let message = first.replacingOccurrences(of: "Error: ", with: "")
+            let message = SecretsFSCommand.usageLine(for: error, arguments: Array(words))
             throw SecretError(.configuration, "reload refused, the running worker keeps serving: \(message)")
         }
     }
