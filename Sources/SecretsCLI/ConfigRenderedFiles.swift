@@ -58,9 +58,10 @@ extension ConfigFile {
                     guard template == nil else {
                         throw SecretError(.configuration, "\(place): give 'template' or 'template_file', not both")
                     }
-                    guard let file = value.string, let data = FileManager.default.contents(atPath: file) else {
-                        throw SecretError(.configuration, "\(place): cannot read 'template_file'")
+                    guard let file = value.string else {
+                        throw SecretError(.configuration, "\(place): 'template_file' must be a path")
                     }
+                    let data = try TrustedFile.read(file, what: "\(place): template_file")
                     template = (String(decoding: data, as: UTF8.self), nil, file)
                 case "mode":
                     mode = try Self.mode(value, place)
