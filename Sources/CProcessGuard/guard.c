@@ -13,8 +13,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-extern char **environ;
-
 // Every variable a backend's credential chain reads a secret from (Vault's token, AWS's secret
 // key, session token and container authorization token). Paths to token files are not secret.
 static const char *const credential_names[] = {
@@ -42,15 +40,19 @@ static int is_credential(const char *entry) {
     return 0;
 }
 
-__attribute__((constructor(101))) static void secretsfs_guard_process(void) {
+static void secretsfs_guard_process(int argc, char **argv, char **envp) {
+    (void)argc;
+    (void)argv;
+    if (guarded) return;
+    guarded = 1;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     // /proc/PID/environ reads the block the kernel wrote at execve, whatever setenv or unsetenv do
     // later: a credential's entry moves to the heap (getenv still finds it) and its bytes in that
     // block are zeroed.
-    char **out = environ;
-    for (char **entry = environ; entry && *entry; entry++) {
+    char **out = envp;
+    for (char **entry = envp; entry && *entry; entry++) {
         char *kept = *entry;
         if (is_credential(*entry)) {
             kept = strdup(*entry);
@@ -59,7 +61,16 @@ __attribute__((constructor(101))) static void secretsfs_guard_process(void) {
         if (kept) *out++ = kept;
     }
     if (out) *out = NULL;
-    guarded = 1;
+}
+
+// .preinit_array runs in an executable before the initializers of every shared library it loads
+// (the Swift runtime, Foundation, libdispatch), so the window after execve in which the process is
+// dumpable is the dynamic loader's alone. The constructor covers a link that drops .preinit_array.
+__attribute__((section(".preinit_array"), used)) static void (*const secretsfs_preinit)(int, char **, char **) =
+    secretsfs_guard_process;
+
+__attribute__((constructor(101))) static void secretsfs_guard_fallback(int argc, char **argv, char **envp) {
+    secretsfs_guard_process(argc, argv, envp);
 }
 
 int secretsfs_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
