@@ -89,7 +89,8 @@ public enum TrustedFile {
             }
             try judgeOwner(info, what: what, path: path, name: "it")
             if !isDevNull, info.st_mode & 0o077 != 0, fchmod(fd, 0o600) != 0 {
-                throw SecretError(.configuration, "cannot make \(what) \(path) 0600: \(String(cString: strerror(errno)))")
+                let reason = String(cString: strerror(errno))
+                throw SecretError(.configuration, "cannot make \(what) \(path) 0600: \(reason)")
             }
         } catch {
             close(fd)
