@@ -52,7 +52,7 @@ public enum TrustedFile {
         var buffer = [UInt8](repeating: 0, count: 65536)
         defer { buffer.zeroize() }
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else {
                 bytes.zeroize()
@@ -81,7 +81,7 @@ public enum TrustedFile {
             close(fd)
             throw SecretError(.configuration, "cannot open \(what) \(path): \(String(cString: strerror(errno)))")
         }
-        do {
+        do throws(SecretError) {
             // A FIFO or device someone else left there is not a log (/dev/null is root's and harmless).
             let isDevNull = info.st_mode & S_IFMT == S_IFCHR && path == "/dev/null"
             guard info.st_mode & S_IFMT == S_IFREG || isDevNull else {
