@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "SecretsFUSE",
             dependencies: [
-                "CFUSE", "SecretsFileSystem", "SecretsCore",
+                "CFUSE", "CProcessGuard", "SecretsFileSystem", "SecretsCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

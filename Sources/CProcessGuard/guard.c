@@ -6,10 +6,13 @@
 #include "CProcessGuard.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,6 +43,80 @@ static int is_credential(const char *entry) {
     return 0;
 }
 
+// A worker's descriptors as WorkerChannel numbers them: its control socket is inherited; /dev/fuse,
+// the two journals and the credentials memfd come over that socket once the worker is non-dumpable
+// (an inherited one would be open to /proc/PID/fd/N readers between execve and this guard).
+enum { worker_control = 6, worker_received_max = 8 };
+static const int worker_targets[] = {3, 4, 5, 7};
+
+typedef union {
+    struct cmsghdr align;
+    char buffer[CMSG_SPACE(sizeof(int) * worker_received_max)];
+} descriptor_message;
+
+int secretsfs_send_descriptors(int socket, const int *fds, int count) {
+    if (count < 1 || count > worker_received_max) {
+        errno = EINVAL;
+        return -1;
+    }
+    char byte = 'D';
+    struct iovec part = {&byte, 1};
+    descriptor_message control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {0};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    memcpy(CMSG_DATA(header), fds, sizeof(int) * count);
+    ssize_t sent;
+    do sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    return sent == 1 ? 0 : -1;
+}
+
+static void receive_worker_descriptors(char **envp) {
+    int worker = 0;
+    for (char **entry = envp; entry && *entry; entry++) {
+        if (strncmp(*entry, "SECRETSFS_WORKER=", 17) == 0) worker = 1;
+    }
+    struct stat info;
+    if (!worker || fstat(worker_control, &info) != 0 || !S_ISSOCK(info.st_mode)) return;
+    char byte;
+    struct iovec part = {&byte, 1};
+    descriptor_message control;
+    struct msghdr message = {0};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    ssize_t got;
+    do got = recvmsg(worker_control, &message, MSG_CMSG_CLOEXEC);
+    while (got < 0 && errno == EINTR);
+    struct cmsghdr *header = got == 1 ? CMSG_FIRSTHDR(&message) : NULL;
+    // Without them the worker fails on its first use of a descriptor, and the supervisor says why.
+    if (!header || header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) return;
+    int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    int received[worker_received_max];
+    memcpy(received, CMSG_DATA(header), sizeof(int) * count);
+    int wanted = sizeof worker_targets / sizeof worker_targets[0];
+    int kept[sizeof worker_targets / sizeof worker_targets[0]];
+    // Out of the way first: a received number may be another one's target.
+    for (int index = 0; index < count; index++) {
+        if (index < wanted) kept[index] = fcntl(received[index], F_DUPFD_CLOEXEC, 100);
+        close(received[index]);
+    }
+    for (int index = 0; index < wanted && index < count; index++) {
+        if (kept[index] < 0) continue;
+        dup2(kept[index], worker_targets[index]);
+        close(kept[index]);
+    }
+}
+
 static void secretsfs_guard_process(int argc, char **argv, char **envp) {
     (void)argc;
     (void)argv;
@@ -61,6 +138,7 @@ static void secretsfs_guard_process(int argc, char **argv, char **envp) {
         if (kept) *out++ = kept;
     }
     if (out) *out = NULL;
+    receive_worker_descriptors(envp);
 }
 
 // .preinit_array runs in an executable before the initializers of every shared library it loads

@@ -20,4 +20,8 @@ int secretsfs_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 int secretsfs_pidfd_open(pid_t pid);
 int secretsfs_pidfd_send_signal(int pidfd, int signal);
 
+/// Sends `count` (1–8) descriptors and one byte over a Unix socket: a worker's guard takes them
+/// before main (WorkerChannel's /dev/fuse, journals and credentials, in that order). 0 or -1.
+int secretsfs_send_descriptors(int socket, const int *fds, int count);
+
 #endif
