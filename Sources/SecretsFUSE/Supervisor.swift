@@ -235,6 +235,8 @@ public final class Supervisor: @unchecked Sendable {
         // Only the control socket is inherited: the rest reach the worker over it once its guard has
         // made it non-dumpable (CProcessGuard), never open to /proc/PID/fd/N readers after execve.
         posix_spawn_file_actions_adddup2(&actions, pair[1], channel.control)
+        for fd in 3..<channel.control { posix_spawn_file_actions_addclose(&actions, fd) }
+        _ = secretsfs_spawn_close_from(&actions, channel.control + 1)
         var environment = plan.environment
         environment[WorkerChannel.environmentKey] = channel.encoded
         let argv = ([plan.executable] + plan.arguments).map { strdup($0) } + [nil]
