@@ -184,13 +184,15 @@ os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 
 def check_report(report, planted, where):
     """The program saw only fds 0-2, no credential variable, and no planted token anywhere."""
-    assert report["fds"] == [], f"{where}: descriptors above 2 were inherited: {report['fds']}"
     named = [name for name in CREDENTIALS if name in report["environment"]]
     assert named == [], f"{where}: credential variables reached the program: {named}"
+    # Booleans, so that a failure's message never shows a token (pytest would print both operands).
     for token in planted:
-        assert token.hex() not in report["environment_bytes"], f"{where}: a planted token is in its environment"
-        assert token.hex() not in report["parent_environ"].get("read", ""), \
-            f"{where}: a planted token is in /proc/PPID/environ"
+        in_environment = token.hex() in report["environment_bytes"]
+        assert not in_environment, f"{where}: a planted token is in its environment"
+        in_parent = token.hex() in report["parent_environ"].get("read", "")
+        assert not in_parent, f"{where}: a planted token is in /proc/PPID/environ"
+    assert report["fds"] == [], f"{where}: descriptors above 2 were inherited: {report['fds']}"
     assert report["parent_core"] == ["0", "0"], f"{where}: the parent's core limit"
 
 
@@ -277,7 +279,8 @@ on_change:
         with open(f"/proc/{pid}/environ", "rb") as f:
             block = f.read()
         for token in planted:
-            assert token not in block, f"a planted token is in /proc/{pid}/environ"
+            found = token in block
+            assert not found, f"a planted token is in /proc/{pid}/environ"
 
 
 # MARK: Files it writes as root
@@ -382,6 +385,9 @@ def test_a_signal_action_refuses_a_process_the_pid_files_owner_could_not_signal(
     victim = subprocess.Popen(["sleep", "600"])
     mountpoint = os.path.join(work, "mnt")
     daemon = None
+    # Debian makes /dev/fuse 0666 for users' mounts; this machine keeps it 0600. Opened for the test.
+    fuse_mode = os.stat("/dev/fuse").st_mode & 0o777
+    os.chmod("/dev/fuse", 0o666)
     try:
         pid_file = os.path.join(work, "app.pid")
         config = os.path.join(work, "config.yaml")
@@ -396,8 +402,8 @@ def test_a_signal_action_refuses_a_process_the_pid_files_owner_could_not_signal(
         daemon = subprocess.Popen([*AS_NOBODY, BIN, "mount", mountpoint, "--store", store, "--config", config],
                                   stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         text = lambda: open(log.name, errors="replace").read()  # noqa: E731
-        if not wait_for(lambda: "mounted" in text() or daemon.poll() is not None, 30) or daemon.poll() is not None:
-            pytest.skip(f"uid 65534 cannot mount here: {text()[-500:]}")
+        assert wait_for(lambda: "mounted" in text() or daemon.poll() is not None, 30) and daemon.poll() is None, \
+            text()[-2000:]
         subprocess.run([*AS_NOBODY, "sh", "-c", f'printf "token\\n" > "{mountpoint}/app/.rotate"'], check=True)
         assert wait_for(lambda: "on_change action refused" in text(), 20), text()[-3000:]
         assert victim.poll() is None
@@ -406,6 +412,7 @@ def test_a_signal_action_refuses_a_process_the_pid_files_owner_could_not_signal(
             daemon.terminate()
             daemon.wait(timeout=20)
         subprocess.run(["fusermount3", "-uz", mountpoint], capture_output=True)
+        os.chmod("/dev/fuse", fuse_mode)
         victim.kill()
         victim.wait()
 
@@ -447,8 +454,9 @@ files:
     mode: 0444
 """)
     message = refused_mount(env, "--config", config, "--allow-other")
+    shown = secret.decode() in message
+    assert not shown, "the root-only content is in the refusal"
     assert "template_file" in message and "refusing" in message, message[-2000:]
-    assert secret.decode() not in message
     # A real file in that folder is refused too: its folder is someone else's.
     os.unlink(template)
     with open(template, "w") as f:
