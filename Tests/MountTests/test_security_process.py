@@ -66,26 +66,34 @@ def config_file(env, text, mode=0o600):
 # MARK: Processes
 
 # Run as root without CAP_SYS_PTRACE: records, for every child the supervisor starts while it runs,
-# which /proc/PID/fd/N above 2 (the memfds, /dev/fuse, the supervisor's socket) it could open, as the
-# issue's attacker did. The control (a dumpable root process, fd 0 and up) shows the probe can open
-# what a dumpable process exposes. (Such a reader may still open a root process's environ on this
-# kernel: that is why the credentials' bytes there are zeroed, tested below.)
+# which /proc/PID/fd/N above 2 (the memfds, /dev/fuse) it could open, as the issue's attacker did.
+# The control (a dumpable root process holding a memfd) shows the probe can open what a dumpable
+# process exposes. (Such a reader may still open a root process's environ on this kernel: that is
+# why the credentials' bytes there are zeroed, tested below.)
 PROBE = r"""
-import json, os, sys, time
+import json, os, stat, sys, time
 supervisor, old, control, seconds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-def opened(path):
-    try:
-        os.close(os.open(path, os.O_RDONLY))
-        return True
-    except OSError:
-        return False
 def exposed(pid, lowest=3):
     try:
         names = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        names = []
-    return [f"fd/{n}" for n in names if int(n) >= lowest and opened(f"/proc/{pid}/fd/{n}")]
-report = {"control": exposed(control, 0), "supervisor": exposed(supervisor), "old": exposed(old), "new": {}}
+        return []
+    found = []
+    for name in names:
+        if int(name) < lowest:
+            continue
+        try:
+            fd = os.open(f"/proc/{pid}/fd/{name}", os.O_RDONLY)
+        except OSError:
+            continue
+        info = os.fstat(fd)
+        os.close(fd)
+        # The dynamic loader's own descriptor on a library it maps (a linked, world-readable file) is
+        # anyone's to read anyway; a memfd has no link, /dev/fuse is no regular file.
+        if not (stat.S_ISREG(info.st_mode) and info.st_mode & 0o004 and info.st_nlink > 0):
+            found.append(f"fd/{name}")
+    return found
+report = {"control": exposed(control), "supervisor": exposed(supervisor), "old": exposed(old), "new": {}}
 print("ready", flush=True)
 deadline = time.monotonic() + seconds
 while time.monotonic() < deadline:
@@ -117,7 +125,9 @@ def test_supervisor_and_each_new_worker_are_non_dumpable_with_no_core_from_their
     supervisor, old = m.process.pid, m.worker_pid()
     for pid in (supervisor, old):
         assert core_limit(pid) == ["0", "0"], f"/proc/{pid}/limits"
-    control = subprocess.Popen([*ROOT_WITHOUT_PTRACE, "sleep", "60"])
+    control = subprocess.Popen(
+        [*ROOT_WITHOUT_PTRACE, PYTHON, "-c", "import os, time; os.memfd_create('control'); time.sleep(60)"])
+    time.sleep(0.5)
     probe = subprocess.Popen(
         [*ROOT_WITHOUT_PTRACE, PYTHON, "-c", PROBE, str(supervisor), str(old), str(control.pid), "4"],
         stdout=subprocess.PIPE, text=True)
@@ -130,7 +140,7 @@ def test_supervisor_and_each_new_worker_are_non_dumpable_with_no_core_from_their
         control.kill()
         control.wait()
         probe.wait(timeout=30)
-    assert "fd/0" in report["control"], "the probe cannot open even a dumpable process's fds: it proves nothing"
+    assert report["control"] == ["fd/3"], "the probe cannot open a dumpable process's memfd: it proves nothing"
     assert report["supervisor"] == [] and report["old"] == [], report
     assert wait_for(lambda: m.worker_pid() != old, 20), m.log_text()
     new = m.worker_pid()
