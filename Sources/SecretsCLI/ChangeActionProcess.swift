@@ -175,8 +175,11 @@ struct ActionSignal {
         do {
             (data, owner) = try TrustedFile.readWithOwner(pidFile, what: "pid file", limit: 64)
         } catch {
+            let refused = error.message.hasPrefix("refusing")
             logger.error(
-                "on_change action failed: its pid file is not trusted or cannot be read",
+                refused
+                    ? "on_change action refused: its pid file is not trusted"
+                    : "on_change action failed: cannot read its pid file",
                 metadata: ["action": "\(index)", "pid_file": "\(pidFile)", "error": "\(error.message)"])
             return ActionOutcome(exitStatus: nil, failure: "pid_file")
         }
