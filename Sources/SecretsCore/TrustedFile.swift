@@ -49,6 +49,8 @@ public enum TrustedFile {
             throw refused(what, path, "it is readable by group or others (mode \(octal(info.st_mode))); make it 0600")
         }
         var bytes: [UInt8] = []
+        // Sized once, so no grown copy of a key is left unzeroed on the heap.
+        bytes.reserveCapacity(min(limit, max(0, Int(info.st_size))) + 1)
         var buffer = [UInt8](repeating: 0, count: 65536)
         defer { buffer.zeroize() }
         while true {
