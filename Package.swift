@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "SecretsFUSE",
             dependencies: [
-                "CFUSE", "SecretsFileSystem", "SecretsCore",
+                "CFUSE", "CProcessGuard", "SecretsFileSystem", "SecretsCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -100,7 +100,7 @@ let package = Package(
             name: "SecretsCLI",
             dependencies: [
                 "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
-                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates",
+                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates", "CProcessGuard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,6 +110,8 @@ let package = Package(
             ]
         ),
         .target(name: "CConcurrencyHook"),
+        // Runs before main in every secretsfs process: non-dumpable, no core, credentials out of environ.
+        .target(name: "CProcessGuard"),
         // Swift concurrency's global jobs on NIO's event loops, as the binary runs; the FS tests too.
         .target(
             name: "SecretsExecutor",

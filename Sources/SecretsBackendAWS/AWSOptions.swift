@@ -52,7 +52,7 @@ struct ResolvedAWSConfiguration: Sendable {
         func env(_ names: [String]) -> String? { names.lazy.compactMap { environment[$0].nonEmpty }.first }
         let explicitProfile = options.profile.nonEmpty ?? env(AWSOptions.Environment.profile)
         let profile = explicitProfile ?? "default"
-        let files = SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
+        let files = try SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
 
         let region =
             options.region.nonEmpty ?? env(AWSOptions.Environment.region)

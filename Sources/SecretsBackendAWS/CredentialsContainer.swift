@@ -43,9 +43,8 @@ struct ContainerCredentialProvider: CredentialProvider {
     func load(deadline: Duration) async throws -> AWSCredentials? {
         var authorization = token
         if let tokenFile {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw SecretError(.configuration, "cannot read the container authorization token file \(tokenFile)")
-            }
+            var data = try TrustedFile.read(tokenFile, what: "the container authorization token file")
+            defer { data.zeroize() }
             authorization = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let authorization, authorization.contains(where: { $0 == "\r" || $0 == "\n" }) {

@@ -13,7 +13,7 @@ struct SharedFileCredentialProvider: CredentialProvider {
     var name: String { "shared-file" }
 
     func load(deadline: Duration) async throws -> AWSCredentials? {
-        let files = SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
+        let files = try SharedConfigFiles.load(environment: environment, homeDirectory: homeDirectory)
         guard files.hasProfile(profile) else {
             if profileExplicit {
                 throw SecretError(

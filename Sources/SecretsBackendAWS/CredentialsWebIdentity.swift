@@ -37,9 +37,8 @@ struct WebIdentityCredentialProvider: CredentialProvider {
     }
 
     func load(deadline: Duration) async throws -> AWSCredentials? {
-        guard let data = FileManager.default.contents(atPath: tokenFile) else {
-            throw SecretError(.configuration, "cannot read the web identity token file \(tokenFile)")
-        }
+        var data = try TrustedFile.read(tokenFile, what: "the web identity token file")
+        defer { data.zeroize() }
         var token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         defer { token = "" }
         guard !token.isEmpty else {

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsCore
 
 /// `~/.aws/credentials` and `~/.aws/config` as the SDKs read them: INI sections, `[name]` in the
 /// credentials file, `[default]` and `[profile name]` in the config file. Nested blocks (indented
@@ -10,14 +11,14 @@ struct SharedConfigFiles: Sendable {
     var credentials: [String: [String: String]]
     var config: [String: [String: String]]
 
-    static func load(environment: [String: String], homeDirectory: String) -> SharedConfigFiles {
+    static func load(environment: [String: String], homeDirectory: String) throws(SecretError) -> SharedConfigFiles {
         let credentialsPath = expand(
             environment["AWS_SHARED_CREDENTIALS_FILE"].nonEmpty ?? "~/.aws/credentials", home: homeDirectory)
         let configPath = expand(environment["AWS_CONFIG_FILE"].nonEmpty ?? "~/.aws/config", home: homeDirectory)
         return SharedConfigFiles(
             credentialsPath: credentialsPath, configPath: configPath,
-            credentials: parse(read(credentialsPath), profilePrefix: false),
-            config: parse(read(configPath), profilePrefix: true))
+            credentials: parse(try read(credentialsPath, what: "AWS credentials file"), profilePrefix: false),
+            config: parse(try read(configPath, what: "AWS config file"), profilePrefix: true))
     }
 
     /// A key of `profile` in the config file.
@@ -35,9 +36,12 @@ struct SharedConfigFiles: Sendable {
         return path
     }
 
-    static func read(_ path: String) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { return "" }
-        return String(decoding: data, as: UTF8.self)
+    /// A file that is not there is no profile; one that is must be trusted (it holds keys).
+    static func read(_ path: String, what: String) throws(SecretError) -> String {
+        guard FileManager.default.fileExists(atPath: path) else { return "" }
+        var bytes = try TrustedFile.read(path, what: what)
+        defer { bytes.zeroize() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// In the config file a profile other than `default` is `[profile name]`; `[name]` there is

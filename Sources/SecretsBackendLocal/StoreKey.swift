@@ -38,24 +38,10 @@ public struct StoreKey: Sendable {
         throw SecretError(.configuration, "\(file) does not hold a 32-byte key (raw, base64 or hex)")
     }
 
+    /// A key readable by anyone but its owner is no longer a key only its owner has.
     private static func readSmallFile(_ file: String) throws(SecretError) -> [UInt8] {
-        let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SecretError(
-                .configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
         // A key file is tiny; more than this is not a key file.
-        var buffer = [UInt8](repeating: 0, count: 4097)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else {
-            buffer.zeroize()
-            throw SecretError(
-                .configuration, "cannot read the store key file \(file): \(String(cString: strerror(errno)))")
-        }
-        defer { buffer.zeroize() }
-        guard count < buffer.count else { throw SecretError(.configuration, "\(file) is too large for a key file") }
-        return Array(buffer[..<count])
+        try TrustedFile.read(file, what: "the store key file", secret: true, limit: 4096)
     }
 
     private static func hex(_ text: [UInt8]) -> [UInt8]? {

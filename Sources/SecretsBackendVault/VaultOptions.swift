@@ -222,9 +222,7 @@ struct VaultConfiguration: Sendable {
 /// Reads a credential file (token, secret id, JWT) without ever quoting it: errors name the file only.
 enum CredentialFile {
     static func read(_ path: String, what: String) throws(SecretError) -> SecretValue {
-        guard var bytes = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
-            throw SecretError(.configuration, "cannot read the \(what) file \(path)")
-        }
+        var bytes = try TrustedFile.read(path, what: "the \(what) file")
         // Files written by editors, `echo` or Kubernetes may end in whitespace; a credential never does.
         let whitespace: [UInt8] = [0x20, 0x0A, 0x0D, 0x09]
         var end = bytes.count

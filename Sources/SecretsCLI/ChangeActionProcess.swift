@@ -1,3 +1,4 @@
+import CProcessGuard
 import Foundation
 import Logging
 import SecretsCore
@@ -88,9 +89,7 @@ struct ActionProgram {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        // Never /dev/fuse or the supervisor's socket (inherited, so not close-on-exec): only the three
-        // standard descriptors.
-        for fd in Self.inheritable() { posix_spawn_file_actions_addclose(&actions, fd) }
+        ProgramSpawn.closeAboveStandard(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -121,15 +120,6 @@ struct ActionProgram {
         guard Glibc.pipe(&fds) == 0 else { throw SecretError(.unavailable, String(cString: strerror(errno))) }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return fds
-    }
-
-    /// The descriptors above stderr a program would inherit: those without close-on-exec. One closed
-    /// meanwhile is harmless: posix_spawn ignores a close of a descriptor that is not open.
-    private static func inheritable() -> [Int32] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return names.compactMap(Int32.init).filter {
-            $0 > 2 && fcntl($0, F_GETFD) >= 0 && fcntl($0, F_GETFD) & FD_CLOEXEC == 0
-        }
     }
 
     /// Reads `fd` to its end on a thread of its own, one log line per line of output.
@@ -169,7 +159,10 @@ struct ActionProgram {
     static let maxLine = 2000
 }
 
-/// Sends the signal of a `signal` action to the pid its file holds now.
+/// Sends the signal of a `signal` action to the pid its file holds now, under systemd's `PIDFile=`
+/// rule: the file must be trusted (TrustedFile: root's or the mounting user's, not writable by
+/// others, in folders only they can write), and its owner must be one who could signal that process
+/// itself. Otherwise anyone who can write a pid file could aim the daemon's signal at any process.
 struct ActionSignal {
     var number: Int32
     var pidFile: String
@@ -177,27 +170,58 @@ struct ActionSignal {
     var logger: Logger
 
     func run() -> ActionOutcome {
-        guard let data = FileManager.default.contents(atPath: pidFile) else {
+        let data: [UInt8]
+        let owner: uid_t
+        do {
+            (data, owner) = try TrustedFile.readWithOwner(pidFile, what: "pid file", limit: 64)
+        } catch {
+            let refused = error.message.hasPrefix("refusing")
             logger.error(
-                "on_change action failed: cannot read its pid file",
-                metadata: ["action": "\(index)", "pid_file": "\(pidFile)"])
+                refused
+                    ? "on_change action refused: its pid file is not trusted"
+                    : "on_change action failed: cannot read its pid file",
+                metadata: ["action": "\(index)", "pid_file": "\(pidFile)", "error": "\(error.message)"])
             return ActionOutcome(exitStatus: nil, failure: "pid_file")
         }
-        let text = String(decoding: data.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let pid = Int32(text), pid > 1 else {
             logger.error(
                 "on_change action failed: its pid file does not hold a process id",
                 metadata: ["action": "\(index)", "pid_file": "\(pidFile)"])
             return ActionOutcome(exitStatus: nil, failure: "pid_file")
         }
-        guard kill(pid, number) == 0 else {
-            let reason = errno == ESRCH ? "no such process" : String(cString: strerror(errno))
+        // The process is held by a pidfd from here on: the one judged is the one signalled, even if
+        // it ends and its pid is reused meanwhile.
+        let process = secretsfs_pidfd_open(pid)
+        guard process >= 0 else { return failed(pid, errno) }
+        defer { close(process) }
+        guard owner == 0 || Self.uids(of: pid).contains(owner) else {
             logger.error(
-                "on_change action failed: cannot signal the process of its pid file",
-                metadata: ["action": "\(index)", "pid_file": "\(pidFile)", "pid": "\(pid)", "error": "\(reason)"])
-            return ActionOutcome(exitStatus: nil, failure: errno == ESRCH ? "no_process" : "signal")
+                "on_change action refused: the pid file's owner could not signal that process",
+                metadata: [
+                    "action": "\(index)", "pid_file": "\(pidFile)", "pid": "\(pid)", "pid_file_owner": "\(owner)",
+                ])
+            return ActionOutcome(exitStatus: nil, failure: "pid_file")
         }
+        guard secretsfs_pidfd_send_signal(process, number) == 0 else { return failed(pid, errno) }
         return .succeeded
+    }
+
+    private func failed(_ pid: Int32, _ code: Int32) -> ActionOutcome {
+        let reason = code == ESRCH ? "no such process" : String(cString: strerror(code))
+        logger.error(
+            "on_change action failed: cannot signal the process of its pid file",
+            metadata: ["action": "\(index)", "pid_file": "\(pidFile)", "pid": "\(pid)", "error": "\(reason)"])
+        return ActionOutcome(exitStatus: nil, failure: code == ESRCH ? "no_process" : "signal")
+    }
+
+    /// The real and saved uid of a process: those kill(2) lets a user of that uid signal.
+    static func uids(of pid: Int32) -> [uid_t] {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+        else { return [] }
+        let ids = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().compactMap { uid_t($0) }
+        return ids.count >= 3 ? [ids[0], ids[2]] : []
     }
 }
 

@@ -21,9 +21,7 @@ struct ConfigFile {
     var textLines: [Substring] = []
 
     static func load(_ path: String) throws(SecretError) -> ConfigFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SecretError(.configuration, "cannot read config file \(path)")
-        }
+        let data = try TrustedFile.read(path, what: "config file")
         let text = String(decoding: data, as: UTF8.self)
         let root: Node?
         do {

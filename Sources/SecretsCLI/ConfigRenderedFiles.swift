@@ -61,11 +61,7 @@ extension ConfigFile {
                     guard let file = value.string, !file.isEmpty else {
                         throw SecretError(.configuration, "\(place): 'template_file' must be a file's path")
                     }
-                    guard let data = FileManager.default.contents(atPath: file) else {
-                        // FileManager says nothing of why; access(2) does, for the usual causes.
-                        let reason = access(file, R_OK) == 0 ? "not a readable file" : String(cString: strerror(errno))
-                        throw SecretError(.configuration, "\(place): cannot read template_file \(file): \(reason)")
-                    }
+                    let data = try TrustedFile.read(file, what: "\(place): template_file")
                     template = (String(decoding: data, as: UTF8.self), nil, file)
                 case "mode":
                     mode = try Self.mode(value, place)

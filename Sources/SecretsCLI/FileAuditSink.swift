@@ -20,10 +20,7 @@ final class FileAuditSink: AuditSink, Sendable {
     static let gathering = DispatchTimeInterval.milliseconds(5)
 
     init(path: String) throws(SecretError) {
-        descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw SecretError(.configuration, "cannot open audit log \(path): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try TrustedFile.openForAppend(path, what: "audit log")
     }
 
     func record(_ event: AuditEvent) {

@@ -1,3 +1,5 @@
+import CProcessGuard
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -6,8 +8,22 @@
 /// environment it inherits without the backend's credentials, C strings for `posix_spawn`, and how
 /// a wait status becomes an exit status.
 enum ProgramSpawn {
+    /// Every variable a credential chain reads a secret from: the one list (in CProcessGuard, which
+    /// moves them out of the block /proc/PID/environ shows before main runs).
+    static let credentialVariables: [String] = {
+        var names: [String] = []
+        while let name = secretsfs_credential_name(Int32(names.count)) { names.append(String(cString: name)) }
+        return names
+    }()
+
     /// The backend's own credentials stay with secretsfs.
-    static let withheld = Set(MountCommand.credentialVariables)
+    static let withheld = Set(credentialVariables)
+
+    /// Only stdin, stdout and stderr reach a program: never /dev/fuse, the supervisor's socket, the
+    /// memfds, an epoll or a backend's connection, whether or not they are close-on-exec.
+    static func closeAboveStandard(_ actions: inout posix_spawn_file_actions_t) {
+        _ = secretsfs_spawn_close_from(&actions, 3)
+    }
 
     static func passedOn(_ environment: [String: String]) -> [String: String] {
         environment.filter { !withheld.contains($0.key) }

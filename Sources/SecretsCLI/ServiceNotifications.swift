@@ -1,4 +1,5 @@
 import Foundation
+import SecretsCore
 
 #if canImport(Glibc)
     import Glibc
@@ -64,8 +65,21 @@ enum DaemonReadiness {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let logPath = logFile ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        // Opened here, as the caller, with the audit log's rules: a planted symlink is not followed.
+        var logDescriptor: Int32 = -1
+        if let logFile {
+            do {
+                logDescriptor = try TrustedFile.openForAppend(logFile, what: "--log-file")
+            } catch {
+                close(readEnd)
+                close(writeEnd)
+                return (false, error.message)
+            }
+            posix_spawn_file_actions_adddup2(&actions, logDescriptor, 1)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        defer { if logDescriptor >= 0 { close(logDescriptor) } }
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, childFD)
         posix_spawn_file_actions_addclose(&actions, writeEnd)

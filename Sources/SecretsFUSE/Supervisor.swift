@@ -1,4 +1,5 @@
 import CFUSE
+import CProcessGuard
 import Dispatch
 import Foundation
 import Logging
@@ -232,12 +233,11 @@ public final class Supervisor: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (source, target) in [
-            (fuseFD, channel.fuse), (inodesFD, channel.inodes), (cacheFD, channel.cache), (pair[1], channel.control),
-            (credentialsFD, channel.credentials),
-        ] {
-            posix_spawn_file_actions_adddup2(&actions, source, target)
-        }
+        // Only the control socket is inherited: the rest reach the worker over it once its guard has
+        // made it non-dumpable (CProcessGuard), never open to /proc/PID/fd/N readers after execve.
+        posix_spawn_file_actions_adddup2(&actions, pair[1], channel.control)
+        for fd in 3..<channel.control { posix_spawn_file_actions_addclose(&actions, fd) }
+        _ = secretsfs_spawn_close_from(&actions, channel.control + 1)
         var environment = plan.environment
         environment[WorkerChannel.environmentKey] = channel.encoded
         let argv = ([plan.executable] + plan.arguments).map { strdup($0) } + [nil]
@@ -253,6 +253,13 @@ public final class Supervisor: @unchecked Sendable {
             close(pair[0])
             workerFailed(nil, reason: "cannot start a worker: \(String(cString: strerror(spawned)))")
             return
+        }
+        // In WorkerChannel's order (fuse, inodes, cache, credentials); a worker that does not get them
+        // fails at its first use of one, and says so.
+        let handed = [fuseFD, inodesFD, cacheFD, credentialsFD]
+        if secretsfs_send_descriptors(pair[0], handed, Int32(handed.count)) != 0 {
+            logger.error(
+                "cannot hand the worker its descriptors", metadata: ["error": "\(String(cString: strerror(errno)))"])
         }
         let worker = Worker(pid: pid, control: pair[0], generation: generation)
         generation += 1

@@ -79,6 +79,7 @@ def test_a_plain_store_with_values_is_not_opened_with_a_key(sample):
 def test_a_bad_key_file_is_one_clear_line(env):
     bad = env.workdir / "bad.key"
     bad.write_bytes(b"not-a-key-at-all\n")
+    os.chmod(bad, 0o600)
     got = env.cli("get", "x", "--store-key-file", str(bad), check=False)
     assert got.returncode != 0 and b"does not hold a 32-byte key" in got.stderr
     assert b"not-a-key-at-all" not in got.stderr

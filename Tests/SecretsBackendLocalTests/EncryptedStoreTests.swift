@@ -175,11 +175,12 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
         ]
         for (name, data) in files {
             let file = folder.root + "/" + name
-            FileManager.default.createFile(atPath: file, contents: data)
+            FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600])
             #expect(throws: Never.self) { _ = try StoreKey.load(file: file) }
         }
         let short = folder.root + "/short"
-        FileManager.default.createFile(atPath: short, contents: Data("tooshort".utf8))
+        FileManager.default.createFile(
+            atPath: short, contents: Data("tooshort".utf8), attributes: [.posixPermissions: 0o600])
         #expect {
             _ = try StoreKey.load(file: short)
         } throws: { error in
@@ -188,5 +189,13 @@ private func write(_ store: LocalSecretStore, _ path: String, _ value: String) a
                 && failure?.message.contains("tooshort") == false
         }
         #expect(throws: SecretError.self) { _ = try StoreKey.load(file: folder.root + "/missing") }
+        // A key others can read is no longer a key only its owner holds.
+        let shared = folder.root + "/shared"
+        FileManager.default.createFile(atPath: shared, contents: Data(raw), attributes: [.posixPermissions: 0o644])
+        #expect {
+            _ = try StoreKey.load(file: shared)
+        } throws: { error in
+            (error as? SecretError)?.message.contains("readable by group or others") == true
+        }
     }
 }

@@ -47,9 +47,13 @@ final class ChildProgram: Sendable {
             block.append(entry)
         }
         defer { for index in block.indices { block[index].zeroize() } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        ProgramSpawn.closeAboveStandard(&actions)
         var pid: pid_t = 0
         let status = ProgramSpawn.withCStrings(command) { argv in
-            withPointers(&block) { envp in posix_spawnp(&pid, command[0], nil, nil, argv, envp) }
+            withPointers(&block) { envp in posix_spawnp(&pid, command[0], &actions, nil, argv, envp) }
         }
         guard status == 0 else {
             throw SecretError(.configuration, "cannot start \(command[0]): \(String(cString: strerror(status)))")

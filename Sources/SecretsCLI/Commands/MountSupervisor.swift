@@ -10,7 +10,7 @@ import SecretsFUSE
 extension MountCommand {
     /// Credentials a daemon is given in its environment. Read once here and handed to each worker
     /// in memory; gone from what `/proc/PID/environ` shows of either process (see SECURITY.md).
-    static let credentialVariables = ["VAULT_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+    static let credentialVariables = ProgramSpawn.credentialVariables
 
     /// Variables that speak to this process alone (systemd's, `--daemon`'s), not to a worker.
     static let supervisorVariables = [
@@ -21,7 +21,6 @@ extension MountCommand {
     func supervise(environment: [String: String]) async throws {
         let logger = bootstrapLogging(backend, defaultLevel: .info)
         warnIfOthersAreLockedOut(logger)
-        ProcessHardening.disableDumps()
         // Checked before mounting, so a broken config is one line and no mount is made.
         let structured = try backend.config.map { try ConfigFile.load($0).checkStructuredKeys() }
         if let structured {

@@ -19,7 +19,6 @@ extension MountCommand {
         // A supervisor gone is not a reason to die: its socket's EPIPE is an error, not a signal.
         signal(SIGPIPE, SIG_IGN)
         let logger = bootstrapLogging(backend, defaultLevel: .info)
-        ProcessHardening.disableDumps()
         if mlock { try ProcessHardening.lockMemory() }
         var environment = inherited
         environment[WorkerChannel.environmentKey] = nil
