@@ -13,10 +13,13 @@ enum ArgumentMessage {
         }
         for value in typedValues(arguments) {
             message = message.replacingOccurrences(of: "'\(value)'", with: "(a value)")
-            message = replacingWord(value, in: message)
+            // Unquoted, only a word long enough to be a secret: `--refresh-interval 0` keeps "more than 0".
+            if value.count >= minimumUnquoted { message = replacingWord(value, in: message) }
         }
         return message
     }
+
+    static let minimumUnquoted = 4
 
     /// Each pattern's value part is dropped; `$n` keep the argument's name and any list of choices.
     private static let rewrites: [(NSRegularExpression, String)] = [

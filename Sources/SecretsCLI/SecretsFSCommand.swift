@@ -39,6 +39,8 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             }
         } catch let error as SecretError {
             fail(error.description, ExitStatus.code(for: error))
+        } catch let error as ProgramStartError {
+            fail(error.description, error.exitCode)
         } catch {
             // Help and --version are "errors" that exit 0 and print what was asked for.
             let code = exitCode(for: error)

@@ -185,9 +185,7 @@ public final class FUSEMount: Service, Sendable {
     /// Ends the loop: flag the session, then interrupt the loop thread's read of /dev/fuse.
     private func requestStop() {
         guard let raw = session.withLock({ $0 }) else { return }
-        // A worker's supervisor says "stopping" for the mount; the worker says it only when alone.
-        let level: Logger.Level = if case .inherited = attachment { .debug } else { .info }
-        logger.log(level: level, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
         fuse_session_exit(raw.raw)
         Task.detached { [self] in
             // The signal may land before the loop thread enters read(2); repeat until it has ended.

@@ -33,7 +33,8 @@ public enum MountPoint {
         }
         if !nonEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty {
             throw SecretError(
-                .configuration, "mountpoint \(path) is not empty; mounting would hide its files (--nonempty mounts over them)")
+                .configuration,
+                "mountpoint \(path) is not empty; a mount would hide its files (--nonempty mounts over them)")
         }
     }
 

@@ -79,6 +79,18 @@ def test_the_exit_status_is_the_programs(sample):
         assert result.returncode == code, (command, result.stderr)
 
 
+def test_a_program_that_cannot_start_exits_as_a_shell_would(sample, tmp_path):
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    for code, program in ((127, "/nonexistent/program"), (127, "no-such-program-here"), (126, str(script))):
+        result = subprocess.run([BIN, "exec", "--store", sample.store, "--env", "K=top", "--", program],
+                                capture_output=True, timeout=60)
+        assert result.returncode == code, (program, result.stderr)
+        lines = result.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and "cannot start" in lines[0], lines
+
+
 def test_a_rotation_restarts_the_program_with_the_new_value(sample, tmp_path):
     out = tmp_path / "out"
     process = start_exec(sample, out, "--on-change", "restart")

@@ -395,11 +395,18 @@ def test_cli_subcommands(env, vault, prefix, tmp_path):
 
     assert vault.read(f"{prefix}/app/key")["data"] == {"value": "cli-put-value-002"}
     assert vault.read(f"{prefix}/db")["data"] == {"username": "cli-db-user-xyz"}
+    # Issue 25: one value put over fields is refused, naming --field; Vault keeps the fields.
+    refused = env.cli("put", "db", input=b"whole-new-value-1", check=False, backend=backend, env=environment)
+    assert refused.returncode == 64 and b"--field" in refused.stderr and b"whole-new-value" not in refused.stderr
+    assert vault.read(f"{prefix}/db")["data"] == {"username": "cli-db-user-xyz"}
+    assert vault.read(f"{prefix}/db")["metadata"]["version"] == 1
     stored = vault.read(f"{prefix}/bin")["data"]
     assert stored[".secretsfs-base64"] == ["value"]  # non-UTF-8 bytes are kept base64 under a hidden key
 
     assert cli("get", "app/key").stdout == b"cli-put-value-002"
     assert cli("get", "app/key", "--version", "1").stdout == b"cli-put-value-001"
+    assert cli("get", "app/key", "--version", "previous").stdout == b"cli-put-value-001"
+    assert cli("get", "app/key", "--version", "current").stdout == b"cli-put-value-002"
     assert cli("get", "db/username").stdout == b"cli-db-user-xyz"
     assert cli("get", "bin").stdout == binary
     assert cli("ls").stdout.decode().split() == ["app/", "bin", "db"]

@@ -51,6 +51,11 @@ import Testing
         #expect(!line.contains("--vault-role") && !line.contains(Self.planted))
     }
 
+    @Test func aShortValueInOurOwnWordsStays() throws {
+        let line = try #require(errorLine(["mount", "/mnt", "--refresh-interval", "0"]))
+        #expect(line == "--refresh-interval must be more than 0")
+    }
+
     @Test func namesAndChoicesStay() {
         let line = ArgumentMessage.withoutValues(
             "The value 'sekrit' is invalid for '--log-format <log-format>'. Please provide one of 'text' and 'json'.",

@@ -55,9 +55,7 @@ final class ChildProgram: Sendable {
         let status = ProgramSpawn.withCStrings(command) { argv in
             withPointers(&block) { envp in posix_spawnp(&pid, command[0], &actions, nil, argv, envp) }
         }
-        guard status == 0 else {
-            throw SecretError(.configuration, "cannot start \(command[0]): \(String(cString: strerror(status)))")
-        }
+        guard status == 0 else { throw ProgramStartError(program: command[0], errno: status) }
         let spawned = pid
         state.withLock { $0.pid = spawned }
         let waiter = Thread { [self] in self.reap(spawned) }

@@ -46,7 +46,13 @@ struct PutCommand: StoreCommand {
                         "\(path) has fields (\(fields.keys.sorted().joined(separator: ", "))): name one with --field, "
                             + "or replace the whole secret with --replace; nothing written")
                 }
-            } catch let error as SecretError where error.code == .notFound {}
+            } catch let error as SecretError where error.code == .notFound {
+            } catch let error as SecretError where error.code == .permissionDenied {
+                // A write-only token: what is there cannot be checked, so the user says what is meant.
+                throw SecretError(
+                    .permissionDenied,
+                    "cannot read \(path) to check it for fields; give --replace to write it whole; nothing written")
+            }
         }
         if let field {
             var fields: [String: SecretValue] = [:]
