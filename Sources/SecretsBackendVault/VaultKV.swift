@@ -89,7 +89,8 @@ enum VaultKV {
             let rest = mount.dropFirst(found.count + 1)
             throw SecretError(
                 .configuration,
-                "--vault-mount \(mount) lies inside the KV mount \(found): use --vault-mount \(found) --vault-prefix \(rest)")
+                "--vault-mount \(mount) lies inside the KV mount \(found): use --vault-mount \(found) --vault-prefix \(rest)"
+            )
         }
         if let type = data["type"] as? String, !["kv", "generic"].contains(type) {
             throw SecretError(.configuration, "the Vault mount is a \(type) engine, not KV")

@@ -120,7 +120,8 @@ public final class VaultSecretStore: SecretStore {
                 String(decoding: engines.body, as: UTF8.self).contains("No secret engine mount")
             {
                 throw SecretError(
-                    .configuration, "Vault has no secrets engine at \(name)/ (--vault-mount); 'bao secrets list' shows them")
+                    .configuration,
+                    "Vault has no secrets engine at \(name)/ (--vault-mount); 'bao secrets list' shows them")
             }
             logger.notice(
                 "Vault did not say which KV version the mount is; taking 2 (--vault-kv-version sets it)",

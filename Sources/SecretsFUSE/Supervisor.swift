@@ -298,7 +298,8 @@ public final class Supervisor: @unchecked Sendable {
         guard timeout > .zero else { return }
         let every = min(timeout / 4, .seconds(1))
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds = Int(every.components.seconds) * 1_000_000_000 + Int(every.components.attoseconds / 1_000_000_000)
+        let nanoseconds =
+            Int(every.components.seconds) * 1_000_000_000 + Int(every.components.attoseconds / 1_000_000_000)
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
         timer.setEventHandler { [self] in beat(timeout: timeout) }
         timer.resume()

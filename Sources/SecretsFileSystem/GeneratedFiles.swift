@@ -18,7 +18,8 @@ extension SecretsFileSystem {
         let document = NodeCache.Document(bytes: SecretValue(bytes: bytes), made: clock.wallNow())
         let now = clock.monotonicNow()
         nodes.store(
-            NodeCache.Key(inode: inode, reader: reader.pid), .document(document), until: now + NodeCache.documentLifetime,
+            NodeCache.Key(inode: inode, reader: reader.pid), .document(document),
+            until: now + NodeCache.documentLifetime,
             now: now, resolvedAt: generation)
         return document
     }

@@ -147,7 +147,9 @@ import Testing
         let polled = Counter()
         for _ in 0..<1000 {
             let token = ReleaseProbe(released)
-            subscription.whenReady { _ = token; polled.add() }
+            subscription.whenReady {
+                _ = token; polled.add()
+            }
         }
         #expect(released.value == 999)
         feed.publish([event("a")])

@@ -185,7 +185,8 @@ extension SecretError {
     static let reloadNeedsNewMount = SecretError(
         .configuration,
         "reload refused, the running worker keeps serving: this mount was made without a policy, audit log or "
-            + "events, so the kernel opens its files without asking; adding one needs a new mount (unmount, then mount)")
+            + "events, so the kernel opens its files without asking; adding one needs a new mount (unmount, then mount)"
+    )
 }
 
 private final class StopOrder: Sendable {

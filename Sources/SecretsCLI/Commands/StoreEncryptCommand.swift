@@ -37,7 +37,8 @@ struct StoreEncryptCommand: AsyncParsableCommand {
         if let holder = Self.processHolding(path) {
             throw SecretError(
                 .configuration,
-                "\(path) is open in process \(holder) (a mount?): unmount it first, then encrypt, then mount with the key")
+                "\(path) is open in process \(holder) (a mount?): unmount it first, then encrypt, then mount with the key"
+            )
         }
         let count = try await LocalSecretStore.encrypt(path: path, key: key, logger: logger)
         printLine("encrypted \(count) versions in \(path)")
