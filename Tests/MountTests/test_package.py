@@ -49,7 +49,7 @@ def test_the_package_holds_what_an_operator_needs(packages, tmp_path):
                  "./usr/share/bash-completion/completions/secretsfs", "./usr/share/zsh/vendor-completions/_secretsfs",
                  "./usr/share/fish/vendor_completions.d/secretsfs.fish", "./lib/systemd/system/secretsfs@.service",
                  "./usr/share/doc/secretsfs/examples/secretsfs.yaml", "./usr/share/doc/secretsfs/copyright",
-                 "./usr/share/doc/secretsfs/changelog.Debian.gz"]:
+                 "./usr/share/doc/secretsfs/changelog.gz"]:
         assert f" {path}\n" in listing + "\n" or listing.count(path) >= 1, path
     root = tmp_path / "root"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
