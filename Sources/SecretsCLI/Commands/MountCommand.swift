@@ -78,8 +78,9 @@ struct MountCommand: AsyncParsableCommand {
             let arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--daemon" }
             let rewritten = try ArgumentRewriter.rewrite(arguments, environment: ProcessInfo.processInfo.environment)
                 .filter { $0 != "--daemon" }
-            let verdict = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile)
-            guard verdict.ok else { throw SecretError(.unavailable, verdict.message) }
+            if case .failed(let status, let line) = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile) {
+                throw DaemonFailure(status: status, line: line)
+            }
             return
         }
         let environment = ProcessInfo.processInfo.environment
