@@ -145,11 +145,11 @@ public final class Supervisor: @unchecked Sendable {
     private func mount() throws(SecretError) {
         var ops = fuse_lowlevel_ops()
         let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: nil)
-        guard fuse_session_mount(raw, options.mountpoint) == 0 else {
+        do {
+            try LibfuseLog.mount(raw, at: options.mountpoint)
+        } catch {
             fuse_session_destroy(raw)
-            throw SecretError(
-                .configuration,
-                "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+            throw error
         }
         session = raw
         // Kept above the numbers a worker's descriptors get, and closed on exec: each worker gets
