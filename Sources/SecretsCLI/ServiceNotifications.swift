@@ -91,7 +91,9 @@ enum DaemonReadiness {
     /// Starts the daemon and returns only with its verdict: the mount serves, or the error.
     static func spawnAndWait(arguments: [String], logFile: String?) -> DaemonVerdict {
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { return .failed(status: 71, line: "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&pipeEnds) == 0 else {
+            return .failed(status: 71, line: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         let childFD: Int32 = 3
 

@@ -48,8 +48,8 @@ enum LibfuseLog {
             if count > 0 { said += String(decoding: bytes[0..<count], as: UTF8.self) }
         }
         if captured >= 0 { close(captured) }
-        let lines = said.split(whereSeparator: \.isNewline).map { withoutValues($0.trimmingCharacters(in: .whitespaces)) }
-            .filter { !$0.isEmpty }
+        let lines = said.split(whereSeparator: \.isNewline)
+            .map { withoutValues($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
         guard result != 0 else {
             // Warnings of a mount that worked are still said where they always were.
             for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -78,9 +78,8 @@ struct MountCommand: AsyncParsableCommand {
             let arguments = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--daemon" }
             let rewritten = try ArgumentRewriter.rewrite(arguments, environment: ProcessInfo.processInfo.environment)
                 .filter { $0 != "--daemon" }
-            if case .failed(let status, let line) = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile) {
-                throw DaemonFailure(status: status, line: line)
-            }
+            let verdict = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile)
+            if case .failed(let status, let line) = verdict { throw DaemonFailure(status: status, line: line) }
             return
         }
         let environment = ProcessInfo.processInfo.environment
