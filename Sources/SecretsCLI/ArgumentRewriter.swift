@@ -22,6 +22,9 @@ enum ArgumentRewriter {
             // (`secretsfs chek DIR`) would otherwise start a mount of the default store on DIR.
             guard backends.contains(first), argv.count >= 2 else { throw unknownSubcommand(first) }
             argv = try fromMountHelper(argv)
+        } else if argv.first == "mount" {
+            // The direct form takes our options in `-o` too, as DESIGN §5.1 promises.
+            argv = try ["mount"] + expandingMountOptions(Array(argv.dropFirst())).words
         }
         // `help nosuch` printed the top help and exited 0.
         if argv.first == "help", argv.count >= 2, !argv[1].hasPrefix("-"), !subcommands.contains(argv[1]) {
@@ -85,21 +88,45 @@ enum ArgumentRewriter {
         let mountpoint = argv[1]
         var result = ["mount", mountpoint]
         if backends.contains(source) { result += ["--backend", source] }
-        var daemon = true
+        let (words, foreground) = try expandingMountOptions(Array(argv.dropFirst(2)))
+        result += words
+        if !foreground, !result.contains("--daemon") { result.append("--daemon") }
+        return result
+    }
+
+    /// `mount`'s `-o` words, in either form: each option that is one of ours (`cache_ttl=5m`,
+    /// `cache-ttl=5m`, `direct_io`) becomes its flag; the rest stay, as one `-o`, for the kernel
+    /// mount. `foreground` is mount.fuse3's word for "do not daemonize"; it is taken out and told.
+    /// Words after a `--` are left alone.
+    static func expandingMountOptions(_ argv: [String]) throws(SecretError) -> (words: [String], foreground: Bool) {
+        var result: [String] = []
+        var foreground = false
         var kernel: [String] = []
-        var index = 2
+        var index = 0
         while index < argv.count {
             let word = argv[index]
             index += 1
-            guard word == "-o", index < argv.count else {
+            if word == "--" {
+                result += argv[(index - 1)...]
+                break
+            }
+            let given: String
+            if word == "-o", index < argv.count {
+                given = argv[index]
+                index += 1
+            } else if word.hasPrefix("-o="), word.count > 3 {
+                given = String(word.dropFirst(3))
+            } else if word.hasPrefix("-o"), !word.hasPrefix("-o="), word.count > 2 {
+                given = String(word.dropFirst(2))
+            } else {
                 result.append(word)
                 continue
             }
-            for option in argv[index].split(separator: ",").map(String.init) {
+            for option in given.split(separator: ",").map(String.init) {
                 let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
                 let key = parts[0].replacingOccurrences(of: "_", with: "-")
                 if key == "foreground" {
-                    daemon = false
+                    foreground = true
                 } else if let spec = OptionSpec.named(key), spec != .kernelOptions {
                     if spec.kind == .flag {
                         if parts.count == 1 || parts[1] == "true" { result.append("--\(key)") }
@@ -113,10 +140,12 @@ enum ArgumentRewriter {
                     kernel.append(option)
                 }
             }
-            index += 1
         }
-        if !kernel.isEmpty { result += ["-o", kernel.joined(separator: ",")] }
-        if daemon, !result.contains("--daemon") { result.append("--daemon") }
-        return result
+        // Before a `--`, if there is one, so the kernel's options stay options.
+        if !kernel.isEmpty {
+            let end = result.firstIndex(of: "--") ?? result.endIndex
+            result.insert(contentsOf: ["-o", kernel.joined(separator: ",")], at: end)
+        }
+        return (result, foreground)
     }
 }

@@ -35,3 +35,9 @@ struct ProgramStartError: Error, CustomStringConvertible {
 
     var exitCode: ExitCode { errno == ENOENT ? ExitStatus.commandNotFound : ExitStatus.cannotExecute }
 }
+
+/// `mount --daemon`'s daemon failed: its own line and status, passed on unchanged.
+struct DaemonFailure: Error {
+    var status: Int32
+    var line: String
+}

@@ -41,6 +41,8 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             fail(error.description, ExitStatus.code(for: error))
         } catch let error as ProgramStartError {
             fail(error.description, error.exitCode)
+        } catch let error as DaemonFailure {
+            fail(error.line, ExitCode(error.status))
         } catch {
             // Help and --version are "errors" that exit 0 and print what was asked for.
             let code = exitCode(for: error)
@@ -57,7 +59,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     }
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {
-        DaemonReadiness.reportFailure(message)
+        DaemonReadiness.reportFailure(message, status: code.rawValue)
         WorkerChannel.from(ProcessInfo.processInfo.environment)?.tell("ERROR \(message)")
         FileHandle.standardError.write(Data("secretsfs: \(message)\n".utf8))
         Foundation.exit(code.rawValue)

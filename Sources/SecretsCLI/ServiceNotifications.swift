@@ -33,9 +33,41 @@ enum SystemdNotifier {
     }
 }
 
+/// What the daemon tells the `mount --daemon` that waits for it, one line on a pipe: it serves, or
+/// it failed with this exit status and this one line, which the waiting process exits with and
+/// prints, so `--daemon` (and fstab) reports a failure as the foreground mount does.
+enum DaemonVerdict: Equatable, Sendable {
+    case ready
+    case failed(status: Int32, line: String)
+
+    var encoded: String {
+        switch self {
+        case .ready: return "READY\n"
+        case .failed(let status, let line):
+            // One line whatever the message holds; a status of 0 would read as success.
+            let flat = line.split(whereSeparator: \.isNewline).joined(separator: "; ")
+            return "ERROR \(status == 0 ? 1 : status) \(flat)\n"
+        }
+    }
+
+    /// Nil for anything else, which the waiting process takes for a daemon that died first.
+    init?(decoding text: String) {
+        let text = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text == "READY" {
+            self = .ready
+            return
+        }
+        guard text.hasPrefix("ERROR ") else { return nil }
+        let rest = text.dropFirst("ERROR ".count)
+        let parts = rest.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let status = Int32(parts[0]), (1...255).contains(status) else { return nil }
+        self = .failed(status: status, line: parts.count > 1 ? String(parts[1]) : "")
+    }
+}
+
 /// `mount --daemon`: the parent starts the same command again without `--daemon` in a new
-/// session, then waits on a pipe for the child to say it serves (exit 0) or why it failed (the
-/// child's one-line error, exit 1) — as gocryptfs does.
+/// session, then waits on a pipe for the child to say it serves (exit 0) or why it failed (its
+/// exit status and one-line error, which the parent exits with) — as gocryptfs does.
 enum DaemonReadiness {
     static let environmentKey = "SECRETSFS_READY_FD"
 
@@ -43,9 +75,11 @@ enum DaemonReadiness {
         ProcessInfo.processInfo.environment[environmentKey].flatMap(Int32.init)
     }
 
-    static func reportReady() { send("READY\n") }
+    static func reportReady() { send(DaemonVerdict.ready.encoded) }
 
-    static func reportFailure(_ message: String) { send("ERROR \(message)\n") }
+    static func reportFailure(_ message: String, status: Int32) {
+        send(DaemonVerdict.failed(status: status, line: message).encoded)
+    }
 
     private static func send(_ line: String) {
         guard let fd = descriptor else { return }
@@ -55,9 +89,11 @@ enum DaemonReadiness {
     }
 
     /// Starts the daemon and returns only with its verdict: the mount serves, or the error.
-    static func spawnAndWait(arguments: [String], logFile: String?) -> (ok: Bool, message: String) {
+    static func spawnAndWait(arguments: [String], logFile: String?) -> DaemonVerdict {
         var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else { return (false, "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&pipeEnds) == 0 else {
+            return .failed(status: 71, line: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         let childFD: Int32 = 3
 
@@ -73,7 +109,7 @@ enum DaemonReadiness {
             } catch {
                 close(readEnd)
                 close(writeEnd)
-                return (false, error.message)
+                return .failed(status: ExitStatus.code(for: error).rawValue, line: error.message)
             }
             posix_spawn_file_actions_adddup2(&actions, logDescriptor, 1)
         } else {
@@ -105,7 +141,7 @@ enum DaemonReadiness {
         close(writeEnd)
         guard spawned == 0 else {
             close(readEnd)
-            return (false, "cannot start the daemon: \(String(cString: strerror(spawned)))")
+            return .failed(status: 71, line: "cannot start the daemon: \(String(cString: strerror(spawned)))")
         }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 512)
@@ -116,10 +152,21 @@ enum DaemonReadiness {
             received += buffer[0..<count]
         }
         close(readEnd)
-        let answer = String(decoding: received, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if answer == "READY" { return (true, "") }
-        if answer.hasPrefix("ERROR ") { return (false, String(answer.dropFirst("ERROR ".count))) }
-        return (false, "the daemon exited before the mount was ready")
+        if let verdict = DaemonVerdict(decoding: String(decoding: received, as: UTF8.self)) { return verdict }
+        // No line: the daemon died first. Its status is still the answer, if it has one.
+        var status: Int32 = 0
+        for _ in 0..<50 {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid {
+                let signal = status & 0x7f
+                let how = signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(signal)"
+                let code = signal == 0 ? max(1, (status >> 8) & 0xff) : 1
+                return .failed(status: code, line: "the daemon \(how) before the mount was ready")
+            }
+            if reaped < 0 { break }
+            usleep(20_000)
+        }
+        return .failed(status: 1, line: "the daemon exited before the mount was ready")
     }
 }
 

@@ -97,11 +97,7 @@ public final class FUSEMount: Service, Sendable {
         defer { fuse_session_destroy(raw) }
         switch attachment {
         case .mount:
-            guard fuse_session_mount(raw, options.mountpoint) == 0 else {
-                throw SecretError(
-                    .configuration,
-                    "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
-            }
+            try LibfuseLog.mount(raw, at: options.mountpoint)
         case .inherited(let fd, let takeover):
             // libfuse serves a descriptor named /dev/fd/N instead of mounting.
             guard fuse_session_mount(raw, "/dev/fd/\(fd)") == 0 else {

@@ -50,7 +50,8 @@ public final class Supervisor: @unchecked Sendable {
     private let launch: @Sendable () -> WorkerLaunch
     private let credentials: [String: String]
     private let onReady: @Sendable () -> Void
-    private let onFailure: @Sendable (String) -> Void
+    /// The mount failed: its one line and the status the supervisor will exit with.
+    private let onFailure: @Sendable (String, Int32) -> Void
     private let adopted: AdoptedMount?
     /// Hands descriptors to a keeper that outlives this process (systemd); true when it took them.
     private let storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)?
@@ -93,6 +94,11 @@ public final class Supervisor: @unchecked Sendable {
         /// Killed for not answering.
         var hung = false
         var lastError: String?
+        /// Its control socket reached end of file: every line it said has been handled.
+        var channelClosed = false
+        /// Set when reaped; acted on once its last lines are in (or a moment later).
+        var waitStatus: Int32?
+        var reaped = false
         init(pid: pid_t, control: Int32, generation: UInt32) {
             self.pid = pid
             self.control = control
@@ -103,7 +109,7 @@ public final class Supervisor: @unchecked Sendable {
     public init(
         options: MountOptions, logger: Logger, credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
-        onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String) -> Void,
+        onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String, Int32) -> Void,
         adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil
     ) {
         self.adopted = adopted
@@ -139,11 +145,11 @@ public final class Supervisor: @unchecked Sendable {
     private func mount() throws(SecretError) {
         var ops = fuse_lowlevel_ops()
         let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: nil)
-        guard fuse_session_mount(raw, options.mountpoint) == 0 else {
+        do {
+            try LibfuseLog.mount(raw, at: options.mountpoint)
+        } catch {
             fuse_session_destroy(raw)
-            throw SecretError(
-                .configuration,
-                "could not mount on \(options.mountpoint) (is /dev/fuse there, and are you allowed to mount?)")
+            throw error
         }
         session = raw
         // Kept above the numbers a worker's descriptors get, and closed on exec: each worker gets
@@ -278,6 +284,10 @@ public final class Supervisor: @unchecked Sendable {
             while let line = WorkerChannel.readLine(from: control) {
                 queue.async { self.received(line, from: worker) }
             }
+            queue.async {
+                worker.channelClosed = true
+                self.finishExit(of: worker)
+            }
         }
         thread.start()
     }
@@ -358,9 +368,23 @@ public final class Supervisor: @unchecked Sendable {
             if pid <= 0 { return }
             let worker = [current, candidate].compactMap { $0 }.first { $0.pid == pid }
             guard let worker else { continue }
-            close(worker.control)
-            exited(worker, status: status)
+            // A worker's ERROR line may still be on its way when SIGCHLD comes: acted on once its
+            // socket is drained, so the line (and not "exited with status N") is the mount's error.
+            // A descriptor some grandchild kept open must not hold it forever.
+            worker.waitStatus = status
+            finishExit(of: worker)
+            queue.asyncAfter(deadline: .now() + .seconds(2)) { [self] in
+                worker.channelClosed = true
+                finishExit(of: worker)
+            }
         }
+    }
+
+    private func finishExit(of worker: Worker) {
+        guard !worker.reaped, worker.channelClosed, let status = worker.waitStatus else { return }
+        worker.reaped = true
+        close(worker.control)
+        exited(worker, status: status)
     }
 
     private func exited(_ worker: Worker, status: Int32) {
@@ -399,7 +423,7 @@ public final class Supervisor: @unchecked Sendable {
         if !everReady {
             // The first worker never served: its error is the mount's.
             // A worker that failed printed its one line to the same stderr; it is not said twice.
-            onFailure(worker.lastError ?? "the worker \(how) before the mount was ready")
+            onFailure(worker.lastError ?? "the worker \(how) before the mount was ready", Self.exitCode(status))
             if worker.lastError == nil { logger.error("the worker \(how) before the mount was ready") }
             stop(status: Self.exitCode(status), message: nil)
             return
@@ -428,7 +452,7 @@ public final class Supervisor: @unchecked Sendable {
     private func stop(status: Int32, message: String?) {
         if let message {
             logger.error("\(message)")
-            onFailure(message)
+            onFailure(message, status)
         }
         exitStatus = status
         beginStopping()

@@ -1,5 +1,6 @@
 """Every subcommand of DESIGN section 5 and the bad inputs: one line on stderr, a non-zero exit."""
 
+import json
 import os
 import socket
 import subprocess
@@ -282,3 +283,126 @@ def test_racing_first_writes_to_a_new_store_all_land(env, tmp_path):
 def env_bin():
     from conftest import BIN
     return BIN
+
+
+# MARK: `mount -o` in the direct form, and `--daemon` failing as the foreground does (issue 25 items 6, 7)
+
+
+def unmount_quietly(env, mountpoint):
+    env.cli("unmount", str(mountpoint), backend=[], check=False)
+    if is_mounted(str(mountpoint)):
+        subprocess.run(["fusermount3", "-uz", str(mountpoint)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("daemon", [False, True])
+def test_mount_o_takes_our_options_in_the_direct_form(env, tmp_path, daemon):
+    """`secretsfs mount MP -o store=…,cache_ttl=0,show-versions`: underscores or dashes, `key=value` or a bare
+    flag, each becomes its flag; `ro` goes to the kernel mount."""
+    from conftest import Mount
+    env.put("app/key", "direct-o-first-0001")
+    options = f"store={env.store},cache_ttl=0,show-versions,ro"
+    if daemon:
+        mountpoint = tmp_path / "mp"
+        mountpoint.mkdir()
+        try:
+            result = env.cli("mount", str(mountpoint), "-o", options, "--daemon", backend=[], check=False)
+            assert result.returncode == 0, result.stderr
+            check_direct_o_mount(env, str(mountpoint))
+        finally:
+            unmount_quietly(env, mountpoint)
+    else:
+        mount = env.mount("-o", options, backend=[])
+        check_direct_o_mount(env, mount.path)
+
+
+def check_direct_o_mount(env, path):
+    with open(os.path.join(path, ".status")) as f:
+        assert json.load(f)["address"] == env.store
+    with open(os.path.join(path, "app", "key"), "rb") as f:
+        assert f.read() == b"direct-o-first-0001"
+    # At the default TTL (5m) the first value would still be served.
+    env.put("app/key", "direct-o-second-0002")
+    with open(os.path.join(path, "app", "key"), "rb") as f:
+        assert f.read() == b"direct-o-second-0002"
+    assert ".versions" in os.listdir(os.path.join(path, "app"))
+    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
+    line = next(line for line in mountinfo if line.split()[4] == os.path.realpath(path))
+    assert "ro" in line.split()[5].split(",")
+
+
+@pytest.mark.parametrize("daemon", [[], ["--daemon"]])
+def test_a_mistyped_mount_option_is_named_never_its_value(env, tmp_path, daemon):
+    mountpoint = tmp_path / "mp"
+    mountpoint.mkdir()
+    try:
+        result = env.cli("mount", str(mountpoint), "-o", f"cahce_ttl=5m,store={env.store}", *daemon, backend=[],
+                         check=False)
+        assert result.returncode != 0
+        line = one_line(result)
+        assert "cahce_ttl" in line and "5m" not in line
+        assert not is_mounted(str(mountpoint))
+        # A value-taking option of ours given bare is named too.
+        result = env.cli("mount", str(mountpoint), "-o", "cache_ttl", *daemon, check=False)
+        assert result.returncode == 64 and "cache_ttl" in one_line(result)
+    finally:
+        unmount_quietly(env, mountpoint)
+
+
+def broken_mounts(env, tmp_path):
+    folder_store = tmp_path / "a-folder"
+    folder_store.mkdir()
+    on_change = tmp_path / "on-change.yaml"
+    on_change.write_text('on_change:\n  - paths: ["a"]\n    nosuchkey: 1\n')
+    return {
+        # Said by the worker, which exits 78.
+        "store is a folder": ["--store", str(folder_store)],
+        # Said by the supervisor before it mounts (78 in the foreground; 69 with --daemon before).
+        "on_change unknown key": ["--store", env.store, "--config", str(on_change)],
+        # Said by libfuse on stderr, which a daemon has not got.
+        "kernel refuses the mount": ["--store", env.store, "-o", "context=nosuch-context-value"],
+    }
+
+
+@pytest.mark.parametrize("case", ["store is a folder", "on_change unknown key", "kernel refuses the mount"])
+def test_daemon_fails_with_the_foreground_status_and_line(env, tmp_path, case):
+    backend = broken_mounts(env, tmp_path)[case]
+    answers = []
+    for daemon in ([], ["--daemon"]):
+        mountpoint = tmp_path / f"mp{len(answers)}"
+        mountpoint.mkdir()
+        try:
+            result = env.cli("mount", str(mountpoint), *daemon, "--log-format", "json", backend=backend, check=False)
+        finally:
+            unmount_quietly(env, mountpoint)
+        # The foreground's log lines are JSON; its one plain line is the error.
+        lines = [line for line in result.stderr.decode().splitlines() if not line.startswith("{")]
+        assert len(lines) == 1, lines
+        assert "nosuch-context-value" not in lines[0]
+        answers.append((result.returncode, lines[0].replace(str(tmp_path / "mp1"), str(tmp_path / "mp0"))))
+    assert answers[0][0] != 0
+    assert answers[0] == answers[1]
+
+
+def test_daemon_fails_with_the_foreground_status_for_a_wrong_vault_token(env, tmp_path):
+    from peers import clean_environment, start_private_bao
+    server = start_private_bao(str(tmp_path))
+    backend = ["--backend", "vault", "--vault-addr", server.addr]
+    environment = clean_environment(VAULT_TOKEN="wrong-token-" + "0" * 20)
+    answers = []
+    try:
+        for daemon in ([], ["--daemon"]):
+            mountpoint = tmp_path / f"mp{len(answers)}"
+            mountpoint.mkdir()
+            try:
+                result = env.cli("mount", str(mountpoint), *daemon, "--log-format", "json", backend=backend,
+                                 env=environment, check=False)
+            finally:
+                unmount_quietly(env, mountpoint)
+            lines = [line for line in result.stderr.decode().splitlines() if not line.startswith("{")]
+            assert len(lines) == 1, lines
+            assert "wrong-token" not in result.stderr.decode()
+            answers.append((result.returncode, lines[0].replace(str(tmp_path / "mp1"), str(tmp_path / "mp0"))))
+    finally:
+        server.stop()
+    assert answers[0][0] == 77, answers
+    assert answers[0] == answers[1]

@@ -21,6 +21,46 @@ import Testing
         #expect(argv == ["mount", "/mnt", "--backend", "local", "--store", "/s.db"])
     }
 
+    @Test func directMountFormTakesOurOptionsFromO() throws {
+        let argv = try ArgumentRewriter.rewrite(
+            ["mount", "/mnt", "-o", "store=/s.db,cache_ttl=5m,show-versions,ro", "--daemon", "-oallow_root,direct_io"],
+            environment: [:])
+        #expect(
+            argv == [
+                "mount", "/mnt", "--store", "/s.db", "--cache-ttl", "5m", "--show-versions", "--daemon", "--direct-io",
+                "-o", "ro,allow_root",
+            ])
+        // Already rewritten, as the daemon and each worker rewrite their command line again: unchanged.
+        #expect(try ArgumentRewriter.rewrite(argv, environment: [:]) == argv)
+        // Only our options: no `-o` is left for the kernel; `foreground` is the direct form's default.
+        #expect(
+            try ArgumentRewriter.rewrite(["mount", "/mnt", "-o", "foreground,cache-ttl=0"], environment: [:]) == [
+                "mount", "/mnt", "--cache-ttl", "0",
+            ])
+    }
+
+    @Test func directMountFormNamesAnOptionNeedingAValueNeverAValue() {
+        do {
+            _ = try ArgumentRewriter.rewrite(["mount", "/mnt", "-o", "hunter2-PLANTED=x,cache_ttl"], environment: [:])
+            Issue.record("a bare cache_ttl was taken")
+        } catch {
+            #expect(error.message == "mount option cache_ttl needs a value")
+        }
+    }
+
+    @Test func daemonVerdictsSurviveThePipe() {
+        let verdicts: [DaemonVerdict] = [
+            .ready, .failed(status: 77, line: "vault refused the token (auth/token/lookup-self)"),
+            .failed(status: 78, line: "config file /c.yaml: unknown key 'x'"), .failed(status: 69, line: ""),
+        ]
+        for verdict in verdicts { #expect(DaemonVerdict(decoding: verdict.encoded) == verdict) }
+        // One line whatever the message holds; 0 would read as success.
+        #expect(DaemonVerdict.failed(status: 0, line: "a\nb").encoded == "ERROR 1 a; b\n")
+        for garbage in ["", "ERROR", "ERROR x line", "ERROR 0 line", "ERROR 300 line", "READY?"] {
+            #expect(DaemonVerdict(decoding: garbage) == nil)
+        }
+    }
+
     @Test func optionNeedingAValueWithoutOneIsAnError() {
         #expect(throws: SecretError.self) {
             try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "store"], environment: [:])

@@ -79,7 +79,7 @@ struct MountCommand: AsyncParsableCommand {
             let rewritten = try ArgumentRewriter.rewrite(arguments, environment: ProcessInfo.processInfo.environment)
                 .filter { $0 != "--daemon" }
             let verdict = DaemonReadiness.spawnAndWait(arguments: rewritten, logFile: logFile)
-            guard verdict.ok else { throw SecretError(.unavailable, verdict.message) }
+            if case .failed(let status, let line) = verdict { throw DaemonFailure(status: status, line: line) }
             return
         }
         let environment = ProcessInfo.processInfo.environment

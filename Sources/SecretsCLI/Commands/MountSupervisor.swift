@@ -53,7 +53,7 @@ extension MountCommand {
                 SystemdNotifier.notify("READY=1\nSTATUS=serving", environment: environment)
                 DaemonReadiness.reportReady()
             },
-            onFailure: { DaemonReadiness.reportFailure($0) },
+            onFailure: { DaemonReadiness.reportFailure($0, status: $1) },
             adopted: Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger),
             storeDescriptors: keeper)
         let status = try await supervisor.run()
