@@ -26,7 +26,8 @@ extension SecretsFileSystem {
     func caller(_ context: RequestContext, needed: Bool) throws -> Caller? {
         guard needed else { return nil }
         guard context != .unknown else { throw SecretError(.permissionDenied, "no caller to check") }
-        return options.callers.resolve(context, groups: options.policyNamesGroups)
+        return options.callers.resolve(
+            context, groups: options.policyNamesGroups, executable: options.audit != nil || options.policyNamesPrograms)
     }
 
     func checkPolicy(_ key: NodeKey, _ caller: Caller?) throws {

@@ -61,6 +61,15 @@ public protocol AuditSink: Sendable {
 public protocol CallerResolver: Sendable {
     /// `groups`: whether the supplementary groups are needed (a policy rule names gids).
     func resolve(_ context: RequestContext, groups: Bool) -> Caller
+    /// `executable`: whether the caller's program is needed (an audit log records it, a rule names
+    /// programs); finding and proving it costs three system calls an open need not pay otherwise.
+    func resolve(_ context: RequestContext, groups: Bool, executable: Bool) -> Caller
+}
+
+extension CallerResolver {
+    public func resolve(_ context: RequestContext, groups: Bool, executable: Bool) -> Caller {
+        resolve(context, groups: groups)
+    }
 }
 
 public struct ProcCallerResolver: CallerResolver {
@@ -68,8 +77,12 @@ public struct ProcCallerResolver: CallerResolver {
 
     // Raw syscalls rather than Foundation: this runs on every open when a policy or audit is on.
     public func resolve(_ context: RequestContext, groups wantGroups: Bool) -> Caller {
+        resolve(context, groups: wantGroups, executable: true)
+    }
+
+    public func resolve(_ context: RequestContext, groups wantGroups: Bool, executable wantExecutable: Bool) -> Caller {
         var caller = Caller(uid: context.uid, gid: context.gid, pid: context.pid)
-        caller.executable = Self.executable(of: context.pid)
+        if wantExecutable { caller.executable = Self.executable(of: context.pid) }
         if wantGroups { caller.groups = Self.groups(of: context.pid) }
         return caller
     }

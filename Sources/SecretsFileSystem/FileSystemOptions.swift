@@ -37,6 +37,8 @@ public struct FileSystemOptions: Sendable {
     public var checksEveryOpen: Bool { policy != nil || audit != nil }
     /// Whether any policy rule names groups, so callers' supplementary groups must be read.
     public var policyNamesGroups: Bool { policy?.rules.contains { !$0.gids.isEmpty } ?? false }
+    /// Whether any policy rule names programs, so callers' executables must be found and proved.
+    public var policyNamesPrograms: Bool { policy?.rules.contains { !$0.executables.isEmpty } ?? false }
 
     /// What reaches the daemon, decided once from the flags: see `CachingMode`.
     public var caching: CachingMode {
