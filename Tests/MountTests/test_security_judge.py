@@ -238,6 +238,7 @@ def test_a_poll_loop_does_not_grow_the_daemon(shared_env):
         poller.kill()
         poller.wait()
     # Before the fix the loop left a callback per POLL: +20 MiB in 12 s here.
+    print(f"worker RSS across 8 s of 8 descriptors polled every 1 ms: {grown:+d} KiB")
     assert grown < 4096, f"the worker grew by {grown} KiB under a poll loop"
     assert m.read("app", "key") == b"poll-app-key-00000019"
 
