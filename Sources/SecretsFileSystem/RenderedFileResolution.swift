@@ -54,7 +54,12 @@ extension Resolver {
         if let parent = path.parent, !parent.isRoot {
             // As a walk from the root resolves each folder on the way: a multi-field secret that is
             // denied or unreachable fails its field with that errno, not with "no such file".
-            _ = try await resolve(.path(parent), outcome: outcome)
+            do {
+                _ = try await resolve(.path(parent), outcome: outcome)
+            } catch let error as SecretError where error.code == .notFound {
+                // The input is what is missing, whichever folder on its way the store lacked.
+                throw SecretError.notFound(path, "no such secret")
+            }
         }
         guard let version = reference.version else {
             let node = try await resolvePath(path, outcome: outcome)
