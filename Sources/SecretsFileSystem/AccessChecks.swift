@@ -64,7 +64,7 @@ extension SecretsFileSystem {
         case .version(let s, let id): path = "\(s.string)@\(id)"
         case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
         case .label(let s, let label): path = "\(s.string)@\(label)"
-        default: path = judge.revealed(key).first?.string ?? ""
+        default: path = judge.revealed(key)?.string ?? ""
         }
         sink.record(
             AuditEvent(

@@ -15,38 +15,46 @@ struct Judge: Sendable {
         rendered = options.rendered
     }
 
-    /// The secrets and fields whose values (or, for a folder, whose names) `key` can show; empty for
-    /// the nodes that show none (`.status`, `.metrics`, `.events`, `.rotate`, a `.versions` root).
-    func revealed(_ key: NodeKey) -> [SecretPath] {
+    /// The secret or field whose value (or, for a folder, whose names) `key` can show; nil for the
+    /// nodes that show none (`.status`, `.metrics`, `.events`, `.rotate`, a `.versions` root).
+    func revealed(_ key: NodeKey) -> SecretPath? {
         switch key {
-        case .path(let path), .value(let path, _, _): return [path]
-        // A rendered file shows what its template reads, as well as being a path of its own.
-        case .rendered(let path): return [path] + (rendered.file(at: path)?.inputPaths ?? [])
-        case .versions(let secret), .version(let secret, _), .label(let secret, _): return [secret]
+        case .path(let path), .value(let path, _, _), .rendered(let path): return path
+        case .versions(let secret), .version(let secret, _), .label(let secret, _): return secret
         // A version's field is that field, not the secret it belongs to.
-        case .versionField(let secret, _, let field): return [(try? secret.appending(field)) ?? secret]
-        case .versionsRoot, .rotate, .status, .metrics, .events: return []
+        case .versionField(let secret, _, let field): return (try? secret.appending(field)) ?? secret
+        case .versionsRoot, .rotate, .status, .metrics, .events: return nil
         }
+    }
+
+    /// What a rendered file shows besides its own path: every secret its template reads. The list
+    /// the file keeps, so judging an open allocates nothing.
+    private func inputs(_ key: NodeKey) -> [SecretPath] {
+        guard case .rendered(let path) = key else { return [] }
+        return rendered.file(at: path)?.inputPaths ?? []
     }
 
     /// The first path `key` reveals that the policy refuses `caller`; nil when it may be read
     /// (or no policy, or no caller to judge).
     func refusal(_ key: NodeKey, _ caller: Caller?) -> SecretPath? {
-        guard let caller, let policy else { return nil }
-        return revealed(key).first { !policy.allows($0, caller) }
+        guard let caller, let policy, let path = revealed(key) else { return nil }
+        return refusal(key, path, policy, caller)
+    }
+
+    private func refusal(_ key: NodeKey, _ path: SecretPath, _ policy: AccessPolicy, _ caller: Caller) -> SecretPath? {
+        if !policy.allows(path, caller) { return path }
+        return inputs(key).first { !policy.allows($0, caller) }
     }
 
     /// Whether a listing shows `key` to `caller`: a file when every path it reveals may be read, a
     /// folder when the policy lets the caller read something below it. A name whose type is not
     /// known yet (not cached) may be either.
     func shows(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
-        guard let caller, let policy else { return true }
-        let paths = revealed(key)
-        guard let first = paths.first else { return true }
+        guard let caller, let policy, let path = revealed(key) else { return true }
         switch type {
-        case .directory: return policy.mayAllowBelow(first, caller)
-        case .unknown: return refusal(key, caller) == nil || policy.mayAllowBelow(first, caller)
-        default: return refusal(key, caller) == nil
+        case .directory: return policy.mayAllowBelow(path, caller)
+        case .unknown: return refusal(key, path, policy, caller) == nil || policy.mayAllowBelow(path, caller)
+        default: return refusal(key, path, policy, caller) == nil
         }
     }
 
@@ -60,7 +68,7 @@ struct Judge: Sendable {
     /// cover (folders, generated files and rendered files, which have their own).
     func ownership(_ key: NodeKey, defaults: Ownership) -> Ownership? {
         if case .rendered = key { return nil }
-        guard !permissions.isEmpty, let path = revealed(key).first else { return nil }
+        guard !permissions.isEmpty, let path = revealed(key) else { return nil }
         return permissions.file(path, defaults: defaults)
     }
 }
