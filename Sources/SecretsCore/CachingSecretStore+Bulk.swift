@@ -35,6 +35,22 @@ extension CachingSecretStore {
         return failures
     }
 
+    /// Keeps an empty listing for each cached multi-field secret in `paths` that its parent's cached
+    /// listing shows as no folder: a lookup inside a secret shown as a folder asks for the listing of
+    /// its path first, so without this the first read of a prefetched secret's field would still
+    /// cost a call (and fail in an outage prefetch was meant to cover). Where the parent's listing is
+    /// not cached, nothing is assumed.
+    public func rememberNothingBelow(_ paths: [SecretPath]) {
+        for path in paths {
+            guard let parent = path.parent, entries[.listing(path)]?.payload == nil,
+                case .listing(let above)? = entries[.listing(parent)]?.payload, !above.folders.contains(path.name),
+                case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload,
+                case .fields = secret.content
+            else { continue }
+            store(.listing(path), .listing(Listing()), cause: .refresh)
+        }
+    }
+
     /// The version of every current value cached, fresh or not.
     public func cachedVersions() -> [SecretPath: String] {
         var versions: [SecretPath: String] = [:]

@@ -122,6 +122,7 @@ public struct Prefetch: Sendable {
                 "prefetch could not read a secret; it is read on demand",
                 metadata: ["path": "\(path)", "error": "\(failure.code)"])
         }
+        await cache.rememberNothingBelow(paths.filter { failures[$0] == nil })
         figures.failed = failures.count
         figures.read = paths.count - failures.count
         figures.seconds = (clock.monotonicNow() - started).seconds

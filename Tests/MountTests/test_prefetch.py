@@ -7,7 +7,10 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
 from conftest import BIN
+from peers import aws_client, aws_environment, clean_environment, require, shared_vault, unique
 
 
 def break_secret(env, path):
@@ -91,3 +94,41 @@ def test_the_config_key_takes_a_list_and_the_daemon_parent_exits_after_the_prefe
             assert json.loads(f.read())["cache"]["backend_calls"] == calls
     finally:
         subprocess.run([BIN, "unmount", str(mountpoint)], capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("backend", ["local", "vault", "aws"])
+def test_the_first_read_of_a_prefetched_secrets_field_costs_no_call(env, backend):
+    """A multi-field secret is a folder of its fields; a lookup inside it asks for its own listing
+    first. Prefetch keeps that (empty) listing too, so the first `cat` of a field is a hit."""
+    fields = {"username": "prefetch-field-user-61", "password": "prefetch-field-pass-62"}
+    env.planted.extend(value.encode() for value in fields.values())
+    if backend == "vault":
+        vault, prefix = shared_vault(), unique("prefetch")
+        vault.put(f"{prefix}/app/db", fields)
+        vault.put(f"{prefix}/app/deep/db", fields)
+        env.planted.append(vault.token.encode())
+        m = env.mount(
+            "--vault-prefix", prefix, "--prefetch", "app/**", "--cache-ttl", "5m",
+            backend=["--backend", "vault", "--vault-addr", vault.addr],
+            env=clean_environment(VAULT_TOKEN=vault.token))
+    elif backend == "aws":
+        endpoint, prefix = require("SECRETSFS_TEST_AWS_ENDPOINT"), unique("prefetch")
+        for path in ("app/db", "app/deep/db"):
+            aws_client(endpoint).create_secret(Name=f"{prefix}/{path}", SecretString=json.dumps(fields))
+        m = env.mount(
+            "--aws-prefix", prefix, "--json-fields", "expand", "--prefetch", "app/**", "--cache-ttl", "5m",
+            backend=["--backend", "aws"], env=aws_environment(endpoint))
+    else:
+        for path in ("app/db", "app/deep/db"):
+            for name, value in fields.items():
+                env.put(path, value, field=name)
+        m = env.mount("--prefetch", "app/**", "--cache-ttl", "5m")
+    first = fresh_status(m)
+    assert first["prefetch"]["read"] == 2
+    calls = first["cache"]["backend_calls"]
+    for folder in (("app", "db"), ("app", "deep", "db")):
+        for name, value in fields.items():
+            assert m.read(*folder, name) == value.encode()
+    after = fresh_status(m)
+    assert after["cache"]["backend_calls"] == calls, "a prefetched secret's fields are hits"
+    assert after["cache"]["misses"] == first["cache"]["misses"]
