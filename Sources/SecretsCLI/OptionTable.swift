@@ -166,7 +166,9 @@ extension OptionSpec {
 
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
-        cacheTTL, refreshJitter, refreshInterval, prefetch, maxStale, negativeTTL, cacheMaxEntries, directIO, keepPages,
+        cacheTTL, refreshJitter, refreshInterval, prefetch, maxStale, negativeTTL, cacheMaxEntries, cacheFile,
+        cacheKeyFile,
+        directIO, keepPages,
         events, showVersions, busyPoll, workerTimeout,
         uid, gid,
         fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
@@ -196,6 +198,14 @@ extension OptionSpec {
     static let cacheMaxEntries = OptionSpec(
         "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache",
         defaultText: "\(CachePolicy().maxEntries)")
+    static let cacheFile = OptionSpec(
+        "cache-file", .value, .mountOnly,
+        help: "Keep the cache's answers sealed in this file, so a mount started while the backend is down serves them",
+        note: "needs --cache-key-file")
+    static let cacheKeyFile = OptionSpec(
+        "cache-key-file", .value, .mountOnly,
+        help: "File holding the 32-byte key that seals --cache-file (raw, base64 or hex)",
+        environmentText: "else the systemd credential cache-key-file")
     static let directIO = OptionSpec(
         "direct-io", .flag, .mountOnly, help: "Every open and read reaches the daemon; nothing stays in the page cache")
     static let keepPages = OptionSpec(

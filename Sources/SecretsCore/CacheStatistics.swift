@@ -23,6 +23,19 @@ public struct CacheStatistics: Sendable, Equatable {
         public init() {}
     }
 
+    /// What `--cache-file` did; nil without one.
+    public struct CacheFile: Sendable, Equatable {
+        public var path: String
+        /// Answers taken from the file at mount (those still within `--max-stale`).
+        public var restored = 0
+        public var writes = 0
+        public var lastWrite: Date?
+        /// Why the file was not used or not written, in words without a value.
+        public var problem: String?
+
+        public init(path: String) { self.path = path }
+    }
+
     public var entries = 0
     public var hits = 0
     public var misses = 0
@@ -34,6 +47,7 @@ public struct CacheStatistics: Sendable, Equatable {
     public var breakerRejections = 0
     public var breakerState = BreakerState.closed
     public var prefetch: Prefetch?
+    public var cacheFile: CacheFile?
     /// Listings of current versions made to tell which cached values changed.
     public var freshnessChecks = 0
     /// Cached values marked fresh again because a listing showed their version unchanged.

@@ -134,4 +134,10 @@ extension CachingSecretStore {
     public func recordPrefetch(_ figures: CacheStatistics.Prefetch) {
         stats.prefetch = figures
     }
+
+    public func recordCacheFile(_ change: (inout CacheStatistics.CacheFile) -> Void, path: String) {
+        var figures = stats.cacheFile ?? CacheStatistics.CacheFile(path: path)
+        change(&figures)
+        stats.cacheFile = figures
+    }
 }

@@ -97,9 +97,11 @@ public actor CachingSecretStore: SecretStore {
     }
 
     /// Takes over the answers a previous worker had, aged by the time since they were fetched.
-    /// Entries too old to be served even stale are left out.
-    public func restore(_ restored: [(CacheKey, MirroredEntry)]) {
-        guard policy.ttl > .zero else { return }
+    /// Entries too old to be served even stale are left out. Returns how many were taken.
+    @discardableResult
+    public func restore(_ restored: [(CacheKey, MirroredEntry)]) -> Int {
+        guard policy.ttl > .zero else { return 0 }
+        var taken = 0
         let now = clock.monotonicNow()
         let wallNow = clock.wallNow()
         for (key, entry) in restored {
@@ -111,8 +113,10 @@ public actor CachingSecretStore: SecretStore {
                 payload: Payload(entry.payload), missing: nil, fetchedAt: fetchedAt, lifetime: lifetime,
                 lastUsed: nextTick())
             scheduleExpiry(key, at: fetchedAt + lifetime)
+            taken += 1
         }
         evictIfNeeded()
+        return taken
     }
 
     private func liveEntries() -> [(CacheKey, MirroredEntry)] {

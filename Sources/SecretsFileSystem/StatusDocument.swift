@@ -78,6 +78,14 @@ enum StatusRenderer {
         }
         /// Absent when `--prefetch` was not given (or this worker took the cache over).
         var prefetch: Prefetch?
+        struct CacheFile: Encodable {
+            var path: String
+            var restored, writes: Int
+            var lastWrite: String?
+            var problem: String?
+        }
+        /// Only with `--cache-file`.
+        var cacheFile: CacheFile?
         var errorsByKind: [String: Int]
         var lastErrors: [RecentError]
         var rotations: [String: Int]
@@ -134,6 +142,11 @@ enum StatusRenderer {
                 .init(
                     matched: $0.matched, read: $0.read, failed: $0.failed, failedListings: $0.failedListings,
                     seconds: ($0.seconds * 1000).rounded() / 1000)
+            },
+            cacheFile: stats.cacheFile.map {
+                .init(
+                    path: $0.path, restored: $0.restored, writes: $0.writes,
+                    lastWrite: $0.lastWrite.map(Timestamp.iso8601), problem: $0.problem)
             },
             errorsByKind: stats.errorsByKind,
             lastErrors: stats.recentErrors.map {

@@ -24,6 +24,8 @@ struct MountCommand: AsyncParsableCommand {
     var negativeTTL = DurationArgument(CachePolicy().negativeTTL)
     @Option(name: .option(.cacheMaxEntries), help: .option(.cacheMaxEntries))
     var cacheMaxEntries = CachePolicy().maxEntries
+    @Option(name: .option(.cacheFile), help: .option(.cacheFile)) var cacheFile: String?
+    @Option(name: .option(.cacheKeyFile), help: .option(.cacheKeyFile)) var cacheKeyFile: String?
     @Flag(name: .option(.directIO), help: .option(.directIO)) var directIO = false
     @Flag(name: .option(.keepPages), help: .option(.keepPages)) var keepPages = false
     @Flag(name: .option(.events), help: .option(.events)) var events = false

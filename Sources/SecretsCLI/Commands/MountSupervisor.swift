@@ -73,7 +73,8 @@ extension MountCommand {
                 OptionSpec.storeKeyFile.flag,
                 backend.storeKeyFile ?? OptionSpec.storeKeyFile.value(in: environment)
             ),
-            (OptionSpec.auditLog.flag, auditLog), (OptionSpec.vaultTokenFile.flag, backend.vaultTokenFile),
+            (OptionSpec.auditLog.flag, auditLog), (OptionSpec.cacheFile.flag, cacheFile),
+            (OptionSpec.cacheKeyFile.flag, cacheKeyFile), (OptionSpec.vaultTokenFile.flag, backend.vaultTokenFile),
             (OptionSpec.vaultSecretIDFile.flag, backend.vaultSecretIDFile),
             (OptionSpec.vaultJWTFile.flag, backend.vaultJWTFile), (OptionSpec.vaultCACert.flag, backend.vaultCACert),
         ]

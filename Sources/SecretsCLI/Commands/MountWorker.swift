@@ -32,10 +32,26 @@ extension MountCommand {
         let actions = try config?.changeActions() ?? []
         let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
+        let sealedFile = try CacheFileService.configured(
+            file: cacheFile, keyFile: cacheKeyFile, environment: environment)
+        // Only the first worker reads the file: a replacing one takes over its predecessor's cache.
+        var fromFile: [(CacheKey, MirroredEntry)] = []
+        var fileProblem: String?
+        if let sealedFile, channel.generation == 0 {
+            do throws(SecretError) {
+                fromFile = try sealedFile.load()
+            } catch {
+                fileProblem = error.message
+                logger.warning(
+                    "the cache file is not used; the mount starts with an empty cache",
+                    metadata: ["error": "\(error.message)"])
+            }
+        }
 
         let clock = EventLoopTimeSource()
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
-        factory.replacingWorker = channel.generation > 0
+        // With answers from the cache file, an unreachable backend is not fatal either.
+        factory.replacingWorker = channel.generation > 0 || !fromFile.isEmpty
         factory.clock = clock
         factory.certificates = certificates
         let upstream = try await factory.makeStore()
@@ -44,6 +60,20 @@ extension MountCommand {
             maxEntries: cacheMaxEntries, refreshJitter: refreshJitter.fraction)
         if let timeout = backend.backendTimeout?.duration { cachePolicy.backendTimeout = timeout }
         let cache = CachingSecretStore(upstream: upstream, policy: cachePolicy, clock: clock, logger: logger)
+        if let sealedFile {
+            let restored = await cache.restore(fromFile)
+            fromFile.removeAll()
+            await cache.recordCacheFile(
+                {
+                    $0.restored = restored
+                    $0.problem = fileProblem
+                }, path: sealedFile.path)
+            if restored > 0 {
+                logger.notice(
+                    "answers restored from the cache file; past their TTL they are served only while the backend fails, within --max-stale",
+                    metadata: ["restored": "\(restored)", "file": "\(sealedFile.path)"])
+            }
+        }
         var options = FileSystemOptions(
             uid: uid ?? getuid(), gid: gid ?? getgid(),
             fileMode: fileMode?.mode ?? 0o400, dirMode: dirMode?.mode ?? 0o500,
@@ -83,9 +113,14 @@ extension MountCommand {
         // Taken over only now: until SERVE, the worker being replaced still numbered nodes and
         // cached answers.
         let mirror = channel.cacheMirror()
-        if let mirror {
-            await cache.restore(mirror.restored)
-            await cache.mirror(to: mirror.mirror)
+        if let mirror { await cache.restore(mirror.restored) }
+        let fileMirror = sealedFile.map { _ in CacheFileMirror(inner: mirror?.mirror) }
+        if let target: any CacheMirror = fileMirror ?? mirror?.mirror { await cache.mirror(to: target) }
+        var fileService: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let sealedFile, let fileMirror {
+            let service = CacheFileService(
+                file: sealedFile, mirror: fileMirror, cache: cache, clock: clock, logger: logger)
+            fileService = [.init(service: service, successTerminationBehavior: .ignore)]
         }
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
@@ -114,7 +149,7 @@ extension MountCommand {
             configuration: .init(
                 // Stopped in reverse order: the mount drains first, then the refreshes, token renewal
                 // and credential refresh stop (a draining mount still reads with a renewed token).
-                services: [
+                services: fileService + [
                     .init(service: cache.refreshAhead),
                     .init(
                         service: ExpiryRefreshService(cache: cache, clock: clock), successTerminationBehavior: .ignore),
