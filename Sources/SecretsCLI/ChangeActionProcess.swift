@@ -77,7 +77,7 @@ struct ActionProgram {
                 return true
             }, orAfter: grace, on: clock
         ) { false }
-        let code = status.map(ProgramSpawn.exitStatus)
+        let code = status.map { WaitStatus($0).shellStatus }
         if failure == nil, code != 0 { failure = "exit" }
         return ActionOutcome(exitStatus: code, failure: failure)
     }

@@ -29,11 +29,6 @@ enum ProgramSpawn {
         environment.filter { !withheld.contains($0.key) }
     }
 
-    /// The exit status as a shell reports it: the code, or 128 + the signal that ended the program.
-    static func exitStatus(_ raw: Int32) -> Int32 {
-        (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-    }
-
     static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
         var pointers = strings.map { strdup($0) }
         defer { pointers.forEach { free($0) } }

@@ -60,7 +60,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
 
     static func fail(_ message: String, _ code: ExitCode) -> Never {
         DaemonReadiness.reportFailure(message, status: code.rawValue)
-        WorkerChannel.from(ProcessInfo.processInfo.environment)?.tell("ERROR \(message)")
+        WorkerChannel.from(ProcessInfo.processInfo.environment)?.tell(.error(message))
         FileHandle.standardError.write(Data("secretsfs: \(message)\n".utf8))
         Foundation.exit(code.rawValue)
     }

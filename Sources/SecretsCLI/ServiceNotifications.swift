@@ -158,10 +158,9 @@ enum DaemonReadiness {
         for _ in 0..<50 {
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid {
-                let signal = status & 0x7f
-                let how = signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(signal)"
-                let code = signal == 0 ? max(1, (status >> 8) & 0xff) : 1
-                return .failed(status: code, line: "the daemon \(how) before the mount was ready")
+                let ended = WaitStatus(status)
+                return .failed(
+                    status: ended.failureStatus, line: "the daemon \(ended.description) before the mount was ready")
             }
             if reaped < 0 { break }
             usleep(20_000)

@@ -282,7 +282,8 @@ public final class Supervisor: @unchecked Sendable {
         let control = worker.control
         let thread = Thread { [self] in
             while let line = WorkerChannel.readLine(from: control) {
-                queue.async { self.received(line, from: worker) }
+                let report = WorkerReport(line: line)
+                queue.async { self.received(report, from: worker) }
             }
             queue.async {
                 worker.channelClosed = true
@@ -292,9 +293,9 @@ public final class Supervisor: @unchecked Sendable {
         thread.start()
     }
 
-    private func send(_ line: String, to worker: Worker) {
-        if line == "RETIRE" || line == "STOP" { worker.leaving = true }
-        WorkerChannel.writeLine(line, to: worker.control)
+    private func send(_ order: SupervisorOrder, to worker: Worker) {
+        if order.endsTheWorker { worker.leaving = true }
+        WorkerChannel.writeLine(order.line, to: worker.control)
     }
 
     // MARK: Hung workers
@@ -328,22 +329,24 @@ public final class Supervisor: @unchecked Sendable {
             kill(worker.pid, SIGKILL)
             return
         }
-        send("PING", to: worker)
+        send(.ping, to: worker)
     }
 
-    private func received(_ line: String, from worker: Worker) {
+    /// `report` is nil for a line this build does not know: it still shows the worker is alive.
+    private func received(_ report: WorkerReport?, from worker: Worker) {
         worker.lastHeard = .now
-        if line == "PREPARED" {
+        switch report {
+        case .prepared?:
             worker.prepared = true
             if worker === current {
                 serve(worker)
             } else if worker === candidate, let old = current {
                 // The new worker is ready to take over: the old one finishes what it holds, then goes.
-                send("RETIRE", to: old)
+                send(.retire, to: old)
             }
-        } else if line == "INIT" {
+        case .kernelInitialized?:
             kernelInitialized = true
-        } else if line == "READY" {
+        case .ready?:
             worker.serving = true
             if !everReady {
                 everReady = true
@@ -351,13 +354,15 @@ public final class Supervisor: @unchecked Sendable {
                 // After READY=1, which systemd waits for first.
                 if adopted == nil { offerToKeeper() }
             }
-        } else if line.hasPrefix("ERROR ") {
-            worker.lastError = String(line.dropFirst("ERROR ".count))
+        case .error(let message)?:
+            worker.lastError = message
+        case .pong?, nil:
+            break
         }
     }
 
     private func serve(_ worker: Worker) {
-        send(kernelInitialized ? "SERVE takeover" : "SERVE", to: worker)
+        send(.serve(takeover: kernelInitialized), to: worker)
     }
 
     /// Reaps every worker that has exited and decides what follows.
@@ -388,7 +393,7 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     private func exited(_ worker: Worker, status: Int32) {
-        let how = Self.describe(status)
+        let how = WaitStatus(status).description
         if worker === candidate {
             candidate = nil
             if !worker.prepared {
@@ -423,9 +428,10 @@ public final class Supervisor: @unchecked Sendable {
         if !everReady {
             // The first worker never served: its error is the mount's.
             // A worker that failed printed its one line to the same stderr; it is not said twice.
-            onFailure(worker.lastError ?? "the worker \(how) before the mount was ready", Self.exitCode(status))
+            onFailure(
+                worker.lastError ?? "the worker \(how) before the mount was ready", WaitStatus(status).failureStatus)
             if worker.lastError == nil { logger.error("the worker \(how) before the mount was ready") }
-            stop(status: Self.exitCode(status), message: nil)
+            stop(status: WaitStatus(status).failureStatus, message: nil)
             return
         }
         if !worker.hung { logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"]) }
@@ -468,7 +474,7 @@ public final class Supervisor: @unchecked Sendable {
         if keepMountOnStop {
             // systemd holds the mount for the next supervisor: the worker finishes what it holds and
             // leaves the rest in the kernel's queue, as in a reload.
-            for worker in [current, candidate].compactMap({ $0 }) { send("RETIRE", to: worker) }
+            for worker in [current, candidate].compactMap({ $0 }) { send(.retire, to: worker) }
         } else {
             if let raw = session {
                 fuse_session_unmount(raw)
@@ -477,7 +483,7 @@ public final class Supervisor: @unchecked Sendable {
             } else if adopted != nil {
                 try? MountPoint.clearDeadMount(MountPoint.canonical(options.mountpoint))
             }
-            for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }
+            for worker in [current, candidate].compactMap({ $0 }) { send(.stop, to: worker) }
         }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
         queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in
@@ -527,18 +533,6 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
-    // MARK: Words
-
-    static func describe(_ status: Int32) -> String {
-        let signal = status & 0x7f
-        if signal == 0 { return "exited with status \((status >> 8) & 0xff)" }
-        return "was killed by signal \(signal)"
-    }
-
-    static func exitCode(_ status: Int32) -> Int32 {
-        let signal = status & 0x7f
-        return signal == 0 ? max(1, (status >> 8) & 0xff) : 1
-    }
 }
 
 extension Int32 {

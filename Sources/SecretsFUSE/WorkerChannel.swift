@@ -18,7 +18,7 @@ public struct WorkerChannel: Sendable, Equatable {
     public var inodes: Int32 = 4
     /// The cache's answers (`SharedJournal`).
     public var cache: Int32 = 5
-    /// Lines both ways: PREPARED, READY and ERROR from the worker; SERVE, RETIRE and STOP to it.
+    /// Lines both ways: `WorkerReport`s from the worker, `SupervisorOrder`s to it.
     public var control: Int32 = 6
     /// Credentials the supervisor took out of its environment: NAME=VALUE, NUL-separated.
     public var credentials: Int32 = 7
@@ -57,11 +57,17 @@ public struct WorkerChannel: Sendable, Equatable {
 
     // MARK: The worker's end
 
-    /// Sends one line to the supervisor.
-    public func tell(_ line: String) { Self.writeLine(line, to: control) }
+    /// Sends one report to the supervisor.
+    public func tell(_ report: WorkerReport) { Self.writeLine(report.line, to: control) }
 
-    /// Blocks until the supervisor sends a line; nil at end of file (the supervisor is gone).
-    public func listen() -> String? { Self.readLine(from: control) }
+    /// Blocks until the supervisor sends an order; nil at end of file (the supervisor is gone). A
+    /// line this build does not know is skipped.
+    public func listen() -> SupervisorOrder? {
+        while let line = Self.readLine(from: control) {
+            if let order = SupervisorOrder(line: line) { return order }
+        }
+        return nil
+    }
 
     /// The control socket's one format, both ways: a line of text. Read a byte at a time, so no
     /// line is taken from the socket before it is asked for.

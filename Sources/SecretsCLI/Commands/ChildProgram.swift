@@ -71,7 +71,7 @@ final class ChildProgram: Sendable {
             return state.restarting
         }
         if restarting { return }
-        let code = ProgramSpawn.exitStatus(raw)
+        let code = WaitStatus(raw).shellStatus
         state.withLock { $0.pid = -code - 1 }
         exited.signal()
     }

@@ -104,8 +104,8 @@ extension MountCommand {
             cache: cache, prefetch: prefetcher, interval: refreshInterval?.duration, clock: clock, logger: logger)
 
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
-        channel.tell("PREPARED")
-        guard let order = await Self.nextLine(from: channel), order.hasPrefix("SERVE") else {
+        channel.tell(.prepared)
+        guard case .serve(let takeover)? = await Self.nextOrder(from: channel) else {
             // Told to stop before serving (a reload that was called off, or the mount stopping).
             await cache.shutdown()
             return
@@ -130,9 +130,9 @@ extension MountCommand {
             fileSystem: fileSystem,
             options: mountOptions(backendName: upstream.descriptor.backend),
             logger: logger,
-            attachment: .inherited(fd: channel.fuse, takeover: order == "SERVE takeover"),
-            onReady: { channel.tell("READY") },
-            onKernelInit: { channel.tell("INIT") })
+            attachment: .inherited(fd: channel.fuse, takeover: takeover),
+            onReady: { channel.tell(.ready) },
+            onKernelInit: { channel.tell(.kernelInitialized) })
         let background = StoreFactory.backgroundServices(of: upstream, cache: cache, clock: clock).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
         }
@@ -178,7 +178,7 @@ extension MountCommand {
     /// How long a stopping mount goes on answering operations that were already inside it.
     static let drainTime: Duration = .seconds(10)
 
-    private static func nextLine(from channel: WorkerChannel) async -> String? {
+    private static func nextOrder(from channel: WorkerChannel) async -> SupervisorOrder? {
         await withCheckedContinuation { continuation in
             Thread { continuation.resume(returning: channel.listen()) }.start()
         }
@@ -190,16 +190,16 @@ extension MountCommand {
         _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder
     ) {
         Thread {
-            while let line = channel.listen() {
-                switch line {
-                case "PING":
+            while let order = channel.listen() {
+                switch order {
+                case .ping:
                     // Answered from the executor every backend call and late answer runs on, not from
                     // this thread: a worker whose tasks are stuck (or that is stopped) stays silent.
-                    Task { channel.tell("PONG") }
+                    Task { channel.tell(.pong) }
                     continue
-                case "RETIRE":
+                case .retire:
                     Task { await group.triggerGracefulShutdown() }
-                case "STOP":
+                case .stop:
                     // The supervisor has detached the mount: serve what is already inside it until
                     // it goes quiet (or the kernel lets go of it, which ends the loop by itself).
                     stopping.wipe.withLock { $0 = true }
@@ -207,7 +207,7 @@ extension MountCommand {
                         await mount.waitUntilQuiet(quiet: .milliseconds(300), limit: Self.drainTime)
                         await group.triggerGracefulShutdown()
                     }
-                default:
+                case .serve:
                     continue
                 }
                 return
