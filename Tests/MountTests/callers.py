@@ -4,30 +4,11 @@ tests, which judge what such a reader may see."""
 
 import json
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
-import pytest
-
-from conftest import Env
 
 OTHER_UID = 4711
 OTHER_GID = 4711
 SECOND_GID = 4712
-
-
-@pytest.fixture
-def shared_env():
-    """An Env whose folders other users can traverse (pytest's own tmp folders are 0700)."""
-    workdir = Path(tempfile.mkdtemp(prefix="secretsfs-policy-"))
-    os.chmod(workdir, 0o711)
-    environment = Env(workdir)
-    yield environment
-    for mount in environment.mounts:
-        mount.cleanup()
-        environment.assert_no_planted_values(mount.log_text(), f"the daemon log {mount.log_path}")
-    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def as_user(uid=OTHER_UID, gid=OTHER_GID, groups=()):

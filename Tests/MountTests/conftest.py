@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -124,6 +125,11 @@ class Env:
             raise AssertionError(f"secretsfs {' '.join(args)} exited {result.returncode}: {result.stderr!r}")
         return result
 
+    def plant(self, *values):
+        """Records values a test put in a store: the teardown proves no log line shows them."""
+        for value in values:
+            self.planted.append(value.encode() if isinstance(value, str) else value)
+
     def put(self, path, value, field=None):
         value = value.encode() if isinstance(value, str) else value
         self.planted.append(value)
@@ -154,6 +160,19 @@ def env(tmp_path):
 
 
 @pytest.fixture
+def shared_env():
+    """An Env whose folders other users can traverse (pytest's own tmp folders are 0700)."""
+    workdir = Path(tempfile.mkdtemp(prefix="secretsfs-policy-"))
+    os.chmod(workdir, 0o711)
+    environment = Env(workdir)
+    yield environment
+    for mount in environment.mounts:
+        mount.cleanup()
+        environment.assert_no_planted_values(mount.log_text(), f"the daemon log {mount.log_path}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
 def sample(env):
     """A local store with the secrets of DESIGN section 1: openai/api_key with three versions,
     a multi-field db, and a binary value."""
@@ -169,3 +188,42 @@ def sample(env):
 
 def status(mount):
     return json.loads(mount.read(".status"))
+
+
+def fresh_status(mount):
+    """`.status` as a new process sees it (`cat` opens anew): one process gets the same snapshot
+    for a second, and the page cache may keep an older one."""
+    result = subprocess.run(["cat", mount.p(".status")], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def bao(tmp_path):
+    """Starts private OpenBao servers for one test (`bao(port=…, token=…)`); each is resumed and
+    killed at the end, whatever happened."""
+    from peers import start_private_bao
+    started = []
+
+    def start(**kwargs):
+        server = start_private_bao(str(tmp_path), **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGCONT)
+        server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A private OpenBao whose file audit device logs every request it serves (`server.audit`), to
+    count what a mount asks."""
+    from peers import start_private_bao
+    audit = tmp_path / "audit.log"
+    server = start_private_bao(str(tmp_path), audit_log=str(audit))
+    server.audit = audit
+    yield server
+    server.stop()

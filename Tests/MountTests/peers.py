@@ -221,13 +221,14 @@ def _wait_ready(process, check, what, log, timeout=30):
     raise AssertionError(f"{what} not ready after {timeout}s")
 
 
-def start_private_bao(workdir, audit_log=None):
+def start_private_bao(workdir, audit_log=None, port=None, token=None):
     """A `bao server -dev` of its own: returns a PrivateServer whose `.vault` is a client for it. With
     `audit_log`, a file audit device writes every request it serves there, one JSON line each (OpenBao
-    takes audit devices from its config only), to count what a mount asks."""
-    port = free_port()
-    token = "root-" + secrets.token_hex(16)
-    log = open(os.path.join(workdir, f"bao-{port}.log"), "wb")
+    takes audit devices from its config only), to count what a mount asks. `port` and `token` start
+    a server again where a killed one was."""
+    port = port or free_port()
+    token = token or "root-" + secrets.token_hex(16)
+    log = open(os.path.join(workdir, f"bao-{port}-{time.monotonic_ns()}.log"), "wb")
     config = []
     if audit_log:
         path = os.path.join(workdir, f"bao-{port}-audit.hcl")
@@ -239,6 +240,7 @@ def start_private_bao(workdir, audit_log=None):
         ["bao", "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", *config],
         env=dict(os.environ, BAO_DEV_ROOT_TOKEN_ID=token), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     server = PrivateServer(process, f"http://127.0.0.1:{port}", token, log)
+    server.port = port
     server.vault = Vault(server.addr, token)
     _wait_ready(process, lambda: server.vault.request("GET", "sys/mounts/secret", expect=None)[0] == 200,
                 "bao server", log)
@@ -255,14 +257,18 @@ def aws_client(endpoint=None):
         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def aws_environment(endpoint):
+def aws_environment(endpoint, endpoint_variable="AWS_ENDPOINT_URL_SECRETS_MANAGER"):
     """What the daemon or the CLI needs to reach moto: dummy keys, the region, the endpoint."""
     return clean_environment(
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=AWS_REGION,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER=endpoint,
+        **{endpoint_variable: endpoint},
         # No shared files or instance metadata from this machine can take part.
         AWS_CONFIG_FILE="/nonexistent/config", AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
         AWS_EC2_METADATA_DISABLED="true")
+
+
+def ssm_environment(endpoint):
+    return aws_environment(endpoint, "AWS_ENDPOINT_URL_SSM")
 
 
 def start_private_moto(workdir):

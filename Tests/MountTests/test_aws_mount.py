@@ -20,11 +20,6 @@ from peers import aws_client, aws_environment, errno_of, require, start_private_
 ALNUM32 = re.compile(rb"[A-Za-z0-9]{32}")
 
 
-def plant(env, *values):
-    for value in values:
-        env.planted.append(value.encode() if isinstance(value, str) else value)
-
-
 @pytest.fixture
 def endpoint():
     return require("SECRETSFS_TEST_AWS_ENDPOINT")
@@ -49,7 +44,7 @@ def mount_aws(env, endpoint, *args):
 
 
 def create(sm, env, name, string=None, binary=None):
-    plant(env, string if string is not None else binary)
+    env.plant(string if string is not None else binary)
     kwargs = {"SecretString": string} if string is not None else {"SecretBinary": binary}
     return sm.create_secret(Name=name, **kwargs)["VersionId"]
 
@@ -67,7 +62,7 @@ def test_strings_binaries_json_and_folders(env, endpoint, sm, prefix):
     create(sm, env, f"{prefix}/bin", binary=binary)
     document = json.dumps({"username": "aws-json-user", "password": "aws-json-pass-99"})
     create(sm, env, f"{prefix}/db", document)
-    plant(env, "aws-json-user", "aws-json-pass-99")
+    env.plant("aws-json-user", "aws-json-pass-99")
     create(sm, env, f"{prefix}/team/app/key", "aws-nested-value-7")
     create(sm, env, f"{prefix}-sibling/other", "aws-sibling-value-8")
 
@@ -125,7 +120,7 @@ def test_aws_prefix_is_a_folder_prefix(env, endpoint, sm, prefix):
 def test_versions_and_stage_symlinks(env, endpoint, sm, prefix):
     name = f"{prefix}/api_key"
     v1 = create(sm, env, name, "aws-version-one-1")
-    plant(env, "aws-version-two-2", "aws-version-three-3")
+    env.plant("aws-version-two-2", "aws-version-three-3")
     v2 = sm.put_secret_value(SecretId=name, SecretString="aws-version-two-2")["VersionId"]
     time.sleep(1.1)  # distinct CreatedDate seconds, so "oldest first" is unambiguous
     v3 = sm.put_secret_value(SecretId=name, SecretString="aws-version-three-3")["VersionId"]
@@ -163,7 +158,7 @@ def test_rotate_moves_the_old_value_to_awsprevious(env, endpoint, sm, prefix):
     assert write_control(m.p("svc", ".rotate"), b"token\n") == len(b"token\n")
 
     now = current(sm, name)
-    plant(env, now["SecretString"])
+    env.plant(now["SecretString"])
     assert ALNUM32.fullmatch(now["SecretString"].encode())
     assert current(sm, name, "AWSPREVIOUS")["SecretString"] == "aws-rotate-original"
     assert current(sm, name, "AWSPREVIOUS")["VersionId"] == old_id
@@ -175,7 +170,7 @@ def test_rotate_moves_the_old_value_to_awsprevious(env, endpoint, sm, prefix):
 
     assert os.system(f"echo svc/token > {m.p('.rotate')}") == 0
     third = current(sm, name)
-    plant(env, third["SecretString"])
+    env.plant(third["SecretString"])
     assert third["VersionId"] != now["VersionId"]
     assert current(sm, name, "AWSPREVIOUS")["SecretString"] == now["SecretString"]
 
@@ -183,12 +178,12 @@ def test_rotate_moves_the_old_value_to_awsprevious(env, endpoint, sm, prefix):
 def test_rotate_a_json_field_keeps_the_others(env, endpoint, sm, prefix):
     name = f"{prefix}/db"
     create(sm, env, name, json.dumps({"username": "aws-field-user", "password": "aws-field-pass-1"}))
-    plant(env, "aws-field-user", "aws-field-pass-1")
+    env.plant("aws-field-user", "aws-field-pass-1")
     m = mount_aws(env, endpoint, "--aws-prefix", prefix, "--json-fields", "expand")
     assert m.read("db", "password") == b"aws-field-pass-1"
     write_control(m.p("db", ".rotate"), b"password\n")
     fields = json.loads(current(sm, name)["SecretString"])
-    plant(env, fields["password"])
+    env.plant(fields["password"])
     assert fields["username"] == "aws-field-user"
     assert ALNUM32.fullmatch(fields["password"].encode())
     assert m.read("db", "password") == fields["password"].encode()
@@ -240,7 +235,7 @@ def test_cli_subcommands(env, endpoint, sm, prefix):
         env.assert_no_planted_values(result.stderr, "the CLI's stderr")
         return result
 
-    plant(env, "aws-cli-value-001", "aws-cli-value-002", "aws-cli-user-xyz")
+    env.plant("aws-cli-value-001", "aws-cli-value-002", "aws-cli-user-xyz")
     assert b"wrote app/key" in cli("put", "app/key", input=b"aws-cli-value-001").stdout  # creates the secret
     assert current(sm, f"{prefix}/app/key")["SecretString"] == "aws-cli-value-001"
     cli("put", "app/key", input=b"aws-cli-value-002")
@@ -263,7 +258,7 @@ def test_cli_subcommands(env, endpoint, sm, prefix):
 
     cli("rotate", "app/key")
     rotated = current(sm, f"{prefix}/app/key")["SecretString"]
-    plant(env, rotated)
+    env.plant(rotated)
     assert ALNUM32.fullmatch(rotated.encode())
     assert current(sm, f"{prefix}/app/key", "AWSPREVIOUS")["SecretString"] == "aws-cli-value-002"
     assert b"healthy" in cli("health").stdout

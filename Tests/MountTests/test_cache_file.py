@@ -5,14 +5,13 @@ once OpenBao answers again."""
 
 import base64
 import errno
-import json
 import os
 import signal
 import stat
 import subprocess
 import time
 
-from conftest import BIN
+from conftest import BIN, fresh_status
 from peers import clean_environment, errno_of, start_private_bao
 
 VALUES = {"username": "cachefile-user-7f21", "password": "cachefile-pass-9e04"}
@@ -32,12 +31,6 @@ def mount_on(env, server, *args):
         "--cache-ttl", "2s", "--max-stale", "1h", "--backend-timeout", "1s", *args,
         backend=["--backend", "vault", "--vault-addr", server.addr],
         env=clean_environment(VAULT_TOKEN=server.token))
-
-
-def fresh_status(m):
-    result = subprocess.run(["cat", m.p(".status")], capture_output=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_a_mount_started_while_vault_is_down_serves_the_sealed_values_and_takes_new_ones_after(env):

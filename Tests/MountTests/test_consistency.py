@@ -270,7 +270,7 @@ def test_odd_aws_field_names_are_skipped_with_json_expand(env):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for others and to switch user")
 def test_policy_hides_a_folder_the_caller_can_open_nothing_in(tmp_path):
-    from test_policy_audit import LIST, run_as, shared_env  # noqa: F401
+    from callers import LIST, run_as
     import shutil
     import tempfile
     from pathlib import Path

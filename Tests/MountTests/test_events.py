@@ -7,50 +7,19 @@ import json
 import os
 import queue
 import subprocess
-import threading
 import time
 
 import pytest
 
 from conftest import wait_for
 from conftest import write_control as write
+from mounts import Inotifywait
 
 # The issue's promise is an event within 1 s of the mount seeing the change (about 1 ms on the
 # development VM, see the README). A loaded CI machine gets room: the bound checks that the event
 # comes, not after a hang.
 WITHIN = 1.0
 SLACK = 9.0
-
-
-class Inotifywait:
-    """`inotifywait -m` on one path, its events as (events, name) pairs in the order they came."""
-
-    def __init__(self, path, events="modify,close_write,attrib"):
-        self.process = subprocess.Popen(
-            ["inotifywait", "-m", "-e", events, "--format", "%e|%f", path],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # inotifywait says so on stderr once its watches are set, before any event can be missed.
-        lines = [self.process.stderr.readline() for _ in range(2)]
-        assert "Watches established" in lines[-1], lines
-        self.lines = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.process.stdout:
-            self.lines.put((time.monotonic(), line.strip()))
-
-    def next(self, timeout):
-        """The next event after now, as (seconds it took, events, name); None when none came."""
-        try:
-            at, line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        events, _, name = line.partition("|")
-        return at, set(events.split(",")), name
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=5)
 
 
 @pytest.fixture
@@ -135,7 +104,7 @@ def test_a_file_watch_hears_every_rotation_not_only_the_first(sample, watchers):
 
 
 def test_a_file_watch_set_before_the_worker_died_hears_the_next_worker(sample, watchers):
-    from test_supervisor import kill_worker
+    from mounts import kill_worker
 
     m = sample.mount()
     m.read("top")

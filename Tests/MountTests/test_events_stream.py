@@ -14,7 +14,7 @@ import time
 
 from conftest import wait_for
 from conftest import write_control as write
-from test_supervisor import kill_worker
+from mounts import kill_worker
 
 # Generous: the event comes about at once on the development VM, a loaded CI machine is slower.
 SLACK = 15.0

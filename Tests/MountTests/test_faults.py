@@ -7,62 +7,16 @@ import errno
 import json
 import os
 import re
-import secrets
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import is_mounted, wait_for
-from peers import PrivateServer, Vault, _wait_ready, clean_environment, free_port
+from conftest import fresh_status, is_mounted, wait_for
+from mounts import mount_vault, put_vault_secret
 
 
-
-
-def start_bao(workdir, port=None, token=None):
-    """A private `bao server -dev` on 127.0.0.1 (the token reaches it through its environment, not argv)."""
-    port = port or free_port()
-    token = token or "root-" + secrets.token_hex(16)
-    log = open(os.path.join(workdir, f"bao-{port}-{time.monotonic_ns()}.log"), "wb")
-    process = subprocess.Popen(
-        ["bao", "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
-        env=dict(os.environ, BAO_DEV_ROOT_TOKEN_ID=token), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    server = PrivateServer(process, f"http://127.0.0.1:{port}", token, log)
-    server.port = port
-    server.vault = Vault(server.addr, token)
-    _wait_ready(process, lambda: server.vault.request("GET", "sys/mounts/secret", expect=None)[0] == 200,
-                "bao server", log)
-    return server
-
-
-@pytest.fixture
-def bao(tmp_path):
-    """Private servers for one test; every one is resumed and killed at the end, whatever happened."""
-    started = []
-
-    def start(**kwargs):
-        server = start_bao(str(tmp_path), **kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.process.send_signal(signal.SIGCONT)
-        server.stop(signal.SIGKILL)
-
-
-def vault_mount(env, server, *args):
-    environment = clean_environment(VAULT_ADDR=server.addr, VAULT_TOKEN=server.token)
-    return env.mount(*args, backend=["--backend", "vault"], env=environment)
-
-
-def plant(env, server, path, value):
-    """Writes `value` as the secret `path` in the server and records it as planted (never to be logged)."""
-    env.planted.append(value.encode())
-    server.vault.put(path, {"value": value})
 
 
 def timed_read(m, *parts):
@@ -75,23 +29,16 @@ def timed_read(m, *parts):
     return result, time.monotonic() - start
 
 
-def fresh_status(m):
-    """`.status` as a new process sees it: one process gets the same snapshot for a second."""
-    result = subprocess.run(["cat", m.p(".status")], capture_output=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def cache_status(m):
     return fresh_status(m)["cache"]
 
 
 def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_service_resumes(env, bao):
     server = bao()
-    plant(env, server, "app/cached", "cached-value-hang-0001")
-    plant(env, server, "app/never", "never-read-hang-0002")
+    put_vault_secret(env, server, "app/cached", "cached-value-hang-0001")
+    put_vault_secret(env, server, "app/never", "never-read-hang-0002")
     audit = env.workdir / "audit.log"
-    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s", "--audit-log", str(audit))
+    m = mount_vault(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s", "--audit-log", str(audit), check=False)
     assert m.read("app", "cached") == b"cached-value-hang-0001"
 
     server.pause()
@@ -160,10 +107,10 @@ def unseal_key(server):
 @pytest.mark.parametrize("fault", ["killed", "sealed"])
 def test_a_gone_or_sealed_server_opens_the_breaker_and_the_mount_recovers(env, bao, fault):
     server = bao()
-    plant(env, server, "app/cached", f"cached-value-{fault}-0001")
-    plant(env, server, "app/never", f"never-read-{fault}-0002")
+    put_vault_secret(env, server, "app/cached", f"cached-value-{fault}-0001")
+    put_vault_secret(env, server, "app/never", f"never-read-{fault}-0002")
     audit = env.workdir / "audit.log"
-    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "2s", "--audit-log", str(audit))
+    m = mount_vault(env, server, "--cache-ttl", "1s", "--backend-timeout", "2s", "--audit-log", str(audit), check=False)
     assert m.read("app", "cached") == f"cached-value-{fault}-0001".encode()
 
     key = unseal_key(server) if fault == "sealed" else None
@@ -202,12 +149,12 @@ def test_a_gone_or_sealed_server_opens_the_breaker_and_the_mount_recovers(env, b
     # The server returns: the breaker closes again and new values are seen.
     if fault == "killed":
         server = bao(port=server.port, token=server.token)
-        plant(env, server, "app/never", "never-read-killed-0004")
-        plant(env, server, "app/cached", "cached-value-killed-0003")
+        put_vault_secret(env, server, "app/never", "never-read-killed-0004")
+        put_vault_secret(env, server, "app/cached", "cached-value-killed-0003")
     else:
         server.vault.request("PUT", "sys/unseal", {"key": key})
         assert wait_for(lambda: server.vault.request("GET", "sys/mounts/secret", expect=None)[0] == 200, 20)
-        plant(env, server, "app/cached", "cached-value-sealed-0003")
+        put_vault_secret(env, server, "app/cached", "cached-value-sealed-0003")
     assert wait_for(lambda: timed_read(m, "app", "cached")[0] == f"cached-value-{fault}-0003".encode(), 20, 0.3)
     assert wait_for(lambda: cache_status(m)["breaker_state"] == "closed", 10)
     expected_never = b"never-read-killed-0004" if fault == "killed" else b"never-read-sealed-0002"
@@ -219,8 +166,8 @@ def test_a_gone_or_sealed_server_opens_the_breaker_and_the_mount_recovers(env, b
 def test_sigterm_answers_reads_waiting_on_a_hung_server_then_unmounts_cleanly(env, bao):
     server = bao()
     for i in range(4):
-        plant(env, server, f"app/s{i}", f"waiting-value-{i}-00005")
-    m = vault_mount(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s")
+        put_vault_secret(env, server, f"app/s{i}", f"waiting-value-{i}-00005")
+    m = mount_vault(env, server, "--cache-ttl", "1s", "--backend-timeout", "3s", check=False)
     assert {"s0", "s1", "s2", "s3"} <= set(os.listdir(m.p("app")))
 
     server.pause()

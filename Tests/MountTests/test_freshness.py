@@ -2,25 +2,17 @@
 one ListSecrets tells which cached values changed; a change made behind the mount's back (boto3,
 straight to moto) is seen within the interval, and an unchanged secret is never read again."""
 
-import json
-import subprocess
 import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import fresh_status, wait_for
 from peers import aws_client, aws_environment, require, unique
 
 
 @pytest.fixture
 def endpoint():
     return require("SECRETSFS_TEST_AWS_ENDPOINT")
-
-
-def fresh_status(m):
-    result = subprocess.run(["cat", m.p(".status")], capture_output=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_a_change_elsewhere_is_seen_within_the_interval_and_unchanged_secrets_are_not_read(env, endpoint):
@@ -65,7 +57,7 @@ def test_a_change_elsewhere_is_seen_within_the_interval_and_unchanged_secrets_ar
 
 def test_ssm_prefetch_reads_in_bulk_and_a_changed_parameter_is_seen_within_the_interval(env, endpoint):
     import boto3
-    from test_ssm_mount import ssm_environment
+    from peers import ssm_environment
     ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     root = "/" + unique("sf")

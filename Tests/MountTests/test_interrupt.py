@@ -8,7 +8,7 @@ import sys
 import time
 
 from conftest import is_mounted
-from test_faults import bao, plant, vault_mount  # noqa: F401 (bao is a fixture)
+from mounts import mount_vault, put_vault_secret
 
 READER = r"""
 import signal, sys
@@ -31,9 +31,9 @@ except OSError as error:
 
 def test_a_signal_ends_a_read_waiting_on_a_hung_backend(env, bao):  # noqa: F811
     server = bao()
-    plant(env, server, "app/slow", "slow-value-interrupt-0001")
+    put_vault_secret(env, server, "app/slow", "slow-value-interrupt-0001")
     # A backend timeout far longer than the test waits: only the interrupt can end the read in time.
-    m = vault_mount(env, server, "--cache-ttl", "0", "--backend-timeout", "60s")
+    m = mount_vault(env, server, "--cache-ttl", "0", "--backend-timeout", "60s", check=False)
     assert m.read("app", "slow") == b"slow-value-interrupt-0001"
 
     server.pause()

@@ -21,11 +21,6 @@ READS = 30
 SPACING = 0.35
 
 
-def plant(env, *values):
-    for value in values:
-        env.planted.append(value.encode() if isinstance(value, str) else value)
-
-
 def cold_reads(mount, names, expected):
     """Reads each name once, spaced past the idle timeout; returns the names that failed, with errno."""
     failures = []
@@ -49,10 +44,10 @@ def test_vault_reads_survive_dropped_idle_connections(env, mode):
         value = f"keepalive-vault-{i:02d}-{uuid.uuid4().hex[:8]}"
         expected[f"s{i:02d}"] = value.encode()
         vault.put(f"{prefix}/s{i:02d}", {"value": value})
-        plant(env, value)
+        env.plant(value)
     proxy = IdleClosingProxy(vault.addr, idle=0.2, mode=mode)
     try:
-        plant(env, vault.token)
+        env.plant(vault.token)
         m = env.mount("--vault-prefix", prefix, backend=["--backend", "vault", "--vault-addr", proxy.addr],
                       env=clean_environment(VAULT_TOKEN=vault.token))
         # The root listing first, so each read below is one GET of a value not yet cached.
@@ -76,7 +71,7 @@ def test_aws_reads_survive_dropped_idle_connections(env):
         value = f"keepalive-aws-{i:02d}-{uuid.uuid4().hex[:8]}"
         expected[f"s{i:02d}"] = value.encode()
         client.create_secret(Name=f"{prefix}/s{i:02d}", SecretString=value)
-        plant(env, value)
+        env.plant(value)
     # moto closes every connection after one answer; the front keeps them open, as AWS does.
     proxy = KeepAliveFront(endpoint, idle=0.2, mode="rst")
     try:

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import BIN, wait_for, write_control
 from peers import errno_of, free_port, nginx_tls_server, shared_vault, unique
-from test_events import Inotifywait
-from test_vault_mount import mount_vault, plant
+from mounts import Inotifywait
+from mounts import mount_vault
 
 FILES = {"certificate", "private_key", "issuing_ca", "ca_chain", "full_chain"}
 
@@ -79,7 +79,7 @@ def read(m, name):
 
 def plant_key(env, m):
     key = read(m, "private_key")
-    plant(env, key)
+    env.plant(key)
     return key
 
 
@@ -215,7 +215,7 @@ def test_a_role_that_does_not_exist_is_one_line_and_eio_while_the_mount_serves(e
     vault, mount = pki
     kv = unique("pkikv")
     vault.request("POST", f"secret/data/{kv}/token", {"data": {"value": "pki-kv-value-001"}})
-    plant(env, "pki-kv-value-001")
+    env.plant("pki-kv-value-001")
     path = config(env, f"""\
 certificates:
   - path: tls/web
@@ -240,7 +240,7 @@ def test_bad_certificates_config_is_one_line_at_start(env, pki, tmp_path):
     target.mkdir()
     vault_args = ["--backend", "vault", "--vault-addr", vault.addr]
     environment = {**os.environ, "VAULT_TOKEN": vault.token}
-    plant(env, vault.token)
+    env.plant(vault.token)
     cases = [
         (certificate_config(env, mount, extra="    colour: blue\n"), vault_args, b"unknown key 'colour'"),
         (config(env, "certificates:\n  - path: tls/web\n    role: pki/web\n    common_name: a.example.test\n"),

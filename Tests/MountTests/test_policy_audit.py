@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from callers import LIST, OTHER_GID, OTHER_UID, READ, SECOND_GID, as_user, audit_lines, run_as, shared_env  # noqa: F401
+from callers import LIST, OTHER_GID, OTHER_UID, READ, SECOND_GID, as_user, audit_lines, run_as
 from conftest import BIN, is_mounted, wait_for
 
 CAT = os.path.realpath(shutil.which("cat"))

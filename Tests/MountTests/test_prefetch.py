@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, fresh_status
 from peers import aws_client, aws_environment, clean_environment, require, shared_vault, unique
 
 
@@ -18,13 +18,6 @@ def break_secret(env, path):
     of content no build of the store knows."""
     with sqlite3.connect(env.store) as db:
         db.execute("UPDATE versions SET kind = 77 WHERE path = ?", (path,))
-
-
-def fresh_status(m):
-    # `cat` opens anew, so the figures are read now, not from the page cache.
-    result = subprocess.run(["cat", m.p(".status")], capture_output=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_prefetched_secrets_cost_no_backend_call_and_a_broken_one_does_not_fail_the_mount(env):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import wait_for
-from test_supervisor import kill_worker
+from mounts import kill_worker
 
 COUNT = 200
 

@@ -10,8 +10,7 @@ import threading
 import time
 
 from conftest import status, wait_for
-from test_ttl_zero import server  # noqa: F401 (a private OpenBao with a file audit device)
-from test_vault_mount import mount_vault, plant
+from mounts import mount_vault
 
 TTL = 4.0
 # J = 40 %: a cycle of TTL × 0.8 = 3.2 s, and the fetch J/4 of the TTL (0.4 s) before the end, room
@@ -35,7 +34,7 @@ def reads_of(server, path):
 
 def mount(env, server, values):
     for name, value in values.items():
-        plant(env, value)
+        env.plant(value)
         server.vault.put(f"clock/{name}", {"value": value})
     return mount_vault(env, server.vault, "--vault-prefix", "clock", "--cache-ttl", f"{TTL}s",
                        "--refresh-jitter", JITTER)
@@ -64,7 +63,7 @@ def test_a_value_in_use_is_fetched_before_it_ends_and_no_reader_waits(env, serve
     try:
         time.sleep(3 * CYCLE)
         changed = "clock-in-use-one-0002"
-        plant(env, changed)
+        env.plant(changed)
         server.vault.put("clock/one", {"value": changed})
         assert wait_for(lambda: seen["one"] and seen["one"][-1] == changed.encode(), TTL + 2), \
             "a change at the store reached the reader within the TTL"

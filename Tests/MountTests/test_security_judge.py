@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from callers import LIST, OTHER_GID, OTHER_UID, READ, as_user, audit_lines, run_as, shared_env  # noqa: F401
+from callers import LIST, OTHER_GID, OTHER_UID, READ, as_user, audit_lines, run_as
 from conftest import BIN, wait_for, write_control
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for others and to switch user")

@@ -11,7 +11,7 @@ import re
 import boto3
 import pytest
 
-from peers import AWS_REGION, clean_environment, errno_of, require, unique, write_control
+from peers import AWS_REGION, errno_of, require, ssm_environment, unique, write_control
 
 ALNUM32 = re.compile(rb"[A-Za-z0-9]{32}")
 
@@ -27,11 +27,6 @@ def ssm(endpoint):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def ssm_environment(endpoint):
-    return clean_environment(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=AWS_REGION,
-        AWS_ENDPOINT_URL_SSM=endpoint, AWS_CONFIG_FILE="/nonexistent/config",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials", AWS_EC2_METADATA_DISABLED="true")
 
 
 def put(env, ssm, name, value, kind="SecureString", **extra):

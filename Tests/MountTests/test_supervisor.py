@@ -16,28 +16,7 @@ import pytest
 
 from conftest import is_mounted, status, wait_for
 from fake_systemd import FakeSystemd
-from test_faults import bao, plant, vault_mount  # noqa: F401  (bao is a fixture)
-
-
-def new_worker(m, old, timeout=10):
-    """Waits until a worker other than `old` serves the mount; returns its pid."""
-    found = {}
-
-    def serving():
-        try:
-            found["pid"] = m.worker_pid()
-        except OSError:
-            return False
-        return found["pid"] != old
-
-    assert wait_for(serving, timeout), f"no new worker after {old} died"
-    return found["pid"]
-
-
-def kill_worker(m):
-    old = m.worker_pid()
-    os.kill(old, signal.SIGKILL)
-    return new_worker(m, old)
+from mounts import kill_worker, mount_vault, put_vault_secret
 
 
 class Readers:
@@ -124,8 +103,8 @@ def test_a_worker_that_keeps_dying_stops_the_mount_with_one_line(sample):
 
 def test_a_new_worker_serves_the_cache_while_the_backend_is_down(env, bao):
     server = bao()
-    plant(env, server, "app/key", "cached-through-restart-01")
-    m = vault_mount(env, server, "--cache-ttl", "2s", "--backend-timeout", "2s")
+    put_vault_secret(env, server, "app/key", "cached-through-restart-01")
+    m = mount_vault(env, server, "--cache-ttl", "2s", "--backend-timeout", "2s", check=False)
     assert m.read("app", "key") == b"cached-through-restart-01"
     server.stop(signal.SIGKILL)
     kill_worker(m)
@@ -137,15 +116,15 @@ def test_a_new_worker_serves_the_cache_while_the_backend_is_down(env, bao):
     # Vault comes back (a new dev server on the same address and token): the worker that started
     # without it checks its token then, and reads are fresh again.
     again = bao(port=server.port, token=server.token)
-    plant(env, again, "app/key", "fresh-after-return-0002")
+    put_vault_secret(env, again, "app/key", "fresh-after-return-0002")
     assert wait_for(lambda: m.read("app", "key") == b"fresh-after-return-0002", 20)
     assert wait_for(lambda: "Vault answers again" in m.log_text(), 10)
 
 
 def test_the_worker_environment_holds_no_credential(env, bao):
     server = bao()
-    plant(env, server, "app/key", "environ-check-value-02")
-    m = vault_mount(env, server)
+    put_vault_secret(env, server, "app/key", "environ-check-value-02")
+    m = mount_vault(env, server, check=False)
     assert m.read("app", "key") == b"environ-check-value-02"
     for pid in (m.process.pid, m.worker_pid()):
         environ = open(f"/proc/{pid}/environ", "rb").read()
@@ -206,7 +185,7 @@ class SlowProxy:
 def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):
     server = bao()
     for i in range(16):
-        plant(env, server, f"slow/s{i}", f"slow-answer-{i:02d}-0000")
+        put_vault_secret(env, server, f"slow/s{i}", f"slow-answer-{i:02d}-0000")
     proxy = SlowProxy(server.port, 2.4)
     try:
         from peers import clean_environment
@@ -302,7 +281,7 @@ def test_a_restart_through_the_systemd_descriptor_store_is_invisible(sample, tmp
 def test_a_request_the_dead_worker_held_is_resent_to_the_next(env, bao):
     from peers import clean_environment
     server = bao()
-    plant(env, server, "held/key", "resent-after-death-03")
+    put_vault_secret(env, server, "held/key", "resent-after-death-03")
     proxy = SlowProxy(server.port, 1.5)
     try:
         environment = clean_environment(VAULT_ADDR=f"http://127.0.0.1:{proxy.port}", VAULT_TOKEN=server.token)

@@ -13,19 +13,10 @@ import time
 import pytest
 
 from conftest import wait_for
-from peers import errno_of, start_private_bao
-from test_vault_mount import mount_vault, plant
+from peers import errno_of
+from mounts import mount_vault
 
 NEGATIVE_TTL = 3
-
-
-@pytest.fixture
-def server(tmp_path):
-    audit = tmp_path / "audit.log"
-    server = start_private_bao(str(tmp_path), audit_log=str(audit))
-    server.audit = audit
-    yield server
-    server.stop()
 
 
 def served(server):
@@ -56,7 +47,7 @@ def counted(server, body):
 
 
 def test_a_lone_cat_two_folders_deep_costs_at_most_two_requests(env, server):
-    plant(env, "ttl-zero-lone-0001")
+    env.plant("ttl-zero-lone-0001")
     server.vault.put("team/app/key", {"value": "ttl-zero-lone-0001"})
     m = mount_vault(env, server.vault, "--cache-ttl", "0", "--negative-ttl", f"{NEGATIVE_TTL}s")
     figures = {}
@@ -73,7 +64,7 @@ def test_a_lone_cat_two_folders_deep_costs_at_most_two_requests(env, server):
 
 
 def test_nothing_read_at_ttl_zero_is_stale(env, server):
-    plant(env, "ttl-zero-fresh-0001", "ttl-zero-fresh-0002", "ttl-zero-fresh-0003", "ttl-zero-fresh-0004")
+    env.plant("ttl-zero-fresh-0001", "ttl-zero-fresh-0002", "ttl-zero-fresh-0003", "ttl-zero-fresh-0004")
     vault = server.vault
     vault.put("team/app/key", {"value": "ttl-zero-fresh-0001"})
     vault.put("team/old/key", {"value": "ttl-zero-fresh-0004"})
@@ -140,7 +131,7 @@ class ParameterStore:
     def __init__(self, endpoint):
         import boto3
         from peers import AWS_REGION, unique
-        from test_ssm_mount import ssm_environment
+        from peers import ssm_environment
         self.client = boto3.client("ssm", endpoint_url=endpoint, region_name=AWS_REGION,
                                    aws_access_key_id="testing", aws_secret_access_key="testing")
         self.prefix = "/" + unique("t0")
@@ -161,7 +152,7 @@ def test_aws_stores_at_ttl_zero_probe_names_and_stay_fresh(env, kind):
     Counted by the daemon (`.status` backend calls), each count from a process of its own."""
     from peers import require
     store = kind(require("SECRETSFS_TEST_AWS_ENDPOINT"))
-    plant(env, "aws-ttl-zero-0001", "aws-ttl-zero-0002", "aws-ttl-zero-0003")
+    env.plant("aws-ttl-zero-0001", "aws-ttl-zero-0002", "aws-ttl-zero-0003")
     store.put("team/app/key", "aws-ttl-zero-0001")
     m = env.mount("--cache-ttl", "0", "--negative-ttl", f"{NEGATIVE_TTL}s", *store.args,
                   backend=["--backend", store.backend], env=store.environment)

@@ -12,11 +12,6 @@ from conftest import wait_for
 from peers import clean_environment, errno_of, shared_vault, unique
 
 
-def plant(env, *values):
-    for value in values:
-        env.planted.append(value.encode() if isinstance(value, str) else value)
-
-
 def read_policy(vault, prefix):
     policy = unique("pol")
     vault.policy(policy, f"""
@@ -41,13 +36,13 @@ def prefix():
 
 
 def test_expired_token_makes_the_mount_unhealthy(env, vault, prefix):
-    plant(env, "read-while-valid-01", "never-read-value-02")
+    env.plant("read-while-valid-01", "never-read-value-02")
     vault.put(f"{prefix}/early", {"value": "read-while-valid-01"})
     vault.put(f"{prefix}/late", {"value": "never-read-value-02"})
     answer = vault.request("POST", "auth/token/create", {
         "policies": [read_policy(vault, prefix)], "ttl": "6s", "renewable": False})[1]
     token = answer["auth"]["client_token"]
-    plant(env, token)
+    env.plant(token)
     m = env.mount("--vault-prefix", prefix, backend=["--backend", "vault", "--vault-addr", vault.addr],
                   env=clean_environment(VAULT_TOKEN=token))
     assert m.read("early") == b"read-while-valid-01"
@@ -64,7 +59,7 @@ def test_expired_token_makes_the_mount_unhealthy(env, vault, prefix):
 
 
 def test_failing_login_makes_the_mount_unhealthy_and_recovers(env, vault, prefix, tmp_path):
-    plant(env, "approle-health-value")
+    env.plant("approle-health-value")
     vault.put(f"{prefix}/k", {"value": "approle-health-value"})
     # An AppRole mount of its own without Vault's user lockout: the daemon tries to log in about once a
     # second while logins fail, and after 5 failures a lockout would refuse the good secret id as well.
@@ -76,7 +71,7 @@ def test_failing_login_makes_the_mount_unhealthy_and_recovers(env, vault, prefix
         "token_policies": [read_policy(vault, prefix)], "token_ttl": "4s", "token_max_ttl": "4s"})
     role_id = vault.request("GET", f"auth/{auth_mount}/role/{role}/role-id")[1]["data"]["role_id"]
     secret_id = vault.request("POST", f"auth/{auth_mount}/role/{role}/secret-id", {})[1]["data"]["secret_id"]
-    plant(env, secret_id)
+    env.plant(secret_id)
     secret_file = tmp_path / "secret-id"
     secret_file.write_text(secret_id)
     m = env.mount("--vault-prefix", prefix, "--cache-ttl", "0", "--vault-auth", "approle",
@@ -97,7 +92,7 @@ def test_failing_login_makes_the_mount_unhealthy_and_recovers(env, vault, prefix
 
 
 def test_refused_token_error_reads_well(env, vault):
-    plant(env, "not-a-valid-token-123")
+    env.plant("not-a-valid-token-123")
     result = env.cli("get", "x", backend=["--backend", "vault", "--vault-addr", vault.addr],
                      env=clean_environment(VAULT_TOKEN="not-a-valid-token-123"), check=False)
     assert result.returncode == 77

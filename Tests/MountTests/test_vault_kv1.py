@@ -11,7 +11,7 @@ import time
 import pytest
 
 from peers import errno_of, shared_vault, unique, write_control
-from test_vault_mount import mount_vault, plant
+from mounts import mount_vault
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def kv1():
 
 def test_files_fields_rotation_and_outside_changes(env, kv1):
     vault, mount = kv1
-    plant(env, "kv1-token-value-1", "kv1-user-value", "kv1-pass-value-1", "kv1-token-value-2")
+    env.plant("kv1-token-value-1", "kv1-user-value", "kv1-pass-value-1", "kv1-token-value-2")
     vault.request("POST", f"{mount}/app/token", {"value": "kv1-token-value-1"})
     vault.request("POST", f"{mount}/db", {"username": "kv1-user-value", "password": "kv1-pass-value-1", "port": 5432})
     m = mount_vault(env, vault, "--vault-mount", mount, "--cache-ttl", "1s")
@@ -40,7 +40,7 @@ def test_files_fields_rotation_and_outside_changes(env, kv1):
     assert write_control(m.p("db", ".rotate"), b"password\n") == len(b"password\n")
     raw = vault.request("GET", f"{mount}/db")[1]["data"]
     new = raw["password"].encode()
-    plant(env, new)
+    env.plant(new)
     assert re.fullmatch(rb"[A-Za-z0-9]{32}", new)
     assert raw["username"] == "kv1-user-value" and raw["port"] == 5432
     assert m.read("db", "password") == new
@@ -56,7 +56,7 @@ def test_files_fields_rotation_and_outside_changes(env, kv1):
 
 def test_the_version_flag_wins_over_asking(env, kv1):
     vault, mount = kv1
-    plant(env, "kv1-flag-value-01")
+    env.plant("kv1-flag-value-01")
     vault.request("POST", f"{mount}/k", {"value": "kv1-flag-value-01"})
     m = mount_vault(env, vault, "--vault-mount", mount, "--vault-kv-version", "1")
     assert m.read("k") == b"kv1-flag-value-01"

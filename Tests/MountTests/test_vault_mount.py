@@ -15,15 +15,11 @@ import time
 
 import pytest
 
+from mounts import mount_vault
 from peers import (
     Vault, clean_environment, errno_of, require, shared_tls_vault, shared_vault, start_private_bao, unique, write_control)
 
 ALNUM32 = re.compile(rb"[A-Za-z0-9]{32}")
-
-
-def plant(env, *values):
-    for value in values:
-        env.planted.append(value.encode() if isinstance(value, str) else value)
 
 
 def vault_backend(vault, *extra):
@@ -32,18 +28,6 @@ def vault_backend(vault, *extra):
 
 def vault_env(token, **extra):
     return clean_environment(VAULT_TOKEN=token, **extra)
-
-
-def mount_vault(env, vault, *args, token=None, extra_env=None):
-    """A mount of `vault` with its root token (or `token`) in the daemon's environment; the token is
-    planted so the teardown proves the log never shows it."""
-    token = token or vault.token
-    plant(env, token)
-    m = env.mount(*args, backend=vault_backend(vault), env=vault_env(token, **(extra_env or {})))
-    status = m.read(".status")
-    assert token.encode() not in status
-    assert json.loads(status)["backend"] == "vault"
-    return m
 
 
 def created_time(text):
@@ -67,7 +51,7 @@ def prefix():
 
 
 def test_value_files_fields_and_merged_folders(env, vault, prefix):
-    plant(env, "plain-value-0001", "alice-vault-user", "s3cr3t-vault-pass", "child-of-db-value", "deep-value-xyz1")
+    env.plant("plain-value-0001", "alice-vault-user", "s3cr3t-vault-pass", "child-of-db-value", "deep-value-xyz1")
     vault.put(f"{prefix}/plain", {"value": "plain-value-0001"})
     vault.put(f"{prefix}/db", {"username": "alice-vault-user", "password": "s3cr3t-vault-pass"})
     # A secret `db/extra` beside the multi-field secret `db`: the folder shows both (DESIGN 1.3).
@@ -89,7 +73,7 @@ def test_value_files_fields_and_merged_folders(env, vault, prefix):
 
 
 def test_vault_prefix_shows_a_sub_path_at_the_root(env, vault, prefix):
-    plant(env, "inside-prefix-val", "outside-prefix-val")
+    env.plant("inside-prefix-val", "outside-prefix-val")
     vault.put(f"{prefix}/team/app/key", {"value": "inside-prefix-val"})
     vault.put(f"{prefix}/other/key", {"value": "outside-prefix-val"})
     m = mount_vault(env, vault, "--vault-prefix", f"{prefix}/team")
@@ -103,7 +87,7 @@ def test_second_kv_mount(env, vault, prefix):
     kv = unique("kv")
     vault.enable_kv2(kv)
     try:
-        plant(env, "second-mount-value")
+        env.plant("second-mount-value")
         vault.put(f"{prefix}/k", {"value": "second-mount-value"}, mount=kv)
         m = mount_vault(env, vault, "--vault-mount", kv, "--vault-prefix", prefix)
         assert m.read("k") == b"second-mount-value"
@@ -122,7 +106,7 @@ def test_namespace(env, vault, prefix):
     inside = Vault(vault.addr, vault.token, namespace=namespace)
     try:
         inside.enable_kv2("secret")
-        plant(env, "namespaced-value-77")
+        env.plant("namespaced-value-77")
         inside.put(f"{prefix}/k", {"value": "namespaced-value-77"})
         m = mount_vault(env, vault, "--vault-prefix", prefix, extra_env={"VAULT_NAMESPACE": namespace})
         assert m.read("k") == b"namespaced-value-77"
@@ -143,7 +127,7 @@ def test_namespace(env, vault, prefix):
 
 def test_versions_folder_lists_readable_versions_with_labels_and_times(env, vault, prefix):
     values = [f"version-value-{n:04d}" for n in range(1, 6)]
-    plant(env, *values)
+    env.plant(*values)
     for value in values:
         vault.put(f"{prefix}/api_key", {"value": value})
     vault.delete_versions(f"{prefix}/api_key", [2])
@@ -177,7 +161,7 @@ def test_versions_folder_lists_readable_versions_with_labels_and_times(env, vaul
 
 
 def test_multi_field_versions_are_folders(env, vault, prefix):
-    plant(env, "mf-user-one-111", "mf-pass-one-111", "mf-pass-two-222")
+    env.plant("mf-user-one-111", "mf-pass-one-111", "mf-pass-two-222")
     vault.put(f"{prefix}/db", {"username": "mf-user-one-111", "password": "mf-pass-one-111"})
     vault.put(f"{prefix}/db", {"username": "mf-user-one-111", "password": "mf-pass-two-222"})
     m = mount_vault(env, vault, "--vault-prefix", prefix)
@@ -191,7 +175,7 @@ def test_multi_field_versions_are_folders(env, vault, prefix):
 
 
 def test_rotate_a_field_keeps_the_others_and_is_visible_at_once(env, vault, prefix):
-    plant(env, "rot-user-abcdef", "rot-pass-abcdef", "rot-port-5432")
+    env.plant("rot-user-abcdef", "rot-pass-abcdef", "rot-port-5432")
     old_version = vault.put(f"{prefix}/db", {"username": "rot-user-abcdef", "password": "rot-pass-abcdef",
                                              "port": "rot-port-5432"})
     m = mount_vault(env, vault, "--vault-prefix", prefix, "--cache-ttl", "1h")
@@ -203,7 +187,7 @@ def test_rotate_a_field_keeps_the_others_and_is_visible_at_once(env, vault, pref
     assert now["data"]["username"] == "rot-user-abcdef"
     assert now["data"]["port"] == "rot-port-5432"
     new = now["data"]["password"].encode()
-    plant(env, new)
+    env.plant(new)
     assert ALNUM32.fullmatch(new)
     # The next open sees the new value although the TTL is an hour.
     assert m.read("db", "password") == new
@@ -215,24 +199,24 @@ def test_rotate_a_field_keeps_the_others_and_is_visible_at_once(env, vault, pref
 
 
 def test_rotate_a_value_through_the_root_and_the_shell(env, vault, prefix):
-    plant(env, "rot-plain-original")
+    env.plant("rot-plain-original")
     vault.put(f"{prefix}/svc/token", {"value": "rot-plain-original"})
     m = mount_vault(env, vault, "--vault-prefix", prefix)
     assert m.read("svc", "token") == b"rot-plain-original"
     assert os.system(f"echo token > {m.p('svc', '.rotate')}") == 0
     after = vault.read(f"{prefix}/svc/token")
     assert after["metadata"]["version"] == 2 and list(after["data"]) == ["value"]
-    plant(env, after["data"]["value"])
+    env.plant(after["data"]["value"])
     assert m.read("svc", "token") == after["data"]["value"].encode()
     write_control(m.p(".rotate"), b"svc/token\n")
     third = vault.read(f"{prefix}/svc/token")
-    plant(env, third["data"]["value"])
+    env.plant(third["data"]["value"])
     assert third["metadata"]["version"] == 3 and m.read("svc", "token") == third["data"]["value"].encode()
     assert m.read("svc", ".versions", "token", "1") == b"rot-plain-original"
 
 
 def test_non_string_json_fields_show_as_json_text_and_survive_rotation(env, vault, prefix):
-    plant(env, "json-host-value-1")
+    env.plant("json-host-value-1")
     vault.put(f"{prefix}/svc", {"host": "json-host-value-1", "port": 5432, "tls": True, "opts": {"b": 1, "a": [2]}})
     m = mount_vault(env, vault, "--vault-prefix", prefix)
     assert m.read("svc", "host") == b"json-host-value-1"
@@ -241,14 +225,14 @@ def test_non_string_json_fields_show_as_json_text_and_survive_rotation(env, vaul
     assert m.read("svc", "opts") == b'{"a":[2],"b":1}'
     write_control(m.p("svc", ".rotate"), b"host\n")
     data = vault.read(f"{prefix}/svc")["data"]
-    plant(env, data["host"])
+    env.plant(data["host"])
     # The neighbours go back as the same JSON values, not as strings.
     assert data["port"] == 5432 and data["tls"] is True and data["opts"] == {"b": 1, "a": [2]}
     assert ALNUM32.fullmatch(data["host"].encode())
 
 
 def test_outside_change_is_seen_after_the_ttl(env, vault, prefix):
-    plant(env, "outside-change-one", "outside-change-two")
+    env.plant("outside-change-one", "outside-change-two")
     vault.put(f"{prefix}/k", {"value": "outside-change-one"})
     m = mount_vault(env, vault, "--vault-prefix", prefix, "--cache-ttl", "1s")
     assert m.read("k") == b"outside-change-one"
@@ -263,7 +247,7 @@ def test_outside_change_is_seen_after_the_ttl(env, vault, prefix):
 
 
 def test_missing_secret_field_and_version_are_enoent(env, vault, prefix):
-    plant(env, "enoent-user-val", "enoent-plain-val")
+    env.plant("enoent-user-val", "enoent-plain-val")
     vault.put(f"{prefix}/db", {"username": "enoent-user-val", "password": "enoent-plain-val"})
     vault.put(f"{prefix}/plain", {"value": "enoent-plain-val"})
     m = mount_vault(env, vault, "--vault-prefix", prefix)
@@ -276,7 +260,7 @@ def test_missing_secret_field_and_version_are_enoent(env, vault, prefix):
 
 
 def test_denied_read_is_eacces(env, vault, prefix):
-    plant(env, "allowed-value-123", "denied-value-456")
+    env.plant("allowed-value-123", "denied-value-456")
     vault.put(f"{prefix}/open", {"value": "allowed-value-123"})
     vault.put(f"{prefix}/closed", {"value": "denied-value-456"})
     policy = unique("pol")
@@ -293,7 +277,7 @@ path "secret/data/{prefix}/open" {{ capabilities = ["read"] }}
 
 
 def test_approle_read_only_policy(env, vault, prefix, tmp_path):
-    plant(env, "approle-visible-val")
+    env.plant("approle-visible-val")
     vault.put(f"{prefix}/app/key", {"value": "approle-visible-val"})
     policy = unique("ro")
     vault.policy(policy, f"""
@@ -302,7 +286,7 @@ path "secret/data/{prefix}/*" {{ capabilities = ["read"] }}
 """)
     vault.ensure_auth("approle")
     role_id, secret_id = vault.approle(unique("role"), policy)
-    plant(env, secret_id)
+    env.plant(secret_id)
     secret_file = tmp_path / "secret-id"
     secret_file.write_text(secret_id + "\n")
     secret_file.chmod(0o600)
@@ -318,7 +302,7 @@ path "secret/data/{prefix}/*" {{ capabilities = ["read"] }}
 
 
 def test_bad_token_fails_the_mount_with_one_line(env, vault, tmp_path):
-    plant(env, "not-a-real-token-xyz")
+    env.plant("not-a-real-token-xyz")
     mount = env.mount(backend=vault_backend(vault), env=vault_env("not-a-real-token-xyz"), start=False)
     with pytest.raises(AssertionError, match="mount exited"):
         mount.start(timeout=20)
@@ -332,7 +316,7 @@ def test_server_stopped_while_mounted_serves_stale_then_eio(env, tmp_path):
     server = start_private_bao(str(tmp_path))
     try:
         vault = server.vault
-        plant(env, "read-before-stop-1", "never-read-value-2")
+        env.plant("read-before-stop-1", "never-read-value-2")
         vault.put("f/seen", {"value": "read-before-stop-1"})
         vault.put("f/unseen", {"value": "never-read-value-2"})
         m = mount_vault(env, vault, "--cache-ttl", "1s", "--backend-timeout", "2s")
@@ -358,7 +342,7 @@ def test_server_stopped_while_mounted_serves_stale_then_eio(env, tmp_path):
 def test_tls_with_cacert(env, tmp_path):
     vault = shared_tls_vault()
     prefix = unique("tls")
-    plant(env, "value-over-tls-123")
+    env.plant("value-over-tls-123")
     vault.put(f"{prefix}/k", {"value": "value-over-tls-123"})
     cacert = require("SECRETSFS_TEST_VAULT_CACERT")
     m = mount_vault(env, vault, "--vault-cacert", cacert, "--vault-prefix", prefix)
@@ -377,7 +361,7 @@ def test_tls_with_cacert(env, tmp_path):
 
 
 def test_cli_subcommands(env, vault, prefix, tmp_path):
-    plant(env, vault.token)
+    env.plant(vault.token)
     backend = vault_backend(vault, "--vault-prefix", prefix)
     environment = vault_env(vault.token)
 
@@ -386,7 +370,7 @@ def test_cli_subcommands(env, vault, prefix, tmp_path):
         env.assert_no_planted_values(result.stderr, "the CLI's stderr")
         return result
 
-    plant(env, "cli-put-value-001", "cli-put-value-002", "cli-db-user-xyz")
+    env.plant("cli-put-value-001", "cli-put-value-002", "cli-db-user-xyz")
     cli("put", "app/key", input=b"cli-put-value-001")
     cli("put", "app/key", input=b"cli-put-value-002")
     cli("put", "db", "--field", "username", input=b"cli-db-user-xyz")
@@ -416,7 +400,7 @@ def test_cli_subcommands(env, vault, prefix, tmp_path):
     assert "current" in lines[1][2] and "previous" in lines[0][2]
     cli("rotate", "app/key")
     rotated = vault.read(f"{prefix}/app/key")
-    plant(env, rotated["data"]["value"])
+    env.plant(rotated["data"]["value"])
     assert rotated["metadata"]["version"] == 3 and ALNUM32.fullmatch(rotated["data"]["value"].encode())
     assert b"healthy" in cli("health").stdout
     missing = env.cli("get", "nope", check=False, backend=backend, env=environment)
@@ -436,7 +420,7 @@ def test_a_vault_mount_that_does_not_exist_is_refused_with_one_line(env, vault, 
     """Issue 25 §9: a mistyped or `bao kv`-style --vault-mount mounted an empty tree and looked healthy."""
     import subprocess
     from conftest import BIN, is_mounted
-    plant(env, vault.token)
+    env.plant(vault.token)
     mountpoint = env.workdir / "refused"
     mountpoint.mkdir()
     result = subprocess.run(
