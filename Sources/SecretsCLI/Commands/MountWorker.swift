@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SecretsBackendVault
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
@@ -28,7 +29,11 @@ extension MountCommand {
         let rendered = try config?.renderedFiles() ?? .none
         let certificates = try config?.certificates() ?? []
         try ConfigFile.checkCertificates(certificates, against: rendered)
-        let permissions = try config?.permissionRules() ?? .none
+        let leases = try config?.leases() ?? []
+        try ConfigFile.checkLeases(leases, against: rendered, certificates: certificates)
+        var permissions = try config?.permissionRules() ?? .none
+        // A lease's own owner and mode win, as a rendered file's do.
+        permissions.rules.insert(contentsOf: leases.compactMap(\.ownership), at: 0)
         let actions = try config?.changeActions() ?? []
         let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
@@ -38,6 +43,7 @@ extension MountCommand {
         factory.replacingWorker = channel.generation > 0
         factory.clock = clock
         factory.certificates = certificates
+        factory.leases = leases.map(\.request)
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
@@ -55,6 +61,7 @@ extension MountCommand {
         options.rendered = rendered
         options.permissions = permissions
         options.certificates = CertificateFolders(upstream)
+        options.leases = LeaseFolders(upstream)
         options.actions = tally
         if options.caching != .kernelOpens, options.checksEveryOpen || options.events, channel.kernelKeepsOpens {
             throw SecretError.reloadNeedsNewMount
@@ -86,6 +93,10 @@ extension MountCommand {
         if let mirror {
             await cache.restore(mirror.restored)
             await cache.mirror(to: mirror.mirror)
+        }
+        // Before the renewal service starts and the first read: a lease an earlier worker made is kept.
+        if let held = (upstream as? VaultSecretStore)?.leases, let journal = channel.leaseJournal() {
+            await held.attach(journal)
         }
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
@@ -130,6 +141,10 @@ extension MountCommand {
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
         if stopping.wipe.withLock({ $0 }) { mirror?.mirror.wipe() }
+        // The mount stops (not a worker handing over to the next): its leases go with it.
+        if !stopping.retire.withLock({ $0 }), let held = (upstream as? VaultSecretStore)?.leases {
+            await held.revokeAll()
+        }
         await cache.shutdown()
     }
 
@@ -163,6 +178,7 @@ extension MountCommand {
                     Task { channel.tell("PONG") }
                     continue
                 case "RETIRE":
+                    stopping.retire.withLock { $0 = true }
                     Task { await group.triggerGracefulShutdown() }
                 case "STOP":
                     // The supervisor has detached the mount: serve what is already inside it until
@@ -191,4 +207,6 @@ extension SecretError {
 
 private final class StopOrder: Sendable {
     let wipe = Mutex(false)
+    /// RETIRE: another worker takes the mount, and the leases, over.
+    let retire = Mutex(false)
 }
