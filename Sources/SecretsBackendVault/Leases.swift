@@ -99,9 +99,13 @@ public actor VaultLeases {
     /// Where `path`'s lease stands, nil while no credential was made.
     func state(_ path: SecretPath) -> LeaseState? { held[path]?.state }
 
-    /// Returns once `path` holds a credential (made by a reader or by `make`), or the task is cancelled.
-    func waitUntilHeld(_ path: SecretPath) async {
-        if held[path] != nil { return }
+    /// Whether the last attempt to make `path`'s credential failed.
+    func hasFailed(_ path: SecretPath) -> Bool { failures[path] != nil }
+
+    /// Returns once `path` holds a credential or an attempt to make one failed (a reader's, or `make`'s),
+    /// or the task is cancelled.
+    func waitUntilTried(_ path: SecretPath) async {
+        if held[path] != nil || failures[path] != nil { return }
         await withTaskCancellationHandler {
             await withCheckedContinuation { waiters[path, default: []].append($0) }
         } onCancel: {
@@ -159,6 +163,7 @@ public actor VaultLeases {
                     metadata: ["path": "\(path)", "read": "\(request.shownRead)", "reason": "\(failure.message)"])
             }
             failures[path] = failure
+            wakeWaiters(path)
             throw failure
         }
     }

@@ -51,11 +51,12 @@ public struct LeasesRenewal: Service {
         while !Task.isCancelled {
             guard let state = await leases.state(path) else {
                 if failures == 0 {
-                    // Nothing to keep until a reader asks for it.
-                    await leases.waitUntilHeld(path)
+                    // Nothing to keep until a reader asks for it; a reader's failed attempt is retried here.
+                    if await !leases.hasFailed(path) { await leases.waitUntilTried(path) }
+                    if await leases.hasFailed(path) { failures = 1 }
                     continue
                 }
-                // A prefetch that failed: tried again, as a reader would.
+                // A first credential that could not be made: tried again with doubling waits.
                 guard await sleep(schedule.retryWait(failures: failures, state: nil, at: clock.wallNow())) else {
                     return
                 }
@@ -69,7 +70,9 @@ public struct LeasesRenewal: Service {
             }
             let now = clock.wallNow()
             var (action, due) = schedule.next(state)
-            if failures > 0 { due = now.addingTimeInterval(schedule.retryWait(failures: failures, state: state, at: now).seconds) }
+            if failures > 0 {
+                due = now.addingTimeInterval(schedule.retryWait(failures: failures, state: state, at: now).seconds)
+            }
             // A lease that ends before the step is due: readers stop getting it at its end.
             if !expired, state.expiresAt <= due {
                 guard await sleep(.seconds(max(0, state.expiresAt.timeIntervalSince(now)))) else { return }
@@ -88,8 +91,12 @@ public struct LeasesRenewal: Service {
                 expired = false
             } catch {
                 failures += 1
-                let wait = schedule.retryWait(failures: failures, state: await leases.state(path), at: clock.wallNow())
-                await leases.noteProblem(path, SecretError.from(error), retryIn: wait)
+                // A failed replacement is logged where credentials are made; a failed renewal here.
+                if action == .renew {
+                    let wait = schedule.retryWait(
+                        failures: failures, state: await leases.state(path), at: clock.wallNow())
+                    await leases.noteProblem(path, SecretError.from(error), retryIn: wait)
+                }
             }
         }
     }

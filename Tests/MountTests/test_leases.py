@@ -23,9 +23,6 @@ from peers import errno_of, free_port, start_private_bao, unique
 from test_events import Inotifywait
 from test_vault_mount import mount_vault
 
-pytestmark = pytest.mark.skipif(not glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                                reason="PostgreSQL is not installed (scripts/lib/common.sh installs it)")
-
 SUPERUSER_PASSWORD = "pg-superuser-" + os.urandom(8).hex()
 
 
@@ -33,7 +30,9 @@ class Postgres:
     """A throwaway cluster owned by the `postgres` user on a loopback port: initdb, pg_ctl start -w."""
 
     def __init__(self):
-        self.bindir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        assert found, "PostgreSQL is not installed: scripts/test installs it (Debian's postgresql)"
+        self.bindir = os.path.dirname(found[-1])
         self.dir = tempfile.mkdtemp(prefix="secretsfs-pg-")
         owner = pwd.getpwnam("postgres")
         os.chown(self.dir, owner.pw_uid, owner.pw_gid)
