@@ -149,7 +149,13 @@ public struct WorkerChannel: Sendable, Equatable {
 extension WorkerChannel {
     /// The leases earlier workers held, and where this one records its own.
     public func leaseJournal() -> (any LeaseJournal)? {
-        SharedJournal(fd: leases, halfCapacity: Self.leaseJournalHalf).map(SharedLeaseJournal.init)
+        // A supervisor older than leases hands four descriptors: the number may then be any file this
+        // worker opened (an audit log), which must not be laid out as a journal.
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink("/proc/self/fd/\(leases)", &buffer, buffer.count - 1)
+        let target = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        guard target.hasPrefix("/memfd:secretsfs-leases") else { return nil }
+        return SharedJournal(fd: leases, halfCapacity: Self.leaseJournalHalf).map(SharedLeaseJournal.init)
     }
 }
 
