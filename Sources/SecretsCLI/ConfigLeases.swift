@@ -42,7 +42,9 @@ extension ConfigFile {
                     }
                     read = text
                 case "prefetch", "revoke":
-                    guard let on = value.bool else { throw SecretError(.configuration, "\(place): '\(name)' must be true or false") }
+                    guard let on = value.bool else {
+                        throw SecretError(.configuration, "\(place): '\(name)' must be true or false")
+                    }
                     if name == "prefetch" { prefetch = on } else { revoke = on }
                 case "mode":
                     rule.mode = try Self.mode(value, place)
@@ -88,7 +90,8 @@ extension ConfigFile {
             for file in files.all where file.path.hasPrefix(folder) || folder.hasPrefix(file.path) {
                 throw SecretError(.configuration, "rendered file \(file.path) and the lease at \(folder) overlap")
             }
-            for certificate in certificates where certificate.path.hasPrefix(folder) || folder.hasPrefix(certificate.path) {
+            for certificate in certificates
+            where certificate.path.hasPrefix(folder) || folder.hasPrefix(certificate.path) {
                 throw SecretError(
                     .configuration, "the certificate at \(certificate.path) and the lease at \(folder) overlap")
             }

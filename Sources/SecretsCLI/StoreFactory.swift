@@ -76,7 +76,8 @@ struct StoreFactory {
             }
             if let leases = vault.leases {
                 services.append(
-                    LeasesRenewal(leases: leases, clock: clock, replace: renew) { path in await cache.invalidate(path) })
+                    LeasesRenewal(leases: leases, clock: clock, replace: renew) { path in await cache.invalidate(path) }
+                )
             }
             return services
         }

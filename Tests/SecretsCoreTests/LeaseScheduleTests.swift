@@ -48,7 +48,10 @@ import Testing
     @Test func retriesDoubleAndStayWithinTheLease() {
         let state = LeaseState(obtainedAt: at(0), expiresAt: at(300), renewable: true)
         let waits = (1...8).map { schedule.retryWait(failures: $0, state: state, at: at(0)) }
-        #expect(waits.prefix(7) == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(32), .seconds(60)])
+        #expect(
+            waits.prefix(7) == [
+                .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(32), .seconds(60),
+            ])
         #expect(waits[7] == .seconds(60))
         // 9 s left: never more than a third of it.
         #expect(schedule.retryWait(failures: 6, state: state, at: at(291)) == .seconds(3))
@@ -69,7 +72,8 @@ import Testing
         let decoded = bytes.withUnsafeBytes { LeaseRecordCodec.decode($0) }
         #expect(decoded == record)
         for cut in [0, 1, bytes.count / 2, bytes.count - 1] {
-            #expect(bytes.withUnsafeBytes { LeaseRecordCodec.decode(UnsafeRawBufferPointer(rebasing: $0[0..<cut])) } == nil)
+            #expect(
+                bytes.withUnsafeBytes { LeaseRecordCodec.decode(UnsafeRawBufferPointer(rebasing: $0[0..<cut])) } == nil)
         }
     }
 }
