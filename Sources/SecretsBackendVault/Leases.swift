@@ -50,6 +50,8 @@ public actor VaultLeases {
     private var failures: [SecretPath: SecretError] = [:]
     private var renewProblems: [SecretPath: String] = [:]
     private var journal: (any LeaseJournal)?
+    /// Another worker took the leases over: this one neither records, renews nor makes any more.
+    private(set) var handedOver = false
     private var waiters: [SecretPath: [CheckedContinuation<Void, Never>]] = [:]
 
     init(
@@ -80,6 +82,14 @@ public actor VaultLeases {
 
     private func save() {
         journal?.save(requests.keys.sorted().compactMap { held[$0] })
+    }
+
+    /// This worker retires and the next one has taken the journal over: nothing this one does from now
+    /// on may overwrite it or make a credential the next one would not know of.
+    public func handOver() {
+        journal = nil
+        handedOver = true
+        for path in Array(waiters.keys) { wakeWaiters(path) }
     }
 
     /// The credential a folder shows now; the first is made here when none was tried yet. After its

@@ -48,7 +48,7 @@ public struct LeasesRenewal: Service {
             do { try await replace(path) } catch { failures = 1 }
         }
         var expired = false
-        while !Task.isCancelled {
+        while !Task.isCancelled, await !leases.handedOver {
             guard let state = await leases.state(path) else {
                 if failures == 0 {
                     // Nothing to keep until a reader asks for it; a reader's failed attempt is retried here.

@@ -271,8 +271,12 @@ on_change:
     assert engine.requests("sys/leases/renew") >= 4
     assert any("password" == name for _, _, name in events), events
     assert wait_for(lambda: marker.exists() and len(marker.read_text().split()) >= 2, 10)
-    service = m.read("pg", "service").decode()
-    assert f"user={credential(m)[0]}" in service
+    # The libpq service file rendered from the folder logs in too.
+    service = subprocess.run(["psql", "-w", "service=app", "-At", "-c", "select current_user"],
+                             env={**os.environ, "PGSERVICEFILE": m.p("pg", "service")}, capture_output=True,
+                             timeout=30)
+    assert service.returncode == 0, service.stderr
+    assert service.stdout.decode().strip().startswith(engine.prefix)
     # The users replaced are dropped by Vault when their leases end.
     assert wait_for(lambda: set(postgres.users_like(engine.prefix)) <= set(seen[-2:]), 30)
     assert_no_lease_id(env, m, engine)

@@ -95,9 +95,8 @@ extension MountCommand {
             await cache.mirror(to: mirror.mirror)
         }
         // Before the renewal service starts and the first read: a lease an earlier worker made is kept.
-        if let held = (upstream as? VaultSecretStore)?.leases, let journal = channel.leaseJournal() {
-            await held.attach(journal)
-        }
+        let heldLeases = (upstream as? VaultSecretStore)?.leases
+        if let heldLeases, let journal = channel.leaseJournal() { await heldLeases.attach(journal) }
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
             continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
@@ -136,15 +135,15 @@ extension MountCommand {
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
-        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping)
+        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping) {
+            if let heldLeases { await heldLeases.handOver() }
+        }
         defer { audit?.flush() }
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
         if stopping.wipe.withLock({ $0 }) { mirror?.mirror.wipe() }
         // The mount stops (not a worker handing over to the next): its leases go with it.
-        if !stopping.retire.withLock({ $0 }), let held = (upstream as? VaultSecretStore)?.leases {
-            await held.revokeAll()
-        }
+        if !stopping.retire.withLock({ $0 }), let heldLeases { await heldLeases.revokeAll() }
         await cache.shutdown()
     }
 
@@ -167,7 +166,8 @@ extension MountCommand {
     /// RETIRE (another worker takes over) and STOP (the mount stops) both end the loop after the
     /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
     private static func listenForOrders(
-        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder
+        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder,
+        retiring: @escaping @Sendable () async -> Void
     ) {
         Thread {
             while let line = channel.listen() {
@@ -179,7 +179,10 @@ extension MountCommand {
                     continue
                 case "RETIRE":
                     stopping.retire.withLock { $0 = true }
-                    Task { await group.triggerGracefulShutdown() }
+                    Task {
+                        await retiring()
+                        await group.triggerGracefulShutdown()
+                    }
                 case "STOP":
                     // The supervisor has detached the mount: serve what is already inside it until
                     // it goes quiet (or the kernel lets go of it, which ends the loop by itself).
