@@ -154,6 +154,7 @@ def assert_no_lease_id(env, m, engine):
     """The lease ids Vault made for this engine appear nowhere the mount writes or shows."""
     listed = engine.vault.request("LIST", f"sys/leases/lookup/{engine.mount}/creds/app", expect=None)[1]
     ids = [f"{engine.mount}/creds/app/{key}" for key in ((listed or {}).get("data") or {}).get("keys", [])]
+    assert ids, "Vault lists no lease to look for"
     shown = m.read(".status").decode() + m.log_text()
     for lease_id in ids:
         assert lease_id not in shown and lease_id.rsplit("/", 1)[1] not in shown
@@ -307,6 +308,7 @@ leases:
     assert postgres.users_like(engine.prefix) == [first[0]]
     assert postgres.login(*first)
     assert lease_status(m)["made"] == 1
+    assert_no_lease_id(env, m, engine)
     assert m.stop() == 0
     assert wait_for(lambda: postgres.users_like(engine.prefix) == [], 30)
 
