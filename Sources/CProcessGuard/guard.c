@@ -44,10 +44,10 @@ static int is_credential(const char *entry) {
 }
 
 // A worker's descriptors as WorkerChannel numbers them: its control socket is inherited; /dev/fuse,
-// the two journals and the credentials memfd come over that socket once the worker is non-dumpable
+// the two journals, the credentials memfd and the lease journal come over that socket once the worker is non-dumpable
 // (an inherited one would be open to /proc/PID/fd/N readers between execve and this guard).
 enum { worker_control = 6, worker_received_max = 8 };
-static const int worker_targets[] = {3, 4, 5, 7};
+static const int worker_targets[] = {3, 4, 5, 7, 8};
 
 typedef union {
     struct cmsghdr align;

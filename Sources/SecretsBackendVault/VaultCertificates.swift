@@ -280,14 +280,7 @@ extension VaultCertificates {
     }
 
     /// The names certificates add to `folder`'s listing: their folders, and the folders above them.
-    nonisolated func listing(of folder: SecretPath) -> Listing {
-        var listing = Listing()
-        for path in requests.keys where path != folder && path.hasPrefix(folder) {
-            guard let below = path.relative(to: folder)?.segments, let first = below.first else { continue }
-            if below.count == 1 { listing.secrets.insert(first) } else { listing.folders.insert(first) }
-        }
-        return listing
-    }
+    nonisolated func listing(of folder: SecretPath) -> Listing { Listing.implied(by: requests.keys, in: folder) }
 
     func read(_ path: SecretPath, version: String?) async throws -> Secret {
         guard let version else { return try await current(path).secret }

@@ -40,6 +40,8 @@ public struct VaultOptions: Sendable {
     public var startUnreachable = false
     /// PKI certificates to issue and show as folders (`certificates:` in the config).
     public var certificates: [VaultCertificateRequest] = []
+    /// Dynamic credentials to make, renew and show as folders (`leases:` in the config).
+    public var leases: [VaultLeaseRequest] = []
 
     public init() {}
 

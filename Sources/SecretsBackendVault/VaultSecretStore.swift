@@ -29,10 +29,12 @@ public final class VaultSecretStore: SecretStore {
     public let tokenRenewal: VaultTokenRenewal
     /// The PKI certificates the store shows as folders (`certificates:`); nil when there are none.
     public let certificates: VaultCertificates?
+    /// The dynamic credentials the store shows as folders (`leases:`); nil when there are none.
+    public let leases: VaultLeases?
 
     private init(
         configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger,
-        kvVersion: Int?, certificates: [VaultCertificateRequest]
+        kvVersion: Int?, certificates: [VaultCertificateRequest], leases: [VaultLeaseRequest] = []
     ) {
         self.descriptor = StoreDescriptor(
             backend: "vault", address: configuration.displayAddress,
@@ -44,6 +46,8 @@ public final class VaultSecretStore: SecretStore {
         self.certificates =
             certificates.isEmpty
             ? nil : VaultCertificates(certificates, client: client, auth: auth, clock: clock, logger: logger)
+        self.leases =
+            leases.isEmpty ? nil : VaultLeases(leases, client: client, auth: auth, clock: clock, logger: logger)
         self.mount = configuration.mount
         self.prefix = configuration.prefix
         self.logger = logger
@@ -98,7 +102,7 @@ public final class VaultSecretStore: SecretStore {
             ])
         return VaultSecretStore(
             configuration: configuration, client: client, auth: auth, clock: clock, logger: logger,
-            kvVersion: kvVersion, certificates: options.certificates)
+            kvVersion: kvVersion, certificates: options.certificates, leases: options.leases)
     }
 
     /// Which KV engine the mount is, from `GET sys/internal/ui/mounts/<mount>` (which a token with
@@ -142,6 +146,10 @@ public final class VaultSecretStore: SecretStore {
     // MARK: SecretStore
 
     public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        if let leases {
+            if leases.isFolder(path) { return try await leases.read(path, version: version) }
+            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+        }
         if let certificates {
             if certificates.isFolder(path) { return try await certificates.read(path, version: version) }
             if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
@@ -158,10 +166,18 @@ public final class VaultSecretStore: SecretStore {
     }
 
     public func list(_ folder: SecretPath) async throws -> Listing {
-        guard let certificates else { return try await listKV(folder) }
-        // A certificate's folder holds its fields, which the file system takes from the secret.
-        if certificates.isFolder(folder) || certificates.isInside(folder) { return Listing() }
-        let added = certificates.listing(of: folder)
+        guard certificates != nil || leases != nil else { return try await listKV(folder) }
+        // A certificate's or lease's folder holds its fields, which the file system takes from the secret.
+        if certificates?.isFolder(folder) == true || certificates?.isInside(folder) == true
+            || leases?.isFolder(folder) == true || leases?.isInside(folder) == true
+        {
+            return Listing()
+        }
+        var added = certificates?.listing(of: folder) ?? Listing()
+        if let more = leases?.listing(of: folder) {
+            added.secrets.formUnion(more.secrets)
+            added.folders.formUnion(more.folders)
+        }
         var listing: Listing
         do {
             listing = try await listKV(folder)
@@ -209,6 +225,10 @@ public final class VaultSecretStore: SecretStore {
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try requireSecretPath(path)
+        if let leases {
+            if leases.isFolder(path) { return try await leases.versions(of: path) }
+            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+        }
         if let certificates {
             if certificates.isFolder(path) { return try await certificates.versions(of: path) }
             if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
@@ -239,6 +259,9 @@ public final class VaultSecretStore: SecretStore {
         if let certificates, certificates.isFolder(path) || certificates.isInside(path) {
             throw SecretError.unsupported("a certificate is issued by Vault, not written").at(path)
         }
+        if let leases, leases.isFolder(path) || leases.isInside(path) {
+            throw SecretError.unsupported("a leased credential is made by Vault, not written").at(path)
+        }
         if try await kvVersion() == 1 {
             try await putV1(path, content.asMap.mapValues { VaultKV.FieldValue.value($0) })
             return VersionInfo(id: VaultKV.fingerprint(content.asMap), createdAt: nil, labels: [VersionInfo.current])
@@ -254,6 +277,11 @@ public final class VaultSecretStore: SecretStore {
     public func rotate(_ request: RotationRequest) async throws -> RotationResult {
         let path = request.path
         try requireSecretPath(path)
+        if let leases {
+            // Any of the folder's files names the whole credential: a new one changes them together.
+            if leases.isFolder(path) { return try await leases.rotate(request) }
+            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+        }
         if let certificates {
             // Any of the folder's files names the whole certificate: its files change together.
             if certificates.isFolder(path) { return try await certificates.rotate(request) }

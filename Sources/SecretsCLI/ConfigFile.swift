@@ -8,10 +8,13 @@ import Yams
 /// variables, which win over the file: a key is used only when its flag is absent from the
 /// command line and none of its environment variables is set. An unknown key is an error.
 /// `files:` is read in `ConfigRenderedFiles.swift`, `permissions:` in `ConfigPermissionRules.swift`,
-/// `certificates:` in `ConfigCertificates.swift`, `on_change:` in `ChangeActionConfig.swift`.
+/// `certificates:` in `ConfigCertificates.swift`, `on_change:` in `ChangeActionConfig.swift`, `leases:` in
+/// `ConfigLeases.swift`.
 struct ConfigFile {
     /// Keys that are not flags.
-    static let structuredKeys: Set<String> = ["policy", "files", "permissions", "certificates", "on_change"]
+    static let structuredKeys: Set<String> = [
+        "policy", "files", "permissions", "certificates", "on_change", "leases",
+    ]
 
     var values: [String: Node]
     var path: String

@@ -17,6 +17,7 @@ extension ConfigFile {
         let files = try renderedFiles()
         let certificates = try certificates()
         try Self.checkCertificates(certificates, against: files)
+        try Self.checkLeases(try leases(), against: files, certificates: certificates)
         _ = try changeActions()
         return (files, try permissionRules(), certificates)
     }

@@ -21,6 +21,8 @@ struct StoreFactory {
     var clock: any TimeSource = SystemTimeSource()
     /// `certificates:` of the config, which only the Vault backend can issue.
     var certificates: [VaultCertificateRequest] = []
+    /// `leases:` of the config, which only the Vault backend can make.
+    var leases: [VaultLeaseRequest] = []
 
     var homeDirectory: String { environment["HOME"] ?? NSHomeDirectory() }
 
@@ -46,6 +48,12 @@ struct StoreFactory {
                 "'certificates' in the config needs --backend vault (Vault's PKI engine issues them); "
                     + "the backend is \(kind.rawValue)")
         }
+        if !leases.isEmpty, kind != .vault {
+            throw SecretError(
+                .configuration,
+                "'leases' in the config needs --backend vault (Vault's secrets engines make them); "
+                    + "the backend is \(kind.rawValue)")
+        }
         return kind
     }
 
@@ -57,12 +65,21 @@ struct StoreFactory {
         of store: any SecretStore, cache: CachingSecretStore? = nil, clock: any TimeSource = SystemTimeSource()
     ) -> [any Service] {
         if let vault = store as? VaultSecretStore {
-            guard let certificates = vault.certificates, let cache else { return [vault.tokenRenewal] }
-            let renewal = VaultCertificateRenewal(certificates: certificates, clock: clock) { path in
-                // The store issues the certificate itself: the generated value is not used.
+            guard let cache else { return [vault.tokenRenewal] }
+            // The store issues the certificate or makes the credential itself: the generated value is not used.
+            let renew: @Sendable (SecretPath) async throws -> Void = { path in
                 _ = try await cache.rotate(RotationRequest(path: path) { SecretValue(bytes: [UInt8]()) })
             }
-            return [vault.tokenRenewal, renewal]
+            var services: [any Service] = [vault.tokenRenewal]
+            if let certificates = vault.certificates {
+                services.append(VaultCertificateRenewal(certificates: certificates, clock: clock, reissue: renew))
+            }
+            if let leases = vault.leases {
+                services.append(
+                    LeasesRenewal(leases: leases, clock: clock, replace: renew) { path in await cache.invalidate(path) }
+                )
+            }
+            return services
         }
         if let aws = store as? AWSSecretStore { return [aws.credentialRefresh] }
         if let ssm = store as? SSMParameterStore { return [ssm.credentialRefresh] }
@@ -110,6 +127,7 @@ struct StoreFactory {
             vault.timeout = options.backendTimeout?.duration
             vault.startUnreachable = replacingWorker
             vault.certificates = certificates
+            vault.leases = leases
             return try await VaultSecretStore.connect(
                 options: vault, environment: environment, homeDirectory: homeDirectory, logger: logger, clock: clock)
         case .aws, .ssm:

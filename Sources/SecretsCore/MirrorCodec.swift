@@ -134,7 +134,7 @@ public enum MirrorCodec {
     }
 }
 
-private struct ByteWriter {
+struct ByteWriter {
     var bytes: [UInt8] = []
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
@@ -165,7 +165,7 @@ private struct ByteWriter {
     }
 }
 
-private struct ByteReader {
+struct ByteReader {
     let bytes: UnsafeRawBufferPointer
     var offset = 0
 

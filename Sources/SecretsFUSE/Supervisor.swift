@@ -27,11 +27,14 @@ public struct AdoptedMount: Sendable {
     public var fuse: Int32
     public var inodes: Int32
     public var cache: Int32
+    /// -1 when the keeper held none (a mount made by an older version): a new journal is made.
+    public var leases: Int32
 
-    public init(fuse: Int32, inodes: Int32, cache: Int32) {
+    public init(fuse: Int32, inodes: Int32, cache: Int32, leases: Int32 = -1) {
         self.fuse = fuse
         self.inodes = inodes
         self.cache = cache
+        self.leases = leases
     }
 }
 
@@ -66,6 +69,7 @@ public final class Supervisor: @unchecked Sendable {
     private var inodesFD: Int32 = -1
     private var cacheFD: Int32 = -1
     private var credentialsFD: Int32 = -1
+    private var leasesFD: Int32 = -1
     private var current: Worker?
     private var candidate: Worker?
     private var deaths: [ContinuousClock.Instant] = []
@@ -158,6 +162,7 @@ public final class Supervisor: @unchecked Sendable {
         inodesFD = Self.memfd("secretsfs-inodes")
         cacheFD = Self.memfd("secretsfs-cache")
         credentialsFD = Self.memfd("secretsfs-credentials")
+        leasesFD = Self.memfd("secretsfs-leases")
         writeCredentials()
         // "mounted" is the worker's to say, once it serves.
         logger.debug(
@@ -169,6 +174,8 @@ public final class Supervisor: @unchecked Sendable {
         inodesFD = fcntl(mount.inodes, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.inodes)
         cacheFD = fcntl(mount.cache, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.cache)
         credentialsFD = Self.memfd("secretsfs-credentials")
+        leasesFD = mount.leases >= 0 ? fcntl(mount.leases, F_DUPFD_CLOEXEC, 10).closingOriginal(mount.leases) : -1
+        if leasesFD < 0 { leasesFD = Self.memfd("secretsfs-leases") }
         writeCredentials()
         // The kernel answered INIT long ago, to a worker of the supervisor before this one.
         kernelInitialized = true
@@ -188,6 +195,9 @@ public final class Supervisor: @unchecked Sendable {
         keepMountOnStop = storeDescriptors([
             ("fuse", fuseFD), ("inodes", inodesFD), ("cache", cacheFD), ("mountpoint", record),
         ])
+        // Apart, and not needed to keep the mount: a store of four (FileDescriptorStoreMax=4) loses only the
+        // leases, which the next supervisor's worker then makes anew.
+        if keepMountOnStop { _ = storeDescriptors([("leases", leasesFD)]) }
     }
 
     private static func memfd(_ name: String) -> Int32 {
@@ -211,13 +221,14 @@ public final class Supervisor: @unchecked Sendable {
             session = nil
         }
         // Whatever the workers left in shared memory goes with the descriptors.
-        for fd in [inodesFD, cacheFD, credentialsFD, fuseFD] where fd >= 0 {
+        for fd in [inodesFD, cacheFD, credentialsFD, leasesFD, fuseFD] where fd >= 0 {
             _ = ftruncate(fd, 0)
             close(fd)
         }
         inodesFD = -1
         cacheFD = -1
         credentialsFD = -1
+        leasesFD = -1
         fuseFD = -1
         logger.log(level: everReady ? .info : .debug, "unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
     }
@@ -260,9 +271,9 @@ public final class Supervisor: @unchecked Sendable {
             workerFailed(nil, reason: "cannot start a worker: \(String(cString: strerror(spawned)))")
             return
         }
-        // In WorkerChannel's order (fuse, inodes, cache, credentials); a worker that does not get them
-        // fails at its first use of one, and says so.
-        let handed = [fuseFD, inodesFD, cacheFD, credentialsFD]
+        // In WorkerChannel's order (fuse, inodes, cache, credentials, leases); a worker that does not get
+        // them fails at its first use of one, and says so.
+        let handed = [fuseFD, inodesFD, cacheFD, credentialsFD, leasesFD]
         if secretsfs_send_descriptors(pair[0], handed, Int32(handed.count)) != 0 {
             logger.error(
                 "cannot hand the worker its descriptors", metadata: ["error": "\(String(cString: strerror(errno)))"])
@@ -496,7 +507,7 @@ public final class Supervisor: @unchecked Sendable {
         guard stopping, current == nil, candidate == nil, let finished else { return }
         self.finished = nil
         if keepMountOnStop {
-            for fd in [inodesFD, cacheFD, credentialsFD, fuseFD] where fd >= 0 { close(fd) }
+            for fd in [inodesFD, cacheFD, credentialsFD, leasesFD, fuseFD] where fd >= 0 { close(fd) }
             logger.info("left the mount to the next supervisor", metadata: ["mountpoint": "\(options.mountpoint)"])
         } else {
             unmount()

@@ -22,6 +22,8 @@ public struct WorkerChannel: Sendable, Equatable {
     public var control: Int32 = 6
     /// Credentials the supervisor took out of its environment: NAME=VALUE, NUL-separated.
     public var credentials: Int32 = 7
+    /// Leased credentials (`leases:`, `SharedJournal`), so a new worker renews them rather than making new ones.
+    public var leases: Int32 = 8
     public var generation: UInt32 = 0
     public var restarts: Int = 0
     public var reloads: Int = 0
@@ -54,6 +56,7 @@ public struct WorkerChannel: Sendable, Equatable {
     /// Halves of the shared journals: sparse, so only what is written takes memory.
     static let inodeJournalHalf = 64 << 20
     static let cacheJournalHalf = 512 << 20
+    static let leaseJournalHalf = 4 << 20
 
     // MARK: The worker's end
 
@@ -147,6 +150,52 @@ public struct WorkerChannel: Sendable, Equatable {
         }
         return (SharedCacheMirror(journal: journal), latest.map { ($0.key, $0.value) })
     }
+}
+
+extension WorkerChannel {
+    /// The leases earlier workers held, and where this one records its own.
+    public func leaseJournal() -> (any LeaseJournal)? {
+        // A supervisor older than leases hands four descriptors: the number may then be any file this
+        // worker opened (an audit log), which must not be laid out as a journal.
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink("/proc/self/fd/\(leases)", &buffer, buffer.count - 1)
+        let target = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        guard target.hasPrefix("/memfd:secretsfs-leases") else { return nil }
+        return SharedJournal(fd: leases, halfCapacity: Self.leaseJournalHalf).map(SharedLeaseJournal.init)
+    }
+}
+
+/// One record per lease, all rewritten at each change: there are few, and a half-written set is never seen.
+final class SharedLeaseJournal: LeaseJournal {
+    private let journal: SharedJournal
+    init(journal: SharedJournal) { self.journal = journal }
+
+    func load() -> [LeaseRecord] {
+        var records: [LeaseRecord] = []
+        journal.forEachRecord { bytes in
+            if let record = LeaseRecordCodec.decode(bytes) { records.append(record) }
+        }
+        return records
+    }
+
+    func save(_ records: [LeaseRecord]) {
+        var encoded = records.map(LeaseRecordCodec.encode)
+        defer { for index in encoded.indices { encoded[index].withUnsafeMutableBytes { SecretValue.zero($0) } } }
+        var all: [UInt8] = []
+        // Reserved at once: a buffer that grows leaves copies of what it held behind.
+        all.reserveCapacity(encoded.reduce(0) { $0 + $1.count })
+        var ranges: [Range<Int>] = []
+        for record in encoded {
+            ranges.append(all.count..<(all.count + record.count))
+            all.append(contentsOf: record)
+        }
+        defer { all.withUnsafeMutableBytes { SecretValue.zero($0) } }
+        all.withUnsafeBytes { raw in
+            _ = journal.replace(with: ranges.map { UnsafeRawBufferPointer(rebasing: raw[$0]) })
+        }
+    }
+
+    func wipe() { journal.wipeAll() }
 }
 
 final class SharedInodeJournal: InodeJournal {

@@ -22,6 +22,8 @@ public struct FileSystemOptions: Sendable {
     public var rendered: RenderedFiles = .none
     /// The folders of `certificates:`, whose files a store issues.
     public var certificates: CertificateFolders = .none
+    /// The folders of `leases:`, whose credentials a store makes and renews.
+    public var leases: LeaseFolders = .none
     /// Owner and mode per path glob (`permissions:`); the fields above are the defaults.
     public var permissions: PermissionRules = .none
     /// `.events` streams (`--events`): each needs its own open, so every open reaches the daemon.

@@ -27,6 +27,7 @@ extension SecretsFileSystem {
             inodes: inodes.count,
             worker: worker,
             certificates: await options.certificates.statuses(),
+            leases: await options.leases.statuses(),
             now: clock.wallNow(),
             actions: options.actions?.all ?? [],
             requests: requests.all,
@@ -45,6 +46,7 @@ struct StatusSnapshot: Sendable {
     var inodes: Int
     var worker: WorkerIdentity?
     var certificates: [CertificateStatus] = []
+    var leases: [LeaseStatus] = []
     var now = Date()
     var actions: [ChangeActionFigures] = []
     var requests: [(RequestTally.Operation, Int)] = []
@@ -111,6 +113,17 @@ enum StatusRenderer {
             var expiresInSeconds: Int?
             var problem: String?
         }
+        /// Only on a mount with `leases:`. Never the lease id: it is a credential.
+        var leases: [Lease]?
+        struct Lease: Encodable {
+            var path: String
+            var obtainedAt: String?
+            var expiresAt: String?
+            var expiresInSeconds: Int?
+            var renewals: Int
+            var made: Int
+            var problem: String?
+        }
         struct Action: Encodable {
             var index: Int
             var kind: String
@@ -162,6 +175,17 @@ enum StatusRenderer {
                     reloads: $0.reloads, supervisorPid: $0.supervisorPID)
             },
             certificates: certificates(snapshot),
+            leases: snapshot.leases.isEmpty
+                ? nil
+                : snapshot.leases.map { lease in
+                    .init(
+                        path: lease.path.string, obtainedAt: lease.obtainedAt.map(Timestamp.iso8601),
+                        expiresAt: lease.expiresAt.map(Timestamp.iso8601),
+                        expiresInSeconds: lease.expiresAt.map {
+                            Int($0.timeIntervalSince(snapshot.now).rounded(.down))
+                        },
+                        renewals: lease.renewals, made: lease.made, problem: lease.problem)
+                },
             actions: snapshot.actions.isEmpty
                 ? nil
                 : snapshot.actions.map {

@@ -16,6 +16,9 @@ ensure_system_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     # Real consumers of rendered files (Tests/MountTests/test_render.py): libpq and OpenSSH.
     command -v psql >/dev/null || missing+=(postgresql-client)
+    # A real server for the database secrets engine (Tests/MountTests/test_leases.py): the tests start
+    # a throwaway cluster of their own on a loopback port.
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     command -v inotifywait >/dev/null || missing+=(inotify-tools)
     # The Debian package's own check (Tests/MountTests/test_package.py).

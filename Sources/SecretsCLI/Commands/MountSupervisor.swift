@@ -102,7 +102,7 @@ extension MountCommand {
             return nil
         }
         if let record = passed["mountpoint"] { close(record) }
-        return AdoptedMount(fuse: fuse, inodes: inodes, cache: cache)
+        return AdoptedMount(fuse: fuse, inodes: inodes, cache: cache, leases: passed["leases"] ?? -1)
     }
 
     /// The credential variables' values; their bytes in this process's original environment block

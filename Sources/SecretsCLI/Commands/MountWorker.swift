@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SecretsBackendVault
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
@@ -28,7 +29,11 @@ extension MountCommand {
         let rendered = try config?.renderedFiles() ?? .none
         let certificates = try config?.certificates() ?? []
         try ConfigFile.checkCertificates(certificates, against: rendered)
-        let permissions = try config?.permissionRules() ?? .none
+        let leases = try config?.leases() ?? []
+        try ConfigFile.checkLeases(leases, against: rendered, certificates: certificates)
+        var permissions = try config?.permissionRules() ?? .none
+        // A lease's own owner and mode win, as a rendered file's do.
+        permissions.rules.insert(contentsOf: leases.compactMap(\.ownership), at: 0)
         let actions = try config?.changeActions() ?? []
         let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
         let audit = try auditLog.map { try FileAuditSink(path: $0) }
@@ -54,6 +59,7 @@ extension MountCommand {
         factory.replacingWorker = channel.generation > 0 || !fromFile.isEmpty
         factory.clock = clock
         factory.certificates = certificates
+        factory.leases = leases.map(\.request)
         let upstream = try await factory.makeStore()
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
@@ -85,6 +91,7 @@ extension MountCommand {
         options.rendered = rendered
         options.permissions = permissions
         options.certificates = CertificateFolders(upstream)
+        options.leases = LeaseFolders(upstream)
         options.actions = tally
         if options.caching != .kernelOpens, options.checksEveryOpen || options.events, channel.kernelKeepsOpens {
             throw SecretError.reloadNeedsNewMount
@@ -122,6 +129,9 @@ extension MountCommand {
                 file: sealedFile, mirror: fileMirror, cache: cache, clock: clock, logger: logger)
             fileService = [.init(service: service, successTerminationBehavior: .ignore)]
         }
+        // Before the renewal service starts and the first read: a lease an earlier worker made is kept.
+        let heldLeases = (upstream as? VaultSecretStore)?.leases
+        if let heldLeases, let journal = channel.leaseJournal() { await heldLeases.attach(journal) }
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,
             continuity: channel.inodeContinuity(pid: getpid(), startedAt: Date()))
@@ -160,11 +170,15 @@ extension MountCommand {
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
-        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping)
+        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping) {
+            if let heldLeases { await heldLeases.handOver() }
+        }
         defer { audit?.flush() }
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
         if stopping.wipe.withLock({ $0 }) { mirror?.mirror.wipe() }
+        // The mount stops (not a worker handing over to the next): its leases go with it.
+        if !stopping.retire.withLock({ $0 }), let heldLeases { await heldLeases.revokeAll() }
         await cache.shutdown()
     }
 
@@ -187,7 +201,8 @@ extension MountCommand {
     /// RETIRE (another worker takes over) and STOP (the mount stops) both end the loop after the
     /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
     private static func listenForOrders(
-        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder
+        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder,
+        retiring: @escaping @Sendable () async -> Void
     ) {
         Thread {
             while let order = channel.listen() {
@@ -198,7 +213,11 @@ extension MountCommand {
                     Task { channel.tell(.pong) }
                     continue
                 case .retire:
-                    Task { await group.triggerGracefulShutdown() }
+                    stopping.retire.withLock { $0 = true }
+                    Task {
+                        await retiring()
+                        await group.triggerGracefulShutdown()
+                    }
                 case .stop:
                     // The supervisor has detached the mount: serve what is already inside it until
                     // it goes quiet (or the kernel lets go of it, which ends the loop by itself).
@@ -226,4 +245,6 @@ extension SecretError {
 
 private final class StopOrder: Sendable {
     let wipe = Mutex(false)
+    /// RETIRE: another worker takes the mount, and the leases, over.
+    let retire = Mutex(false)
 }
