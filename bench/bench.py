@@ -1244,9 +1244,11 @@ class Bench:
             row("1. ratio mount / hello", f"{c['mount'] / c['hello']:.3f}×")
             if "cached_python" in r:
                 py = r["cached_python"]
-                row("1. for reference, the same from Python (`open().read()`, median of each read): tmpfs / mount "
-                    "(Python's `isatty` ioctl reaches the daemon on every open)",
-                    f"{py['tmpfs']:.1f} µs / {py['mount']:.1f} µs = {py['mount'] / py['tmpfs']:.2f}×")
+                ratio = py["mount"] / py["tmpfs"]
+                row("1. the same from Python (`open().read()`, median of each read): tmpfs / mount "
+                    "(Python's `isatty` ioctl reaches the daemon on every open: fs/fuse/ioctl.c forwards every "
+                    "ioctl and remembers no refusal)",
+                    f"{py['tmpfs']:.1f} µs / {py['mount']:.1f} µs = {ratio:.2f}×", "≤ 1.5×", met(ratio <= 1.5))
             for key, label in (("audit", "`--audit-log`"), ("policy", "policy (config `policy:` by uid)"),
                                ("direct", "`--direct-io`"),
                                ("audit_kept", "`--audit-log --keep-pages` (each open checked, pages kept)"),
@@ -1317,7 +1319,7 @@ class Bench:
             if "tmpfs_ls_ms" in m:
                 ratio = m["ls_warm_ms"] / m["tmpfs_ls_ms"]
                 row("5. `ls -l` of the 1,000 again / the same folder on tmpfs",
-                    f"{m['ls_warm_ms']:.0f} ms / {m['tmpfs_ls_ms']:.1f} ms = {ratio:.1f}×", "≤ 5×", met(ratio <= 5))
+                    f"{m['ls_warm_ms']:.0f} ms / {m['tmpfs_ls_ms']:.1f} ms = {ratio:.1f}×", "≤ 2×", met(ratio <= 2))
             row("5. read all 10,000 secrets (Python open/read)", f"{m['read_all_s']:.2f} s")
             if "read_again_s" in m:
                 row("5. read all 10,000 again: seconds / backend calls (the default `--cache-max-entries` keeps "
