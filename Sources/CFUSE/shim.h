@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 
 static inline struct fuse_args secretsfs_fuse_args_init(int argc, char **argv) {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -114,9 +115,12 @@ static inline void secretsfs_feed_init(struct fuse_session *se, uint32_t minor, 
 // own reply (the kernel then serializes lookups, as before).
 static inline int secretsfs_process_init(struct fuse_session *se, const struct fuse_buf *buf) {
     int fd = fuse_session_fd(se);
-    int saved = dup(fd);
+    // dup2 clears close-on-exec: the descriptor gets its own flags back, so no program started
+    // later (on_change, exec) inherits /dev/fuse.
+    int fdflags = fcntl(fd, F_GETFD);
+    int saved = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     int pipefd[2];
-    if (saved < 0 || pipe(pipefd) != 0) {
+    if (saved < 0 || syscall(SYS_pipe2, pipefd, O_CLOEXEC) != 0) {
         if (saved >= 0) close(saved);
         fuse_session_process_buf(se, buf);
         return -1;
@@ -124,6 +128,7 @@ static inline int secretsfs_process_init(struct fuse_session *se, const struct f
     dup2(pipefd[1], fd);
     fuse_session_process_buf(se, buf);
     dup2(saved, fd);
+    if (fdflags >= 0) fcntl(fd, F_SETFD, fdflags);
     close(saved);
     close(pipefd[1]);
     unsigned char reply[512];
