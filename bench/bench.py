@@ -143,6 +143,17 @@ class Daemon:
                     return int(line.split()[1])
         raise RuntimeError(f"no {field}")
 
+    def worker_rss_kib(self, field="VmRSS"):
+        """The same figure of the worker, the process that serves the mount and holds the cache
+        (`rss_kib` is the supervisor's, which only keeps the mount alive)."""
+        out = subprocess.run(["cat", os.path.join(self.mountpoint, ".status")], capture_output=True, check=True)
+        pid = json.loads(out.stdout)["worker"]["pid"]
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"no {field}")
+
     def stop(self):
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -687,6 +698,7 @@ class Bench:
                 if len(read_file(os.path.join(daemon.mountpoint, name))) != 32:
                     raise RuntimeError(f"{name} has the wrong size")
             rss_read_only = daemon.rss_kib()
+            worker_read_only = daemon.worker_rss_kib()
             daemon.stop()
 
             daemon = self.mount("many", backend=("--store", store))
@@ -705,7 +717,16 @@ class Bench:
                     raise RuntimeError(f"{name} has the wrong size")
             read_all = time.perf_counter() - began
             rss_end = daemon.rss_kib()
-            anon_end, file_end = daemon.rss_kib("RssAnon"), daemon.rss_kib("RssFile")
+            worker_end = daemon.worker_rss_kib()
+            anon_end, file_end = daemon.worker_rss_kib("RssAnon"), daemon.worker_rss_kib("RssFile")
+            # A second pass: with the default `--cache-max-entries` the whole tree and its listings
+            # stay cached, so it asks the store nothing.
+            calls_before = self.status(mp)["cache"]["backend_calls"]
+            began = time.perf_counter()
+            for name in names:
+                read_file(os.path.join(mp, name))
+            read_again = time.perf_counter() - began
+            second_pass_calls = self.status(mp)["cache"]["backend_calls"] - calls_before
             status = self.status(mp)
             daemon.stop()
             timed_shell(f"ls -l {shm}/d3")
@@ -716,6 +737,8 @@ class Bench:
                 "ls_cold_ms": ls_cold * 1e3, "ls_warm_ms": ls_warm * 1e3, "ls_entries": ls_entries,
                 "find_s": find_time, "find_count": int(find_out.strip()), "read_all_s": read_all,
                 "rss_read_only_mib": rss_read_only / 1024, "rss_start_mib": rss_start / 1024, "rss_find_mib": rss_find / 1024, "rss_end_mib": rss_end / 1024,
+                "worker_read_only_mib": worker_read_only / 1024, "worker_end_mib": worker_end / 1024,
+                "read_again_s": read_again, "second_pass_calls": second_pass_calls,
                 "anon_end_mib": anon_end / 1024, "file_end_mib": file_end / 1024,
                 "cache_entries": status["cache"]["entries"], "inodes": status["inodes"]})
         shutil.rmtree(shm, ignore_errors=True)
@@ -1221,9 +1244,11 @@ class Bench:
             row("1. ratio mount / hello", f"{c['mount'] / c['hello']:.3f}×")
             if "cached_python" in r:
                 py = r["cached_python"]
-                row("1. for reference, the same from Python (`open().read()`, median of each read): tmpfs / mount "
-                    "(Python's `isatty` ioctl reaches the daemon on every open)",
-                    f"{py['tmpfs']:.1f} µs / {py['mount']:.1f} µs = {py['mount'] / py['tmpfs']:.2f}×")
+                ratio = py["mount"] / py["tmpfs"]
+                row("1. the same from Python (`open().read()`, median of each read): tmpfs / mount "
+                    "(Python's `isatty` ioctl reaches the daemon on every open: fs/fuse/ioctl.c forwards every "
+                    "ioctl and remembers no refusal)",
+                    f"{py['tmpfs']:.1f} µs / {py['mount']:.1f} µs = {ratio:.2f}×", "≤ 1.5×", met(ratio <= 1.5))
             for key, label in (("audit", "`--audit-log`"), ("policy", "policy (config `policy:` by uid)"),
                                ("direct", "`--direct-io`"),
                                ("audit_kept", "`--audit-log --keep-pages` (each open checked, pages kept)"),
@@ -1294,15 +1319,24 @@ class Bench:
             if "tmpfs_ls_ms" in m:
                 ratio = m["ls_warm_ms"] / m["tmpfs_ls_ms"]
                 row("5. `ls -l` of the 1,000 again / the same folder on tmpfs",
-                    f"{m['ls_warm_ms']:.0f} ms / {m['tmpfs_ls_ms']:.1f} ms = {ratio:.1f}×", "≤ 5×", met(ratio <= 5))
+                    f"{m['ls_warm_ms']:.0f} ms / {m['tmpfs_ls_ms']:.1f} ms = {ratio:.1f}×", "≤ 2×", met(ratio <= 2))
             row("5. read all 10,000 secrets (Python open/read)", f"{m['read_all_s']:.2f} s")
-            row("5. daemon VmRSS, fresh mount, after reading all 10,000 and nothing else",
-                f"{m['rss_read_only_mib']:.1f} MiB", "≤ 64 MiB", met(m["rss_read_only_mib"] <= 64))
-            row("5. daemon VmRSS after mount / after `ls -l` and the `find` / then after reading all 10,000",
-                f"{m['rss_start_mib']:.1f} / {m['rss_find_mib']:.1f} / {m['rss_end_mib']:.1f} MiB", "≤ 64 MiB",
-                met(m["rss_end_mib"] <= 64))
-            row("5. of which anonymous (heap, stacks) / file-backed (binary, libraries)",
-                f"{m['anon_end_mib']:.1f} / {m['file_end_mib']:.1f} MiB")
+            if "read_again_s" in m:
+                row("5. read all 10,000 again: seconds / backend calls (the default `--cache-max-entries` keeps "
+                    "the tree and its listings)", f"{m['read_again_s']:.2f} s / {m['second_pass_calls']:.0f}", "0 calls",
+                    met(m["second_pass_calls"] == 0))
+            if "worker_read_only_mib" in m:
+                row("5. worker VmRSS (serves the mount, holds the cache), fresh mount, after reading all 10,000 "
+                    "and nothing else", f"{m['worker_read_only_mib']:.1f} MiB", "≤ 64 MiB",
+                    met(m["worker_read_only_mib"] <= 64))
+                row("5. worker VmRSS after `ls -l`, the `find` and reading all 10,000",
+                    f"{m['worker_end_mib']:.1f} MiB", "≤ 64 MiB", met(m["worker_end_mib"] <= 64))
+                row("5. of which anonymous (heap, stacks) / file-backed (binary, libraries)",
+                    f"{m['anon_end_mib']:.1f} / {m['file_end_mib']:.1f} MiB")
+            row("5. supervisor VmRSS (keeps the mount; no cache): after reading all 10,000 alone / after mount / "
+                "after `ls -l` and the `find` / then after reading all 10,000",
+                f"{m['rss_read_only_mib']:.1f} / {m['rss_start_mib']:.1f} / {m['rss_find_mib']:.1f} / "
+                f"{m['rss_end_mib']:.1f} MiB", "≤ 10 MiB", met(m["rss_end_mib"] <= 10))
         if "ready" in r:
             d = r["ready"]
             row("6. `secretsfs mount` start → mounted and a file reads, local store", f"{d['local']:.0f} ms",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 
 static inline struct fuse_args secretsfs_fuse_args_init(int argc, char **argv) {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -102,6 +103,49 @@ static inline void secretsfs_feed_init(struct fuse_session *se, uint32_t minor, 
     buf.mem = &message;
     buf.size = sizeof(message);
     fuse_session_process_buf(se, &buf);
+}
+
+// The kernel's INIT, answered by libfuse with FUSE_PARALLEL_DIROPS added. libfuse 3.14 works out
+// FUSE_CAP_PARALLEL_DIROPS (it is among its defaults) but never puts the bit in its INIT reply, so
+// the kernel takes a folder's mutex around every LOOKUP in it (fs/fuse/dir.c, fuse_lookup ->
+// fuse_lock_inode) and the first reads of 8 secrets in one folder wait for each other's backend
+// call. libfuse writes its reply to the session's descriptor, so for this one request that number
+// points at a pipe; the reply is read back, given the bit, and written to /dev/fuse. Nothing else
+// writes to the device before INIT is answered. Returns 0, or -1 when it fell back to libfuse's
+// own reply (the kernel then serializes lookups, as before).
+static inline int secretsfs_process_init(struct fuse_session *se, const struct fuse_buf *buf) {
+    int fd = fuse_session_fd(se);
+    // dup2 clears close-on-exec: the descriptor gets its own flags back, so no program started
+    // later (on_change, exec) inherits /dev/fuse.
+    int fdflags = fcntl(fd, F_GETFD);
+    int saved = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int pipefd[2];
+    if (saved < 0 || syscall(SYS_pipe2, pipefd, O_CLOEXEC) != 0) {
+        if (saved >= 0) close(saved);
+        fuse_session_process_buf(se, buf);
+        return -1;
+    }
+    dup2(pipefd[1], fd);
+    fuse_session_process_buf(se, buf);
+    dup2(saved, fd);
+    if (fdflags >= 0) fcntl(fd, F_SETFD, fdflags);
+    close(saved);
+    close(pipefd[1]);
+    unsigned char reply[512];
+    ssize_t n = read(pipefd[0], reply, sizeof reply);
+    close(pipefd[0]);
+    if (n < (ssize_t)sizeof(struct secretsfs_out_header)) return -1;
+    struct secretsfs_out_header *out = (struct secretsfs_out_header *)reply;
+    // fuse_init_out: major, minor, max_readahead, flags (32-bit words); bit 18 is FUSE_PARALLEL_DIROPS.
+    int patched = out->error == 0 && n >= (ssize_t)(sizeof(*out) + 16);
+    if (patched) {
+        uint32_t flags;
+        memcpy(&flags, reply + sizeof(*out) + 12, sizeof flags);
+        flags |= 1u << 18;
+        memcpy(reply + sizeof(*out) + 12, &flags, sizeof flags);
+    }
+    if (write(fd, reply, (size_t)n) != n) return -1;
+    return patched ? 0 : -1;
 }
 
 // FUSE_NOTIFY_RESEND (Linux 6.9, protocol 7.40): the kernel queues again every request a dead

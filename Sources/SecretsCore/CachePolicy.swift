@@ -6,7 +6,9 @@ public struct CachePolicy: Sendable, Equatable {
     public var maxStale: Duration
     /// How long a NotFound is remembered.
     public var negativeTTL: Duration
-    /// How many entries at most; the least recently used leave first.
+    /// How many entries at most; the least recently used leave first. The default holds a tree of
+    /// 10,000 secrets with the listings of its folders, even one folder a secret (at 10,000 a second
+    /// pass over such a tree missed: the listings pushed a tenth out at once).
     public var maxEntries: Int
     /// A value read after this fraction of its TTL is refreshed in the background.
     public var refreshAheadFraction: Double
@@ -43,7 +45,7 @@ public struct CachePolicy: Sendable, Equatable {
         ttl: Duration = .seconds(300),
         maxStale: Duration = .seconds(86_400),
         negativeTTL: Duration = .seconds(10),
-        maxEntries: Int = 10_000,
+        maxEntries: Int = 20_000,
         refreshAheadFraction: Double = 0.75,
         backendTimeout: Duration = BackendTimeout.standard,
         staleGrace: Duration = .milliseconds(250),

@@ -122,7 +122,13 @@ enum Operations {
                 UInt64(ino), handle: fi?.pointee.fh ?? 0, data: data, context: Operations.context(req))
             bridge.reply(req, answer) { .written($0) }
         }
-        // No flush: libfuse answers ENOSYS once and the kernel stops sending it on every close.
+        // ENOSYS once and the kernel stops sending these (on every close, for FLUSH); answered here
+        // only so that `.metrics` counts every request.
+        ops.flush = { req, _, _ in Operations.decline(req) }
+        ops.fsync = { req, _, _, _ in Operations.decline(req) }
+        ops.fsyncdir = { req, _, _, _ in Operations.decline(req) }
+        ops.lseek = { req, _, _, _, _ in Operations.decline(req) }
+        ops.access = { req, _, _ in Operations.decline(req) }
         ops.release = { req, _, fi in
             let bridge = Bridge.from(req, .release)
             bridge.reply(req, bridge.fileSystem.release(fi?.pointee.fh ?? 0)) { .ok }
@@ -175,6 +181,13 @@ enum Operations {
                 Operations.xattrReply(names.flatMap { Array($0.utf8) + [0] }, size)
             }
         }
+        // Answered here, on the loop thread: no file is a terminal or takes a command. The kernel
+        // forwards every ioctl but a few generic ones and remembers no refusal (fs/fuse/ioctl.c turns
+        // ENOSYS into ENOTTY per call), so answering at once is the whole saving to be had.
+        ops.ioctl = { req, _, _, _, _, _, _, _, _ in
+            _ = Bridge.from(req, .ioctl)
+            FUSEReplier.send(Request(raw: req!), .error(ENOTTY))
+        }
         ops.setxattr = { req, _, _, _, _, _ in Operations.refuse(req) }
         ops.removexattr = { req, _, _ in Operations.refuse(req) }
         ops.fallocate = { req, _, _, _, _, _ in Operations.refuse(req) }
@@ -190,6 +203,11 @@ enum Operations {
 
     private static func context(_ req: fuse_req_t?) -> RequestContext {
         Request(raw: req!).context
+    }
+
+    private static func decline(_ req: fuse_req_t?) {
+        _ = Bridge.from(req, .declined)
+        FUSEReplier.send(Request(raw: req!), .error(ENOSYS))
     }
 
     private static func refuse(_ req: fuse_req_t?) {

@@ -70,7 +70,11 @@ struct SessionLoop {
             }
             if !waitedForWork { window.observe(gap: Self.now() - lastDone) }
             waitedForWork = false
-            fuse_session_process_buf(session, &buffer)
+            if Self.isInit(buffer) {
+                _ = secretsfs_process_init(session, &buffer)
+            } else {
+                fuse_session_process_buf(session, &buffer)
+            }
             lastDone = Self.now()
             handled(lastDone)
             lastYield = lastDone
@@ -83,6 +87,14 @@ struct SessionLoop {
     /// runnable thread waits at most this long, rarely enough that the loop keeps its place in
     /// the scheduler (yielding on every empty read made a Python reader's opens 40% slower).
     static let yieldEvery: Int64 = 20_000
+
+    /// Whether `buffer` holds the kernel's INIT (opcode 26), which `secretsfs_process_init` answers.
+    static func isInit(_ buffer: fuse_buf) -> Bool {
+        guard let memory = buffer.mem, buffer.size >= MemoryLayout<secretsfs_in_header>.size,
+            (buffer.flags.rawValue & FUSE_BUF_IS_FD.rawValue) == 0
+        else { return false }
+        return memory.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == 26
+    }
 
     static func now() -> Int64 {
         var time = timespec()

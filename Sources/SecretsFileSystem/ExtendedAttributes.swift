@@ -4,17 +4,26 @@ import SecretsCore
 /// Metadata of a value file, readable with `getfattr -d`: never the value itself.
 extension SecretsFileSystem {
     static let xattrPrefix = "user.secretsfs."
+    static let userNamespace = "user."
 
     public func listXattrs(_ inode: UInt64, context: RequestContext = .unknown) -> Answer<[String]> {
         .later { [self] in try await xattrs(inode, context: context).map(\.0) }
     }
 
-    /// Now for a name that is not ours, on a file that exists: no such attribute. `ls -l` asks every
-    /// file for its ACL and security label, so this needs no node resolved.
+    /// Now for a name that is not ours, on a file that exists, so it needs no node resolved. A name
+    /// outside `user.` (`security.selinux`, `system.posix_acl_access`: what `ls -l` asks every file)
+    /// is in a namespace this file system does not keep: EOPNOTSUPP, which `ls` (coreutils'
+    /// `getfilecon_cache`, `file_has_acl_cache`) remembers for the whole device and stops asking,
+    /// where ENODATA made it ask each file, two round trips a file. The kernel has no per-name way to
+    /// stop GETXATTR: only ENOSYS, which ends every extended attribute, ours included (fs/fuse/xattr.c,
+    /// `fc->no_getxattr`). A `user.` name not ours: no such attribute.
     public func getXattr(_ inode: UInt64, name: String, context: RequestContext = .unknown) -> Answer<[UInt8]> {
         guard name.hasPrefix(Self.xattrPrefix) else {
             return .immediately {
                 _ = try resolver.key(inode)
+                if !name.hasPrefix(Self.userNamespace) {
+                    throw SecretError(.unsupported, "extended attributes of that namespace are not kept")
+                }
                 throw SecretError(.noSuchAttribute, "no such attribute")
             }
         }

@@ -7,6 +7,11 @@ public final class RequestTally: Sendable {
     public enum Operation: Int, CaseIterable, Sendable {
         case lookup, forget, getattr, setattr, readlink, open, read, poll, write, release
         case opendir, readdir, readdirplus, releasedir, statfs, getxattr, listxattr
+        /// Python's buffered `open` asks `isatty` (TCGETS) of every file it opens: one IOCTL each.
+        case ioctl
+        /// FLUSH, FSYNC, FSYNCDIR, LSEEK and ACCESS: answered ENOSYS, which the kernel remembers for
+        /// the connection, so each is counted at most once or so a mount.
+        case declined
         /// Requests to change the tree (mkdir, unlink, rename, ...), all refused alike.
         case change
 

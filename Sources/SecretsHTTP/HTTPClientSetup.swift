@@ -14,6 +14,11 @@ public enum HTTPClientSetup {
     /// that fails, say) instead of a bare timeout, so it must be shorter than the call's deadline.
     public static let maxConnectTimeout: Duration = .seconds(2)
 
+    /// Connections kept to one server: first reads of different secrets run side by side (16 threads
+    /// of a service reading its secrets at start), and AsyncHTTPClient's default of 8 left the rest
+    /// queued for a connection while a slow server held the first 8.
+    public static let connectionsPerHost = 32
+
     /// - Parameters:
     ///   - callTimeout: the deadline of one call; the client's connect timeout is derived from it.
     ///   - tls: trust roots and verification for https; nil uses the system's.
@@ -29,6 +34,7 @@ public enum HTTPClientSetup {
         // No read timeout: the layer's call deadline bounds a silent server, once (`HTTPLayer.send`).
         configuration.timeout = .init(connect: .nanoseconds(max(1_000_000, connect.nanoseconds)), read: nil)
         if http1Only { configuration.httpVersion = .http1Only }
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         // No spans are exported; without a tracer the client skips building their attributes per call.
         configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

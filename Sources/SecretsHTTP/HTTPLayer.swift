@@ -126,6 +126,15 @@ public final class HTTPLayer: Sendable {
             do throws(SecretError) {
                 outcome = .success(try await send(request, deadline: deadline))
             } catch {
+                // Misses of different secrets are sent side by side, more at once than the pool keeps
+                // connections to a slow server: the client gives a request up after waiting its connect
+                // timeout for one. It was never sent, so it waits again, bounded by the call's deadline.
+                if let cause = error.cause, TransportErrors.isUnsentForWantOfAConnection(cause),
+                    clock.monotonicNow() < deadline
+                {
+                    attempt -= 1
+                    continue
+                }
                 if changesNothing || request.method == .GET, droppedResends < Self.droppedConnectionResends,
                     let cause = error.cause, TransportErrors.isDroppedConnection(cause),
                     clock.monotonicNow() < deadline

@@ -13,6 +13,12 @@ enum TransportErrors {
     /// A connection closed or reset under a request before its answer began: what a request meets on a
     /// pooled keep-alive connection the other end (a balancer) dropped while it sat idle. A refused
     /// connection is not one.
+    /// A request that waited for a free pooled connection longer than the client's connect timeout:
+    /// it never left, so it may go again whatever it changes (`HTTPLayer.call`, within its deadline).
+    static func isUnsentForWantOfAConnection(_ error: any Error) -> Bool {
+        (error as? HTTPClientError) == .getConnectionFromPoolTimeout
+    }
+
     static func isDroppedConnection(_ error: any Error) -> Bool {
         switch error {
         case let error as HTTPClientError:

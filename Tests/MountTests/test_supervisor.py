@@ -138,8 +138,11 @@ def test_the_worker_environment_holds_no_credential(env, bao):
 class SlowProxy:
     """A TCP proxy that holds every answer for `delay` seconds: a backend that is slow, not dead."""
 
-    def __init__(self, target_port, delay):
+    def __init__(self, target_port, delay, every_answer=False):
         self.delay = delay
+        # Every HTTP answer waits, also one sent on a connection that has just answered (for reads
+        # that follow each other; by default only an answer after a quiet moment waits).
+        self.every_answer = every_answer
         self.target = ("127.0.0.1", target_port)
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -165,7 +168,7 @@ class SlowProxy:
                 data = source.recv(65536)
                 if not data:
                     break
-                if time.monotonic() - last > 0.05:
+                if delay and (data.startswith(b"HTTP/") if self.every_answer else time.monotonic() - last > 0.05):
                     time.sleep(delay)
                 sink.sendall(data)
                 last = time.monotonic()

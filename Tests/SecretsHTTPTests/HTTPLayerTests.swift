@@ -228,6 +228,22 @@ import Testing
         script.release()
     }
 
+    @Test func aRequestThatNeverGotAConnectionWaitsAgainWithinTheDeadline() async throws {
+        let clock = ManualTimeSource()
+        let script = Script([
+            .fail(HTTPClientError.getConnectionFromPoolTimeout), .fail(HTTPClientError.getConnectionFromPoolTimeout),
+            .answer(200),
+        ])
+        let http = layer(script, clock: clock)
+        // Never sent, so even a POST goes again, without an attempt or a backoff.
+        let outcome = try await http.call(
+            "POST x", deadline: http.deadline(after: .seconds(5)), policy: RetryPolicy(maxAttempts: 1),
+            changesNothing: false, makeRequest: { Self.post }, judge: { _ in .accept })
+        #expect(try outcome.get().status == 200)
+        #expect(script.sent.count == 3)
+        #expect(clock.sleeperCount == 0)
+    }
+
     @Test func aDroppedConnectionIsResentAtOnceForReadsOnly() async throws {
         let clock = ManualTimeSource()
         let dropped: [Script.Step] = [
