@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from idle_proxy import IdleClosingProxy, KeepAliveFront
+from proxies import IdleClosingProxy, KeepAliveFront
 from peers import aws_client, aws_environment, clean_environment, require, shared_vault, unique
 
 READS = 30

@@ -20,8 +20,7 @@ import pytest
 
 from conftest import BIN, wait_for
 from peers import errno_of, free_port, start_private_bao, unique
-from test_events import Inotifywait
-from test_vault_mount import mount_vault
+from mounts import Inotifywait, mount_vault
 
 SUPERUSER_PASSWORD = "pg-superuser-" + os.urandom(8).hex()
 

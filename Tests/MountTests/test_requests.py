@@ -12,7 +12,7 @@ import time
 
 from conftest import wait_for  # noqa: F401
 from peers import clean_environment, shared_vault, unique
-from test_supervisor import SlowProxy
+from proxies import SlowProxy
 
 
 def requests(m):

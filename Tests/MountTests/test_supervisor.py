@@ -7,7 +7,6 @@ import errno
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -17,6 +16,7 @@ import pytest
 from conftest import is_mounted, status, wait_for
 from fake_systemd import FakeSystemd
 from mounts import kill_worker, mount_vault, put_vault_secret
+from proxies import SlowProxy
 
 
 class Readers:
@@ -133,56 +133,6 @@ def test_the_worker_environment_holds_no_credential(env, bao):
     kill_worker(m)
     server_value = m.read("app", "key")
     assert server_value == b"environ-check-value-02"
-
-
-class SlowProxy:
-    """A TCP proxy that holds every answer for `delay` seconds: a backend that is slow, not dead."""
-
-    def __init__(self, target_port, delay, every_answer=False):
-        self.delay = delay
-        # Every HTTP answer waits, also one sent on a connection that has just answered (for reads
-        # that follow each other; by default only an answer after a quiet moment waits).
-        self.every_answer = every_answer
-        self.target = ("127.0.0.1", target_port)
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pipe, args=(client, upstream, 0), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, self.delay), daemon=True).start()
-
-    def _pipe(self, source, sink, delay):
-        # Only the start of an answer waits: the rest of it follows at once, as from a slow server.
-        last = 0.0
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if delay and (data.startswith(b"HTTP/") if self.every_answer else time.monotonic() - last > 0.05):
-                    time.sleep(delay)
-                sink.sendall(data)
-                last = time.monotonic()
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.listener.close()
 
 
 def test_sigterm_answers_the_reads_in_flight_before_it_unmounts(env, bao):

@@ -1,7 +1,9 @@
-"""A TCP proxy that drops idle keep-alive connections, as a load balancer in front of Vault does.
+"""The TCP proxies the tests put between a mount and its backend: one that is slow (`SlowProxy`), one
+that drops idle keep-alive connections (`IdleClosingProxy`) and one that keeps them open in front of
+a server that closes them (`KeepAliveFront`).
 
-A balancer forgets a connection that stayed idle past its timeout; a request the client sends on it
-afterwards is lost (`rst`: answered with a reset, as a balancer that no longer knows the connection
+A load balancer in front of Vault drops idle keep-alive connections: it forgets a connection that
+stayed idle past its timeout, and a request the client sends on it afterwards is lost (`rst`: answered with a reset, as a balancer that no longer knows the connection
 does; `fin`: the balancer's close crossing the request on the wire). Either way the client learns
 that its pooled connection is dead only after it has sent a request on it, which is the case a
 client must retry."""
@@ -165,3 +167,53 @@ def _content_length(head):
         if name.strip().lower() == b"content-length":
             return int(value.strip())
     return 0
+
+
+class SlowProxy:
+    """A TCP proxy that holds every answer for `delay` seconds: a backend that is slow, not dead."""
+
+    def __init__(self, target_port, delay, every_answer=False):
+        self.delay = delay
+        # Every HTTP answer waits, also one sent on a connection that has just answered (for reads
+        # that follow each other; by default only an answer after a quiet moment waits).
+        self.every_answer = every_answer
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(client, upstream, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, self.delay), daemon=True).start()
+
+    def _pipe(self, source, sink, delay):
+        # Only the start of an answer waits: the rest of it follows at once, as from a slow server.
+        last = 0.0
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if delay and (data.startswith(b"HTTP/") if self.every_answer else time.monotonic() - last > 0.05):
+                    time.sleep(delay)
+                sink.sendall(data)
+                last = time.monotonic()
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
