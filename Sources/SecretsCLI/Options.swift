@@ -48,19 +48,19 @@ enum BackendHelp {
 }
 
 struct LocalFlags: ParsableArguments, Sendable {
-    static let heading = "Local store (--backend local)"
+    static let heading = "Local store"
     @Option(name: .option(.store), help: .option(.store)) var store: String?
     @Option(name: .option(.storeKeyFile), help: .option(.storeKeyFile)) var storeKeyFile: String?
 }
 
 struct EnvFlags: ParsableArguments, Sendable {
-    static let heading = "Environment (--backend env)"
+    static let heading = "Environment variables"
     @Option(name: .option(.envPrefix), help: .option(.envPrefix)) var envPrefix: String?
     @Option(name: .option(.envInclude), help: .option(.envInclude)) var envInclude: [String] = []
 }
 
 struct VaultFlags: ParsableArguments, Sendable {
-    static let heading = "Vault and OpenBao (--backend vault)"
+    static let heading = "Vault and OpenBao"
     @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: String?
     @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
     @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
@@ -78,7 +78,7 @@ struct VaultFlags: ParsableArguments, Sendable {
 }
 
 struct AWSFlags: ParsableArguments, Sendable {
-    static let heading = "AWS Secrets Manager and SSM (--backend aws, ssm)"
+    static let heading = "AWS Secrets Manager and SSM Parameter Store"
     @Option(name: .option(.awsRegion), help: .option(.awsRegion)) var awsRegion: String?
     @Option(name: .option(.awsEndpoint), help: .option(.awsEndpoint)) var awsEndpoint: String?
     @Option(name: .option(.awsProfile), help: .option(.awsProfile)) var awsProfile: String?

@@ -205,6 +205,8 @@ def test_a_mount_of_an_empty_prefix_warns_once_in_the_log_and_status_at_no_extra
             log = [json.loads(l) for l in m.log_text().splitlines() if l.startswith("{")]
             warned = [l for l in log if l.get("level") == "warning" and "--vault-prefix" in l["message"]]
             assert len(warned) == 1, warned
+            words = run("status", m.path).stdout.decode()
+            assert "warning:    nothing under --vault-prefix empty" in words, words
         else:
             assert "warnings" not in json.loads(m.read(".status"))
         m.stop()
