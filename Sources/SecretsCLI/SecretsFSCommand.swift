@@ -14,8 +14,9 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             secretsfs check takes mount's arguments and checks them without mounting.
             """,
         subcommands: [
-            MountCommand.self, CheckCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
-            PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
+            MountCommand.self, CheckCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self,
+            VersionsCommand.self, PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self,
+            StatusCommand.self,
             ReloadCommand.self,
             StoreCommandGroup.self, ExecCommand.self, BackendsHelpCommand.self,
         ]
