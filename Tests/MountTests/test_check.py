@@ -193,7 +193,7 @@ def test_a_mount_of_an_empty_prefix_warns_once_in_the_log_and_status_at_no_extra
     for prefix in ("full", "empty"):
         before = len(served(counting_bao))
         m = env.mount(backend=vault_backend(vault, "--vault-prefix", prefix), env=vault_env(vault.token))
-        listed = os.listdir(m.path)
+        listed = [name for name in os.listdir(m.path) if not name.startswith(".")]
         assert listed == (["key"] if prefix == "full" else [])
         counts[prefix] = served(counting_bao)[before:]
         if prefix == "empty":
@@ -240,8 +240,9 @@ def test_aws_clean_prefix_and_empty_prefix(env, endpoint):
 
 @pytest.mark.parametrize("change, status, named", [
     ({"AWS_REGION": None}, 78, "region"),
-    ({"AWS_PROFILE": "no-such-profile"}, 78, "no-such-profile"),
-    ({"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9"}, 69, "refused"),
+    ({"AWS_REGION": None, "AWS_PROFILE": "no-such-profile"}, 78, "no-such-profile"),
+    # Refused at once; on a loaded machine the deadline may cut the retries first.
+    ({"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:9"}, 69, ("refused", "timed out")),
 ])
 def test_aws_region_profile_and_endpoint(env, endpoint, tmp_path, change, status, named):
     environment = aws_environment(endpoint)
@@ -250,7 +251,8 @@ def test_aws_region_profile_and_endpoint(env, endpoint, tmp_path, change, status
             environment.pop(key, None)
         else:
             environment[key] = value
-    result = run("check", "--backend", "aws", "--backend-timeout", "2s", env=environment)
+    result = run("check", "--backend", "aws", env=environment)
     assert result.returncode == status, result.stderr
-    assert len(lines(result)) == 1 and named in lines(result)[0], lines(result)
+    named = named if isinstance(named, tuple) else (named,)
+    assert len(lines(result)) == 1 and any(word in lines(result)[0] for word in named), lines(result)
     assert b"testing" not in result.stderr

@@ -37,7 +37,7 @@ struct CheckCommand: AsyncParsableCommand {
             findings.error(SecretsFSCommand.usageLine(for: error, arguments: arguments), ExitStatus.usage)
             findings.finish(summary: nil)
         }
-        _ = bootstrapLogging(mount.backend, defaultLevel: .critical)
+        let log = bootstrapLogging(mount.backend, defaultLevel: .critical)
         let logger = findings.logger
         let environment = ProcessInfo.processInfo.environment
 
@@ -60,7 +60,9 @@ struct CheckCommand: AsyncParsableCommand {
         // A config that does not load leaves nothing certain to check the backend with.
         if config != nil, structured == nil { findings.finish(summary: nil) }
 
-        var factory = StoreFactory(options: mount.backend, environment: environment, logger: logger)
+        // The backend's own log lines (a failed call, then its retry) would repeat the error it throws,
+        // which is the finding: they go to the log, off unless --log-level asks.
+        var factory = StoreFactory(options: mount.backend, environment: environment, logger: log)
         factory.certificates = structured?.certificates ?? []
         guard let kind = findings.attempt({ try factory.checkedBackendKind() }) else { findings.finish(summary: nil) }
         if kind == .local, !FileManager.default.fileExists(atPath: factory.localStorePath()) {
@@ -83,7 +85,7 @@ struct CheckCommand: AsyncParsableCommand {
                 findings.warning("\(name) shows nothing at the root: a mount would be empty")
             }
             let files = structured?.files ?? RenderedFiles.none
-            await renderEach(files, store: store, findings: findings, logger: logger)
+            await renderEach(files, store: store, findings: findings)
             summary =
                 "\(name): \(listing.secrets.count + listing.folders.count) names at the root"
                 + (files.all.isEmpty ? "" : ", \(files.all.count) rendered files")
@@ -95,9 +97,11 @@ struct CheckCommand: AsyncParsableCommand {
     /// Each rendered file as a read of it would make it now: a missing input is the reader's ENOENT at
     /// the mount, so it is a warning here.
     private func renderEach(
-        _ files: RenderedFiles, store: any SecretStore, findings: CheckFindings, logger: Logger
+        _ files: RenderedFiles, store: any SecretStore, findings: CheckFindings
     ) async {
         guard !files.all.isEmpty else { return }
+        // The file system's own line about a failed input would say again what the finding says.
+        let logger = Logger(label: "secretsfs") { _ in SwiftLogNoOpLogHandler() }
         // Through a cache as at the mount (and in `render`), so inputs resolve by the same rules.
         let cache = CachingSecretStore(upstream: store, policy: CachePolicy(), logger: logger)
         var options = FileSystemOptions(uid: getuid(), gid: getgid())
