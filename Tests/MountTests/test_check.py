@@ -47,10 +47,16 @@ def test_a_clean_setup_exits_0_with_one_line(store, tmp_path):
     assert VALUE not in result.stdout + result.stderr
 
 
-def test_without_a_mountpoint_the_rest_is_checked(store):
+def test_without_a_mountpoint_the_rest_is_checked(store, tmp_path):
     result = run("check", "--store", store)
     assert result.returncode == 0, result.stderr
     assert "names at the root" in result.stdout.decode()
+    # The mountpoint after the options, as mount takes it, is checked too.
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep").write_text("x")
+    later = run("check", "--store", store, str(full))
+    assert later.returncode == 78 and "not empty" in later.stderr.decode(), later.stderr
 
 
 def same_as_mount(mountpoint, *args, env=None):

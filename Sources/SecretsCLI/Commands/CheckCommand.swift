@@ -28,14 +28,19 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let findings = CheckFindings()
-        let mountpointGiven = arguments.first.map { !$0.hasPrefix("-") } ?? false
+        var mountpointGiven = arguments.first.map { !$0.hasPrefix("-") } ?? false
         let mount: MountCommand
         do {
             // A mountpoint stands in for the one left out; nothing is checked of it.
             mount = try MountCommand.parse(mountpointGiven ? arguments : ["/"] + arguments)
         } catch {
-            findings.error(SecretsFSCommand.usageLine(for: error, arguments: arguments), ExitStatus.usage)
-            findings.finish(summary: nil)
+            // The mountpoint may come after the options (`check --store s.db /mnt`), as `mount` takes it.
+            guard !mountpointGiven, let later = try? MountCommand.parse(arguments) else {
+                findings.error(SecretsFSCommand.usageLine(for: error, arguments: arguments), ExitStatus.usage)
+                findings.finish(summary: nil)
+            }
+            mount = later
+            mountpointGiven = true
         }
         let log = bootstrapLogging(mount.backend, defaultLevel: .critical)
         let logger = findings.logger
