@@ -31,6 +31,10 @@ public final class VaultSecretStore: SecretStore {
     public let certificates: VaultCertificates?
     /// The dynamic credentials the store shows as folders (`leases:`); nil when there are none.
     public let leases: VaultLeases?
+    /// Whether the last listing of the root found nothing under `--vault-prefix`: a warning (DESIGN
+    /// §5.1), learnt from the listings readers cause, so a mount makes no request of its own for it.
+    private let emptyPrefix = Mutex(false)
+    private let emptyPrefixSaid = LogOnce()
 
     private init(
         configuration: VaultConfiguration, client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger,
@@ -191,6 +195,25 @@ public final class VaultSecretStore: SecretStore {
     }
 
     private func listKV(_ folder: SecretPath) async throws -> Listing {
+        let listing = try await listKVKeys(folder)
+        if folder.isRoot, !prefix.isEmpty {
+            emptyPrefix.withLock { $0 = listing.isEmpty }
+            if listing.isEmpty, emptyPrefixSaid.first("empty prefix"), let warning = emptyPrefixWarning {
+                logger.warning("\(warning)")
+            }
+        }
+        return listing
+    }
+
+    /// The line the log, `.status` and `check` give for a prefix with nothing under it.
+    private var emptyPrefixWarning: String? {
+        guard emptyPrefix.withLock({ $0 }) else { return nil }
+        let mountName = mount.joined(separator: "/")
+        return "nothing under --vault-prefix \(prefix.joined(separator: "/")) in the KV mount \(mountName)/; "
+            + "'bao kv list \(mountName)/' shows what is there"
+    }
+
+    private func listKVKeys(_ folder: SecretPath) async throws -> Listing {
         let listed = try await kvVersion() == 1 ? mount + prefix : mount + ["metadata"] + prefix
         let apiPath = VaultPaths.encodePath(listed + folder.segments) + "/?list=true"
         let response = try await call(.GET, apiPath, idempotent: true, for: folder)
@@ -341,7 +364,9 @@ public final class VaultSecretStore: SecretStore {
                 if let problem = await auth.problem() {
                     return HealthReport(healthy: false, detail: "Vault at \(client.address) is unsealed; \(problem)")
                 }
-                return HealthReport(healthy: true, detail: "Vault at \(client.address) is unsealed and answering")
+                return HealthReport(
+                    healthy: true, detail: "Vault at \(client.address) is unsealed and answering",
+                    warnings: emptyPrefixWarning.map { [$0] } ?? [])
             case 503:
                 return HealthReport(healthy: false, detail: "Vault at \(client.address) is sealed")
             case 501:

@@ -14,6 +14,8 @@ enum ArgumentRewriter {
     static let backends = Set(BackendKind.allCases.map(\.rawValue))
     /// The subcommands that take no backend options, and so no config file.
     static let withoutStore: Set<String> = ["unmount", "status", "reload", "help"]
+    /// The subcommands that take `mount`'s options: `check` parses its arguments as `mount`'s.
+    static let takingMountOptions: Set<String> = ["mount", "check"]
 
     static func rewrite(_ argv: [String], environment: [String: String]) throws(SecretError) -> [String] {
         var argv = argv
@@ -22,9 +24,9 @@ enum ArgumentRewriter {
             // (`secretsfs chek DIR`) would otherwise start a mount of the default store on DIR.
             guard backends.contains(first), argv.count >= 2 else { throw unknownSubcommand(first) }
             argv = try fromMountHelper(argv)
-        } else if argv.first == "mount" {
+        } else if let first = argv.first, takingMountOptions.contains(first) {
             // The direct form takes our options in `-o` too, as DESIGN §5.1 promises.
-            argv = try ["mount"] + expandingMountOptions(Array(argv.dropFirst())).words
+            argv = try [first] + expandingMountOptions(Array(argv.dropFirst())).words
         }
         // `help nosuch` printed the top help and exited 0.
         if argv.first == "help", argv.count >= 2, !argv[1].hasPrefix("-"), !subcommands.contains(argv[1]) {

@@ -63,7 +63,7 @@ struct ConfigFile {
         var added: [String] = []
         for (key, node) in values.sorted(by: { $0.key < $1.key }) {
             guard let option = OptionSpec.named(key) else { continue }
-            if option.scope == .mountOnly, subcommand != "mount" { continue }
+            if option.scope == .mountOnly, !ArgumentRewriter.takingMountOptions.contains(subcommand) { continue }
             let flag = option.flag
             if argv.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
             if option.value(in: environment) != nil { continue }

@@ -37,7 +37,8 @@ struct OptionSpec: Sendable, Hashable {
     let inConfigFile: Bool
     /// What `--help` says; the variables, `defaultText` and `note` follow in parentheses.
     private let summary: String
-    /// The default as a user would type it, read off the value the option defaults to.
+    /// The default as a user would type it, read off the value the option defaults to; only for an
+    /// option whose property has none, since the parser prints a property's own default itself.
     private let defaultText: String?
     private let note: String?
     /// Words for the variables where "env: NAME" would mislead.
@@ -113,8 +114,8 @@ extension OptionSpec {
         "config", environment: ["SECRETSFS_CONFIG"], inConfigFile: false,
         help: "YAML file whose keys are these flags' names", note: "flags and environment win")
     static let backendKind = OptionSpec(
-        "backend", environment: ["SECRETSFS_BACKEND"], help: "Backend: local, env, vault, aws or ssm",
-        defaultText: BackendKind.local.rawValue)
+        "backend", environment: ["SECRETSFS_BACKEND"], help: "Backend",
+        defaultText: BackendKind.local.rawValue, note: "each one's flags: secretsfs help backends")
     static let store = OptionSpec(
         "store", environment: ["SECRETSFS_STORE"], help: "Local store file",
         defaultText: "$XDG_DATA_HOME/secretsfs/secrets.db")
@@ -160,9 +161,8 @@ extension OptionSpec {
     static let backendTimeout = OptionSpec(
         "backend-timeout", help: "Deadline of each backend call", defaultText: typed(BackendTimeout.standard))
     static let logLevel = OptionSpec(
-        "log-level", help: "trace, debug, info, notice, warning, error or critical",
-        note: "default error; mount: info")
-    static let logFormat = OptionSpec("log-format", help: "text or json")
+        "log-level", help: "Least level logged", note: "default error; mount: info")
+    static let logFormat = OptionSpec("log-format", help: "Log line format")
 
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
@@ -175,12 +175,11 @@ extension OptionSpec {
     ]
 
     static let cacheTTL = OptionSpec(
-        "cache-ttl", .value, .mountOnly, help: "How long a value is fresh", defaultText: typed(CachePolicy().ttl),
-        note: "0 turns caching off")
+        "cache-ttl", .value, .mountOnly, help: "How long a value is fresh", note: "0 turns caching off")
     static let refreshJitter = OptionSpec(
         "refresh-jitter", .value, .mountOnly,
         help: "Part of the TTL by which answers end early, spread so a fleet does not refresh in step",
-        defaultText: "\(Int(CachePolicy().refreshJitter * 100))%", note: "0 off")
+        note: "0 off")
     static let refreshInterval = OptionSpec(
         "refresh-interval", .value, .mountOnly,
         help: "How often cached values are checked against the listing of versions (aws, ssm) or prefetched ones read",
@@ -190,14 +189,12 @@ extension OptionSpec {
         help: "Read every secret matching this path glob into the cache before the mount is ready (repeatable)")
     static let maxStale = OptionSpec(
         "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
-        defaultText: typed(CachePolicy().maxStale), note: "0 off")
+        note: "0 off")
     static let negativeTTL = OptionSpec(
         "negative-ttl", .value, .mountOnly,
-        help: "How long a missing secret, or at TTL 0 a folder seen, is remembered",
-        defaultText: typed(CachePolicy().negativeTTL))
+        help: "How long a missing secret, or at TTL 0 a folder seen, is remembered")
     static let cacheMaxEntries = OptionSpec(
-        "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache",
-        defaultText: "\(CachePolicy().maxEntries)")
+        "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache")
     static let cacheFile = OptionSpec(
         "cache-file", .value, .mountOnly,
         help: "Keep the cache's answers sealed in this file, so a mount started while the backend is down serves them",
@@ -218,12 +215,10 @@ extension OptionSpec {
         "show-versions", .flag, .mountOnly, help: "List .versions in folders (it opens by name either way)")
     static let busyPoll = OptionSpec(
         "busy-poll", .value, .mountOnly,
-        help: "Microseconds the daemon stays awake after a request for the next one of a burst",
-        defaultText: "\(MountCommand.defaultBusyPoll)", note: "0 off")
+        help: "Microseconds the daemon stays awake after a request for the next one of a burst", note: "0 off")
     static let workerTimeout = OptionSpec(
         "worker-timeout", .value, .mountOnly,
-        help: "How long a worker may go without answering before it is killed and replaced",
-        defaultText: typed(MountCommand.defaultWorkerTimeout), note: "0 off")
+        help: "How long a worker may go without answering before it is killed and replaced", note: "0 off")
     static let uid = OptionSpec("uid", .value, .mountOnly, help: "Owner of every file (default: the mounting user)")
     static let gid = OptionSpec(
         "gid", .value, .mountOnly, help: "Group of every file (default: the mounting user's group)")
@@ -235,8 +230,7 @@ extension OptionSpec {
     static let nonEmpty = OptionSpec(
         "nonempty", .flag, .mountOnly, help: "Mount over a folder that holds files, hiding them (also -o nonempty)")
     static let rotationLength = OptionSpec(
-        "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits",
-        defaultText: "\(PasswordGenerator().length)")
+        "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits")
     static let auditLog = OptionSpec(
         "audit-log", .value, .mountOnly, help: "Append one JSON line per open and per rotation to this file")
     static let mlock = OptionSpec(

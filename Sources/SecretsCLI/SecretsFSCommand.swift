@@ -9,12 +9,16 @@ public struct SecretsFSCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "secretsfs",
         abstract: "Secrets from a secret store, as read-only files.",
-        discussion: "secretsfs --version prints the version.",
+        discussion: """
+            secretsfs --version prints the version; secretsfs help backends, each backend's flags. \
+            secretsfs check takes mount's arguments and checks them without mounting.
+            """,
         subcommands: [
-            MountCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self, VersionsCommand.self,
-            PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self, StatusCommand.self,
+            MountCommand.self, CheckCommand.self, UnmountCommand.self, GetCommand.self, LsCommand.self,
+            VersionsCommand.self, PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self,
+            StatusCommand.self,
             ReloadCommand.self,
-            StoreCommandGroup.self, ExecCommand.self,
+            StoreCommandGroup.self, ExecCommand.self, BackendsHelpCommand.self,
         ]
     )
 

@@ -137,10 +137,14 @@ public struct HealthReport: Sendable, Equatable {
     public var healthy: Bool
     /// Why not, in words fit for a log and `.status`; never a credential.
     public var detail: String
+    /// What the store's answers showed of a likely mistake in its setup (a prefix with nothing under
+    /// it), while it still answers: shown in `.status` and by `check`.
+    public var warnings: [String]
 
-    public init(healthy: Bool, detail: String) {
+    public init(healthy: Bool, detail: String, warnings: [String] = []) {
         self.healthy = healthy
         self.detail = detail
+        self.warnings = warnings
     }
 }
 

@@ -181,7 +181,10 @@ public final class FUSEMount: Service, Sendable {
     /// Ends the loop: flag the session, then interrupt the loop thread's read of /dev/fuse.
     private func requestStop() {
         guard let raw = session.withLock({ $0 }) else { return }
-        logger.info("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        // A worker stopping is not the mount stopping: its supervisor says "stopping" when the mount
+        // does, and a worker told to stop (SIGTERM, a replacement) said it a second time.
+        let level: Logger.Level = if case .inherited = attachment { .debug } else { .info }
+        logger.log(level: level, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
         fuse_session_exit(raw.raw)
         Task.detached { [self] in
             // The signal may land before the loop thread enters read(2); repeat until it has ended.

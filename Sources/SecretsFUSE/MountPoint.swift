@@ -12,9 +12,12 @@ public enum MountPoint {
 
     /// Makes sure `path` is a folder we can mount on: empty unless `nonEmpty`, since a mount hides
     /// what the folder holds. A dead mount left by a killed daemon ("Transport endpoint is not
-    /// connected") is cleared first.
-    public static func prepare(_ path: String, nonEmpty: Bool = false) throws(SecretError) {
-        try clearEarlierMount(path)
+    /// connected") is cleared first; `clearing: false` (`check`) leaves it and passes it, as a mount
+    /// would clear it.
+    public static func prepare(_ path: String, nonEmpty: Bool = false, clearing: Bool = true) throws(SecretError) {
+        try clearEarlierMount(path, clearing: clearing)
+        // What a mount would clear stands in the way of the checks below; it is not the folder's.
+        if !clearing, isFUSEMount(path) { return }
         var st = stat()
         if stat(path, &st) != 0 {
             let failure = errno
@@ -23,6 +26,7 @@ public enum MountPoint {
                 throw SecretError(
                     .configuration, "cannot use mountpoint \(path): \(String(cString: strerror(failure)))")
             }
+            if !clearing { return }
             try clearDeadMount(path)
             guard stat(path, &st) == 0 else {
                 throw SecretError(.configuration, "mountpoint \(path) holds a dead mount that could not be cleared")
@@ -42,14 +46,14 @@ public enum MountPoint {
     /// secretsfs mount whose supervisor is gone (its worker serves on alone until replaced); a
     /// mount that is served and supervised is refused. `stat` alone cannot tell: the kernel
     /// answers it from attributes it cached while the daemon lived.
-    static func clearEarlierMount(_ path: String) throws(SecretError) {
+    static func clearEarlierMount(_ path: String, clearing: Bool = true) throws(SecretError) {
         let target = canonical(path)
         guard let type = mountType(at: target), type.hasPrefix("fuse") else { return }
         var fs = statvfs()
         // STATFS always reaches the daemon, so it tells a live mount from a dead one.
         if statvfs(target, &fs) != 0 {
             guard errno == ENOTCONN || errno == ECONNABORTED else { return }
-            try clearDeadMount(target)
+            if clearing { try clearDeadMount(target) }
             return
         }
         guard type == secretsfsType else {
@@ -58,7 +62,7 @@ public enum MountPoint {
         if let supervisor = supervisorPID(of: target), kill(supervisor, 0) == 0 {
             throw SecretError(.configuration, "\(path) is already mounted by secretsfs (supervisor pid \(supervisor))")
         }
-        try clearDeadMount(target)
+        if clearing { try clearDeadMount(target) }
     }
 
     /// The parent's real path, not the mountpoint's: resolving that would ask the mount itself.

@@ -72,6 +72,8 @@ enum StatusRenderer {
         var address: String
         var healthy: Bool
         var healthDetail: String
+        /// Likely mistakes in the backend's setup (a prefix with nothing under it); absent when none.
+        var warnings: [String]?
         var uptimeSeconds: Double
         var cache: Cache
         struct Prefetch: Encodable {
@@ -144,6 +146,7 @@ enum StatusRenderer {
             address: snapshot.descriptor.address,
             healthy: snapshot.health.healthy,
             healthDetail: snapshot.health.detail,
+            warnings: snapshot.health.warnings.isEmpty ? nil : snapshot.health.warnings,
             uptimeSeconds: (snapshot.uptime * 1000).rounded() / 1000,
             cache: .init(
                 entries: stats.entries, hits: stats.hits, misses: stats.misses, staleServes: stats.staleServes,

@@ -119,3 +119,21 @@ def test_a_rotation_and_stopping_are_each_logged_once(sample):
     said = [line["message"] for line in lines if line.get("level") in ("info", "notice", "warning")]
     assert len([message for message in said if message.startswith("rotated")]) == 1, said
     assert said.count("stopping") == 1, said
+
+
+def test_stopping_is_logged_once_when_a_worker_was_told_to_stop_before(sample):
+    """A worker told to stop (SIGTERM, as systemd's control-group kill or an operator sends it) said
+    "stopping" while the mount went on under its replacement, and the mount said it again when it
+    stopped (issue 25 item 10): only the mount's own stop is "stopping"."""
+    import signal
+    import time
+    from conftest import wait_for
+    m = sample.mount()
+    first = m.worker_pid()
+    os.kill(first, signal.SIGTERM)
+    assert wait_for(lambda: m.worker_pid() != first, 30), "no worker replaced the one told to stop"
+    assert m.read("top") == b"top-level-value-xyz"
+    assert m.stop() == 0
+    lines = [json.loads(line) for line in m.log_text().splitlines() if line.startswith("{")]
+    said = [line["message"] for line in lines if line.get("level") in ("info", "notice", "warning")]
+    assert said.count("stopping") == 1, said

@@ -39,6 +39,21 @@ import Testing
             ])
     }
 
+    @Test func checkTakesMountsOptionsFromOAndTheConfigFile() throws {
+        // `check` parses its arguments as `mount`'s: the same `-o` words and config keys (issue 25 item 12).
+        #expect(
+            try ArgumentRewriter.rewrite(["check", "/mnt", "-o", "cache_ttl=5m,ro"], environment: [:]) == [
+                "check", "/mnt", "--cache-ttl", "5m", "-o", "ro",
+            ])
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString).yaml")
+        try "cache-ttl: 5m\nstore: /s.db\n".write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let argv = try ArgumentRewriter.rewrite(["check", "--config", config.path], environment: [:])
+        #expect(argv.contains("--cache-ttl") && argv.contains("--store"))
+        let get = try ArgumentRewriter.rewrite(["get", "a", "--config", config.path], environment: [:])
+        #expect(!get.contains("--cache-ttl") && get.contains("--store"))
+    }
+
     @Test func directMountFormNamesAnOptionNeedingAValueNeverAValue() {
         do {
             _ = try ArgumentRewriter.rewrite(["mount", "/mnt", "-o", "hunter2-PLANTED=x,cache_ttl"], environment: [:])

@@ -59,12 +59,19 @@ import Testing
         #expect(OptionSpec.vaultMount.help.abstract == "KV v2 mount (default secret).")
         #expect(
             OptionSpec.backendKind.help.abstract
-                == "Backend: local, env, vault, aws or ssm (env: SECRETSFS_BACKEND; default local).")
-        let help = MountCommand.helpMessage(columns: 400)
+                == "Backend (env: SECRETSFS_BACKEND; default local; each one's flags: secretsfs help backends).")
+        let help = MountCommand.helpMessage(includeHidden: true, columns: 400)
         for option in OptionSpec.all {
             #expect(help.contains(option.flag), "\(option.flag)")
         }
         #expect(help.contains("(default: 300s)") && help.contains("(default: 24h)") && help.contains("(default: 10s)"))
+        // Each default once: the parser prints a property's own, the table only the others (issue 25 item 13).
+        for command in [MountCommand.self, GetCommand.self, PutCommand.self] as [any ParsableCommand.Type] {
+            let text = command.helpMessage(includeHidden: true, columns: 400)
+            for line in text.split(separator: "\n") {
+                #expect(line.components(separatedBy: "default").count <= 2, "\(line)")
+            }
+        }
     }
 
     @Test func everyKeyOfTheTableIsAConfigKeyButConfigItself() throws {

@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
+    mount|check|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount check unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
         ;;
     esac
 }
@@ -333,6 +333,14 @@ _secretsfs_mount() {
         return
         ;;
     esac
+}
+
+_secretsfs_check() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __secretsfs_offer_flags_options -1
 }
 
 _secretsfs_unmount() {

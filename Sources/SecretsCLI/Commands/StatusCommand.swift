@@ -34,6 +34,9 @@ enum StatusSummary {
             "backend:    \(status["backend"] ?? "?") \(status["address"] ?? "")",
             "health:     \(healthy ? "healthy" : "UNHEALTHY") \(status["health_detail"] ?? "")",
             "uptime:     \(formatUptime(status["uptime_seconds"] as? Double ?? 0))",
+        ]
+        lines += (status["warnings"] as? [String] ?? []).map { "warning:    \($0)" }
+        lines += [
             "cache:      \(number(cache["entries"])) entries, \(number(cache["hits"])) hits, \(number(cache["misses"])) misses, "
                 + "hit rate \(String(format: "%.1f%%", (cache["hit_rate"] as? Double ?? 0) * 100))",
             "stale:      \(number(cache["stale_serves"])) served stale; breaker \(cache["breaker_state"] ?? "closed")",
