@@ -16,7 +16,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
     @Option(name: .option(.envPrefix), help: .option(.envPrefix)) var envPrefix: String?
     @Option(name: .option(.envInclude), help: .option(.envInclude)) var envInclude: [String] = []
 
-    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: String?
+    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: [String] = []
     @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
     @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
     @Option(name: .option(.vaultMount), help: .option(.vaultMount)) var vaultMount: String?

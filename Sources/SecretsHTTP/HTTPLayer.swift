@@ -163,6 +163,12 @@ public final class HTTPLayer: Sendable {
         }
     }
 
+    /// Whether `error` (thrown by `send` or `call`) left the request unsent, so that a call that changes
+    /// something may go to another server without being made twice.
+    public static func neverReachedServer(_ error: SecretError) -> Bool {
+        error.cause.map(TransportErrors.neverReachedServer) ?? false
+    }
+
     /// Releases the client's connections. The layer is not used afterwards.
     public func shutdown() async {
         guard let client else { return }
