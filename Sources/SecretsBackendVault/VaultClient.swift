@@ -172,7 +172,7 @@ final class VaultClient: Sendable {
         if nodes.answered(by: node) {
             logger.notice("Vault calls go to another node", metadata: ["node": "\(nodes.addresses[node])"])
         }
-        if method != .GET, answer.isSuccess { nodes.wrote(answer.headers) }
+        if method != .GET, answer.isSuccess { nodes.wrote(index: answer.header("X-Vault-Index")) }
     }
 
     /// A failure before any status: the message keeps the kind of failure, which never holds a body.

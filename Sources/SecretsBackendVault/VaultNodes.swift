@@ -2,7 +2,6 @@
 // order, the one that answered last, the redirects it may follow, and the newest storage index a
 // write of ours was answered with. No I/O: `VaultClient` asks and tells it.
 import Foundation
-import NIOHTTP1
 import Synchronization
 
 final class VaultNodes: Sendable {
@@ -59,12 +58,11 @@ final class VaultNodes: Sendable {
         return [("X-Vault-Index", index), ("X-Vault-Inconsistent", "forward-active-node")]
     }
 
-    /// Keeps the index of a write's answer. Each write of ours comes after the one before, so the
-    /// newest answer holds the newest index; the value itself is opaque.
-    func wrote(_ answerHeaders: HTTPHeaders) {
-        guard let index = answerHeaders.first(name: "X-Vault-Index"), !index.isEmpty, index.utf8.count <= 4096 else {
-            return
-        }
+    /// Keeps the index a write was answered with (`X-Vault-Index`; none from a Vault without it).
+    /// Each write of ours comes after the one before, so the newest answer holds the newest index;
+    /// the value itself is opaque.
+    func wrote(index: String?) {
+        guard let index, !index.isEmpty, index.utf8.count <= 4096 else { return }
         state.withLock { $0.index = index }
     }
 

@@ -202,7 +202,8 @@ struct VaultConfiguration: Sendable {
         for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: .whitespaces)
             if text.isEmpty {
-                throw SecretError(.configuration, "the Vault address list has an empty entry (addresses are comma-separated)")
+                throw SecretError(
+                    .configuration, "the Vault address list has an empty entry (addresses are comma-separated)")
             }
             let address = try checkedAddress(text)
             if !addresses.contains(address) { addresses.append(address) }
