@@ -96,8 +96,9 @@ final class VaultClient: Sendable {
         // Nodes tried in this pass, and redirects followed in this call (a loop of them ends the pass).
         var tried: Set<Int> = []
         var redirects = 0
-        // Moves the call to the next node not tried in this pass, or starts a new pass after a pause.
-        func moveOn(_ reason: String, after: Duration? = nil) -> HTTPVerdict {
+        // Moves the call to the next node not tried in this pass, or starts a new pass after a pause
+        // (`waiting`: one that uses no attempt, for as long as the deadline allows).
+        func moveOn(_ reason: String, after: Duration? = nil, waiting: Bool = false) -> HTTPVerdict {
             tried.insert(node)
             var next = nodes.next(after: node)
             while tried.contains(next), tried.count < count { next = nodes.next(after: next) }
@@ -111,7 +112,7 @@ final class VaultClient: Sendable {
             tried = []
             redirects = 0
             node = nodes.preferred
-            return .retry(reason: reason, after: after, phrase: reason)
+            return waiting ? .wait(reason: reason, after: after) : .retry(reason: reason, after: after, phrase: reason)
         }
         let outcome: Result<HTTPAnswer, HTTPGaveUp>
         do {
@@ -128,13 +129,16 @@ final class VaultClient: Sendable {
                         // A standby that cannot forward (the active node is dead, or was just elected)
                         // points at the active node; nothing was done, so a write may go there too.
                         if let target = nodes.node(forRedirectTo: answer.header("Location")), target != node,
-                            redirects < count
+                            !tried.contains(target), redirects < count
                         {
                             redirects += 1
+                            tried.insert(node)
                             node = target
                             return .resend
                         }
-                        return moveOn("redirected to the active node", after: answer.retryAfter)
+                        // An election lasts a few seconds: wait it out within the deadline, however
+                        // many passes that takes.
+                        return moveOn("redirected to the active node", after: answer.retryAfter, waiting: true)
                     case .success(let answer) where idempotent && (answer.status == 429 || answer.status >= 500):
                         return moveOn("answered \(answer.status)", after: answer.retryAfter)
                     case .success(let answer) where count > 1 && answer.status == 503:

@@ -14,6 +14,10 @@ public enum HTTPVerdict: Sendable {
     /// Send again at once without using an attempt (fresh credentials were fetched). The backend
     /// decides how often; the deadline still bounds it.
     case resend
+    /// Not yet, but soon (a cluster electing a leader): pause as `.retry` would (`after`, else the
+    /// policy's growing backoff) and send again without using an attempt, until the deadline would
+    /// pass; then the outcome is given up on as after the last attempt.
+    case wait(reason: String, after: Duration? = nil)
 }
 
 /// How a call ended when it did not end in an accepted outcome.
@@ -115,6 +119,7 @@ public final class HTTPLayer: Sendable {
         judge: (Result<HTTPAnswer, SecretError>) async throws -> HTTPVerdict
     ) async throws -> Result<HTTPAnswer, HTTPGaveUp> {
         var attempt = 0
+        var waits = 0
         var droppedResends = 0
         // A last attempt cut short by the deadline says only "timed out"; an earlier one may say why
         // (a refused connection is retried inside the client until its connect timeout).
@@ -142,6 +147,21 @@ public final class HTTPLayer: Sendable {
             case .accept:
                 return .success(try outcome.get())
             case .resend:
+                attempt -= 1
+                continue
+            case .wait(let reason, let after):
+                waits += 1
+                let pause = after ?? policy.delay(afterAttempt: waits, unit: random())
+                guard clock.monotonicNow() + pause < deadline else {
+                    return .failure(HTTPGaveUp(last: outcome, attempts: attempt, reason: reason))
+                }
+                logger.debug(
+                    "\(service) \(reason); waiting", metadata: ["call": "\(name)", "wait": "\(waits)"])
+                do {
+                    try await clock.sleep(for: pause)
+                } catch {
+                    throw SecretError(.unavailable, "\(service) call cancelled", cause: error)
+                }
                 attempt -= 1
                 continue
             case .retry(let reason, let after, let phrase):

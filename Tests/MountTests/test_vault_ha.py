@@ -198,6 +198,10 @@ def test_active_node_killed_under_readers(env, ha, nodes):
         time.sleep(0.1)
     assert new_leader is not None, "no node became active within 60 s"
     election = time.monotonic() - killed_at
+    # Right after the election a `.rotate` succeeds: a standby that still redirects to the dead
+    # node for a moment (~0.6 s) is waited out, not taken for a broken answer.
+    assert write_control(m.p(".rotate"), b"rot\n") == len(b"rot\n")
+    rotations += 1
     ha.wait_until_settled(timeout=60)
 
     # A write at the new leader is seen within the TTL (and the slack of a loaded machine).
@@ -221,7 +225,7 @@ def test_active_node_killed_under_readers(env, ha, nodes):
     plant(env, current["data"]["value"])
     print(f"\n[{nodes}] election {election:.2f} s; {record['reads']} reads, {len(record['errors'])} errors, "
           f"longest read {record['longest']:.3f} s; rotations during the election: "
-          f"{rotations - 1} ok, {len(refused)} refused {sorted(set(refused))}; "
+          f"{rotations - 2} ok, {len(refused)} refused {sorted(set(refused))}; "
           f"a write at the new leader seen after {seen_after:.2f} s")
     assert record["errors"] == [], f"readers saw errors through the election: {record['errors'][:10]}"
     assert set(refused) <= {"EIO"}, f"a .rotate during the election failed otherwise: {refused}"
