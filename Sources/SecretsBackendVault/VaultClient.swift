@@ -117,7 +117,11 @@ final class VaultClient: Sendable {
         let outcome: Result<HTTPAnswer, HTTPGaveUp>
         do {
             outcome = try await http.call(
-                call, deadline: http.deadline(after: timeout), policy: Self.retryPolicy, changesNothing: idempotent,
+                call, deadline: http.deadline(after: timeout),
+                // A node that takes the connection and never answers leaves time for the others; a
+                // write waits for its node's answer, since it may have been made.
+                attemptTimeout: count > 1 && idempotent ? timeout / count : nil,
+                policy: Self.retryPolicy, changesNothing: idempotent,
                 makeRequest: {
                     HTTPRequest(
                         method: method, url: nodes.addresses[node] + "/v1/" + apiPath,

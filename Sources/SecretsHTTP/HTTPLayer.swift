@@ -110,9 +110,13 @@ public final class HTTPLayer: Sendable {
     ///
     /// Returns the accepted answer, or `.gaveUp` with the last outcome when retries ran out.
     /// An accepted transport failure, and whatever `makeRequest` or `judge` throw, are thrown.
+    ///
+    /// `attemptTimeout` bounds each attempt on its own as well (a client with other servers to try
+    /// when one accepts and never answers); the call's deadline still bounds them all.
     public func call(
         _ name: String,
         deadline: Duration,
+        attemptTimeout: Duration? = nil,
         policy: RetryPolicy,
         changesNothing: Bool,
         makeRequest: () async throws -> HTTPRequest,
@@ -129,7 +133,8 @@ public final class HTTPLayer: Sendable {
             let request = try await makeRequest()
             let outcome: Result<HTTPAnswer, SecretError>
             do throws(SecretError) {
-                outcome = .success(try await send(request, deadline: deadline))
+                let attemptDeadline = attemptTimeout.map { min(deadline, clock.monotonicNow() + $0) } ?? deadline
+                outcome = .success(try await send(request, deadline: attemptDeadline))
             } catch {
                 if changesNothing || request.method == .GET, droppedResends < Self.droppedConnectionResends,
                     let cause = error.cause, TransportErrors.isDroppedConnection(cause),

@@ -8,6 +8,7 @@ read, reader errors) are printed with `-s`."""
 import errno
 import json
 import os
+import signal
 import threading
 import time
 
@@ -245,3 +246,34 @@ def test_active_node_killed_under_readers(env, ha, nodes):
         f"{rotations} rotations succeeded but the version count went {versions_before} -> {versions_after}"
     assert m.read("rot") == current["data"]["value"].encode()
     assert wait_for(lambda: json.loads(m.read(".status")).get("backend") == "vault", 5)
+
+
+# MARK: a node that takes connections and never answers
+
+
+def test_a_hung_node_hands_calls_to_the_next(env, ha):
+    """A node stopped with SIGSTOP accepts connections (the kernel does) and answers nothing: a call
+    gives it its share of the deadline (5 s / 3 nodes) and moves on, and later calls start at the
+    node that answered."""
+    hung = ha.standbys()[0]
+    others = [node for node in ha.nodes if node is not hung]
+    vault = ha.vault(ha.leader())
+    prefix = unique("ha")
+    for name in ("first", "second"):
+        vault.put(f"{prefix}/{name}", {"value": f"hung-{name}-000001"})
+        plant(env, f"hung-{name}-000001")
+    assert wait_for(lambda: ha.vault(hung).request("GET", f"secret/data/{prefix}/second", expect=None)[0] == 200, 10)
+    m = mount_on(env, ha, [hung.addr] + [node.addr for node in others], "--vault-prefix", prefix)
+    hung.server.pause()
+    try:
+        started = time.monotonic()
+        assert m.read("first") == b"hung-first-000001"
+        first = time.monotonic() - started
+        started = time.monotonic()
+        assert m.read("second") == b"hung-second-000001"
+        second = time.monotonic() - started
+    finally:
+        hung.server.process.send_signal(signal.SIGCONT)
+    print(f"\nfirst read past a hung node {first:.2f} s, the next {second:.3f} s")
+    assert first < 4.5, f"the first read waited {first:.2f} s: the hung node took the whole deadline"
+    assert second < 1.0, f"the next read waited {second:.2f} s: the answering node was not remembered"
