@@ -4,7 +4,8 @@ import SecretsCore
 /// What the command line says about Vault. Every field is optional: nil means "not given", and
 /// `VaultConfiguration.resolve` fills it from the environment or a default (flags win over the environment).
 public struct VaultOptions: Sendable {
-    /// `--vault-addr`, else `VAULT_ADDR`.
+    /// `--vault-addr`, else `VAULT_ADDR`: one address, or several separated by commas (the nodes of
+    /// an HA cluster, tried in order).
     public var address: String?
     /// `--vault-token-file`; else `VAULT_TOKEN` (the value); else `~/.vault-token`.
     public var tokenFile: String?
@@ -91,7 +92,8 @@ enum VaultAuthMethod: Sendable {
 struct VaultConfiguration: Sendable {
     static let kubernetesTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
-    var address: String
+    /// The nodes, in the order given: at least one, no two alike.
+    var addresses: [String]
     var namespace: String?
     var mount: [String]
     var prefix: [String]
@@ -114,7 +116,7 @@ struct VaultConfiguration: Sendable {
         guard let rawAddress = options.address ?? env(VaultOptions.Environment.address) else {
             throw SecretError(.configuration, "no Vault address: pass --vault-addr or set VAULT_ADDR")
         }
-        let address = try checkedAddress(rawAddress)
+        let addresses = try checkedAddresses(rawAddress)
 
         let mount = segments(of: options.mount ?? VaultOptions.defaultMount)
         if mount.isEmpty { throw SecretError(.configuration, "--vault-mount is empty") }
@@ -137,7 +139,7 @@ struct VaultConfiguration: Sendable {
         let namespace = segments(of: options.namespace ?? env(VaultOptions.Environment.namespace) ?? "")
             .joined(separator: "/")
         return VaultConfiguration(
-            address: address,
+            addresses: addresses,
             namespace: namespace.isEmpty ? nil : namespace,
             mount: mount,
             prefix: segments(of: options.prefix ?? ""),
@@ -195,6 +197,22 @@ struct VaultConfiguration: Sendable {
         }
     }
 
+    /// `a,b,c`: each address checked, in order, duplicates dropped (a repeated `--vault-addr` and a
+    /// list in the config file arrive joined by commas too).
+    static func checkedAddresses(_ raw: String) throws(SecretError) -> [String] {
+        var addresses: [String] = []
+        for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty {
+                throw SecretError(
+                    .configuration, "the Vault address list has an empty entry (addresses are comma-separated)")
+            }
+            let address = try checkedAddress(text)
+            if !addresses.contains(address) { addresses.append(address) }
+        }
+        return addresses
+    }
+
     private static func checkedAddress(_ raw: String) throws(SecretError) -> String {
         var address = raw.trimmingCharacters(in: .whitespaces)
         while address.hasSuffix("/") { address.removeLast() }
@@ -217,7 +235,7 @@ struct VaultConfiguration: Sendable {
     /// The address `.status` shows: the URL, namespace, mount and prefix; never a token.
     var displayAddress: String {
         let namespacePart = namespace.map { $0 + "/" } ?? ""
-        return address + "/v1/" + namespacePart + (mount + prefix).joined(separator: "/")
+        return addresses.joined(separator: ",") + "/v1/" + namespacePart + (mount + prefix).joined(separator: "/")
     }
 }
 

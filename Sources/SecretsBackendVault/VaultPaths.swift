@@ -49,6 +49,11 @@ enum VaultPaths {
             return SecretError(.unavailable, "Vault throttled \(what) (429)", path: path)
         case 503:
             return SecretError(.unavailable, "Vault is sealed or in maintenance (503 on \(what))", path: path)
+        case 307:
+            // A standby pointing at an active node that is not one of --vault-addr's, or is dead:
+            // the cluster is electing one, or the address list lacks it.
+            return SecretError(
+                .unavailable, "Vault redirected \(what) to an active node it could not reach (307)", path: path)
         case 500...599:
             return SecretError(.unavailable, "Vault failed \(what) (\(status))", path: path)
         case 400:

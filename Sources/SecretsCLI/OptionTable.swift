@@ -126,7 +126,8 @@ extension OptionSpec {
     static let envInclude = OptionSpec(
         "env-include", .list, help: "env: also show variables matching this glob (repeatable)")
     static let vaultAddr = OptionSpec(
-        "vault-addr", environment: VaultOptions.Environment.address, help: "Vault address")
+        "vault-addr", .list, environment: VaultOptions.Environment.address,
+        help: "Vault address; an HA cluster's nodes comma-separated or repeated, tried in order")
     static let vaultTokenFile = OptionSpec(
         "vault-token-file", environment: VaultOptions.Environment.token, help: "File holding the Vault token",
         environmentText: "else \(VaultOptions.Environment.token.joined(separator: ", ")), else ~/.vault-token")

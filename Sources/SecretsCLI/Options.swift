@@ -61,7 +61,7 @@ struct EnvFlags: ParsableArguments, Sendable {
 
 struct VaultFlags: ParsableArguments, Sendable {
     static let heading = "Vault and OpenBao"
-    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: String?
+    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: [String] = []
     @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
     @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
     @Option(name: .option(.vaultMount), help: .option(.vaultMount)) var vaultMount: String?
@@ -93,7 +93,7 @@ extension BackendOptions {
     var storeKeyFile: String? { local.storeKeyFile }
     var envPrefix: String? { env.envPrefix }
     var envInclude: [String] { env.envInclude }
-    var vaultAddr: String? { vault.vaultAddr }
+    var vaultAddr: [String] { vault.vaultAddr }
     var vaultTokenFile: String? { vault.vaultTokenFile }
     var vaultNamespace: String? { vault.vaultNamespace }
     var vaultMount: String? { vault.vaultMount }

@@ -110,7 +110,8 @@ struct StoreFactory {
             return EnvSecretStore(environment: environment, prefix: options.envPrefix, includeGlobs: options.envInclude)
         case .vault:
             var vault = VaultOptions()
-            vault.address = options.vaultAddr
+            // Repeated, or a list in the config file: every address, in order.
+            vault.address = options.vaultAddr.isEmpty ? nil : options.vaultAddr.joined(separator: ",")
             vault.tokenFile = options.vaultTokenFile
             vault.namespace = options.vaultNamespace
             vault.mount = options.vaultMount

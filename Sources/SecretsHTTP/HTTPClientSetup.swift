@@ -23,14 +23,16 @@ public enum HTTPClientSetup {
     ///   - callTimeout: the deadline of one call; the client's connect timeout is derived from it.
     ///   - tls: trust roots and verification for https; nil uses the system's.
     ///   - http1Only: no HTTP/2 even where TLS could negotiate it.
-    public static func makeClient(callTimeout: Duration, tls: TLSConfiguration? = nil, http1Only: Bool = false)
-        -> HTTPClient
-    {
+    ///   - connectTimeout: a shorter connect timeout than the derived one (a client with other servers
+    ///     to try when one does not take connections).
+    public static func makeClient(
+        callTimeout: Duration, tls: TLSConfiguration? = nil, http1Only: Bool = false, connectTimeout: Duration? = nil
+    ) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             // A redirect would carry credentials (a token header, a signature) to wherever it points.
             redirectConfiguration: .disallow)
-        let connect = min(callTimeout, maxConnectTimeout)
+        let connect = min(callTimeout, maxConnectTimeout, connectTimeout ?? maxConnectTimeout)
         // No read timeout: the layer's call deadline bounds a silent server, once (`HTTPLayer.send`).
         configuration.timeout = .init(connect: .nanoseconds(max(1_000_000, connect.nanoseconds)), read: nil)
         if http1Only { configuration.httpVersion = .http1Only }

@@ -14,6 +14,10 @@ public enum HTTPVerdict: Sendable {
     /// Send again at once without using an attempt (fresh credentials were fetched). The backend
     /// decides how often; the deadline still bounds it.
     case resend
+    /// Not yet, but soon (a cluster electing a leader): pause as `.retry` would (`after`, else the
+    /// policy's growing backoff) and send again without using an attempt, until the deadline would
+    /// pass; then the outcome is given up on as after the last attempt.
+    case wait(reason: String, after: Duration? = nil)
 }
 
 /// How a call ended when it did not end in an accepted outcome.
@@ -106,15 +110,20 @@ public final class HTTPLayer: Sendable {
     ///
     /// Returns the accepted answer, or `.gaveUp` with the last outcome when retries ran out.
     /// An accepted transport failure, and whatever `makeRequest` or `judge` throw, are thrown.
+    ///
+    /// `attemptTimeout` bounds each attempt on its own as well (a client with other servers to try
+    /// when one accepts and never answers); the call's deadline still bounds them all.
     public func call(
         _ name: String,
         deadline: Duration,
+        attemptTimeout: Duration? = nil,
         policy: RetryPolicy,
         changesNothing: Bool,
         makeRequest: () async throws -> HTTPRequest,
         judge: (Result<HTTPAnswer, SecretError>) async throws -> HTTPVerdict
     ) async throws -> Result<HTTPAnswer, HTTPGaveUp> {
         var attempt = 0
+        var waits = 0
         var droppedResends = 0
         // A last attempt cut short by the deadline says only "timed out"; an earlier one may say why
         // (a refused connection is retried inside the client until its connect timeout).
@@ -124,7 +133,8 @@ public final class HTTPLayer: Sendable {
             let request = try await makeRequest()
             let outcome: Result<HTTPAnswer, SecretError>
             do throws(SecretError) {
-                outcome = .success(try await send(request, deadline: deadline))
+                let attemptDeadline = attemptTimeout.map { min(deadline, clock.monotonicNow() + $0) } ?? deadline
+                outcome = .success(try await send(request, deadline: attemptDeadline))
             } catch {
                 // Misses of different secrets are sent side by side, more at once than the pool keeps
                 // connections to a slow server: the client gives a request up after waiting its connect
@@ -153,6 +163,21 @@ public final class HTTPLayer: Sendable {
             case .resend:
                 attempt -= 1
                 continue
+            case .wait(let reason, let after):
+                waits += 1
+                let pause = after ?? policy.delay(afterAttempt: waits, unit: random())
+                guard clock.monotonicNow() + pause < deadline else {
+                    return .failure(HTTPGaveUp(last: outcome, attempts: attempt, reason: reason))
+                }
+                logger.debug(
+                    "\(service) \(reason); waiting", metadata: ["call": "\(name)", "wait": "\(waits)"])
+                do {
+                    try await clock.sleep(for: pause)
+                } catch {
+                    throw SecretError(.unavailable, "\(service) call cancelled", cause: error)
+                }
+                attempt -= 1
+                continue
             case .retry(let reason, let after, let phrase):
                 let pause = after ?? policy.delay(afterAttempt: attempt, unit: random())
                 guard attempt < policy.maxAttempts, clock.monotonicNow() + pause < deadline else {
@@ -170,6 +195,12 @@ public final class HTTPLayer: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether `error` (thrown by `send` or `call`) left the request unsent, so that a call that changes
+    /// something may go to another server without being made twice.
+    public static func neverReachedServer(_ error: SecretError) -> Bool {
+        error.cause.map(TransportErrors.neverReachedServer) ?? false
     }
 
     /// Releases the client's connections. The layer is not used afterwards.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import NIOPosix
 import NIOSSL
 import SecretsCore
 
@@ -27,6 +28,24 @@ enum TransportErrors {
             return [ECONNRESET, EPIPE].contains(error.errnoCode)
         case let error as ChannelError:
             return [.ioOnClosedChannel, .outputClosed, .eof, .inputClosed].contains(error)
+        default:
+            return false
+        }
+    }
+
+    /// A failure that left the request unsent: no connection was made (refused, or none within the
+    /// connect timeout). Anything else may have reached the server.
+    static func neverReachedServer(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError:
+            return error == .connectTimeout
+        case let error as IOError:
+            return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode)
+        case is NIOConnectionError:
+            return true
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
         default:
             return false
         }

@@ -14,6 +14,16 @@ from conftest import wait_for
 from peers import clean_environment
 
 
+def vault_backend(vault, *extra):
+    """The flags of a Vault backend at `vault`'s address (never its token)."""
+    return ["--backend", "vault", "--vault-addr", vault.addr, *extra]
+
+
+def vault_env(token, **extra):
+    """A clean environment whose only credential is the Vault token."""
+    return clean_environment(VAULT_TOKEN=token, **extra)
+
+
 def mount_vault(env, vault, *args, token=None, extra_env=None, check=True):
     """A mount of `vault` (a `Vault` client or a private server) with its root token (or `token`) in
     the daemon's environment, never argv; the token is planted so the teardown proves the log never

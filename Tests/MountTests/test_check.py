@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BIN, is_mounted, wait_for
 from peers import aws_client, aws_environment, clean_environment, require, start_private_bao, unique
-from test_vault_mount import plant, vault_backend, vault_env
+from mounts import vault_backend, vault_env
 
 
 def run(*args, env=None):
@@ -148,7 +148,7 @@ def vault():
 
 def test_vault_clean_prefix(env, vault):
     prefix = unique("ck")
-    plant(env, "check-value-0001", vault.token)
+    env.plant("check-value-0001", vault.token)
     vault.put(f"{prefix}/app/key", {"value": "check-value-0001"})
     result = run("check", *vault_backend(vault, "--vault-prefix", prefix), env=vault_env(vault.token))
     assert result.returncode == 0, result.stderr
@@ -157,7 +157,7 @@ def test_vault_clean_prefix(env, vault):
 
 
 def test_vault_wrong_token_is_77_as_at_mount(env, vault, tmp_path):
-    plant(env, "not-a-real-token-xyz")
+    env.plant("not-a-real-token-xyz")
     mountpoint = tmp_path / "mp"
     mountpoint.mkdir()
     result = same_as_mount(mountpoint, *vault_backend(vault), env=vault_env("not-a-real-token-xyz"))
@@ -166,7 +166,7 @@ def test_vault_wrong_token_is_77_as_at_mount(env, vault, tmp_path):
 
 
 def test_vault_missing_mount_is_78_as_at_mount(env, vault, tmp_path):
-    plant(env, vault.token)
+    env.plant(vault.token)
     mountpoint = tmp_path / "mp"
     mountpoint.mkdir()
     result = same_as_mount(
@@ -176,7 +176,7 @@ def test_vault_missing_mount_is_78_as_at_mount(env, vault, tmp_path):
 
 
 def test_vault_empty_prefix_is_a_warning(env, vault):
-    plant(env, vault.token)
+    env.plant(vault.token)
     prefix = unique("nothing")
     result = run("check", *vault_backend(vault, "--vault-prefix", prefix), env=vault_env(vault.token))
     assert result.returncode == 1, result.stderr
@@ -203,7 +203,7 @@ def test_a_mount_of_an_empty_prefix_warns_once_in_the_log_and_status_at_no_extra
     """Item 9: the warning comes from the root listing a reader makes anyway; the mount asks OpenBao
     for nothing more than a mount of a prefix that holds something."""
     vault = counting_bao.vault
-    plant(env, vault.token, "check-full-value-01")
+    env.plant(vault.token, "check-full-value-01")
     vault.put("full/key", {"value": "check-full-value-01"})
     counts = {}
     for prefix in ("full", "empty"):
@@ -244,7 +244,7 @@ def endpoint():
 
 def test_aws_clean_prefix_and_empty_prefix(env, endpoint):
     prefix = unique("ck")
-    plant(env, "check-aws-value-01")
+    env.plant("check-aws-value-01")
     aws_client(endpoint).create_secret(Name=prefix + "/key", SecretString="check-aws-value-01")
     result = run("check", "--backend", "aws", "--aws-prefix", prefix, env=aws_environment(endpoint))
     assert result.returncode == 0, result.stderr

@@ -15,19 +15,11 @@ import time
 
 import pytest
 
-from mounts import mount_vault
+from mounts import mount_vault, vault_backend, vault_env
 from peers import (
     Vault, clean_environment, errno_of, require, shared_tls_vault, shared_vault, start_private_bao, unique, write_control)
 
 ALNUM32 = re.compile(rb"[A-Za-z0-9]{32}")
-
-
-def vault_backend(vault, *extra):
-    return ["--backend", "vault", "--vault-addr", vault.addr, *extra]
-
-
-def vault_env(token, **extra):
-    return clean_environment(VAULT_TOKEN=token, **extra)
 
 
 def created_time(text):

@@ -30,7 +30,7 @@ struct VaultOptionsTests {
 
     @Test func defaultsAndFlagsWinOverEnvironment() throws {
         let defaults = try resolve()
-        #expect(defaults.address == "http://127.0.0.1:8200")
+        #expect(defaults.addresses == ["http://127.0.0.1:8200"])
         #expect(defaults.mount == ["secret"])
         #expect(defaults.prefix == [])
         #expect(defaults.namespace == nil)
@@ -43,7 +43,7 @@ struct VaultOptionsTests {
             "VAULT_CACERT": "/env/ca.pem", "VAULT_SKIP_VERIFY": "true",
         ]
         let fromEnvironment = try resolve(environment: environment)
-        #expect(fromEnvironment.address == "http://env:8200")
+        #expect(fromEnvironment.addresses == ["http://env:8200"])
         #expect(fromEnvironment.namespace == "env-ns")
         #expect(fromEnvironment.caCertFile == "/env/ca.pem")
         #expect(fromEnvironment.skipVerify)
@@ -57,13 +57,55 @@ struct VaultOptionsTests {
                 $0.mount = "kv/"
                 $0.prefix = "apps//one"
             }, environment: environment)
-        #expect(flags.address == "https://flag:8200")
+        #expect(flags.addresses == ["https://flag:8200"])
         #expect(flags.namespace == "team/a")
         #expect(flags.caCertFile == "/flag/ca.pem")
         #expect(flags.skipVerify == false)
         #expect(flags.mount == ["kv"])
         #expect(flags.prefix == ["apps", "one"])
         #expect(flags.displayAddress == "https://flag:8200/v1/team/a/kv/apps/one")
+    }
+
+    @Test func severalAddressesAreKeptInOrderOnceEach() throws {
+        let list = try resolve { $0.address = "http://a:8200, https://b:8200/,http://a:8200,http://C:8200" }
+        #expect(list.addresses == ["http://a:8200", "https://b:8200", "http://C:8200"])
+        #expect(list.displayAddress == "http://a:8200,https://b:8200,http://C:8200/v1/secret")
+        let fromEnvironment = try resolve(environment: ["VAULT_ADDR": "http://x:1,http://y:2", "VAULT_TOKEN": "t"])
+        #expect(fromEnvironment.addresses == ["http://x:1", "http://y:2"])
+        // One bad entry refuses the whole list: a node dropped in silence is a node never tried.
+        let empty = configurationError { () throws(SecretError) in try resolve { $0.address = "http://a:1,,http://b:2" }
+        }
+        #expect(empty?.contains("empty entry") == true)
+        let bad = configurationError { () throws(SecretError) in try resolve { $0.address = "http://a:1,b:2" } }
+        #expect(bad == "the Vault address is not an http:// or https:// URL")
+    }
+
+    @Test func redirectsAreFollowedOnlyToAConfiguredNode() {
+        let nodes = VaultNodes(["http://a:8200", "https://B:8200", "http://c"])
+        #expect(nodes.node(forRedirectTo: "http://a:8200/v1/secret/data/x") == 0)
+        #expect(nodes.node(forRedirectTo: "https://b:8200/v1/sys/health") == 1)
+        #expect(nodes.node(forRedirectTo: "http://c:80/v1/x") == 2)
+        // Another host, scheme or port, a relative location or none: not followed.
+        #expect(nodes.node(forRedirectTo: "http://evil:8200/v1/secret/data/x") == nil)
+        #expect(nodes.node(forRedirectTo: "http://b:8200/v1/x") == nil)
+        #expect(nodes.node(forRedirectTo: "http://a:8201/v1/x") == nil)
+        #expect(nodes.node(forRedirectTo: "/v1/secret/data/x") == nil)
+        #expect(nodes.node(forRedirectTo: nil) == nil)
+        #expect(nodes.next(after: 2) == 0)
+        #expect(nodes.preferred == 0)
+        #expect(nodes.answered(by: 1) && !nodes.answered(by: 1))
+        #expect(nodes.preferredAddress == "https://B:8200")
+    }
+
+    @Test func aWritesIndexIsSentBackWithForwarding() {
+        let nodes = VaultNodes(["http://a:8200"])
+        #expect(nodes.consistencyHeaders().isEmpty, "nothing before the first write")
+        nodes.wrote(index: "eyJ2YWx1ZSI6IjEifQ==")
+        nodes.wrote(index: nil)
+        nodes.wrote(index: "")
+        let headers = nodes.consistencyHeaders()
+        #expect(headers.map(\.name) == ["X-Vault-Index", "X-Vault-Inconsistent"])
+        #expect(headers.map(\.value) == ["eyJ2YWx1ZSI6IjEifQ==", "forward-active-node"])
     }
 
     @Test func aDeadlineNotAboveZeroIsRefusedAsEveryBackendRefusesIt() throws {

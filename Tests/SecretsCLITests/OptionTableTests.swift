@@ -53,7 +53,10 @@ import Testing
     }
 
     @Test func helpNamesTheVariablesAndTheDefaultsAppliedLater() {
-        #expect(OptionSpec.vaultAddr.help.abstract == "Vault address (env: VAULT_ADDR).")
+        #expect(
+            OptionSpec.vaultAddr.help.abstract
+                == "Vault address; an HA cluster's nodes comma-separated or repeated, tried in order (env: VAULT_ADDR)."
+        )
         #expect(OptionSpec.awsRegion.help.abstract == "AWS region (env: AWS_REGION, AWS_DEFAULT_REGION).")
         #expect(OptionSpec.backendTimeout.help.abstract == "Deadline of each backend call (default 5s).")
         #expect(OptionSpec.vaultMount.help.abstract == "KV v2 mount (default secret).")

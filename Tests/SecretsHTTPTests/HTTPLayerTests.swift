@@ -200,6 +200,65 @@ import Testing
         #expect(late.sent.count == 1)
     }
 
+    @Test func aWaitUsesNoAttemptAndEndsOnlyAtTheDeadline() async throws {
+        // Four 307s (a cluster electing) with a policy of one attempt: each wait pauses, grows, and
+        // the fifth answer is the call's. Then, with the deadline near, the wait is given up on.
+        let clock = RecordingClock()
+        let script = Script([.answer(307), .answer(307), .answer(307), .answer(307), .answer(200)])
+        let http = layer(script, clock: clock, random: 1)
+        let policy = RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(100), maxDelay: .seconds(2))
+        let judge: @Sendable (Result<HTTPAnswer, SecretError>) -> HTTPVerdict = { outcome in
+            guard case .success(let answer) = outcome, answer.status == 307 else { return .accept }
+            return .wait(reason: "redirected")
+        }
+        let call = Task {
+            try await http.call(
+                "POST x", deadline: http.deadline(after: .seconds(5)), policy: policy, changesNothing: false,
+                makeRequest: { Self.post }, judge: judge)
+        }
+        for (index, pause) in [100, 200, 400, 800].enumerated() {
+            await until { clock.pauses.count == index + 1 && clock.sleeperCount == 1 }
+            #expect(clock.pauses.last == .milliseconds(pause))
+            clock.advance(by: .milliseconds(pause))
+        }
+        #expect(try await call.value.get().status == 200)
+        #expect(script.sent.count == 5)
+
+        let electing = Script([.answer(307)])
+        let short = layer(electing, clock: clock, random: 1)
+        let outcome = try await short.call(
+            "POST x", deadline: short.deadline(after: .milliseconds(50)), policy: policy, changesNothing: false,
+            makeRequest: { Self.post }, judge: judge)
+        guard case .failure(let gaveUp) = outcome else {
+            Issue.record("a 307 was accepted")
+            return
+        }
+        #expect(try gaveUp.last.get().status == 307)
+        #expect(gaveUp.reason == "redirected")
+        #expect(electing.sent.count == 1, "a pause past the deadline is not taken")
+    }
+
+    @Test func anAttemptTimeoutLeavesTheRestOfTheDeadlineForTheNextAttempt() async throws {
+        // The first server hangs: its attempt ends at 2 s, and the second answers within the 5 s.
+        let clock = ManualTimeSource()
+        let script = Script([.hang, .answer(200)])
+        let http = layer(script, clock: clock)
+        let call = Task {
+            try await http.call(
+                "GET x", deadline: http.deadline(after: .seconds(5)), attemptTimeout: .seconds(2),
+                policy: RetryPolicy(maxAttempts: 1), changesNothing: true, makeRequest: { Self.get },
+                judge: { outcome in
+                    if case .failure(let error) = outcome, error.message == "timed out" { return .resend }
+                    return .accept
+                })
+        }
+        await until { clock.sleeperCount == 1 && script.hungCount == 1 }
+        clock.advance(by: .seconds(2))
+        #expect(try await call.value.get().status == 200)
+        #expect(script.sent.count == 2)
+        script.release()
+    }
+
     @Test func aLastAttemptCutByTheDeadlineKeepsTheEarlierReason() async throws {
         // A refused connection, then an attempt the deadline ends: "timed out" alone hid the refusal.
         let clock = RecordingClock()

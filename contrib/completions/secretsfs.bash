@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|check|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
+    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount check unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
         ;;
     esac
 }
@@ -187,8 +187,8 @@ _secretsfs() {
 _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --events --show-versions --allow-other --nonempty --mlock --daemon --vault-skip-verify -h --help)
-    repeating_options=(--prefetch -o --env-include)
-    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --cache-file --cache-key-file --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--prefetch -o --env-include --vault-addr)
+    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -212,12 +212,6 @@ _secretsfs_mount() {
         return
         ;;
     '--cache-max-entries')
-        return
-        ;;
-    '--cache-file')
-        return
-        ;;
-    '--cache-key-file')
         return
         ;;
     '--busy-poll')
@@ -341,14 +335,6 @@ _secretsfs_mount() {
     esac
 }
 
-_secretsfs_check() {
-    repeating_flags=()
-    non_repeating_flags=(-h --help)
-    repeating_options=()
-    non_repeating_options=()
-    __secretsfs_offer_flags_options -1
-}
-
 _secretsfs_unmount() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
@@ -360,8 +346,8 @@ _secretsfs_unmount() {
 _secretsfs_get() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--version --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -463,8 +449,8 @@ _secretsfs_get() {
 _secretsfs_ls() {
     repeating_flags=()
     non_repeating_flags=(-r --recursive --vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -563,8 +549,8 @@ _secretsfs_ls() {
 _secretsfs_versions() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -663,8 +649,8 @@ _secretsfs_versions() {
 _secretsfs_put() {
     repeating_flags=()
     non_repeating_flags=(--replace --vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--from-file --field --rotate-every --rotation-lambda --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -775,8 +761,8 @@ _secretsfs_put() {
 _secretsfs_rotate() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--length --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -878,8 +864,8 @@ _secretsfs_rotate() {
 _secretsfs_render() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -978,8 +964,8 @@ _secretsfs_render() {
 _secretsfs_health() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -1124,8 +1110,8 @@ _secretsfs_store() {
 _secretsfs_store_encrypt() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env-include)
-    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env-include --vault-addr)
+    non_repeating_options=(--config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -1224,8 +1210,8 @@ _secretsfs_store_encrypt() {
 _secretsfs_exec() {
     repeating_flags=()
     non_repeating_flags=(--vault-skip-verify -h --help)
-    repeating_options=(--env --env-include)
-    non_repeating_options=(--on-change --poll --splay --config --backend --store --store-key-file --env-prefix --vault-addr --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    repeating_options=(--env --env-include --vault-addr)
+    non_repeating_options=(--on-change --poll --splay --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options -1
 
     # Offer option value completions
