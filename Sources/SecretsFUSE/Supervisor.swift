@@ -55,6 +55,10 @@ public final class Supervisor: @unchecked Sendable {
     private let adopted: AdoptedMount?
     /// Hands descriptors to a keeper that outlives this process (systemd); true when it took them.
     private let storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)?
+    /// Tells the keeper to let go of what it holds: the mount will not be taken over.
+    private let releaseDescriptors: (@Sendable () -> Void)?
+    /// The serving worker's one-line summary (backend, reads served, last error kind), when it changes.
+    private let onStatus: (@Sendable (String) -> Void)?
     /// Set when a keeper holds the mount: a stop then retires the worker and leaves the mount to
     /// the next supervisor, so `systemctl restart` is invisible to readers.
     private var keepMountOnStop = false
@@ -110,10 +114,13 @@ public final class Supervisor: @unchecked Sendable {
         options: MountOptions, logger: Logger, credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
         onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String, Int32) -> Void,
-        adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil
+        adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil,
+        releaseDescriptors: (@Sendable () -> Void)? = nil, onStatus: (@Sendable (String) -> Void)? = nil
     ) {
         self.adopted = adopted
         self.storeDescriptors = storeDescriptors
+        self.releaseDescriptors = releaseDescriptors
+        self.onStatus = onStatus
         self.options = options
         self.logger = logger
         self.credentials = credentials
@@ -353,6 +360,8 @@ public final class Supervisor: @unchecked Sendable {
             }
         } else if line.hasPrefix("ERROR ") {
             worker.lastError = String(line.dropFirst("ERROR ".count))
+        } else if line.hasPrefix("STATUS "), worker === current, !stopping {
+            onStatus?(String(line.dropFirst("STATUS ".count)))
         }
     }
 
@@ -462,6 +471,18 @@ public final class Supervisor: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         logger.log(level: everReady ? .info : .debug, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        // A mount detached from outside is a stop for good (the unit's ExecStop when no start
+        // follows, an operator's `umount -l`): no supervisor will take it over, so the keeper lets
+        // go of it rather than hand a next start a mount that is no longer there.
+        let detached = !MountPoint.isFUSEMount(options.mountpoint)
+        if detached {
+            session.map { fuse_session_destroy($0) }
+            session = nil
+            if keepMountOnStop {
+                keepMountOnStop = false
+                releaseDescriptors?()
+            }
+        }
         // Detached first: no new path reaches the mount, while every operation already inside it
         // (a path half walked, a file open) is still answered by the worker, which ends when the
         // kernel lets go of the mount or its drain time is up.
@@ -474,7 +495,7 @@ public final class Supervisor: @unchecked Sendable {
                 fuse_session_unmount(raw)
                 fuse_session_destroy(raw)
                 session = nil
-            } else if adopted != nil {
+            } else if adopted != nil, !detached {
                 try? MountPoint.clearDeadMount(MountPoint.canonical(options.mountpoint))
             }
             for worker in [current, candidate].compactMap({ $0 }) { send("STOP", to: worker) }

@@ -125,7 +125,9 @@ extension MountCommand {
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
-        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping)
+        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping) {
+            await fileSystem.serviceStatus()
+        }
         defer { audit?.flush() }
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
@@ -152,7 +154,8 @@ extension MountCommand {
     /// RETIRE (another worker takes over) and STOP (the mount stops) both end the loop after the
     /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
     private static func listenForOrders(
-        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder
+        _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder,
+        status: @escaping @Sendable () async -> String
     ) {
         Thread {
             while let line = channel.listen() {
@@ -160,7 +163,17 @@ extension MountCommand {
                 case "PING":
                     // Answered from the executor every backend call and late answer runs on, not from
                     // this thread: a worker whose tasks are stuck (or that is stopped) stays silent.
-                    Task { channel.tell("PONG") }
+                    // The summary for systemd rides along, only when it changed.
+                    Task {
+                        channel.tell("PONG")
+                        let summary = await status()
+                        if stopping.lastStatus.withLock({ last in
+                            defer { last = summary }
+                            return last != summary
+                        }) {
+                            channel.tell("STATUS \(summary)")
+                        }
+                    }
                     continue
                 case "RETIRE":
                     Task { await group.triggerGracefulShutdown() }
@@ -191,4 +204,6 @@ extension SecretError {
 
 private final class StopOrder: Sendable {
     let wipe = Mutex(false)
+    /// The last summary told to the supervisor.
+    let lastStatus = Mutex("")
 }
