@@ -169,3 +169,15 @@ def sample(env):
 
 def status(mount):
     return json.loads(mount.read(".status"))
+
+
+@pytest.fixture(scope="session")
+def debian_package(tmp_path_factory):
+    """`scripts/package --binary SECRETSFS_BIN`, once per run: (the .deb, the tarball). The package
+    tests, the container image and the systemd machine all install this one file."""
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run([str(ROOT / "scripts" / "package"), "--binary", BIN, "--output", str(out)],
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"scripts/package failed (a release build is packed):\n{result.stderr}"
+    deb, tar = result.stdout.split()
+    return Path(deb), Path(tar)
