@@ -61,7 +61,8 @@ class Machine:
     def reader(self, path="/run/secrets/app/db"):
         self.readers += 1
         log = f"/log/reads-{self.readers}.log"
-        subprocess.run([*PODMAN, "exec", "-d", self.name, "bash", "-c", READER_LOOP, "reader", path, log], check=True)
+        subprocess.run([*PODMAN, "exec", "-d", self.name, "bash", "-c", READER_LOOP, "reader", path, log], check=True,
+                       capture_output=True)
         reader = Reader(self, self.logs / f"reads-{self.readers}.log")
         assert wait_for(lambda: len(reader.lines()) >= 3, 20), f"the reader of {path} wrote no reads"
         return reader
