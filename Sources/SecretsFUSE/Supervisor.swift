@@ -79,6 +79,7 @@ public final class Supervisor: @unchecked Sendable {
     private var kernelInitialized = false
     private var stopping = false
     private var everReady = false
+    private var toldReady = false
     private var exitStatus: Int32 = 0
     private var finished: CheckedContinuation<Int32, Never>?
     private var signalSources: [DispatchSourceSignal] = []
@@ -352,7 +353,10 @@ public final class Supervisor: @unchecked Sendable {
             kernelInitialized = true
         } else if line == "READY" {
             worker.serving = true
-            if !everReady {
+            // Said once per supervisor, an adopted one too: systemd waits for READY=1 from each
+            // process it starts, a restart's included.
+            if !toldReady {
+                toldReady = true
                 everReady = true
                 onReady()
                 // After READY=1, which systemd waits for first.
