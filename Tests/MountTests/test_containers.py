@@ -74,9 +74,14 @@ def image(tmp_path_factory, debian_package):
     runtime = int(podman("image", "inspect", "--format", "{{.Size}}", "localhost/secretsfs-runtime:cache").stdout.strip())
     print(f"\ncontainer prerequisites and image: {time.monotonic() - started:.1f}s; image {size / 1e6:.1f} MB "
           f"({(size - runtime) / 1e6:.1f} MB over the runtime layer; {deb.name} is {deb.stat().st_size / 1e6:.1f} MB)")
-    installed = podman("run", "--rm", *LIMITS, "--network", "none", "--entrypoint", "dpkg-query", name,
-                       "-W", "-f", "${Version}", "secretsfs")
-    assert installed.stdout.strip() and installed.stdout.strip() in deb.name, installed.stdout
+    # The binary the .deb holds, not one a cached layer kept from another run's package.
+    unpacked = tmp_path_factory.mktemp("deb")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+    packed = hashlib.sha256((unpacked / "usr/bin/secretsfs").read_bytes()).hexdigest()
+    shutil.rmtree(unpacked, ignore_errors=True)
+    installed = podman("run", "--rm", *LIMITS, "--network", "none", "--entrypoint", "sha256sum", name,
+                       "/usr/bin/secretsfs")
+    assert installed.stdout.split()[0] == packed, "the image does not hold the binary of the .deb"
     yield name
     podman("rmi", "-f", name, check=False)
 
