@@ -207,6 +207,16 @@ enum SystemdFDStore {
         }
     }
 
+    /// What the supervisor stores (Supervisor.offerToKeeper) and what it takes back from `LISTEN_FDS`.
+    static let mountNames = ["fuse", "inodes", "cache", "mountpoint", "leases"]
+
+    /// `FDSTOREREMOVE=1`: systemd closes what it holds under each name. Sent on a stop for good, so
+    /// that no later start is handed a mount that was unmounted (systemd 254+ can keep the store
+    /// across a stop, FileDescriptorStorePreserve=).
+    static func remove(_ names: [String], environment: [String: String]) {
+        for name in names { SystemdNotifier.notify("FDSTOREREMOVE=1\nFDNAME=\(name)", environment: environment) }
+    }
+
     /// Descriptors systemd passed to this process, by name (`LISTEN_FDNAMES`), from fd 3 on.
     static func passed(_ environment: [String: String]) -> [String: Int32] {
         guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),

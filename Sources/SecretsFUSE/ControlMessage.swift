@@ -46,6 +46,8 @@ public enum WorkerReport: Equatable, Sendable {
     case pong
     /// The one line a failing worker printed, for the supervisor to pass on.
     case error(String)
+    /// A summary for systemd's `STATUS=` (no path or value), sent with a PONG when it changed.
+    case status(String)
 
     public var line: String {
         switch self {
@@ -54,7 +56,8 @@ public enum WorkerReport: Equatable, Sendable {
         case .ready: "READY"
         case .pong: "PONG"
         // One line whatever the message holds.
-        case .error(let message): "ERROR " + message.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        case .error(let message): "ERROR " + Self.oneLine(message)
+        case .status(let summary): "STATUS " + Self.oneLine(summary)
         }
     }
 
@@ -65,7 +68,12 @@ public enum WorkerReport: Equatable, Sendable {
         case "READY": self = .ready
         case "PONG": self = .pong
         case let text where text.hasPrefix("ERROR "): self = .error(String(text.dropFirst("ERROR ".count)))
+        case let text where text.hasPrefix("STATUS "): self = .status(String(text.dropFirst("STATUS ".count)))
         default: return nil
         }
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).joined(separator: "; ")
     }
 }

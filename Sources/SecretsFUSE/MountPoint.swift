@@ -85,7 +85,7 @@ public enum MountPoint {
 
     /// The file system type of the mount whose mountpoint is exactly `path`, the topmost if stacked.
     static func mountType(at path: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        guard let text = procFile("/proc/self/mountinfo") else { return nil }
         var found: String?
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -95,6 +95,25 @@ public enum MountPoint {
             found = String(fields[dash + 1])
         }
         return found
+    }
+
+    /// A /proc file read to its end. Not `String(contentsOfFile:)`: /proc files say size 0, and
+    /// Foundation then reads one page, so a mount past the first 4096 bytes of mountinfo (a container
+    /// or a host with a few dozen mounts) went unseen, and a restart under systemd mounted anew.
+    static func procFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func unescape(_ field: String) -> String {

@@ -58,6 +58,10 @@ public final class Supervisor: @unchecked Sendable {
     private let adopted: AdoptedMount?
     /// Hands descriptors to a keeper that outlives this process (systemd); true when it took them.
     private let storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)?
+    /// Tells the keeper to let go of what it holds: the mount will not be taken over.
+    private let releaseDescriptors: (@Sendable () -> Void)?
+    /// The serving worker's one-line summary (backend, reads served, last error kind), when it changes.
+    private let onStatus: (@Sendable (String) -> Void)?
     /// Set when a keeper holds the mount: a stop then retires the worker and leaves the mount to
     /// the next supervisor, so `systemctl restart` is invisible to readers.
     private var keepMountOnStop = false
@@ -79,6 +83,7 @@ public final class Supervisor: @unchecked Sendable {
     private var kernelInitialized = false
     private var stopping = false
     private var everReady = false
+    private var toldReady = false
     private var exitStatus: Int32 = 0
     private var finished: CheckedContinuation<Int32, Never>?
     private var signalSources: [DispatchSourceSignal] = []
@@ -114,10 +119,13 @@ public final class Supervisor: @unchecked Sendable {
         options: MountOptions, logger: Logger, credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
         onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String, Int32) -> Void,
-        adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil
+        adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil,
+        releaseDescriptors: (@Sendable () -> Void)? = nil, onStatus: (@Sendable (String) -> Void)? = nil
     ) {
         self.adopted = adopted
         self.storeDescriptors = storeDescriptors
+        self.releaseDescriptors = releaseDescriptors
+        self.onStatus = onStatus
         self.options = options
         self.logger = logger
         self.credentials = credentials
@@ -195,7 +203,7 @@ public final class Supervisor: @unchecked Sendable {
         keepMountOnStop = storeDescriptors([
             ("fuse", fuseFD), ("inodes", inodesFD), ("cache", cacheFD), ("mountpoint", record),
         ])
-        // Apart, and not needed to keep the mount: a store of four (FileDescriptorStoreMax=4) loses only the
+        // Apart, and not needed to keep the mount: a store of four (an older unit's FileDescriptorStoreMax=4) loses only the
         // leases, which the next supervisor's worker then makes anew.
         if keepMountOnStop { _ = storeDescriptors([("leases", leasesFD)]) }
     }
@@ -359,7 +367,10 @@ public final class Supervisor: @unchecked Sendable {
             kernelInitialized = true
         case .ready?:
             worker.serving = true
-            if !everReady {
+            // Said once per supervisor, an adopted one too: systemd waits for READY=1 from each
+            // process it starts, a restart's included.
+            if !toldReady {
+                toldReady = true
                 everReady = true
                 onReady()
                 // After READY=1, which systemd waits for first.
@@ -367,6 +378,8 @@ public final class Supervisor: @unchecked Sendable {
             }
         case .error(let message)?:
             worker.lastError = message
+        case .status(let summary)?:
+            if worker === current, !stopping { onStatus?(summary) }
         case .pong?, nil:
             break
         }
@@ -479,6 +492,18 @@ public final class Supervisor: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         logger.log(level: everReady ? .info : .debug, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        // A mount detached from outside is a stop for good (the unit's ExecStop when no start
+        // follows, an operator's `umount -l`): no supervisor will take it over, so the keeper lets
+        // go of it rather than hand a next start a mount that is no longer there.
+        let detached = !MountPoint.isFUSEMount(options.mountpoint)
+        if detached {
+            session.map { fuse_session_destroy($0) }
+            session = nil
+            if keepMountOnStop {
+                keepMountOnStop = false
+                releaseDescriptors?()
+            }
+        }
         // Detached first: no new path reaches the mount, while every operation already inside it
         // (a path half walked, a file open) is still answered by the worker, which ends when the
         // kernel lets go of the mount or its drain time is up.
@@ -491,7 +516,7 @@ public final class Supervisor: @unchecked Sendable {
                 fuse_session_unmount(raw)
                 fuse_session_destroy(raw)
                 session = nil
-            } else if adopted != nil {
+            } else if adopted != nil, !detached {
                 try? MountPoint.clearDeadMount(MountPoint.canonical(options.mountpoint))
             }
             for worker in [current, candidate].compactMap({ $0 }) { send(.stop, to: worker) }

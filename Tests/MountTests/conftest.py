@@ -227,3 +227,19 @@ def server(tmp_path):
     server.audit = audit
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def debian_package(tmp_path_factory):
+    """`scripts/package --binary SECRETSFS_BIN`, once per run: (the .deb, the tarball). The package
+    tests, the container image and the systemd machine all install this one file. SECRETSFS_DEB
+    names a .deb built already instead (its tarball is looked for beside it)."""
+    if os.environ.get("SECRETSFS_DEB"):
+        deb = Path(os.environ["SECRETSFS_DEB"]).resolve()
+        return deb, deb.with_name(deb.name.replace("_", "-", 1).replace(".deb", ".tar.gz"))
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run([str(ROOT / "scripts" / "package"), "--binary", BIN, "--output", str(out)],
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"scripts/package failed (a release build is packed):\n{result.stderr}"
+    deb, tar = result.stdout.split()
+    return Path(deb), Path(tar)

@@ -31,6 +31,10 @@ class FakeSystemd:
             fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
             with self.lock:
                 self.messages.append(text)
+                if fields.get("FDSTOREREMOVE") == "1":
+                    stored = self.stored.pop(fields.get("FDNAME", "stored"), None)
+                    if stored is not None:
+                        os.close(stored)
                 if fields.get("FDSTORE") == "1":
                     for fd in fds:
                         name = fields.get("FDNAME", "stored")

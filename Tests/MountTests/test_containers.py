@@ -2,8 +2,9 @@
 documents: the secretsfs container mounts at a folder inside an rshared volume (`<volume>/mnt`,
 the volume bound `:rshared`), readers bind the volume `:rslave` and read `<volume>/mnt/...`.
 
-The image is the Containerfile's `prebuilt` target with SECRETSFS_BIN copied in, on a Debian
-base image made with debootstrap (scripts/lib/containers.sh makes and caches it). Every
+The image is the Containerfile's `package` target: the Debian package of SECRETSFS_BIN
+(`scripts/package`, the .deb an operator installs) installed on a Debian base image made with
+debootstrap (scripts/lib/containers.sh makes and caches it). Every
 container, mount and image a test makes is removed. When podman cannot work here, the tests fail.
 
 Readers loop in their container and write one line per read to a log: the time, then `ok` and
@@ -55,22 +56,32 @@ def podman(*args, check=True, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory):
+def image(tmp_path_factory, debian_package):
     """The test image: prerequisites ensured (fails loudly when podman cannot run), then the
-    `prebuilt` target built from SECRETSFS_BIN; removed at the end."""
+    `package` target, which installs the .deb of SECRETSFS_BIN; removed at the end."""
     started = time.monotonic()
     ensured = subprocess.run(["bash", str(HELPER), "ensure"], capture_output=True, text=True, timeout=900)
     if ensured.returncode != 0:
         pytest.fail(f"container prerequisites are missing and could not be made:\n{ensured.stderr}", pytrace=False)
+    deb, _ = debian_package
     context = tmp_path_factory.mktemp("image-context")
-    made = subprocess.run([str(ROOT / "contrib" / "docker" / "prebuilt-context.sh"), BIN, str(context)],
-                          capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
+    shutil.copy(deb, context / deb.name)
     name = f"localhost/secretsfs-test:{uuid.uuid4().hex[:12]}"
     podman("build", *LIMITS, "--network", "none", "--layers", "-q", "--build-arg", f"BASE={BASE_IMAGE}",
-           "--target", "prebuilt", "-t", name, "-f", str(CONTAINERFILE), str(context), timeout=600)
+           "--target", "package", "-t", name, "-f", str(CONTAINERFILE), str(context), timeout=600)
     shutil.rmtree(context, ignore_errors=True)
-    print(f"\ncontainer prerequisites and image: {time.monotonic() - started:.1f}s")
+    size = int(podman("image", "inspect", "--format", "{{.Size}}", name).stdout.strip())
+    runtime = int(podman("image", "inspect", "--format", "{{.Size}}", "localhost/secretsfs-runtime:cache").stdout.strip())
+    print(f"\ncontainer prerequisites and image: {time.monotonic() - started:.1f}s; image {size / 1e6:.1f} MB "
+          f"({(size - runtime) / 1e6:.1f} MB over the runtime layer; {deb.name} is {deb.stat().st_size / 1e6:.1f} MB)")
+    # The binary the .deb holds, not one a cached layer kept from another run's package.
+    unpacked = tmp_path_factory.mktemp("deb")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+    packed = hashlib.sha256((unpacked / "usr/bin/secretsfs").read_bytes()).hexdigest()
+    shutil.rmtree(unpacked, ignore_errors=True)
+    installed = podman("run", "--rm", *LIMITS, "--network", "none", "--entrypoint", "sha256sum", name,
+                       "/usr/bin/secretsfs")
+    assert installed.stdout.split()[0] == packed, "the image does not hold the binary of the .deb"
     yield name
     podman("rmi", "-f", name, check=False)
 

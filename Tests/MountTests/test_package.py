@@ -7,21 +7,15 @@ import gzip
 import shutil
 import subprocess
 import tarfile
-from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN
 
 
 @pytest.fixture(scope="module")
-def packages(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([str(ROOT / "scripts" / "package"), "--binary", BIN, "--output", str(out)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    deb, tar = result.stdout.split()
-    return Path(deb), Path(tar)
+def packages(debian_package):
+    return debian_package
 
 
 def version():

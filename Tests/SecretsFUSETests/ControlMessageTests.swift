@@ -11,7 +11,10 @@ import Testing
         #expect(!order.line.contains("\n"))
     }
 
-    @Test(arguments: [WorkerReport.prepared, .kernelInitialized, .ready, .pong, .error("no such mount")])
+    @Test(arguments: [
+        WorkerReport.prepared, .kernelInitialized, .ready, .pong, .error("no such mount"),
+        .status("serving from local: 3 secrets served"),
+    ])
     func everyReportReadsBackAsItself(_ report: WorkerReport) {
         #expect(WorkerReport(line: report.line) == report)
     }

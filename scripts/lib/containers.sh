@@ -6,12 +6,15 @@
 #   /var/tmp/secretsfs-containers/debian-bookworm-minbase.tar   the debootstrap root file system
 #   localhost/debian:bookworm                                   that tarball, imported
 #   localhost/secretsfs-runtime:cache                           Containerfile's `runtime` stage
+#   localhost/secretsfs-systemd:cache                           the base with systemd as PID 1 and
+#                                                               fuse3 (Tests/MountTests/test_systemd.py)
 # Source it and call ensure_containers, or run it: `scripts/lib/containers.sh ensure`.
 # Fails loudly (non-zero, one line on stderr) when podman cannot work here.
 
 CT_CACHE=${SECRETSFS_CT_CACHE:-/var/tmp/secretsfs-containers}
 CT_BASE_IMAGE=localhost/debian:bookworm
 CT_RUNTIME_IMAGE=localhost/secretsfs-runtime:cache
+CT_SYSTEMD_IMAGE=localhost/secretsfs-systemd:cache
 CT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CT_CONTAINERFILE=$CT_ROOT/contrib/docker/Containerfile
 # The flags this machine needs (see contrib/docker/README.md): runc, not crun; rlimits under
@@ -56,7 +59,7 @@ ensure_base_image() {
 }
 
 # The Containerfile's `runtime` stage (base + fuse3 from Debian's mirror), tagged so that its
-# layer stays in podman's cache: test builds of the `prebuilt` stage then reuse it instead of
+# layer stays in podman's cache: test builds of the `package` stage then reuse it instead of
 # running apt-get every time. A changed Containerfile makes podman build the layer again.
 ensure_runtime_image() {
     local context
@@ -70,11 +73,29 @@ ensure_runtime_image() {
     [ $rc -eq 0 ] || ct_fail "podman build --target runtime failed"
 }
 
+# A Debian machine to install the package on, booted by systemd (`podman run --systemd=always`):
+# systemd, fuse3 and what a fresh install has (no secretsfs). Built once; a changed recipe below
+# makes podman build it again.
+ensure_systemd_image() {
+    local context
+    context=$(mktemp -d) || return 1
+    printf '%s\n' "FROM $CT_BASE_IMAGE" \
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd systemd-sysv dbus fuse3 ca-certificates && rm -rf /var/lib/apt/lists/*" \
+        "STOPSIGNAL SIGRTMIN+3" 'CMD ["/sbin/init"]' >"$context/Containerfile"
+    ct_log "building the systemd image (cached after the first time)"
+    podman build "${CT_ENGINE_FLAGS[@]}" --network host --layers -q -t "$CT_SYSTEMD_IMAGE" \
+        -f "$context/Containerfile" "$context" >/dev/null
+    local rc=$?
+    rm -rf "$context"
+    [ $rc -eq 0 ] || ct_fail "podman build of the systemd image failed"
+}
+
 ensure_containers() {
     ensure_container_packages || return 1
     podman info >/dev/null 2>&1 || ct_fail "podman does not work here: $(podman info 2>&1 | tail -n 1)" || return 1
     ensure_base_image || return 1
     ensure_runtime_image || return 1
+    ensure_systemd_image || return 1
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -36,12 +36,14 @@ extension MountCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let frozenEnvironment = workerEnvironment
         var keeper: (@Sendable ([(String, Int32)]) -> Bool)?
+        var release: (@Sendable () -> Void)?
         // systemd 254 and later set FDSTORE to FileDescriptorStoreMax; the unit file sets it for older
         // ones. Without it systemd would drop the descriptors and a stop would leave a dead mount.
         if environment["NOTIFY_SOCKET"] != nil, let room = environment["FDSTORE"].flatMap(Int.init), room >= 4 {
             keeper = { descriptors in
                 descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
             }
+            release = { SystemdFDStore.remove(SystemdFDStore.mountNames, environment: environment) }
         }
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
         factory.certificates = structured?.certificates ?? []
@@ -55,7 +57,8 @@ extension MountCommand {
             },
             onFailure: { DaemonReadiness.reportFailure($0, status: $1) },
             adopted: Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger),
-            storeDescriptors: keeper)
+            storeDescriptors: keeper, releaseDescriptors: release,
+            onStatus: { SystemdNotifier.notify("STATUS=\($0)", environment: environment) })
         let status = try await supervisor.run()
         SystemdNotifier.notify("STOPPING=1", environment: environment)
         // The worker already printed its one line; the supervisor only passes its status on.

@@ -170,9 +170,10 @@ extension MountCommand {
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         let stopping = StopOrder()
-        Self.listenForOrders(channel, mount: mount, group: group, stopping: stopping) {
-            if let heldLeases { await heldLeases.handOver() }
-        }
+        Self.listenForOrders(
+            channel, mount: mount, group: group, stopping: stopping,
+            retiring: { if let heldLeases { await heldLeases.handOver() } },
+            status: { await fileSystem.serviceStatus() })
         defer { audit?.flush() }
         try await group.run()
         // The mount itself stops: what this worker left for a successor is zeroed now.
@@ -202,7 +203,7 @@ extension MountCommand {
     /// requests in hand are answered; without a supervisor (it was killed) the worker serves on.
     private static func listenForOrders(
         _ channel: WorkerChannel, mount: FUSEMount, group: ServiceGroup, stopping: StopOrder,
-        retiring: @escaping @Sendable () async -> Void
+        retiring: @escaping @Sendable () async -> Void, status: @escaping @Sendable () async -> String
     ) {
         Thread {
             while let order = channel.listen() {
@@ -210,7 +211,17 @@ extension MountCommand {
                 case .ping:
                     // Answered from the executor every backend call and late answer runs on, not from
                     // this thread: a worker whose tasks are stuck (or that is stopped) stays silent.
-                    Task { channel.tell(.pong) }
+                    // The summary for systemd rides along, only when it changed.
+                    Task {
+                        channel.tell(.pong)
+                        let summary = await status()
+                        if stopping.lastStatus.withLock({ last in
+                            defer { last = summary }
+                            return last != summary
+                        }) {
+                            channel.tell(.status(summary))
+                        }
+                    }
                     continue
                 case .retire:
                     stopping.retire.withLock { $0 = true }
@@ -247,4 +258,6 @@ private final class StopOrder: Sendable {
     let wipe = Mutex(false)
     /// RETIRE: another worker takes the mount, and the leases, over.
     let retire = Mutex(false)
+    /// The last summary told to the supervisor.
+    let lastStatus = Mutex("")
 }
