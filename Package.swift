@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "secretsfs",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "secretsfs", targets: ["secretsfs"])
     ],

@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
+    mount|check|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount check unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --events --show-versions --allow-other --nonempty --mlock --daemon --vault-skip-verify -h --help)
     repeating_options=(--prefetch -o --env-include --vault-addr)
-    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --cache-file --cache-key-file --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -212,6 +212,12 @@ _secretsfs_mount() {
         return
         ;;
     '--cache-max-entries')
+        return
+        ;;
+    '--cache-file')
+        return
+        ;;
+    '--cache-key-file')
         return
         ;;
     '--busy-poll')
@@ -333,6 +339,14 @@ _secretsfs_mount() {
         return
         ;;
     esac
+}
+
+_secretsfs_check() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __secretsfs_offer_flags_options -1
 }
 
 _secretsfs_unmount() {
