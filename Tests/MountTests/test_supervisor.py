@@ -236,17 +236,17 @@ def test_a_stop_after_the_mount_was_detached_drops_the_stored_descriptors(sample
     The supervisor must not leave the mount to a next one (there is none): it asks systemd to drop
     what it stores and exits 0. Also: the worker's summary reaches systemd as STATUS=."""
     systemd = FakeSystemd(str(tmp_path))
-    environment = dict(os.environ, NOTIFY_SOCKET=systemd.path, FDSTORE="4")
+    environment = dict(os.environ, NOTIFY_SOCKET=systemd.path, FDSTORE="5")
     m = sample.mount(env=environment)
     try:
-        assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint"} <= set(systemd.stored), 10)
+        assert wait_for(lambda: {"fuse", "inodes", "cache", "mountpoint", "leases"} <= set(systemd.stored), 10)
         assert m.read("top") == b"top-level-value-xyz"
         assert wait_for(lambda: any(x.startswith("STATUS=serving from local: ") for x in systemd.messages), 10), \
             systemd.messages
         subprocess.run(["umount", "-l", m.path], check=True)
         assert m.stop(signal.SIGTERM) == 0
         removed = {x.split("FDNAME=")[1] for x in systemd.messages if x.startswith("FDSTOREREMOVE=1")}
-        assert removed == {"fuse", "inodes", "cache", "mountpoint"}, systemd.messages
+        assert removed == {"fuse", "inodes", "cache", "mountpoint", "leases"}, systemd.messages
         assert systemd.stored == {}
         assert "left the mount to the next supervisor" not in m.log_text()
         assert not is_mounted(m.path)
