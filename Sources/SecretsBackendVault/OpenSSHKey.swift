@@ -114,7 +114,8 @@ enum Base64Text {
             for (offset, byte) in chunk.enumerated() { word |= UInt32(byte) << (16 - 8 * UInt32(offset)) }
             for position in 0..<4 {
                 out.append(
-                    position <= chunk.count ? alphabet[Int((word >> (18 - 6 * UInt32(position))) & 63)] : UInt8(ascii: "="))
+                    position <= chunk.count
+                        ? alphabet[Int((word >> (18 - 6 * UInt32(position))) & 63)] : UInt8(ascii: "="))
             }
             index += 3
         }

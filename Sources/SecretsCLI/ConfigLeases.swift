@@ -91,18 +91,22 @@ extension ConfigFile {
             }
         }
         guard let folder else { throw SecretError(.configuration, "\(place) needs a 'path'") }
-        guard read == nil || sign == nil else { throw SecretError(.configuration, "\(place): give 'read' or 'sign', not both") }
+        guard read == nil || sign == nil else {
+            throw SecretError(.configuration, "\(place): give 'read' or 'sign', not both")
+        }
         var rules: [PermissionRules.Rule] = []
         let request: VaultLeaseRequest
         do throws(SecretError) {
             if let sign {
                 if let revoke, revoke {
-                    throw SecretError(.configuration, "'revoke' does not apply to 'sign': a certificate ends at its expiry")
+                    throw SecretError(
+                        .configuration, "'revoke' does not apply to 'sign': a certificate ends at its expiry")
                 }
                 request = try VaultLeaseRequest(path: folder, sign: sign, ssh: ssh, prefetch: prefetch)
                 // ssh refuses a private key that others may read: `id` is 0600 unless the entry says otherwise.
                 if rule.mode == nil, ssh.publicKey == nil {
-                    rules.append(PermissionRules.Rule(paths: [folder.string + "/id"], mode: 0o600, uid: rule.uid, gid: rule.gid))
+                    rules.append(
+                        PermissionRules.Rule(paths: [folder.string + "/id"], mode: 0o600, uid: rule.uid, gid: rule.gid))
                 }
             } else {
                 guard let read else { throw SecretError(.configuration, "needs a 'read' (or 'sign')") }
@@ -123,11 +127,13 @@ extension ConfigFile {
 
     /// The one `authorized_keys` line of a public key file, without its comment.
     private static func publicKeyLine(_ file: String, _ place: String) throws(SecretError) -> String {
-        let text = String(decoding: try TrustedFile.read(file, what: "\(place): public_key", limit: 64 << 10), as: UTF8.self)
+        let text = String(
+            decoding: try TrustedFile.read(file, what: "\(place): public_key", limit: 64 << 10), as: UTF8.self)
         let lines = text.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
         let words = lines.first?.split(whereSeparator: \.isWhitespace) ?? []
-        guard lines.count == 1, words.count >= 2, words[0].hasPrefix("ssh-") || words[0].hasPrefix("ecdsa-")
-            || words[0].hasPrefix("sk-"), Data(base64Encoded: String(words[1])) != nil
+        guard lines.count == 1, words.count >= 2,
+            words[0].hasPrefix("ssh-") || words[0].hasPrefix("ecdsa-")
+                || words[0].hasPrefix("sk-"), Data(base64Encoded: String(words[1])) != nil
         else {
             throw SecretError(.configuration, "\(place): public_key \(file) is not one OpenSSH public key line")
         }

@@ -22,7 +22,8 @@ import Testing
         let key = try OpenSSHKey(seed: SecretValue(bytes: Self.seed))
         let text = try #require(key.privateFile(comment: "c", checkInt: 0x0102_0304).utf8String())
         let lines = text.split(separator: "\n")
-        #expect(lines.first == "-----BEGIN OPENSSH PRIVATE KEY-----" && lines.last == "-----END OPENSSH PRIVATE KEY-----")
+        #expect(
+            lines.first == "-----BEGIN OPENSSH PRIVATE KEY-----" && lines.last == "-----END OPENSSH PRIVATE KEY-----")
         #expect(lines.dropFirst().dropLast().allSatisfy { $0.count <= 70 })
         let body = try #require(Data(base64Encoded: lines.dropFirst().dropLast().joined()))
         let bytes = Array(body)
@@ -47,7 +48,9 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("secretsfs-key-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         let text = try #require(key.privateFile(comment: "secretsfs:x", checkInt: 42).utf8String())
-        #expect(FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: keygen)
         process.arguments = ["-y", "-f", file.path]
@@ -87,23 +90,25 @@ import Testing
 
 @Suite struct SSHCertificateTests {
     /// `ssh-keygen -s ca -n deploy,ops -V 20260101000000Z:20260102000000Z user.pub`.
-    static let ed25519 =
-            "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIFMVIjGc80kaZ58" +
-            "Qj583DDUdPidlLGrccJreOw/WIIhiAAAAIFY/nPoYqc3R+cgJxxfIQBMa/t1AAVJUOCOBIqFgwcTXAAAAAAAAAAcAAAABAAAABHR" +
-            "lc3QAAAARAAAABmRlcGxveQAAAANvcHMAAAAAaVW5AAAAAABpVwqAAAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAA" +
-            "AAAAAABdwZXJtaXQtYWdlbnQtZm9yd2FyZGluZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAAKcGVybWl0LXB" +
-            "0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAAAAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAAg0X2khoX9w8WF8/8FhgjBs+CUmlc" +
-            "v6eDVCvAk7pfbWrUAAABTAAAAC3NzaC1lZDI1NTE5AAAAQDm7GLSA340msl14UArgROuoiXBiapjQjIA8enZsYzP0D4lrOz0QzdZ" +
-            "9Wv/xKeUco0/11rHQj1YHRYp27KtWgA0= user"
+    static let ed25519 = [
+        "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIFMVIjGc80kaZ58",
+        "Qj583DDUdPidlLGrccJreOw/WIIhiAAAAIFY/nPoYqc3R+cgJxxfIQBMa/t1AAVJUOCOBIqFgwcTXAAAAAAAAAAcAAAABAAAABHR",
+        "lc3QAAAARAAAABmRlcGxveQAAAANvcHMAAAAAaVW5AAAAAABpVwqAAAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAA",
+        "AAAAAABdwZXJtaXQtYWdlbnQtZm9yd2FyZGluZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAAKcGVybWl0LXB",
+        "0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAAAAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAAg0X2khoX9w8WF8/8FhgjBs+CUmlc",
+        "v6eDVCvAk7pfbWrUAAABTAAAAC3NzaC1lZDI1NTE5AAAAQDm7GLSA340msl14UArgROuoiXBiapjQjIA8enZsYzP0D4lrOz0QzdZ",
+        "9Wv/xKeUco0/11rHQj1YHRYp27KtWgA0= user",
+    ].joined()
     /// An ECDSA key (two public key fields) signed valid `forever`.
-    static let ecdsa =
-            "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20" +
-            "AAAAgDKpomBRTXfRMWQiY1Qv5ag5GiNibqloGv0IN1clQ+3AAAAAIbmlzdHAyNTYAAABBBLF4hzzJH7N9izmPbfUS3U1quxMkT49" +
-            "Fi+0k61vww5ukf3+HwQQhIyQtPICFFhd3zCWehjRG2Kuqgs4TJPdjKNMAAAAAAAAAAAAAAAEAAAACdDIAAAAIAAAABHJvb3QAAAA" +
-            "AaVW5AP//////////AAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAAAAAAAABdwZXJtaXQtYWdlbnQtZm9yd2FyZGl" +
-            "uZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAAKcGVybWl0LXB0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAA" +
-            "AAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAAg0X2khoX9w8WF8/8FhgjBs+CUmlcv6eDVCvAk7pfbWrUAAABTAAAAC3NzaC1lZDI" +
-            "1NTE5AAAAQEivWC+ckHsbkOoH+eqkdx2MbCtV3MITjhfH1v67PorY3InuJjqTVDhDp0nUJbbCy95ke7u9f1x9xeao1AYoMw8= ec"
+    static let ecdsa = [
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20",
+        "AAAAgDKpomBRTXfRMWQiY1Qv5ag5GiNibqloGv0IN1clQ+3AAAAAIbmlzdHAyNTYAAABBBLF4hzzJH7N9izmPbfUS3U1quxMkT49",
+        "Fi+0k61vww5ukf3+HwQQhIyQtPICFFhd3zCWehjRG2Kuqgs4TJPdjKNMAAAAAAAAAAAAAAAEAAAACdDIAAAAIAAAABHJvb3QAAAA",
+        "AaVW5AP//////////AAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAAAAAAAABdwZXJtaXQtYWdlbnQtZm9yd2FyZGl",
+        "uZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAAKcGVybWl0LXB0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAA",
+        "AAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAAg0X2khoX9w8WF8/8FhgjBs+CUmlcv6eDVCvAk7pfbWrUAAABTAAAAC3NzaC1lZDI",
+        "1NTE5AAAAQEivWC+ckHsbkOoH+eqkdx2MbCtV3MITjhfH1v67PorY3InuJjqTVDhDp0nUJbbCy95ke7u9f1x9xeao1AYoMw8= ec",
+    ].joined()
 
     @Test func validityIsRead() throws {
         let certificate = try #require(SSHCertificate(line: Self.ed25519))
@@ -116,7 +121,9 @@ import Testing
     @Test func anythingElseIsNil() {
         let words = Self.ed25519.split(separator: " ")
         #expect(SSHCertificate(line: "") == nil)
-        #expect(SSHCertificate(line: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF9pIaF/cPFhfP/BYYIwbPglJpXL+ng1QrwJO6X21q1") == nil)
+        #expect(
+            SSHCertificate(line: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF9pIaF/cPFhfP/BYYIwbPglJpXL+ng1QrwJO6X21q1")
+                == nil)
         // The named type must be the one inside.
         #expect(SSHCertificate(line: "ssh-rsa-cert-v01@openssh.com " + words[1]) == nil)
         // Cut short.

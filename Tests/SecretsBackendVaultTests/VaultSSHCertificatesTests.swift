@@ -65,6 +65,7 @@ struct VaultSSHCertificatesTests {
         #expect(await store.leases?.statuses().first?.made == 2)
         let body = (files["id"] ?? "").split(separator: "\n").dropFirst().dropLast().map(String.init)
         capture.expectNone(of: body)
+        await store.shutdown()
     }
 
     @Test func aConfiguredPublicKeyIsSignedAndNoPrivateKeyShown() async throws {
@@ -83,6 +84,7 @@ struct VaultSSHCertificatesTests {
         #expect(Set(files.keys) == ["id.pub", "id-cert.pub"])
         #expect(files["id.pub"] == line + "\n")
         #expect(files["id-cert.pub"]?.hasPrefix("ssh-ed25519-cert-v01@openssh.com ") == true)
+        await store.shutdown()
     }
 
     @Test func aPrincipalTheRoleRefusesIsEIOWithVaultsReason() async throws {
@@ -103,5 +105,6 @@ struct VaultSSHCertificatesTests {
             return error.code == .configuration && error.message.contains("root")
         }
         #expect(capture.all.filter { $0.contains("credential not made") }.count == 1)
+        await store.shutdown()
     }
 }

@@ -29,7 +29,8 @@ import Testing
     }
 
     @Test func sshCertificatesAreReadWithTheirKeyFileAndAPrivateKeyOnlyTheOwnerReads() throws {
-        let key = try temporaryFile("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF9pIaF/cPFhfP/BYYIwbPglJpXL+ng1QrwJO6X21q1 me@host\n")
+        let key = try temporaryFile(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINF9pIaF/cPFhfP/BYYIwbPglJpXL+ng1QrwJO6X21q1 me@host\n")
         let file = try temporaryFile(
             """
             leases:
