@@ -88,12 +88,13 @@ public actor VaultLeases {
         self.logger = logger
     }
 
-    /// Takes over the leases an earlier worker of this mount held (those still configured and not
-    /// ended), then records every change to `journal`.
+    /// Takes over the leases an earlier worker of this mount held (those still configured, not ended,
+    /// and for a certificate, of the key its entry names), then records every change to `journal`.
     public func attach(_ journal: any LeaseJournal) {
         let now = clock.wallNow()
         var taken = 0
-        for record in journal.load() where requests[record.path] != nil && !record.state.hasEnded(at: now) {
+        for record in journal.load() where !record.state.hasEnded(at: now) {
+            guard let request = requests[record.path], Self.stillFits(record, request) else { continue }
             if held[record.path] == nil {
                 held[record.path] = record
                 taken += 1

@@ -35,6 +35,17 @@ extension VaultLeases {
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
+    /// Whether a record an earlier worker held is still what `request` shows: a certificate whose entry
+    /// (reloaded) now names another key, or none, is signed anew rather than taken over.
+    static func stillFits(_ record: LeaseRecord, _ request: VaultLeaseRequest) -> Bool {
+        let shown = record.fields[SSHSigning.publicKeyFile]?.utf8String()
+        switch (request.sign, request.sign?.publicKey) {
+        case (nil, _): return record.fields[SSHSigning.certificateFile] == nil
+        case (_, let line?): return record.fields[SSHSigning.privateKeyFile] == nil && shown == line + "\n"
+        case (_, nil): return record.fields[SSHSigning.privateKeyFile] != nil
+        }
+    }
+
     /// Signs the folder's public key: the configured one, the key pair `old` holds, or a new pair.
     func signCertificate(_ request: VaultLeaseRequest, replacing old: LeaseRecord?) async throws -> LeaseRecord {
         guard let signing = request.sign else { throw SecretError(.configuration, "not an SSH certificate") }

@@ -156,7 +156,7 @@ def certificate_status(m, path):
 
 
 def test_made_key_logs_in_and_is_signed_again_before_it_expires(env, bao):
-    ca = CA(bao, ttl="30s")
+    ca = CA(bao, ttl="20s")
     sshd = Sshd(ca.public_key)
     try:
         config = ssh_config(env, f"""\
@@ -188,14 +188,14 @@ leases:
         first_end, listing = valid_before(certificate)
         assert PRINCIPAL in listing and "ssh-ed25519-cert-v01@openssh.com" in first.decode()
         status, lease = certificate_status(m, "ssh/deploy")
-        assert lease["kind"] == "ssh-certificate" and lease["made"] == 1 and 0 < lease["expires_in_seconds"] <= 30
+        assert lease["kind"] == "ssh-certificate" and lease["made"] == 1 and 0 < lease["expires_in_seconds"] <= 20
         kept = env.workdir / "first-cert.pub"
         kept.write_bytes(first)
 
-        # Signed again at 2/3 of its 30 s: the certificate changes, the key does not; watchers see it.
+        # Signed again at 2/3 of its 20 s: the certificate changes, the key does not; watchers see it.
         watcher = Inotifywait(folder)
         try:
-            assert wait_for(lambda: read(certificate) != first, 40)
+            assert wait_for(lambda: read(certificate) != first, 30)
             events = []
             while (event := watcher.next(1)) is not None:
                 events.append(event)

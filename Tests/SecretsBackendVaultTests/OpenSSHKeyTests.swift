@@ -130,3 +130,28 @@ import Testing
         #expect(SSHCertificate(line: String(words[0]) + " " + String(words[1].prefix(120))) == nil)
     }
 }
+
+@Suite struct SSHTakeOverTests {
+    func record(_ fields: [String: String]) throws -> LeaseRecord {
+        LeaseRecord(
+            path: try SecretPath("ssh/a"), leaseID: SecretValue(bytes: [UInt8]()), version: "1",
+            fields: fields.mapValues { SecretValue(string: $0) },
+            state: LeaseState(obtainedAt: Date(), expiresAt: Date().addingTimeInterval(60), renewable: false), made: 1)
+    }
+
+    /// A reload that changed the entry's key (or made it a credential) signs anew instead of taking over.
+    @Test func aRecordIsTakenOverOnlyWhileItsEntryNamesTheSameKey() throws {
+        let path = try SecretPath("ssh/a")
+        let made = try VaultLeaseRequest(path: path, sign: "ssh/sign/a", ssh: SSHSigning())
+        let own = try VaultLeaseRequest(path: path, sign: "ssh/sign/a", ssh: SSHSigning(publicKey: "ssh-ed25519 AAAA"))
+        let other = try VaultLeaseRequest(
+            path: path, sign: "ssh/sign/a", ssh: SSHSigning(publicKey: "ssh-ed25519 BBBB"))
+        let read = try VaultLeaseRequest(path: path, read: "database/creds/a")
+        let withKey = try record(["id": "k", "id.pub": "ssh-ed25519 CCCC x\n", "id-cert.pub": "c"])
+        let signedOwn = try record(["id.pub": "ssh-ed25519 AAAA\n", "id-cert.pub": "c"])
+        #expect(VaultLeases.stillFits(withKey, made) && !VaultLeases.stillFits(withKey, own))
+        #expect(VaultLeases.stillFits(signedOwn, own) && !VaultLeases.stillFits(signedOwn, other))
+        #expect(!VaultLeases.stillFits(signedOwn, made) && !VaultLeases.stillFits(withKey, read))
+        #expect(VaultLeases.stillFits(try record(["username": "u", "password": "p"]), read))
+    }
+}
