@@ -52,11 +52,12 @@ class CA:
 
     def signings(self):
         """How many signing requests the audit log holds for this engine's role."""
+        path = f"{self.mount}/sign/deploy"
         count = 0
         with open(self.audit) as f:
             for line in f:
                 entry = json.loads(line)
-                if entry.get("type") == "request" and entry.get("request", {}).get("path") == f"{self.mount}/sign/deploy":
+                if entry.get("type") == "request" and entry.get("request", {}).get("path") == path:
                     count += 1
         return count
 
@@ -136,8 +137,9 @@ def read(path):
 
 def valid_before(certificate_path):
     """The certificate's end, from `ssh-keygen -L` (which prints local time: TZ=UTC)."""
-    listing = subprocess.run(["ssh-keygen", "-L", "-f", certificate_path], env={"TZ": "UTC", "PATH": os.environ["PATH"]},
-                             capture_output=True, timeout=30, check=True).stdout.decode()
+    listing = subprocess.run(["ssh-keygen", "-L", "-f", certificate_path],
+                             env={"TZ": "UTC", "PATH": os.environ["PATH"]}, capture_output=True, timeout=30,
+                             check=True).stdout.decode()
     valid = next(line for line in listing.splitlines() if "Valid:" in line)
     end = valid.split(" to ")[1].strip()
     return calendar.timegm(time.strptime(end, "%Y-%m-%dT%H:%M:%S")), listing
