@@ -68,6 +68,44 @@ struct VaultSSHCertificatesTests {
         await store.shutdown()
     }
 
+    /// The lease machinery's schedule: a certificate cannot be renewed, so it is signed again (same key)
+    /// at 2/3 of its validity, on a clock the test moves.
+    @Test func signedAgainAtTwoThirdsOfItsValidityOnTheInjectedClock() async throws {
+        let api = try TestEnvironment.plain()
+        let mount = TestEnvironment.unique("ssh")
+        try await api.enableSSH(mount)
+        // The wall clock starts at the real time: the certificate's valid-before is real.
+        let clock = ManualTimeSource(wall: Date())
+        let store = try await connect(api, mount: "secret", capture: LogCapture(), clock: clock) {
+            $0.leases = [
+                try! VaultLeaseRequest(
+                    path: Self.folder, sign: "\(mount)/sign/deploy", ssh: SSHSigning(ttl: .seconds(600)),
+                    prefetch: true)
+            ]
+        }
+        let leases = try #require(store.leases)
+        let renewal = LeasesRenewal(
+            leases: leases, clock: clock,
+            replace: { path in
+                _ = try await store.rotate(RotationRequest(path: path) { SecretValue(bytes: [UInt8]()) })
+            },
+            expire: { _ in })
+        let running = Task { await renewal.run() }
+        func made() async -> Int { await leases.statuses().first?.made ?? 0 }
+        #expect(await waitUntil(seconds: 30) { await made() == 1 && clock.sleeperCount == 1 })
+        let first = fields(try await store.read(Self.folder))
+        clock.advance(by: .seconds(390))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await made() == 1, "signed again before 2/3 of its validity")
+        clock.advance(by: .seconds(20))
+        #expect(await waitUntil(seconds: 30) { await made() == 2 })
+        let second = fields(try await store.read(Self.folder))
+        #expect(second["id"] == first["id"] && second["id-cert.pub"] != first["id-cert.pub"])
+        running.cancel()
+        await running.value
+        await store.shutdown()
+    }
+
     @Test func aConfiguredPublicKeyIsSignedAndNoPrivateKeyShown() async throws {
         let api = try TestEnvironment.plain()
         let mount = TestEnvironment.unique("ssh")
