@@ -6,6 +6,10 @@ public struct CachePolicy: Sendable, Equatable {
     public var maxStale: Duration
     /// How long a NotFound is remembered.
     public var negativeTTL: Duration
+    /// How long a NotFound from a replica that may be behind is remembered (at most `negativeTTL`):
+    /// a Vault standby applies a write made at the active node ~0.1 s after it, so a secret made just
+    /// before is found by the next lookup after this, not after the negative TTL (issue 27 §3).
+    public var replicaMissTTL: Duration
     /// How many entries at most; the least recently used leave first. The default holds a tree of
     /// 10,000 secrets with the listings of its folders, even one folder a secret (at 10,000 a second
     /// pass over such a tree missed: the listings pushed a tenth out at once).
@@ -45,6 +49,7 @@ public struct CachePolicy: Sendable, Equatable {
         ttl: Duration = .seconds(300),
         maxStale: Duration = .seconds(86_400),
         negativeTTL: Duration = .seconds(10),
+        replicaMissTTL: Duration = .seconds(1),
         maxEntries: Int = 20_000,
         refreshAheadFraction: Double = 0.75,
         backendTimeout: Duration = BackendTimeout.standard,
@@ -58,6 +63,7 @@ public struct CachePolicy: Sendable, Equatable {
         self.ttl = ttl
         self.maxStale = maxStale
         self.negativeTTL = negativeTTL
+        self.replicaMissTTL = min(replicaMissTTL, negativeTTL)
         self.maxEntries = maxEntries
         self.refreshAheadFraction = refreshAheadFraction
         self.backendTimeout = backendTimeout
