@@ -24,11 +24,12 @@ public struct CachePolicy: Sendable, Equatable {
     public var staleGrace: Duration
     /// Consecutive unavailable answers that open the circuit breaker; zero turns it off.
     public var breakerThreshold: Int
-    /// The longest the breaker stays open before one call is let through to probe the backend.
+    /// The longest the breaker stays open before one call is let through to probe the backend. It
+    /// bounds how late the end of any fault is noticed: a change is served within one TTL plus this
+    /// (and one call) after the backend answers again (issue 27 §7). One probe a second is no load.
     public var breakerCooldown: Duration
     /// How long the breaker stays open the first time; each probe that fails doubles it, up to
-    /// `breakerCooldown`. A short fault is then noticed to have ended within about this long,
-    /// while a long outage is probed every `breakerCooldown` (issue 27 §7).
+    /// `breakerCooldown`.
     public var breakerFirstProbe: Duration
     /// The spread of each answer's fresh lifetime, as a fraction J of the TTL, so mounts started
     /// together (one deploy, a fleet) do not expire and refresh in the same second. The first answer
@@ -55,8 +56,8 @@ public struct CachePolicy: Sendable, Equatable {
         backendTimeout: Duration = BackendTimeout.standard,
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
-        breakerCooldown: Duration = .seconds(5),
-        breakerFirstProbe: Duration = .milliseconds(500),
+        breakerCooldown: Duration = .seconds(1),
+        breakerFirstProbe: Duration = .milliseconds(250),
         refreshJitter: Double = 0.1,
         coalescingWindow: Duration = .seconds(1)
     ) {
