@@ -407,13 +407,14 @@ public final class VaultSecretStore: SecretStore {
             }
             apiPath += "?version=\(number)"
         }
-        let response = try await call(.GET, apiPath, idempotent: true, for: path)
+        let (response, node) = try await exchange(.GET, apiPath, for: path)
         switch response.status {
         case 200:
             break
         case 404:
             // Missing, deleted and destroyed alike: Vault answers 404, with metadata for the last two.
             throw SecretError.notFound(path, version == nil ? "no such secret" : "no such version")
+                .fromStandby(await client.isStandby(node))
         default:
             throw VaultPaths.statusError(response.status, "the read", path: path)
         }
@@ -428,11 +429,11 @@ public final class VaultSecretStore: SecretStore {
 
     private func readV1(_ path: SecretPath) async throws(SecretError) -> VaultKV.Fields {
         try requireSecretPath(path)
-        let response = try await call(
-            .GET, VaultPaths.encodePath(mount + prefix + path.segments), idempotent: true, for: path)
+        let (response, node) = try await exchange(
+            .GET, VaultPaths.encodePath(mount + prefix + path.segments), for: path)
         switch response.status {
         case 200: break
-        case 404: throw SecretError.notFound(path, "no such secret")
+        case 404: throw SecretError.notFound(path, "no such secret").fromStandby(await client.isStandby(node))
         default: throw VaultPaths.statusError(response.status, "the read", path: path)
         }
         return try decoded(path) { () throws(SecretError) in
@@ -515,6 +516,17 @@ public final class VaultSecretStore: SecretStore {
     ) async throws(SecretError) -> HTTPAnswer {
         do {
             return try await client.send(method, apiPath, body: body, idempotent: idempotent, auth: auth)
+        } catch {
+            throw error.at(path)
+        }
+    }
+
+    /// A read, and the node that answered it (a standby's "no such secret" may be behind).
+    private func exchange(_ method: HTTPMethod, _ apiPath: String, for path: SecretPath) async throws(SecretError) -> (
+        answer: HTTPAnswer, node: Int
+    ) {
+        do {
+            return try await client.exchange(method, apiPath, idempotent: true, auth: auth)
         } catch {
             throw error.at(path)
         }
