@@ -13,8 +13,8 @@ from conftest import BIN, Mount, is_mounted, wait_for
 
 
 
-@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--audit-log", "AUDIT", "--keep-pages"]],
-                         ids=["page-cache", "direct-io", "audit-keep-pages"])
+@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--audit-log", "AUDIT"]],
+                         ids=["page-cache", "direct-io", "audit"])
 def test_outside_change_is_visible_after_the_ttl(sample, mode, tmp_path):
     mode = [str(tmp_path / "audit.log") if word == "AUDIT" else word for word in mode]
     m = sample.mount("--cache-ttl", "1s", *mode)
