@@ -25,14 +25,18 @@ class Mount(Daemon):
     failure = AssertionError
 
     def __init__(self, workdir, args, env=None):
-        path = str(workdir / "mnt")
         self.args = args
-        super().__init__([BIN, "mount", path, "--log-format", "json", "--log-level", "debug", *args], path,
-                         env=env, log_path=workdir / f"mount-{int(time.time() * 1000)}.log")
+        super().__init__(None, workdir / "mnt", env=env, log_path=workdir / f"mount-{int(time.time() * 1000)}.log")
+        self.path = self.mountpoint
 
     @property
     def path(self):
         return self.mountpoint
+
+    @path.setter
+    def path(self, value):
+        self.mountpoint = str(value)
+        self.argv = [BIN, "mount", self.mountpoint, "--log-format", "json", "--log-level", "debug", *self.args]
 
     def start(self, timeout=30):
         # The daemon says "mounted" once the kernel mount is made; a dead mount left on the
