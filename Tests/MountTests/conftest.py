@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 # The plain helpers live in daemon.py (bench/ uses them too); test modules import them from here.
-from daemon import Daemon, force_unmount, is_mounted, wait_for, write_control  # noqa: F401
+from daemon import Daemon, force_unmount, is_mounted, mount_entries, wait_for, write_control  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")

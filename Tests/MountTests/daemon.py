@@ -28,12 +28,17 @@ def write_control(path, data):
         os.close(fd)
 
 
-def is_mounted(mountpoint):
+def mount_entries(mountpoint):
+    """How many mounts the kernel shows on `mountpoint` (a dead one under a live one counts too)."""
     # The parent resolved, not the mountpoint: a stat of a mount nobody serves waits forever.
     path = os.path.abspath(str(mountpoint))
     target = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == target for line in f)
+        return sum(1 for line in f if line.split()[4] == target)
+
+
+def is_mounted(mountpoint):
+    return mount_entries(mountpoint) > 0
 
 
 def force_unmount(mountpoint):
