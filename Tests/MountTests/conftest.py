@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The plain helpers live in daemon.py (bench/ uses them too); test modules import them from here.
+from daemon import Daemon, force_unmount, is_mounted, mount_entries, wait_for, write_control  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
 
@@ -32,96 +35,33 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.xdist_group("package" if name in PACKAGE_FILES else name))
 
 
-def wait_for(predicate, timeout, every=0.05):
-    """Polls `predicate` until it holds or `timeout` seconds pass; returns its last answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+class Mount(Daemon):
+    """One `secretsfs mount` process on `workdir`/mnt, logging JSON at debug level."""
 
-
-def write_control(path, data):
-    """One write(2) to a `.rotate` file; returns what write returned, raises OSError with the errno."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        return os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
-def is_mounted(mountpoint):
-    target = os.path.realpath(mountpoint)
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == target for line in f)
-
-
-def force_unmount(mountpoint):
-    subprocess.run(["fusermount3", "-uz", mountpoint], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-class Mount:
-    """One `secretsfs mount` process and its mountpoint."""
+    failure = AssertionError
 
     def __init__(self, workdir, args, env=None):
-        self.path = str(workdir / "mnt")
-        os.makedirs(self.path, exist_ok=True)
-        self.log_path = workdir / f"mount-{int(time.time() * 1000)}.log"
         self.args = args
-        self.env = env
-        self.process = None
+        super().__init__(None, workdir / "mnt", env=env, log_path=workdir / f"mount-{int(time.time() * 1000)}.log")
+        self.path = self.mountpoint
+
+    @property
+    def path(self):
+        return self.mountpoint
+
+    @path.setter
+    def path(self, value):
+        self.mountpoint = str(value)
+        self.argv = [BIN, "mount", self.mountpoint, "--log-format", "json", "--log-level", "debug", *self.args]
 
     def start(self, timeout=30):
-        env = dict(self.env if self.env is not None else os.environ)
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [BIN, "mount", self.path, "--log-format", "json", "--log-level", "debug", *self.args],
-            stdout=self.log, stderr=self.log, env=env, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"mount exited with {self.process.returncode}: {self.log_text()}")
-            # The daemon says "mounted" once the kernel mount is made; a dead mount left on the
-            # same folder by a killed daemon would fool a look at mountinfo alone.
-            if is_mounted(self.path) and '"message":"mounted"' in self.log_text():
-                return self
-            time.sleep(0.02)
-        raise AssertionError(f"mount not ready after {timeout}s: {self.log_text()}")
+        # The daemon says "mounted" once the kernel mount is made; a dead mount left on the
+        # same folder by a killed daemon would fool a look at mountinfo alone.
+        super().start(timeout=timeout, ready=lambda: '"message":"mounted"' in self.log_text(), every=0.02)
+        return self
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        """Stops the daemon with `sig`; returns its exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(sig)
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        return code
-
-    def worker_pid(self):
-        """The pid of the worker serving the mount now (the process started is its supervisor)."""
-        return json.loads(self.read(".status"))["worker"]["pid"]
-
-    def cleanup(self):
-        self.stop()
-        if is_mounted(self.path):
-            force_unmount(self.path)
-        self.log.close()
-
-    def log_text(self):
-        if not self.log.closed:
-            self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def p(self, *parts):
-        return os.path.join(self.path, *parts)
-
-    def read(self, *parts):
-        with open(self.p(*parts), "rb") as f:
-            return f.read()
+    def describe(self):
+        return self.log_text()
 
 
 class Env:
@@ -207,11 +147,7 @@ def status(mount):
 
 
 def fresh_status(mount):
-    """`.status` as a new process sees it (`cat` opens anew): one process gets the same snapshot
-    for a second, and the page cache may keep an older one."""
-    result = subprocess.run(["cat", mount.p(".status")], capture_output=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return mount.fresh_status()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from conftest import wait_for
+from daemon import wait_for
 from peers import clean_environment
 
 

@@ -17,9 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-import pytest
-
-from conftest import write_control  # noqa: F401 (used by the backend mount tests)
+from daemon import write_control  # noqa: F401 (used by the backend mount tests)
 
 AWS_REGION = "us-east-1"
 
@@ -28,6 +26,7 @@ def require(name):
     """The value of environment variable `name`, or a failed test saying how to get it."""
     value = os.environ.get(name)
     if not value:
+        import pytest  # only here: bench/ uses this module without pytest
         pytest.fail(f"{name} is not set: run scripts/test, which starts OpenBao and moto before the mount tests")
     return value
 

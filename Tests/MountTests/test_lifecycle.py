@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from conftest import BIN, Mount, is_mounted, wait_for
+from conftest import BIN, Mount, is_mounted, mount_entries, wait_for
 
 
 
 
-@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--audit-log", "AUDIT", "--keep-pages"]],
-                         ids=["page-cache", "direct-io", "audit-keep-pages"])
+@pytest.mark.parametrize("mode", [[], ["--direct-io"], ["--audit-log", "AUDIT"]],
+                         ids=["page-cache", "direct-io", "audit"])
 def test_outside_change_is_visible_after_the_ttl(sample, mode, tmp_path):
     mode = [str(tmp_path / "audit.log") if word == "AUDIT" else word for word in mode]
     m = sample.mount("--cache-ttl", "1s", *mode)
@@ -96,12 +96,6 @@ def test_unmount_command_ends_the_daemon(sample):
     sample.cli("unmount", m.path, backend=[])
     assert m.process.wait(timeout=10) == 0
     assert not is_mounted(m.path)
-
-
-def mount_entries(path):
-    target = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        return sum(1 for line in f if line.split()[4] == target)
 
 
 def test_killed_supervisor_leaves_its_worker_serving_until_the_next_mount(sample):

@@ -243,9 +243,9 @@ def test_mlock_that_cannot_lock_fails_with_one_clear_line(shared_env):
     assert not is_mounted(str(mountpoint))
 
 
-def test_keep_pages_still_checks_and_records_every_open(shared_env):
-    """--keep-pages lets the page cache keep values between opens in the policy and audit modes; every
-    open must still reach the daemon, be checked and be recorded, and a rotation must still show."""
+def test_pages_kept_while_every_open_is_checked_and_recorded(shared_env):
+    """The page cache keeps values between opens in the policy and audit modes too; every open must
+    still reach the daemon, be checked and be recorded, and a rotation must still show."""
     env = shared_env
     env.put("team/shared", "team-shared-value-001")
     env.put("root-only/key", "root-only-value-00002")
@@ -253,7 +253,7 @@ def test_keep_pages_still_checks_and_records_every_open(shared_env):
     config.write_text(POLICY)
     audit = env.workdir / "audit.log"
     m = env.mount("--allow-other", "--file-mode", "0444", "--dir-mode", "0555", "--config", str(config),
-                  "--audit-log", str(audit), "--keep-pages")
+                  "--audit-log", str(audit))
     for _ in range(5):
         assert m.read("team", "shared") == b"team-shared-value-001"
     # Root's reads left the value in the page cache; another user is still refused at open.
