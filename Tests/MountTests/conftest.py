@@ -27,6 +27,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs on one worker")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the node ids
 def pytest_collection_modifyitems(items):
     """With `pytest -n N --dist loadgroup` (scripts/test), a worker takes a whole file, so a file's
     module fixtures (an OpenBao cluster, PostgreSQL) start once; without xdist the mark is inert."""

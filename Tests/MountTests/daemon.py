@@ -90,7 +90,7 @@ class Daemon:
         deadline = began + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise self.failure(f"{self.argv[0]} exited with {self.process.returncode}: {self.describe()}")
+                raise self.failure(f"mount exited with {self.process.returncode}: {self.describe()}")
             if is_mounted(self.mountpoint) and (ready is None or ready()):
                 if probe is None:
                     return time.perf_counter() - began
