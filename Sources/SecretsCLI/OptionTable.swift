@@ -172,7 +172,8 @@ extension OptionSpec {
         directIO, keepPages,
         events, showVersions, busyPoll, workerTimeout,
         uid, gid,
-        fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
+        fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, auditOwner, mlock, daemon, logFile,
+        kernelOptions,
     ]
 
     static let cacheTTL = OptionSpec(
@@ -234,6 +235,9 @@ extension OptionSpec {
         "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits")
     static let auditLog = OptionSpec(
         "audit-log", .value, .mountOnly, help: "Append one JSON line per open and per rotation to this file")
+    static let auditOwner = OptionSpec(
+        "audit-owner", .value, .mountOnly,
+        help: "Who the mount serves, written as owner in each audit line (the CSI plugin: the pod)")
     static let mlock = OptionSpec(
         "mlock", .flag, .mountOnly, help: "Lock the daemon's memory so values never reach swap")
     static let daemon = OptionSpec(
