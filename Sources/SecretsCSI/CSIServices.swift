@@ -114,7 +114,7 @@ extension RPCError {
             case .failedPrecondition: .failedPrecondition
             case .aborted: .aborted
             case .unavailable: .unavailable
-            case .internal: .internal
+            case .internal: .internalError
             case .unauthenticated: .unauthenticated
             case .permissionDenied: .permissionDenied
             }
