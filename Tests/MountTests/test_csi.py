@@ -322,10 +322,11 @@ def test_a_restricted_pod_in_podman_reads_the_volume(world, csi):
         [*PODMAN, "run", "--rm", *LIMITS, "--user", "1000:1000", "--group-add", str(POD_GID), "--cap-drop", "all",
          "--read-only", "--security-opt", "no-new-privileges", "--network", "none",
          "-v", f"{target}:/secrets:ro", BASE_IMAGE, "sh", "-c",
-         "cat /secrets/app/db && id -u && (touch /secrets/x 2>/dev/null && echo wrote || echo read-only)"],
+         "sha256sum /secrets/app/db && id -u && (touch /secrets/x 2>/dev/null && echo wrote || echo read-only)"],
         capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr.decode()
-    assert result.stdout.decode().split() == ["podman-db-password-6610", "1000", "read-only"]
+    digest = hashlib.sha256(b"podman-db-password-6610").hexdigest()
+    assert result.stdout.decode().split() == [digest, "/secrets/app/db", "1000", "read-only"]
     plugin.unpublish(target, handle)
 
 
