@@ -119,7 +119,8 @@ let package = Package(
             name: "SecretsCLI",
             dependencies: [
                 "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
-                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates", "CProcessGuard", "SecretsCSI",
+                "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates", "CProcessGuard",
+                "SecretsCSI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

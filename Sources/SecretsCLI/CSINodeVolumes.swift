@@ -60,7 +60,8 @@ final class CSINodeVolumes: NodeVolumes {
             token = try Self.token(in: request.context, audience: tokenAudience)
             arguments.append("--vault-jwt-file=\(tokenPath(key))")
         }
-        let fingerprint = Self.digest(([request.volumeID, request.readOnly ? "ro" : "rw"] + arguments).joined(separator: "\0"))
+        let fingerprint = Self.digest(
+            ([request.volumeID, request.readOnly ? "ro" : "rw"] + arguments).joined(separator: "\0"))
 
         if Self.isServed(target) {
             guard (try? String(contentsOfFile: recordPath(key), encoding: .utf8)) == fingerprint else {

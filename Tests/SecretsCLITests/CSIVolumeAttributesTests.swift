@@ -52,7 +52,8 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csi-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "backend: vault\nvault-prefix: team-a\n".write(toFile: folder + "/v.yaml", atomically: true, encoding: .utf8)
+        try "backend: vault\nvault-prefix: team-a\n".write(
+            toFile: folder + "/v.yaml", atomically: true, encoding: .utf8)
 
         let attributes = try CSIVolumeAttributes(["config": "v.yaml", "cache-ttl": "5m"], configFolder: folder)
         #expect(attributes.arguments == ["--config=\(folder)/v.yaml", "--cache-ttl=5m"])
@@ -68,7 +69,9 @@ import Testing
         let key = CSIVolumeAttributes.tokensKey
         let tokens = #"{"secretsfs":{"token":"\#(Self.planted)","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#
         #expect(try CSINodeVolumes.token(in: [key: tokens], audience: "secretsfs") == Self.planted)
-        for context in [[:], [key: "not json \(Self.planted)"], [key: tokens.replacingOccurrences(of: "secretsfs", with: "other")]] {
+        for context in [
+            [:], [key: "not json \(Self.planted)"], [key: tokens.replacingOccurrences(of: "secretsfs", with: "other")],
+        ] {
             do {
                 _ = try CSINodeVolumes.token(in: context, audience: "secretsfs")
                 Issue.record("a token was found where there is none")

@@ -53,7 +53,8 @@ struct CSICommand: AsyncParsableCommand {
             volumes: volumes)
         logger.info("serving CSI", metadata: ["endpoint": "\(endpoint)", "driver": "\(driverName)"])
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint],
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
     }
