@@ -20,15 +20,25 @@ final class CSINodeVolumes: NodeVolumes {
     let auditLog: String?
     /// The audience of the service-account token a pod's volume logs in with.
     let tokenAudience: String
+    /// `--share-mounts`: volumes without a pod token and with the same options share one mount.
+    let shareMounts: Bool
+    let shared: CSISharedMounts
     /// Targets with a call under way: the spec answers a second one ABORTED.
     private let busy = Mutex<Set<String>>([])
 
-    init(stateFolder: String, configFolder: String?, auditLog: String?, tokenAudience: String) throws(SecretError) {
+    init(
+        stateFolder: String, configFolder: String?, auditLog: String?, tokenAudience: String, shareMounts: Bool = false
+    ) throws(SecretError) {
         self.stateFolder = stateFolder
         self.configFolder = configFolder
         self.auditLog = auditLog
         self.tokenAudience = tokenAudience
-        for folder in [stateFolder, stateFolder + "/volumes", stateFolder + "/tokens", stateFolder + "/logs"] {
+        self.shareMounts = shareMounts
+        self.shared = CSISharedMounts(folder: stateFolder + "/shared")
+        for folder in [
+            stateFolder, stateFolder + "/volumes", stateFolder + "/tokens", stateFolder + "/logs",
+            stateFolder + "/shared",
+        ] {
             if mkdir(folder, 0o700) != 0, errno != EEXIST {
                 throw SecretError(.configuration, "cannot create the state folder \(folder): \(Self.reason())")
             }
@@ -43,28 +53,34 @@ final class CSINodeVolumes: NodeVolumes {
         try claim(key)
         defer { release(key) }
 
-        var arguments = ["mount", target] + attributes.arguments + ["--allow-other", "-o", "ro"]
+        // The mount's options, without its mountpoint and its owner (what a shared mount keys on).
+        var options = attributes.arguments + ["--allow-other", "-o", "ro"]
         if let group = request.mountGroup, !group.isEmpty {
             // The pod's fsGroup reads the files, as it would any volume's (kubelet delegates it).
             guard UInt32(group) != nil else { throw CSIError(.invalidArgument, "volume_mount_group must be a gid") }
-            if attributes.options["gid"] == nil { arguments.append("--gid=\(group)") }
-            if attributes.options["file-mode"] == nil { arguments.append("--file-mode=0440") }
-            if attributes.options["dir-mode"] == nil { arguments.append("--dir-mode=0550") }
+            if attributes.options["gid"] == nil { options.append("--gid=\(group)") }
+            if attributes.options["file-mode"] == nil { options.append("--file-mode=0440") }
+            if attributes.options["dir-mode"] == nil { options.append("--dir-mode=0550") }
         }
-        if let auditLog {
-            arguments.append("--audit-log=\(auditLog)")
-            if let owner = attributes.owner { arguments.append("--audit-owner=\(owner)") }
-        }
+        if let auditLog { options.append("--audit-log=\(auditLog)") }
         var token: String?
         if let auth = try attributes.vaultAuth(), CSIVolumeAttributes.podAuth.contains(auth) {
             token = try Self.token(in: request.context, audience: tokenAudience)
-            arguments.append("--vault-jwt-file=\(tokenPath(key))")
+            options.append("--vault-jwt-file=\(tokenPath(key))")
         }
-        let fingerprint = Self.digest(
-            ([request.volumeID, request.readOnly ? "ro" : "rw"] + arguments).joined(separator: "\0"))
+        // A pod that logs in as itself never shares: its mount reads with its own token.
+        let sharedKey = shareMounts && token == nil ? Self.key(options.joined(separator: "\0")) : nil
+        var arguments = ["mount", target] + options
+        if let owner = attributes.owner, auditLog != nil, sharedKey == nil {
+            arguments.append("--audit-owner=\(owner)")
+        }
+        let record =
+            Self.digest(
+                ([request.volumeID, request.readOnly ? "ro" : "rw"] + arguments).joined(separator: "\0"))
+            + (sharedKey.map { "\nshared \($0)" } ?? "")
 
         if Self.isServed(target) {
-            guard (try? String(contentsOfFile: recordPath(key), encoding: .utf8)) == fingerprint else {
+            guard (try? String(contentsOfFile: recordPath(key), encoding: .utf8)) == record else {
                 throw CSIError(.alreadyExists, "target_path already holds a volume published with other attributes")
             }
             // A republish: the kubelet's way of handing over a fresh token before the old one expires.
@@ -72,16 +88,21 @@ final class CSINodeVolumes: NodeVolumes {
             return
         }
         if let token { try write(token, to: tokenPath(key)) }
-        try write(fingerprint, to: recordPath(key))
+        try write(record, to: recordPath(key))
         if mkdir(target, 0o750) != 0, errno != EEXIST {
             forget(key)
             throw CSIError(.internal, "cannot create target_path: \(Self.reason())")
         }
-        let logFile = stateFolder + "/logs/\(key).log"
-        let verdict = await Self.startMount(arguments: arguments, logFile: logFile)
-        if case .failed(let status, let line) = verdict {
+        do {
+            if let sharedKey {
+                try await shared.publish(sharedKey, options: options, at: target, volumes: self)
+            } else {
+                try await Self.mount(arguments, logFile: stateFolder + "/logs/\(key).log")
+            }
+        } catch {
             forget(key)
-            throw CSIError(Self.code(forExit: status), line)
+            if let sharedKey { await shared.release(sharedKey, volumes: self) }
+            throw error
         }
     }
 
@@ -92,16 +113,29 @@ final class CSINodeVolumes: NodeVolumes {
         if MountPoint.mountType(at: MountPoint.canonical(targetPath)) != nil {
             do { try MountPoint.unmount(targetPath) } catch { throw CSIError(error) }
         }
+        let sharedKey = sharedKey(ofRecord: key)
         forget(key)
         // The spec leaves removing target_path to the plugin; a second unpublish finds nothing.
         if rmdir(targetPath) != 0, errno != ENOENT {
             throw CSIError(.internal, "cannot remove target_path: \(Self.reason())")
         }
+        if let sharedKey { await shared.release(sharedKey, volumes: self) }
     }
 
     // MARK: - State
 
     private func recordPath(_ key: String) -> String { stateFolder + "/volumes/\(key)" }
+
+    private func sharedKey(ofRecord key: String) -> String? {
+        guard let record = try? String(contentsOfFile: recordPath(key), encoding: .utf8) else { return nil }
+        return record.split(separator: "\n").first { $0.hasPrefix("shared ") }.map { String($0.dropFirst(7)) }
+    }
+
+    /// Whether any published volume's record names the shared mount `key`.
+    func sharedMountIsUsed(_ key: String) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: stateFolder + "/volumes")) ?? []
+        return names.contains { !$0.hasSuffix(".new") && sharedKey(ofRecord: $0) == key }
+    }
     private func tokenPath(_ key: String) -> String { stateFolder + "/tokens/\(key).jwt" }
 
     private func forget(_ key: String) {
@@ -156,6 +190,12 @@ final class CSINodeVolumes: NodeVolumes {
             throw CSIError(.invalidArgument, "serviceAccount.tokens holds no token for the audience \(audience)")
         }
         return token
+    }
+
+    /// `secretsfs mount … --daemon`'s way: returns once the mount serves, or throws its error.
+    static func mount(_ arguments: [String], logFile: String) async throws(CSIError) {
+        let verdict = await startMount(arguments: arguments, logFile: logFile)
+        if case .failed(let status, let line) = verdict { throw CSIError(code(forExit: status), line) }
     }
 
     static func startMount(arguments: [String], logFile: String) async -> DaemonVerdict {

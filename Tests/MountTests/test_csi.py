@@ -54,8 +54,9 @@ def csi(tmp_path_factory):
 class Plugin:
     """A `secretsfs csi` process and a kubelet's client of it."""
 
-    def __init__(self, work, csi, env=None):
+    def __init__(self, work, csi, env=None, extra=()):
         self.work = work
+        self.extra = list(extra)
         self.pb, self.pb_grpc = csi
         self.socket = work / "csi.sock"
         self.state = work / "state"
@@ -73,7 +74,8 @@ class Plugin:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [BIN, "csi", "--endpoint", f"unix://{self.socket}", "--node-id", "node-1",
-             "--config-dir", str(self.configs), "--state-dir", str(self.state), "--audit-log", str(self.audit)],
+             "--config-dir", str(self.configs), "--state-dir", str(self.state), "--audit-log", str(self.audit),
+             *self.extra],
             stdout=log, stderr=log, env=self.env, start_new_session=True)
         log.close()
         assert wait_for(lambda: self.socket.exists() or self.process.poll() is not None, 30)
@@ -159,9 +161,9 @@ def world():
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def start_plugin(world, csi, env=None):
+def start_plugin(world, csi, env=None, extra=()):
     environment, plugins = world
-    plugin = Plugin(environment.workdir, csi, env)
+    plugin = Plugin(environment.workdir, csi, env, extra)
     plugins.append(plugin)
     return plugin.start()
 
@@ -446,7 +448,7 @@ def test_each_pod_logs_in_to_openbao_with_its_service_account_token(world, csi, 
         plugin.publish(stranger_target, stranger_handle,
                        {**attributes, "vault-prefix": "team-b", "csi.storage.k8s.io/serviceAccount.tokens":
                         stranger_tokens}, stranger)
-    assert refused.value.code() != grpc.StatusCode.OK
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED, refused.value.details()
     assert stranger_token not in (refused.value.details() or "")
     assert not is_mounted(str(stranger_target))
 
@@ -460,3 +462,53 @@ def test_each_pod_logs_in_to_openbao_with_its_service_account_token(world, csi, 
 
     plugin.unpublish(target, handle)
     assert not list((plugin.state / "tokens").glob("*.jwt"))
+
+
+def backend_reads(server, path):
+    """Reads of the KV secret `path` that OpenBao answered, counted at its audit device."""
+    if not server.audit.exists():
+        return 0
+    lines = [json.loads(line) for line in server.audit.read_text().splitlines() if line.strip()]
+    return sum(1 for line in lines if line.get("type") == "response"
+               and line["request"].get("path") == f"secret/data/{path}" and line["request"].get("operation") == "read")
+
+
+def test_pods_with_the_same_volume_share_one_mount_and_one_backend_read(world, csi, server):
+    environment, _ = world
+    vault = server.vault
+    value = "shared-db-password-" + uuid.uuid4().hex[:10]
+    environment.plant(value, vault.token)
+    vault.put("fleet/app/db", {"value": value})
+    token_file = environment.workdir / "node-token"
+    token_file.write_text(vault.token)
+    os.chmod(token_file, 0o600)
+    plugin = start_plugin(world, csi, extra=["--share-mounts"])
+    plugin.config("bao.yaml", f"backend: vault\nvault-addr: {vault.addr}\nvault-token-file: {token_file}\n")
+    attributes = {"config": "bao.yaml", "vault-prefix": "fleet", "cache-ttl": "10m"}
+
+    pods = [new_pod() for _ in range(20)]
+    volumes = []
+    for pod in pods:
+        target, handle = kubelet_target(environment.workdir, pod)
+        plugin.publish(target, handle, attributes, pod, mount_group=str(POD_GID))
+        volumes.append((target, handle, pod))
+    for target, _, _ in volumes:
+        assert read_as(target / "app" / "db", 65534, POD_GID).stdout == value.encode()
+    assert wait_for(lambda: backend_reads(server, "fleet/app/db") >= 1, 5)
+    time.sleep(0.5)
+    reads = backend_reads(server, "fleet/app/db")
+    print(f"\nbackend reads for 20 pods sharing one node mount: {reads}")
+    assert reads == 1
+    shared = [p for p in (plugin.state / "shared").iterdir()]
+    assert len(shared) == 1 and is_mounted(str(shared[0]))
+
+    # A retried publish of one pod answers OK; the shared mount stays until its last volume goes.
+    target, handle, pod = volumes[0]
+    plugin.publish(target, handle, attributes, pod, mount_group=str(POD_GID))
+    for target, handle, _ in volumes[:-1]:
+        plugin.unpublish(target, handle)
+        assert not target.exists()
+    last, last_handle, _ = volumes[-1]
+    assert read_as(last / "app" / "db", 65534, POD_GID).stdout == value.encode()
+    plugin.unpublish(last, last_handle)
+    assert not is_mounted(str(shared[0])) and not shared[0].exists()

@@ -33,6 +33,10 @@ struct CSICommand: AsyncParsableCommand {
         name: .customLong("token-audience"),
         help: "The audience of the pod service-account token used for vault-auth jwt or kubernetes.")
     var tokenAudience = "secretsfs"
+    @Flag(
+        name: .customLong("share-mounts"),
+        help: "Volumes with the same options and no pod token share one mount (and cache) on the node.")
+    var shareMounts = false
     @Option(name: .customLong("log-level"), help: "Least level logged.") var logLevel: Logger.Level = .info
 
     func validate() throws {
@@ -46,7 +50,8 @@ struct CSICommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { LineLogHandler(label: $0, level: level, format: .text) }
         let logger = Logger(label: "secretsfs.csi")
         let volumes = try CSINodeVolumes(
-            stateFolder: stateDir, configFolder: configDir, auditLog: auditLog, tokenAudience: tokenAudience)
+            stateFolder: stateDir, configFolder: configDir, auditLog: auditLog, tokenAudience: tokenAudience,
+            shareMounts: shareMounts)
         let server = CSIServer(
             socketPath: CSIServer.socketPath(ofEndpoint: endpoint)!,
             identity: PluginIdentity(name: driverName, version: SecretsFSVersion.string, nodeID: nodeID),
