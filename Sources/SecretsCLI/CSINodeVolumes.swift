@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import SecretsCSI
 import SecretsCore
 import SecretsFUSE
@@ -23,11 +24,13 @@ final class CSINodeVolumes: NodeVolumes {
     /// `--share-mounts`: volumes without a pod token and with the same options share one mount.
     let shareMounts: Bool
     let shared: CSISharedMounts
+    let logger: Logger
     /// Targets with a call under way: the spec answers a second one ABORTED.
     private let busy = Mutex<Set<String>>([])
 
     init(
-        stateFolder: String, configFolder: String?, auditLog: String?, tokenAudience: String, shareMounts: Bool = false
+        stateFolder: String, configFolder: String?, auditLog: String?, tokenAudience: String, shareMounts: Bool = false,
+        logger: Logger = Logger(label: "secretsfs.csi")
     ) throws(SecretError) {
         self.stateFolder = stateFolder
         self.configFolder = configFolder
@@ -35,6 +38,7 @@ final class CSINodeVolumes: NodeVolumes {
         self.tokenAudience = tokenAudience
         self.shareMounts = shareMounts
         self.shared = CSISharedMounts(folder: stateFolder + "/shared")
+        self.logger = logger
         for folder in [
             stateFolder, stateFolder + "/volumes", stateFolder + "/tokens", stateFolder + "/logs",
             stateFolder + "/shared",
@@ -102,8 +106,21 @@ final class CSINodeVolumes: NodeVolumes {
         } catch {
             forget(key)
             if let sharedKey { await shared.release(sharedKey, volumes: self) }
+            logger.warning("publish refused", metadata: metadata(request, attributes, sharedKey, error))
             throw error
         }
+        // Which pod a volume serves: with --share-mounts the audit lines cannot say it, this line does.
+        logger.info("published", metadata: metadata(request, attributes, sharedKey, nil))
+    }
+
+    private func metadata(
+        _ request: PublishRequest, _ attributes: CSIVolumeAttributes, _ sharedKey: String?, _ error: CSIError?
+    ) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["volume": "\(request.volumeID)", "target": "\(request.targetPath)"]
+        if let owner = attributes.owner { metadata["pod"] = "\(owner)" }
+        if let sharedKey { metadata["shared"] = "\(sharedKey)" }
+        if let error { metadata["error"] = "\(error.message)" }
+        return metadata
     }
 
     func unpublish(volumeID: String, targetPath: String) async throws(CSIError) {
@@ -120,6 +137,7 @@ final class CSINodeVolumes: NodeVolumes {
             throw CSIError(.internal, "cannot remove target_path: \(Self.reason())")
         }
         if let sharedKey { await shared.release(sharedKey, volumes: self) }
+        logger.info("unpublished", metadata: ["volume": "\(volumeID)", "target": "\(targetPath)"])
     }
 
     // MARK: - State

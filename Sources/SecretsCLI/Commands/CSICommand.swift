@@ -51,7 +51,7 @@ struct CSICommand: AsyncParsableCommand {
         let logger = Logger(label: "secretsfs.csi")
         let volumes = try CSINodeVolumes(
             stateFolder: stateDir, configFolder: configDir, auditLog: auditLog, tokenAudience: tokenAudience,
-            shareMounts: shareMounts)
+            shareMounts: shareMounts, logger: logger)
         let server = CSIServer(
             socketPath: CSIServer.socketPath(ofEndpoint: endpoint)!,
             identity: PluginIdentity(name: driverName, version: SecretsFSVersion.string, nodeID: nodeID),
