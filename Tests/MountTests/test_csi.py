@@ -535,3 +535,24 @@ def test_pods_with_the_same_volume_share_one_mount_and_one_backend_read(world, c
     assert read_as(last / "app" / "db", 65534, POD_GID).stdout == value.encode()
     plugin.unpublish(last, last_handle)
     assert not is_mounted(str(shared[0])) and not shared[0].exists()
+
+
+def test_a_republish_mounts_again_over_a_volume_whose_mount_died(world, csi):
+    environment, _ = world
+    environment.put("app/db", "phoenix-db-password-99")
+    plugin = start_plugin(world, csi)
+    plugin.config("local.yaml", f"backend: local\nstore: {environment.store}\n")
+    pod = new_pod()
+    target, handle = kubelet_target(environment.workdir, pod)
+    plugin.publish(target, handle, {"config": "local.yaml"}, pod)
+    worker = json.loads((target / ".status").read_bytes())["worker"]
+    for pid in (worker["supervisor_pid"], worker["pid"]):
+        os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not Path(f"/proc/{worker['pid']}").exists(), 10)
+    with pytest.raises(OSError):
+        (target / "app" / "db").read_bytes()
+    # The kubelet's next publish (requiresRepublish) finds the dead mount and mounts again.
+    plugin.publish(target, handle, {"config": "local.yaml"}, pod)
+    assert (target / "app" / "db").read_bytes() == b"phoenix-db-password-99"
+    plugin.unpublish(target, handle)
+    assert not is_mounted(str(target))
