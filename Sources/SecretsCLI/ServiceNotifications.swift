@@ -1,3 +1,4 @@
+import CProcessGuard
 import Foundation
 import SecretsCore
 
@@ -120,6 +121,9 @@ enum DaemonReadiness {
         posix_spawn_file_actions_adddup2(&actions, writeEnd, childFD)
         posix_spawn_file_actions_addclose(&actions, writeEnd)
         posix_spawn_file_actions_addclose(&actions, readEnd)
+        // Nothing else of the starter's: a daemon that kept the CSI plugin's gRPC socket (not
+        // close-on-exec) held the kubelet's connection open after the plugin died.
+        _ = secretsfs_spawn_close_from(&actions, childFD + 1)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -174,6 +174,17 @@ def read_as(path, uid, gid):
                           capture_output=True, timeout=30)
 
 
+def descriptors(pid):
+    """What a process's descriptors point at, but for the ones every process has (/dev/null)."""
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return {d for d in found if not d.startswith("/dev/null") and not d.startswith("anon_inode")}
+
+
 def audit_lines(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -210,6 +221,13 @@ def test_kubelet_publishes_an_inline_volume_from_the_local_store(world, csi):
     assert mode.st_gid == POD_GID and mode.st_mode & 0o777 == 0o440
     with pytest.raises(OSError):
         open(target / "app" / "new", "wb")
+
+    # The mount's processes hold none of the plugin's descriptors (its gRPC socket least of all: a
+    # mount holding it would keep the kubelet's connection open after the plugin died).
+    worker = json.loads((target / ".status").read_bytes())["worker"]
+    plugin_fds = descriptors(plugin.process.pid)
+    for pid in (worker["supervisor_pid"], worker["pid"]):
+        assert not (descriptors(pid) & plugin_fds), "a mount kept a descriptor of the plugin"
 
     # A kubelet retries: the same publish answers OK and leaves the same mount.
     device = os.stat(target).st_dev
