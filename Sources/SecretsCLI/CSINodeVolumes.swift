@@ -72,6 +72,15 @@ final class CSINodeVolumes: NodeVolumes {
             token = try Self.token(in: request.context, audience: tokenAudience)
             options.append("--vault-jwt-file=\(tokenPath(key))")
         }
+        var environment: [String: String]?
+        if let roleARN = attributes.awsRoleARN {
+            // AWS as the pod: web identity, and none of the node's own AWS credentials to fall back on.
+            token = try Self.token(in: request.context, audience: tokenAudience)
+            environment = ProcessInfo.processInfo.environment.filter { !Self.nodeAWSCredentials.contains($0.key) }
+            environment?["AWS_WEB_IDENTITY_TOKEN_FILE"] = tokenPath(key)
+            environment?["AWS_ROLE_ARN"] = roleARN
+            environment?["AWS_ROLE_SESSION_NAME"] = "secretsfs-csi-\(key.prefix(16))"
+        }
         // A pod that logs in as itself never shares: its mount reads with its own token.
         let sharedKey = shareMounts && token == nil ? Self.key(options.joined(separator: "\0")) : nil
         var arguments = ["mount", target] + options
@@ -80,7 +89,8 @@ final class CSINodeVolumes: NodeVolumes {
         }
         let record =
             Self.digest(
-                ([request.volumeID, request.readOnly ? "ro" : "rw"] + arguments).joined(separator: "\0"))
+                ([request.volumeID, request.readOnly ? "ro" : "rw", attributes.awsRoleARN ?? ""] + arguments)
+                    .joined(separator: "\0"))
             + (sharedKey.map { "\nshared \($0)" } ?? "")
 
         if Self.isServed(target) {
@@ -101,7 +111,7 @@ final class CSINodeVolumes: NodeVolumes {
             if let sharedKey {
                 try await shared.publish(sharedKey, options: options, at: target, volumes: self)
             } else {
-                try await Self.mount(arguments, logFile: stateFolder + "/logs/\(key).log")
+                try await Self.mount(arguments, logFile: stateFolder + "/logs/\(key).log", environment: environment)
             }
         } catch {
             forget(key)
@@ -211,16 +221,26 @@ final class CSINodeVolumes: NodeVolumes {
     }
 
     /// `secretsfs mount … --daemon`'s way: returns once the mount serves, or throws its error.
-    static func mount(_ arguments: [String], logFile: String) async throws(CSIError) {
-        let verdict = await startMount(arguments: arguments, logFile: logFile)
+    static func mount(_ arguments: [String], logFile: String, environment: [String: String]?) async throws(CSIError) {
+        let verdict = await startMount(arguments: arguments, logFile: logFile, environment: environment)
         if case .failed(let status, let line) = verdict { throw CSIError(code(forExit: status), line) }
     }
 
-    static func startMount(arguments: [String], logFile: String) async -> DaemonVerdict {
+    /// What a volume that logs in to AWS as its pod must not inherit from the plugin.
+    static let nodeAWSCredentials: Set<String> = ProgramSpawn.withheld.union([
+        "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    ])
+
+    static func startMount(
+        arguments: [String], logFile: String, environment: [String: String]? = nil
+    ) async -> DaemonVerdict {
         // spawnAndWait blocks on the daemon's pipe: a thread of its own, not an event loop's.
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(returning: DaemonReadiness.spawnAndWait(arguments: arguments, logFile: logFile))
+                continuation.resume(
+                    returning: DaemonReadiness.spawnAndWait(
+                        arguments: arguments, logFile: logFile, environment: environment))
             }
         }
     }

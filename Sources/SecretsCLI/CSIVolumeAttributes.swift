@@ -31,6 +31,9 @@ struct CSIVolumeAttributes: Sendable, Equatable {
     var options: [String: String]
     /// The operator's config file, inside the config folder.
     var configFile: String?
+    /// `aws-role-arn` (the plugin's own key, not a mount option): aws and ssm volumes log in as the
+    /// pod through STS AssumeRoleWithWebIdentity with its token; the role's trust policy decides.
+    var awsRoleARN: String?
     /// The CO's keys: pod name, namespace, uid, service account, ephemeral.
     var pod: [String: String]
 
@@ -39,11 +42,17 @@ struct CSIVolumeAttributes: Sendable, Equatable {
         var options: [String: String] = [:]
         var pod: [String: String] = [:]
         var configFile: String?
+        var awsRoleARN: String?
         for (key, value) in context {
             if key.hasPrefix(Self.coPrefix) {
                 if key != Self.tokensKey { pod[String(key.dropFirst(Self.coPrefix.count))] = value }
             } else if key == "config" {
                 configFile = try Self.configPath(value, folder: configFolder)
+            } else if key == "aws-role-arn" {
+                guard value.hasPrefix("arn:"), value.count <= 2048, !value.contains(where: \.isWhitespace) else {
+                    throw CSIError(.invalidArgument, "volume attribute aws-role-arn must be a role ARN")
+                }
+                awsRoleARN = value
             } else if let spec = Self.allowedByName[key] {
                 if spec.kind == .flag, value != "true", value != "false" {
                     throw CSIError(.invalidArgument, "volume attribute \(key) must be true or false")
@@ -72,6 +81,7 @@ struct CSIVolumeAttributes: Sendable, Equatable {
         }
         self.options = options
         self.configFile = configFile
+        self.awsRoleARN = awsRoleARN
         self.pod = pod
     }
 

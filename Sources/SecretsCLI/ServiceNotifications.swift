@@ -90,7 +90,9 @@ enum DaemonReadiness {
     }
 
     /// Starts the daemon and returns only with its verdict: the mount serves, or the error.
-    static func spawnAndWait(arguments: [String], logFile: String?) -> DaemonVerdict {
+    static func spawnAndWait(
+        arguments: [String], logFile: String?, environment given: [String: String]? = nil
+    ) -> DaemonVerdict {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {
             return .failed(status: 71, line: "cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -131,7 +133,7 @@ enum DaemonReadiness {
         // POSIX_SPAWN_SETSID (glibc 2.26) is hidden behind _GNU_SOURCE in the headers Swift sees.
         posix_spawnattr_setflags(&attributes, 0x80)
 
-        var environment = ProcessInfo.processInfo.environment
+        var environment = given ?? ProcessInfo.processInfo.environment
         environment[environmentKey] = String(childFD)
         let executable = "/proc/self/exe"
         let argv = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]

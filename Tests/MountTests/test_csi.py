@@ -574,3 +574,42 @@ def test_a_republish_mounts_again_over_a_volume_whose_mount_died(world, csi):
     assert (target / "app" / "db").read_bytes() == b"phoenix-db-password-99"
     plugin.unpublish(target, handle)
     assert not is_mounted(str(target))
+
+
+def test_an_aws_volume_logs_in_with_the_pods_token_through_web_identity(world, csi, tmp_path):
+    """moto answers AssumeRoleWithWebIdentity without checking the token's signature, so what this
+    shows is the path: the plugin holds no AWS credential at all, and the pod's volume reads."""
+    from peers import AWS_REGION, aws_client, start_private_moto
+    environment, _ = world
+    moto = start_private_moto(str(tmp_path))
+    try:
+        sm = aws_client(moto.addr)
+        value = "aws-pod-password-" + uuid.uuid4().hex[:10]
+        environment.plant(value)
+        sm.create_secret(Name="team-a/app/db", SecretString=value)
+        plugin_env = clean_environment(
+            AWS_REGION=AWS_REGION, AWS_ENDPOINT_URL=moto.addr, AWS_CONFIG_FILE="/nonexistent/config",
+            AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials", AWS_EC2_METADATA_DISABLED="true")
+        plugin = start_plugin(world, csi, env=plugin_env)
+        token = "header.pod-token-" + uuid.uuid4().hex + ".signature"
+        environment.plant(token)
+        tokens = json.dumps({AUDIENCE: {"token": token, "expirationTimestamp": "2030-01-01T00:00:00Z"}})
+        attributes = {"backend": "aws", "aws-prefix": "team-a/", "aws-role-arn": "arn:aws:iam::123456789012:role/team-a",
+                      "csi.storage.k8s.io/serviceAccount.tokens": tokens}
+        pod = new_pod()
+        target, handle = kubelet_target(environment.workdir, pod)
+        plugin.publish(target, handle, attributes, pod)
+        assert (target / "app" / "db").read_bytes() == value.encode()
+        plugin.unpublish(target, handle)
+
+        # Without the role the same volume has no credentials: the plugin lends it none of its own.
+        lonely = new_pod()
+        lonely_target, lonely_handle = kubelet_target(environment.workdir, lonely)
+        without_role = {k: v for k, v in attributes.items() if k != "aws-role-arn"}
+        with pytest.raises(grpc.RpcError) as refused:
+            plugin.publish(lonely_target, lonely_handle, without_role, lonely)
+            (lonely_target / "app" / "db").read_bytes()
+        assert token not in (refused.value.details() or "")
+        assert not is_mounted(str(lonely_target))
+    finally:
+        moto.stop()
