@@ -7,11 +7,13 @@ import Logging
 import NIOHTTP1
 import SecretsCore
 
-/// One entry of `leases:`: the folder, the engine path to read, and what to do at unmount.
+/// One entry of `leases:`: the folder, the engine path to read (or to sign with), and what to do at unmount.
 public struct VaultLeaseRequest: Sendable, Equatable {
     public var path: SecretPath
-    /// The engine path below `/v1/`, as segments: `database/creds/app`.
+    /// The engine path below `/v1/`, as segments: `database/creds/app`, or with `sign`, `ssh/sign/deploy`.
     public var read: [String]
+    /// An SSH certificate to have signed at `read`, rather than a credential to read there.
+    public var sign: SSHSigning?
     /// Made when the mount starts rather than on the first read.
     public var prefetch: Bool
     /// Revoked when the mount stops (`revoke: false` leaves it to expire).
@@ -19,15 +21,30 @@ public struct VaultLeaseRequest: Sendable, Equatable {
 
     public init(path: SecretPath, read: String, prefetch: Bool = false, revoke: Bool = true) throws(SecretError) {
         guard !path.isRoot else { throw SecretError(.configuration, "a lease needs a path") }
-        let segments = read.split(separator: "/").map(String.init)
-        // Not quoted back, as no value of a config file is.
-        guard segments.count >= 2, !segments.contains(where: { $0 == "." || $0 == ".." }) else {
-            throw SecretError(.configuration, "'read' is not an engine path, such as database/creds/app")
-        }
         self.path = path
-        self.read = segments
+        self.read = try Self.enginePath(read, "'read' is not an engine path, such as database/creds/app")
         self.prefetch = prefetch
         self.revoke = revoke
+    }
+
+    /// An SSH certificate signed by the CA role at `sign` (`ssh/sign/deploy`). It is no lease: nothing to
+    /// renew or revoke, it is signed again before it expires.
+    public init(path: SecretPath, sign: String, ssh: SSHSigning, prefetch: Bool = false) throws(SecretError) {
+        guard !path.isRoot else { throw SecretError(.configuration, "a certificate needs a path") }
+        self.path = path
+        self.read = try Self.enginePath(sign, "'sign' is not an engine path, such as ssh/sign/deploy")
+        self.sign = ssh
+        self.prefetch = prefetch
+        self.revoke = false
+    }
+
+    private static func enginePath(_ text: String, _ problem: String) throws(SecretError) -> [String] {
+        let segments = text.split(separator: "/").map(String.init)
+        // Not quoted back, as no value of a config file is.
+        guard segments.count >= 2, !segments.contains(where: { $0 == "." || $0 == ".." }) else {
+            throw SecretError(.configuration, problem)
+        }
+        return segments
     }
 
     var readPath: String { VaultPaths.encodePath(read) }
@@ -39,9 +56,10 @@ public struct VaultLeaseRequest: Sendable, Equatable {
 /// thrown to readers until one is made, so a role that does not exist costs one call and one log line.
 public actor VaultLeases {
     public nonisolated let requests: [SecretPath: VaultLeaseRequest]
-    private let client: VaultClient
-    private let auth: VaultAuth
-    private let clock: any TimeSource
+    nonisolated let folders: DeclaredFolders
+    let client: VaultClient
+    let auth: VaultAuth
+    let clock: any TimeSource
     private let logger: Logger
     private var held: [SecretPath: LeaseRecord] = [:]
     /// Credentials replaced but whose lease has not ended: revoked at unmount with the rest.
@@ -54,22 +72,29 @@ public actor VaultLeases {
     private(set) var handedOver = false
     private var waiters: [SecretPath: [CheckedContinuation<Void, Never>]] = [:]
 
+    /// Where the private keys of SSH certificates come from.
+    nonisolated let randomBytes: @Sendable (Int) -> [UInt8]
+
     init(
-        _ requests: [VaultLeaseRequest], client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger
+        _ requests: [VaultLeaseRequest], client: VaultClient, auth: VaultAuth, clock: any TimeSource, logger: Logger,
+        randomBytes: @escaping @Sendable (Int) -> [UInt8] = VaultLeases.systemRandomBytes
     ) {
+        self.randomBytes = randomBytes
         self.requests = Dictionary(requests.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.folders = DeclaredFolders(self.requests.keys)
         self.client = client
         self.auth = auth
         self.clock = clock
         self.logger = logger
     }
 
-    /// Takes over the leases an earlier worker of this mount held (those still configured and not
-    /// ended), then records every change to `journal`.
+    /// Takes over the leases an earlier worker of this mount held (those still configured, not ended,
+    /// and for a certificate, of the key its entry names), then records every change to `journal`.
     public func attach(_ journal: any LeaseJournal) {
         let now = clock.wallNow()
         var taken = 0
-        for record in journal.load() where requests[record.path] != nil && !record.state.hasEnded(at: now) {
+        for record in journal.load() where !record.state.hasEnded(at: now) {
+            guard let request = requests[record.path], Self.stillFits(record, request) else { continue }
             if held[record.path] == nil {
                 held[record.path] = record
                 taken += 1
@@ -142,8 +167,10 @@ public actor VaultLeases {
     private func makeAndKeep(_ request: VaultLeaseRequest) async throws -> LeaseRecord {
         let path = request.path
         do {
-            var record = try await readCredential(request)
             let old = held[path]
+            var record =
+                request.sign == nil
+                ? try await readCredential(request) : try await signCertificate(request, replacing: old)
             record.made = (old?.made ?? 0) + 1
             if let old, !old.state.hasEnded(at: clock.wallNow()) {
                 retired.append((path, old.leaseID, old.state.expiresAt))
@@ -153,14 +180,15 @@ public actor VaultLeases {
             renewProblems[path] = nil
             save()
             wakeWaiters(path)
-            let metadata: Logger.Metadata = [
+            var metadata: Logger.Metadata = [
                 "path": "\(path)", "expires": "\(Timestamp.iso8601(record.state.expiresAt))",
-                "renewable": "\(record.state.renewable)",
             ]
+            if request.sign == nil { metadata["renewable"] = "\(record.state.renewable)" }
+            let what = request.sign == nil ? "credential" : "SSH certificate"
             if failures.removeValue(forKey: path) != nil {
-                logger.notice("credential made after earlier failures", metadata: metadata)
+                logger.notice("\(what) made after earlier failures", metadata: metadata)
             } else {
-                logger.info(old == nil ? "credential made" : "credential replaced", metadata: metadata)
+                logger.info(old == nil ? "\(what) made" : "\(what) replaced", metadata: metadata)
             }
             return record
         } catch {
@@ -231,7 +259,8 @@ public actor VaultLeases {
         let now = clock.wallNow()
         var all = held.values.map { ($0.path, $0.leaseID) }
         all += retired.filter { $0.endsAt > now }.map { ($0.path, $0.id) }
-        for (path, id) in all where requests[path]?.revoke ?? true {
+        // A certificate has no lease id: nothing to revoke.
+        for (path, id) in all where requests[path]?.revoke ?? true && !id.isEmpty {
             var body = VaultKV.objectBody([("lease_id", id)])
             defer { body.withUnsafeMutableBytes { SecretValue.zero($0) } }
             do {
@@ -260,6 +289,7 @@ public actor VaultLeases {
             return LeaseStatus(
                 path: path, obtainedAt: record?.state.obtainedAt, expiresAt: record?.state.expiresAt,
                 renewals: record?.state.renewals ?? 0, made: record?.made ?? 0,
+                kind: requests[path]?.sign == nil ? .credential : .sshCertificate,
                 problem: renewProblems[path] ?? failures[path]?.message)
         }
     }
@@ -310,19 +340,6 @@ public actor VaultLeases {
 /// How the store shows leases: each folder is a secret of the credential's fields, its one version the
 /// credential in hand, its rotation a new credential.
 extension VaultLeases {
-    nonisolated func isFolder(_ path: SecretPath) -> Bool { requests[path] != nil }
-
-    nonisolated func isInside(_ path: SecretPath) -> Bool {
-        var parent = path.parent
-        while let folder = parent {
-            if requests[folder] != nil { return true }
-            parent = folder.parent
-        }
-        return false
-    }
-
-    nonisolated func listing(of folder: SecretPath) -> Listing { Listing.implied(by: requests.keys, in: folder) }
-
     func read(_ path: SecretPath, version: String?) async throws -> Secret {
         let record = try await current(path)
         guard version == nil || version == record.version else {

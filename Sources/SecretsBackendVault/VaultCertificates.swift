@@ -90,6 +90,7 @@ struct IssuedCertificate: Sendable {
 /// until an issue works, so a role that does not exist costs one call and one log line, not one per read.
 public actor VaultCertificates {
     public nonisolated let requests: [SecretPath: VaultCertificateRequest]
+    nonisolated let folders: DeclaredFolders
     private let client: VaultClient
     private let auth: VaultAuth
     private let clock: any TimeSource
@@ -106,6 +107,7 @@ public actor VaultCertificates {
         logger: Logger
     ) {
         self.requests = Dictionary(requests.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.folders = DeclaredFolders(self.requests.keys)
         self.client = client
         self.auth = auth
         self.clock = clock
@@ -266,22 +268,6 @@ public actor VaultCertificates {
 /// How the store shows certificates: each folder is a secret of five fields, its versions the kept
 /// certificates, its rotation a new issue. Paths inside a folder are the fields, nothing more.
 extension VaultCertificates {
-    /// Whether `path` is a certificate's folder.
-    nonisolated func isFolder(_ path: SecretPath) -> Bool { requests[path] != nil }
-
-    /// Whether `path` lies strictly inside a certificate's folder.
-    nonisolated func isInside(_ path: SecretPath) -> Bool {
-        var parent = path.parent
-        while let folder = parent {
-            if requests[folder] != nil { return true }
-            parent = folder.parent
-        }
-        return false
-    }
-
-    /// The names certificates add to `folder`'s listing: their folders, and the folders above them.
-    nonisolated func listing(of folder: SecretPath) -> Listing { Listing.implied(by: requests.keys, in: folder) }
-
     func read(_ path: SecretPath, version: String?) async throws -> Secret {
         guard let version else { return try await current(path).secret }
         guard let certificate = keptCertificate(path, serial: version) else {

@@ -81,6 +81,19 @@ final class VaultClient: Sendable {
         namespaced: Bool = true,
         idempotent: Bool
     ) async throws(SecretError) -> HTTPAnswer {
+        try await exchange(method, apiPath, body: body, token: token, namespaced: namespaced, idempotent: idempotent)
+            .answer
+    }
+
+    /// `send`, and the node that gave the answer.
+    func exchange(
+        _ method: HTTPMethod,
+        _ apiPath: String,
+        body: [UInt8]? = nil,
+        token: SecretValue?,
+        namespaced: Bool = true,
+        idempotent: Bool
+    ) async throws(SecretError) -> (answer: HTTPAnswer, node: Int) {
         let call = "\(method.rawValue) \(Self.shownPath(apiPath))"
         var headers: [(name: String, value: String)] = [
             ("Accept", "application/json"),
@@ -164,12 +177,12 @@ final class VaultClient: Sendable {
         switch outcome {
         case .success(let answer):
             remember(node, answer: answer, method: method)
-            return answer
+            return (answer, node)
         case .failure(let gaveUp):
             // Out of attempts on a 429, 5xx or redirect: the status says what Vault is doing (sealed,
             // throttling, electing).
             switch gaveUp.last {
-            case .success(let answer): return answer
+            case .success(let answer): return (answer, node)
             case .failure(let error): throw transportError(error, call: call)
             }
         }
@@ -206,10 +219,17 @@ extension VaultClient {
     func send(
         _ method: HTTPMethod, _ apiPath: String, body: [UInt8]? = nil, idempotent: Bool, auth: VaultAuth
     ) async throws(SecretError) -> HTTPAnswer {
+        try await exchange(method, apiPath, body: body, idempotent: idempotent, auth: auth).answer
+    }
+
+    /// `send` with `auth`'s token, and the node that gave the answer.
+    func exchange(
+        _ method: HTTPMethod, _ apiPath: String, body: [UInt8]? = nil, idempotent: Bool, auth: VaultAuth
+    ) async throws(SecretError) -> (answer: HTTPAnswer, node: Int) {
         let (token, generation) = await auth.current()
-        let response = try await send(method, apiPath, body: body, token: token, idempotent: idempotent)
-        guard response.status == 403, await auth.recover(afterDenialOf: generation) else { return response }
+        let first = try await exchange(method, apiPath, body: body, token: token, idempotent: idempotent)
+        guard first.answer.status == 403, await auth.recover(afterDenialOf: generation) else { return first }
         let (fresh, _) = await auth.current()
-        return try await send(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+        return try await exchange(method, apiPath, body: body, token: fresh, idempotent: idempotent)
     }
 }

@@ -16,6 +16,8 @@ final class VaultNodes: Sendable {
         /// OpenBao's `X-Vault-Index` from the answer to our newest write: sent back so a standby that
         /// has not applied it yet forwards the call to the active node instead of answering from the past.
         var index: String?
+        /// Nodes whose `sys/leader` said they are not in HA: every answer of theirs is the truth.
+        var single: Set<Int> = []
     }
 
     init(_ addresses: [String]) {
@@ -48,6 +50,14 @@ final class VaultNodes: Sendable {
         guard let location, let target = Self.origin(location) else { return nil }
         return origins.firstIndex(of: target)
     }
+
+    // MARK: standbys
+
+    /// Whether `node` is known to run without HA (no standby can answer for it).
+    func isSingle(_ node: Int) -> Bool { state.withLock { $0.single.contains(node) } }
+
+    /// `node` said it runs without HA; a Vault does not join a cluster without a restart.
+    func learnedSingle(_ node: Int) { _ = state.withLock { $0.single.insert(node) } }
 
     // MARK: read-your-writes
 

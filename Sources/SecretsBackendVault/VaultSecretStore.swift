@@ -151,12 +151,12 @@ public final class VaultSecretStore: SecretStore {
 
     public func read(_ path: SecretPath, version: String?) async throws -> Secret {
         if let leases {
-            if leases.isFolder(path) { return try await leases.read(path, version: version) }
-            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+            if leases.folders.isFolder(path) { return try await leases.read(path, version: version) }
+            if leases.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
         }
         if let certificates {
-            if certificates.isFolder(path) { return try await certificates.read(path, version: version) }
-            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+            if certificates.folders.isFolder(path) { return try await certificates.read(path, version: version) }
+            if certificates.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
         }
         if try await kvVersion() == 1 {
             let fields = try await readV1(path).values
@@ -172,13 +172,11 @@ public final class VaultSecretStore: SecretStore {
     public func list(_ folder: SecretPath) async throws -> Listing {
         guard certificates != nil || leases != nil else { return try await listKV(folder) }
         // A certificate's or lease's folder holds its fields, which the file system takes from the secret.
-        if certificates?.isFolder(folder) == true || certificates?.isInside(folder) == true
-            || leases?.isFolder(folder) == true || leases?.isInside(folder) == true
-        {
+        if certificates?.folders.covers(folder) == true || leases?.folders.covers(folder) == true {
             return Listing()
         }
-        var added = certificates?.listing(of: folder) ?? Listing()
-        if let more = leases?.listing(of: folder) {
+        var added = certificates?.folders.listing(of: folder) ?? Listing()
+        if let more = leases?.folders.listing(of: folder) {
             added.secrets.formUnion(more.secrets)
             added.folders.formUnion(more.folders)
         }
@@ -249,12 +247,12 @@ public final class VaultSecretStore: SecretStore {
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try requireSecretPath(path)
         if let leases {
-            if leases.isFolder(path) { return try await leases.versions(of: path) }
-            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+            if leases.folders.isFolder(path) { return try await leases.versions(of: path) }
+            if leases.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
         }
         if let certificates {
-            if certificates.isFolder(path) { return try await certificates.versions(of: path) }
-            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+            if certificates.folders.isFolder(path) { return try await certificates.versions(of: path) }
+            if certificates.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
         }
         if try await kvVersion() == 1 { throw SecretError.unsupported("Vault KV v1 keeps no versions").at(path) }
         let apiPath = VaultPaths.encodePath(mount + ["metadata"] + prefix + path.segments)
@@ -279,10 +277,10 @@ public final class VaultSecretStore: SecretStore {
 
     public func write(_ path: SecretPath, content: SecretContent) async throws -> VersionInfo {
         try requireSecretPath(path)
-        if let certificates, certificates.isFolder(path) || certificates.isInside(path) {
+        if let certificates, certificates.folders.covers(path) {
             throw SecretError.unsupported("a certificate is issued by Vault, not written").at(path)
         }
-        if let leases, leases.isFolder(path) || leases.isInside(path) {
+        if let leases, leases.folders.covers(path) {
             throw SecretError.unsupported("a leased credential is made by Vault, not written").at(path)
         }
         if try await kvVersion() == 1 {
@@ -302,13 +300,13 @@ public final class VaultSecretStore: SecretStore {
         try requireSecretPath(path)
         if let leases {
             // Any of the folder's files names the whole credential: a new one changes them together.
-            if leases.isFolder(path) { return try await leases.rotate(request) }
-            if leases.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
+            if leases.folders.isFolder(path) { return try await leases.rotate(request) }
+            if leases.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a lease") }
         }
         if let certificates {
             // Any of the folder's files names the whole certificate: its files change together.
-            if certificates.isFolder(path) { return try await certificates.rotate(request) }
-            if certificates.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
+            if certificates.folders.isFolder(path) { return try await certificates.rotate(request) }
+            if certificates.folders.isInside(path) { throw SecretError.notFound(path, "no such file of a certificate") }
         }
         if try await kvVersion() == 1 { return try await rotateV1(request) }
         // Two rounds: a writer that slipped in between our read and our write costs one re-read, not a
@@ -409,13 +407,14 @@ public final class VaultSecretStore: SecretStore {
             }
             apiPath += "?version=\(number)"
         }
-        let response = try await call(.GET, apiPath, idempotent: true, for: path)
+        let (response, node) = try await exchange(.GET, apiPath, for: path)
         switch response.status {
         case 200:
             break
         case 404:
             // Missing, deleted and destroyed alike: Vault answers 404, with metadata for the last two.
             throw SecretError.notFound(path, version == nil ? "no such secret" : "no such version")
+                .fromStandby(await client.isStandby(node))
         default:
             throw VaultPaths.statusError(response.status, "the read", path: path)
         }
@@ -430,11 +429,11 @@ public final class VaultSecretStore: SecretStore {
 
     private func readV1(_ path: SecretPath) async throws(SecretError) -> VaultKV.Fields {
         try requireSecretPath(path)
-        let response = try await call(
-            .GET, VaultPaths.encodePath(mount + prefix + path.segments), idempotent: true, for: path)
+        let (response, node) = try await exchange(
+            .GET, VaultPaths.encodePath(mount + prefix + path.segments), for: path)
         switch response.status {
         case 200: break
-        case 404: throw SecretError.notFound(path, "no such secret")
+        case 404: throw SecretError.notFound(path, "no such secret").fromStandby(await client.isStandby(node))
         default: throw VaultPaths.statusError(response.status, "the read", path: path)
         }
         return try decoded(path) { () throws(SecretError) in
@@ -517,6 +516,17 @@ public final class VaultSecretStore: SecretStore {
     ) async throws(SecretError) -> HTTPAnswer {
         do {
             return try await client.send(method, apiPath, body: body, idempotent: idempotent, auth: auth)
+        } catch {
+            throw error.at(path)
+        }
+    }
+
+    /// A read, and the node that answered it (a standby's "no such secret" may be behind).
+    private func exchange(_ method: HTTPMethod, _ apiPath: String, for path: SecretPath) async throws(SecretError) -> (
+        answer: HTTPAnswer, node: Int
+    ) {
+        do {
+            return try await client.exchange(method, apiPath, idempotent: true, auth: auth)
         } catch {
             throw error.at(path)
         }

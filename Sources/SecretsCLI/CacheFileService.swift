@@ -9,28 +9,37 @@ import Synchronization
 #endif
 
 /// What `--cache-file` keeps: every answer the cache mirrors (the worker's shared mirror still gets
-/// each record first), held here until the service writes them.
+/// each record first), held here until the service writes them. Answers in `leaving` (the folders of
+/// `leases:`: credentials revoked at unmount, SSH private keys) never reach the file.
 final class CacheFileMirror: CacheMirror {
     private let inner: (any CacheMirror)?
+    private let leaving: [SecretPath]
     private struct State {
         var latest: [CacheKey: MirroredEntry] = [:]
         var changed = false
     }
     private let state = Mutex(State())
 
-    init(inner: (any CacheMirror)?) { self.inner = inner }
+    init(inner: (any CacheMirror)?, leaving: [SecretPath] = []) {
+        self.inner = inner
+        self.leaving = leaving
+    }
+
+    private func kept(_ key: CacheKey) -> Bool { !leaving.contains { key.path.hasPrefix($0) } }
 
     func record(_ key: CacheKey, _ entry: MirroredEntry?) -> Bool {
-        state.withLock {
-            $0.latest[key] = entry
-            $0.changed = true
+        if kept(key) {
+            state.withLock {
+                $0.latest[key] = entry
+                $0.changed = true
+            }
         }
         return inner?.record(key, entry) ?? true
     }
 
     func replaceAll(_ entries: [(CacheKey, MirroredEntry)]) {
         state.withLock {
-            $0.latest = Dictionary(entries, uniquingKeysWith: { $1 })
+            $0.latest = Dictionary(entries.filter { kept($0.0) }, uniquingKeysWith: { $1 })
             $0.changed = true
         }
         inner?.replaceAll(entries)

@@ -27,15 +27,10 @@ extension ConfigFile {
                         throw SecretError(.configuration, "\(place): 'paths' must be a list of globs")
                     }
                     rule.paths = globs
-                case "mode":
-                    rule.mode = try Self.mode(value, place)
-                case "uid", "gid":
-                    guard let number = value.string.flatMap(UInt32.init) else {
-                        throw SecretError(.configuration, "\(place): '\(name)' must be a number")
-                    }
-                    if name == "uid" { rule.uid = number } else { rule.gid = number }
                 default:
-                    throw ConfigValueCheck.unknownKey(name, at: place)
+                    guard try Self.ownership(name, value, place, into: &rule) else {
+                        throw ConfigValueCheck.unknownKey(name, at: place)
+                    }
                 }
             }
             guard !rule.paths.isEmpty else { throw SecretError(.configuration, "\(place) needs 'paths'") }
@@ -45,6 +40,25 @@ extension ConfigFile {
             rules.append(rule)
         }
         return PermissionRules(rules: rules)
+    }
+
+    /// Reads `mode`, `uid` or `gid` of an entry that sets its files' owner and mode into `rule`; false for
+    /// any other key.
+    static func ownership(
+        _ name: String, _ value: Node, _ place: String, into rule: inout PermissionRules.Rule
+    ) throws(SecretError) -> Bool {
+        switch name {
+        case "mode":
+            rule.mode = try mode(value, place)
+        case "uid", "gid":
+            guard let number = value.string.flatMap(UInt32.init) else {
+                throw SecretError(.configuration, "\(place): '\(name)' must be a number")
+            }
+            if name == "uid" { rule.uid = number } else { rule.gid = number }
+        default:
+            return false
+        }
+        return true
     }
 
     /// An octal mode as YAML spells it: `0440`, `440` or `0o440`.

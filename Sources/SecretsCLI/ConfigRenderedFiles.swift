@@ -64,15 +64,12 @@ extension ConfigFile {
                     }
                     let data = try TrustedFile.read(file, what: "\(place): template_file")
                     template = (String(decoding: data, as: UTF8.self), nil, file)
-                case "mode":
-                    mode = try Self.mode(value, place)
-                case "uid", "gid":
-                    guard let number = value.string.flatMap(UInt32.init) else {
-                        throw SecretError(.configuration, "\(place): '\(name)' must be a number")
-                    }
-                    if name == "uid" { uid = number } else { gid = number }
                 default:
-                    throw ConfigValueCheck.unknownKey(name, at: place)
+                    var rule = PermissionRules.Rule(paths: [], mode: mode, uid: uid, gid: gid)
+                    guard try Self.ownership(name, value, place, into: &rule) else {
+                        throw ConfigValueCheck.unknownKey(name, at: place)
+                    }
+                    (mode, uid, gid) = (rule.mode, rule.uid, rule.gid)
                 }
             }
             guard let filePath else { throw SecretError(.configuration, "\(place) needs a 'path'") }

@@ -35,6 +35,8 @@ struct OptionSpec: Sendable, Hashable {
     let scope: Scope
     /// Whether a config file may hold it: `--config` names the file itself.
     let inConfigFile: Bool
+    /// Tuning a first reader does not need: left out of `--help`, shown by `--help-hidden`.
+    let folded: Bool
     /// What `--help` says; the variables, `defaultText` and `note` follow in parentheses.
     private let summary: String
     /// The default as a user would type it, read off the value the option defaults to; only for an
@@ -46,14 +48,15 @@ struct OptionSpec: Sendable, Hashable {
 
     init(
         _ name: String, _ kind: Kind = .value, _ scope: Scope = .everyCommand, environment: [String] = [],
-        inConfigFile: Bool = true, help summary: String, defaultText: String? = nil, note: String? = nil,
-        environmentText: String? = nil
+        inConfigFile: Bool = true, folded: Bool = false, help summary: String, defaultText: String? = nil,
+        note: String? = nil, environmentText: String? = nil
     ) {
         self.name = name
         self.kind = kind
         self.scope = scope
         self.environment = environment
         self.inConfigFile = inConfigFile
+        self.folded = folded
         self.summary = summary
         self.defaultText = defaultText
         self.note = note
@@ -72,7 +75,9 @@ struct OptionSpec: Sendable, Hashable {
         }
         if let defaultText { notes.append("default " + defaultText) }
         if let note { notes.append(note) }
-        return ArgumentHelp(notes.isEmpty ? summary + "." : "\(summary) (\(notes.joined(separator: "; "))).")
+        return ArgumentHelp(
+            notes.isEmpty ? summary + "." : "\(summary) (\(notes.joined(separator: "; "))).",
+            visibility: folded ? FoldedHelp.visibility : .default)
     }
 
     /// The first of its variables that is set (even to nothing), as the config file yields to it.
@@ -160,10 +165,11 @@ extension OptionSpec {
     static let jsonFields = OptionSpec(
         "json-fields", help: "raw: a JSON SecretString is one file; expand: a folder of fields")
     static let backendTimeout = OptionSpec(
-        "backend-timeout", help: "Deadline of each backend call", defaultText: typed(BackendTimeout.standard))
+        "backend-timeout", folded: true, help: "Deadline of each backend call",
+        defaultText: typed(BackendTimeout.standard))
     static let logLevel = OptionSpec(
         "log-level", help: "Least level logged", note: "default error; mount: info")
-    static let logFormat = OptionSpec("log-format", help: "Log line format")
+    static let logFormat = OptionSpec("log-format", folded: true, help: "Log line format")
 
     // `mount`'s own, as `MountCommand` holds them.
     static let mount: [OptionSpec] = [
@@ -179,11 +185,11 @@ extension OptionSpec {
     static let cacheTTL = OptionSpec(
         "cache-ttl", .value, .mountOnly, help: "How long a value is fresh", note: "0 turns caching off")
     static let refreshJitter = OptionSpec(
-        "refresh-jitter", .value, .mountOnly,
+        "refresh-jitter", .value, .mountOnly, folded: true,
         help: "Part of the TTL by which answers end early, spread so a fleet does not refresh in step",
         note: "0 off")
     static let refreshInterval = OptionSpec(
-        "refresh-interval", .value, .mountOnly,
+        "refresh-interval", .value, .mountOnly, folded: true,
         help: "How often cached values are checked against the listing of versions (aws, ssm) or prefetched ones read",
         defaultText: "the TTL", note: "at most 3/4 of the shortest lifetime")
     static let prefetch = OptionSpec(
@@ -193,60 +199,64 @@ extension OptionSpec {
         "max-stale", .value, .mountOnly, help: "How long past its TTL a value is served when the backend fails",
         note: "0 off")
     static let negativeTTL = OptionSpec(
-        "negative-ttl", .value, .mountOnly,
+        "negative-ttl", .value, .mountOnly, folded: true,
         help: "How long a missing secret, or at TTL 0 a folder seen, is remembered")
     static let cacheMaxEntries = OptionSpec(
-        "cache-max-entries", .value, .mountOnly, help: "Most entries kept in the cache")
+        "cache-max-entries", .value, .mountOnly, folded: true, help: "Most entries kept in the cache")
     static let cacheFile = OptionSpec(
-        "cache-file", .value, .mountOnly,
+        "cache-file", .value, .mountOnly, folded: true,
         help: "Keep the cache's answers sealed in this file, so a mount started while the backend is down serves them",
         note: "needs --cache-key-file")
     static let cacheKeyFile = OptionSpec(
-        "cache-key-file", .value, .mountOnly,
+        "cache-key-file", .value, .mountOnly, folded: true,
         help: "File holding the 32-byte key that seals --cache-file (raw, base64 or hex)",
         environmentText: "else the systemd credential cache-key-file")
     static let directIO = OptionSpec(
-        "direct-io", .flag, .mountOnly, help: "Every open and read reaches the daemon; nothing stays in the page cache")
+        "direct-io", .flag, .mountOnly, folded: true,
+        help: "Every open and read reaches the daemon; nothing stays in the page cache")
     static let keepPages = OptionSpec(
-        "keep-pages", .flag, .mountOnly,
+        "keep-pages", .flag, .mountOnly, folded: true,
         help: "Accepted and ignored: values stay in the page cache in every mode but --direct-io")
     static let events = OptionSpec(
-        "events", .flag, .mountOnly,
+        "events", .flag, .mountOnly, folded: true,
         help: "Serve .events streams of changes; every open then reaches the daemon (about 25 µs instead of 5)")
     static let showVersions = OptionSpec(
-        "show-versions", .flag, .mountOnly, help: "List .versions in folders (it opens by name either way)")
+        "show-versions", .flag, .mountOnly, folded: true,
+        help: "List .versions in folders (it opens by name either way)")
     static let busyPoll = OptionSpec(
-        "busy-poll", .value, .mountOnly,
+        "busy-poll", .value, .mountOnly, folded: true,
         help: "Microseconds the daemon stays awake after a request for the next one of a burst", note: "0 off")
     static let workerTimeout = OptionSpec(
-        "worker-timeout", .value, .mountOnly,
+        "worker-timeout", .value, .mountOnly, folded: true,
         help: "How long a worker may go without answering before it is killed and replaced", note: "0 off")
     static let uid = OptionSpec("uid", .value, .mountOnly, help: "Owner of every file (default: the mounting user)")
     static let gid = OptionSpec(
-        "gid", .value, .mountOnly, help: "Group of every file (default: the mounting user's group)")
+        "gid", .value, .mountOnly, help: "Group of every file (default: the mounting user's)")
     static let fileMode = OptionSpec(
         "file-mode", .value, .mountOnly, help: "Mode of secret files, octal", defaultText: "0400")
     static let dirMode = OptionSpec("dir-mode", .value, .mountOnly, help: "Mode of folders, octal", defaultText: "0500")
     static let allowOther = OptionSpec(
-        "allow-other", .flag, .mountOnly, help: "Let other users reach the mount (modes and the policy still apply)")
+        "allow-other", .flag, .mountOnly, help: "Let other users in (modes and the policy still apply)")
     static let nonEmpty = OptionSpec(
-        "nonempty", .flag, .mountOnly, help: "Mount over a folder that holds files, hiding them (also -o nonempty)")
+        "nonempty", .flag, .mountOnly, folded: true,
+        help: "Mount over a folder that holds files, hiding them (also -o nonempty)")
     static let rotationLength = OptionSpec(
-        "rotation-length", .value, .mountOnly, help: "Length of values made by .rotate: letters and digits")
+        "rotation-length", .value, .mountOnly, folded: true,
+        help: "Length of values made by .rotate: letters and digits")
     static let auditLog = OptionSpec(
-        "audit-log", .value, .mountOnly, help: "Append one JSON line per open and per rotation to this file")
+        "audit-log", .value, .mountOnly, help: "Append a JSON line per open and rotation to this file")
     static let auditOwner = OptionSpec(
-        "audit-owner", .value, .mountOnly,
+        "audit-owner", .value, .mountOnly, folded: true,
         help: "Who the mount serves, written as owner in each audit line (the CSI plugin: the pod)")
     static let mlock = OptionSpec(
-        "mlock", .flag, .mountOnly, help: "Lock the daemon's memory so values never reach swap")
+        "mlock", .flag, .mountOnly, folded: true, help: "Lock the daemon's memory so values never reach swap")
     static let daemon = OptionSpec(
         "daemon", .flag, .mountOnly,
-        help: "Run in the background; exit 0 once the mount serves, or non-zero with the daemon's error")
+        help: "Run in the background; exit 0 once the mount serves")
     static let logFile = OptionSpec(
-        "log-file", .value, .mountOnly, help: "With --daemon: where the daemon's log goes (default: nowhere)")
+        "log-file", .value, .mountOnly, help: "With --daemon: the daemon's log file (default: none)")
     static let kernelOptions = OptionSpec(
-        "o", .list, .mountOnly, help: "Mount options, comma-separated, as in fstab (repeatable)")
+        "o", .list, .mountOnly, help: "Mount options as in fstab, comma-separated (repeatable)")
 
     private static func typed(_ duration: Duration) -> String { DurationArgument(duration).defaultValueDescription }
 }

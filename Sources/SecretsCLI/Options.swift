@@ -11,10 +11,10 @@ public struct BackendOptions: ParsableArguments, Sendable {
 
     @Option(name: .option(.config), help: .option(.config)) var config: String?
     @Option(name: .option(.backendKind), help: .option(.backendKind)) var backend: BackendKind?
-    @OptionGroup(title: LocalFlags.heading, visibility: BackendHelp.visibility) var local: LocalFlags
-    @OptionGroup(title: EnvFlags.heading, visibility: BackendHelp.visibility) var env: EnvFlags
-    @OptionGroup(title: VaultFlags.heading, visibility: BackendHelp.visibility) var vault: VaultFlags
-    @OptionGroup(title: AWSFlags.heading, visibility: BackendHelp.visibility) var aws: AWSFlags
+    @OptionGroup(title: LocalFlags.heading, visibility: FoldedHelp.visibility) var local: LocalFlags
+    @OptionGroup(title: EnvFlags.heading, visibility: FoldedHelp.visibility) var env: EnvFlags
+    @OptionGroup(title: VaultFlags.heading, visibility: FoldedHelp.visibility) var vault: VaultFlags
+    @OptionGroup(title: AWSFlags.heading, visibility: FoldedHelp.visibility) var aws: AWSFlags
 
     @Option(name: .option(.backendTimeout), help: .option(.backendTimeout)) var backendTimeout: DurationArgument?
 
@@ -34,11 +34,12 @@ public struct BackendOptions: ParsableArguments, Sendable {
     }
 }
 
-/// Where each backend's flags are shown. A subcommand's `--help` leaves them out (they made `get --help`
-/// 83 lines); `secretsfs help backends` and `--help-hidden` show them under their headings. The
-/// completion scripts and man pages are made from the parser's dump, which keeps them, so that
-/// `--vault-<TAB>` completes and `man secretsfs-get` lists every flag.
-enum BackendHelp {
+/// Where the flags a first reader does not need are shown: each backend's, and `mount`'s tuning. A
+/// subcommand's `--help` leaves them out (they made `get --help` 83 lines and `mount --help` 77);
+/// `secretsfs help backends` and `--help-hidden` show them. The completion scripts and man pages are
+/// made from the parser's dump, which keeps them, so that `--vault-<TAB>` completes and
+/// `man secretsfs-get` lists every flag.
+enum FoldedHelp {
     static var visibility: ArgumentVisibility {
         let documenting = CommandLine.arguments.contains {
             $0 == "--experimental-dump-help" || $0.hasPrefix("--generate-completion-script")

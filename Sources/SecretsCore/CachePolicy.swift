@@ -6,6 +6,10 @@ public struct CachePolicy: Sendable, Equatable {
     public var maxStale: Duration
     /// How long a NotFound is remembered.
     public var negativeTTL: Duration
+    /// How long a NotFound from a replica that may be behind is remembered (at most `negativeTTL`):
+    /// a Vault standby applies a write made at the active node ~0.1 s after it, so a secret made just
+    /// before is found by the next lookup after this, not after the negative TTL (issue 27 §3).
+    public var replicaMissTTL: Duration
     /// How many entries at most; the least recently used leave first. The default holds a tree of
     /// 10,000 secrets with the listings of its folders, even one folder a secret (at 10,000 a second
     /// pass over such a tree missed: the listings pushed a tenth out at once).
@@ -20,11 +24,12 @@ public struct CachePolicy: Sendable, Equatable {
     public var staleGrace: Duration
     /// Consecutive unavailable answers that open the circuit breaker; zero turns it off.
     public var breakerThreshold: Int
-    /// The longest the breaker stays open before one call is let through to probe the backend.
+    /// The longest the breaker stays open before one call is let through to probe the backend. It
+    /// bounds how late the end of any fault is noticed: a change is served within one TTL plus this
+    /// (and one call) after the backend answers again (issue 27 §7). One probe a second is no load.
     public var breakerCooldown: Duration
     /// How long the breaker stays open the first time; each probe that fails doubles it, up to
-    /// `breakerCooldown`. A short fault is then noticed to have ended within about this long,
-    /// while a long outage is probed every `breakerCooldown` (issue 27 §7).
+    /// `breakerCooldown`.
     public var breakerFirstProbe: Duration
     /// The spread of each answer's fresh lifetime, as a fraction J of the TTL, so mounts started
     /// together (one deploy, a fleet) do not expire and refresh in the same second. The first answer
@@ -45,19 +50,21 @@ public struct CachePolicy: Sendable, Equatable {
         ttl: Duration = .seconds(300),
         maxStale: Duration = .seconds(86_400),
         negativeTTL: Duration = .seconds(10),
+        replicaMissTTL: Duration = .seconds(1),
         maxEntries: Int = 20_000,
         refreshAheadFraction: Double = 0.75,
         backendTimeout: Duration = BackendTimeout.standard,
         staleGrace: Duration = .milliseconds(250),
         breakerThreshold: Int = 5,
-        breakerCooldown: Duration = .seconds(5),
-        breakerFirstProbe: Duration = .milliseconds(500),
+        breakerCooldown: Duration = .seconds(1),
+        breakerFirstProbe: Duration = .milliseconds(250),
         refreshJitter: Double = 0.1,
         coalescingWindow: Duration = .seconds(1)
     ) {
         self.ttl = ttl
         self.maxStale = maxStale
         self.negativeTTL = negativeTTL
+        self.replicaMissTTL = min(replicaMissTTL, negativeTTL)
         self.maxEntries = maxEntries
         self.refreshAheadFraction = refreshAheadFraction
         self.backendTimeout = backendTimeout

@@ -428,7 +428,7 @@ public actor CachingSecretStore: SecretStore {
         entry.used = true
         entries[key] = entry
         let age = clock.monotonicNow() - entry.fetchedAt
-        if let missing = entry.missing, age < policy.negativeTTL {
+        if let missing = entry.missing, age < entry.lifetime {
             stats.hits += 1
             throw missing
         }
@@ -520,9 +520,10 @@ public actor CachingSecretStore: SecretStore {
         }
         if failure.code == .notFound, policy.ttl > .zero, policy.negativeTTL > .zero {
             let previous = entries[key]
+            // A miss's lifetime is how long it is remembered.
             entries[key] = Entry(
-                payload: nil, missing: failure, fetchedAt: clock.monotonicNow(), lifetime: policy.ttl,
-                lastUsed: nextTick())
+                payload: nil, missing: failure, fetchedAt: clock.monotonicNow(),
+                lifetime: failure.fromReplica ? policy.replicaMissTTL : policy.negativeTTL, lastUsed: nextTick())
             if let gone = previous?.payload {
                 mirrorRecord(key, nil)
                 changeHandler?(CacheChange(key, cause: .deleted, oldVersion: Self.version(of: gone)))

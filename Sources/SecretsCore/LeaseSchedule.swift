@@ -94,7 +94,15 @@ public struct LeaseSchedule: Sendable, Equatable {
 /// What `.status` shows of a lease: its folder, when the credential was made and ends, how often it
 /// was renewed and replaced, and why the last step failed. Never the lease id or a value.
 public struct LeaseStatus: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        /// Read from a secrets engine (`read:`), renewed while the backend renews it.
+        case credential
+        /// Signed by an SSH CA (`sign:`), signed again before it expires: `made` counts the signings.
+        case sshCertificate = "ssh-certificate"
+    }
+
     public var path: SecretPath
+    public var kind: Kind
     public var obtainedAt: Date?
     public var expiresAt: Date?
     public var renewals: Int
@@ -103,9 +111,11 @@ public struct LeaseStatus: Sendable, Equatable {
     public var problem: String?
 
     public init(
-        path: SecretPath, obtainedAt: Date?, expiresAt: Date?, renewals: Int, made: Int, problem: String? = nil
+        path: SecretPath, obtainedAt: Date?, expiresAt: Date?, renewals: Int, made: Int, kind: Kind = .credential,
+        problem: String? = nil
     ) {
         self.path = path
+        self.kind = kind
         self.obtainedAt = obtainedAt
         self.expiresAt = expiresAt
         self.renewals = renewals

@@ -46,6 +46,9 @@ public struct SecretError: Error, Sendable, Equatable, CustomStringConvertible, 
     public var path: SecretPath?
     /// The error this one stands for, if any. Never part of a message.
     public var cause: (any Error)?
+    /// A NotFound from a replica that may not have applied the newest writes yet (a Vault standby):
+    /// the cache remembers it only for `CachePolicy.replicaMissTTL`, not the whole negative TTL.
+    public var fromReplica = false
 
     public init(_ code: Code, _ message: String, path: SecretPath? = nil, cause: (any Error)? = nil) {
         self.code = code

@@ -119,6 +119,7 @@ enum StatusRenderer {
         var leases: [Lease]?
         struct Lease: Encodable {
             var path: String
+            var kind: String
             var obtainedAt: String?
             var expiresAt: String?
             var expiresInSeconds: Int?
@@ -182,7 +183,8 @@ enum StatusRenderer {
                 ? nil
                 : snapshot.leases.map { lease in
                     .init(
-                        path: lease.path.string, obtainedAt: lease.obtainedAt.map(Timestamp.iso8601),
+                        path: lease.path.string, kind: lease.kind.rawValue,
+                        obtainedAt: lease.obtainedAt.map(Timestamp.iso8601),
                         expiresAt: lease.expiresAt.map(Timestamp.iso8601),
                         expiresInSeconds: lease.expiresAt.map {
                             Int($0.timeIntervalSince(snapshot.now).rounded(.down))

@@ -16,6 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
 
 
+# The files that share the one Debian package (and the images made from it) run on one worker.
+PACKAGE_FILES = {"test_package.py", "test_containers.py", "test_systemd.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs on one worker")
+
+
+def pytest_collection_modifyitems(items):
+    """With `pytest -n N --dist loadgroup` (scripts/test), a worker takes a whole file, so a file's
+    module fixtures (an OpenBao cluster, PostgreSQL) start once; without xdist the mark is inert."""
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("package" if name in PACKAGE_FILES else name))
+
+
 def wait_for(predicate, timeout, every=0.05):
     """Polls `predicate` until it holds or `timeout` seconds pass; returns its last answer."""
     deadline = time.monotonic() + timeout

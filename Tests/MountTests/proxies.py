@@ -1,6 +1,7 @@
 """The TCP proxies the tests put between a mount and its backend: one that is slow (`SlowProxy`), one
-that drops idle keep-alive connections (`IdleClosingProxy`) and one that keeps them open in front of
-a server that closes them (`KeepAliveFront`).
+that drops idle keep-alive connections (`IdleClosingProxy`), one that keeps them open in front of
+a server that closes them (`KeepAliveFront`) and one that answers every request with a server error
+while told to (`FailingFront`).
 
 A load balancer in front of Vault drops idle keep-alive connections: it forgets a connection that
 stayed idle past its timeout, and a request the client sends on it afterwards is lost (`rst`: answered with a reset, as a balancer that no longer knows the connection
@@ -12,6 +13,7 @@ import select
 import socket
 import threading
 import time
+from http import HTTPStatus
 
 
 class IdleClosingProxy:
@@ -159,6 +161,28 @@ class KeepAliveFront(IdleClosingProxy):
         lines = [line for line in head.split(b"\r\n")
                  if not line.lower().startswith((b"connection:", b"content-length:"))]
         return b"\r\n".join(lines + [b"Content-Length: %d" % len(body)]) + b"\r\n\r\n" + body
+
+
+class FailingFront(KeepAliveFront):
+    """A balancer in front of Vault whose backend pool is failing: while `failing` is set every request
+    is answered `status` (500 by default) with Vault's error body, as a node does that lost its
+    storage; otherwise each request goes to the server. `failed` counts the requests answered so."""
+
+    def __init__(self, upstream, status=500):
+        super().__init__(upstream, idle=3600)
+        self.status = status
+        self.failing = False
+        self.failed = 0
+
+    def _exchange(self, head, body):
+        if not self.failing:
+            return super()._exchange(head, body)
+        with self._lock:
+            self.failed += 1
+        answer = b'{"errors":["internal error"]}\n'
+        phrase = HTTPStatus(self.status).phrase.encode()
+        return (b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % (self.status, phrase, len(answer))) + answer
 
 
 def _content_length(head):

@@ -20,7 +20,7 @@ def run(*args):
 
 @pytest.mark.parametrize("command", [
     ["get"], ["put"], ["exec"], ["render"], ["store", "encrypt"], ["ls"], ["versions"], ["rotate"], ["health"],
-    ["check"], ["unmount"], ["status"], ["reload"],
+    ["check"], ["unmount"], ["status"], ["reload"], ["mount"],
 ])
 def test_a_subcommands_help_fits_a_screen_and_points_at_the_backends_page(command):
     result = run(*command, "--help")
@@ -40,6 +40,26 @@ def test_no_default_is_printed_twice(command):
     # An option's help may wrap; join each option's lines before counting.
     for entry in re.split(r"\n  (?=-)", text):
         assert len(re.findall(r"\bdefault\b", entry)) <= 1, entry
+
+
+MOUNT_TUNING = ["--refresh-jitter", "--negative-ttl", "--cache-max-entries", "--cache-file", "--direct-io",
+                "--busy-poll", "--worker-timeout", "--rotation-length", "--mlock", "--nonempty", "--backend-timeout"]
+
+
+def test_mount_help_folds_its_tuning_flags_and_says_where_they_are():
+    shown = run("mount", "--help").stdout
+    for flag in MOUNT_TUNING:
+        assert not re.search(re.escape(flag) + r"(?![\w-])", shown.split("OPTIONS:")[1]), flag
+    assert "secretsfs mount --help-hidden" in shown
+    hidden = run("mount", "--help-hidden").stdout
+    for flag in MOUNT_TUNING:
+        assert flag in hidden, flag
+    # Folded is not gone: each still parses (a bad value is refused by name) and completes.
+    bad = run("mount", "/nonexistent-mp", "--busy-poll", "99999")
+    assert bad.returncode == 64 and "--busy-poll" in bad.stderr
+    bash = run("--generate-completion-script", "bash").stdout
+    for flag in MOUNT_TUNING:
+        assert flag in bash, flag
 
 
 def test_help_backends_shows_every_backend_flag_under_its_heading():

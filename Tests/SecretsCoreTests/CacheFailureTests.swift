@@ -62,6 +62,22 @@ import Testing
         #expect(f.upstream.calls.reads == 2)
     }
 
+    /// A standby answers "no such secret" for a write it has not applied yet (issue 27 §3): that miss
+    /// is remembered for `replicaMissTTL` (1 s), not the negative TTL.
+    @Test func aMissFromAReplicaIsRememberedForAMomentOnly() async throws {
+        let f = CacheFixture()
+        f.upstream.missFromReplica(true)
+        #expect(await f.failure("new") == .notFound)
+        #expect(await f.failure("new") == .notFound)
+        #expect(f.upstream.calls.reads == 1)
+        f.upstream.set(path("new"), "applied")
+        f.clock.advance(by: .milliseconds(999))
+        #expect(await f.failure("new") == .notFound)
+        f.clock.advance(by: .milliseconds(1))
+        #expect(try await f.read("new") == "applied")
+        #expect(f.upstream.calls.reads == 2)
+    }
+
     @Test func theLeastRecentlyUsedEntryLeavesFirst() async throws {
         let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), maxEntries: 3))
         for name in ["a", "b", "c", "d"] { f.upstream.set(path(name), name) }

@@ -36,6 +36,7 @@ final class StoreDouble: SecretStore {
         var failure: SecretError.Code?
         var gate: Gate?
         var listsCurrent = false
+        var replicaMisses = false
     }
 
     let descriptor: StoreDescriptor
@@ -49,6 +50,9 @@ final class StoreDouble: SecretStore {
 
     /// Every later call throws `code` (nil: stop failing).
     func fail(with code: SecretError.Code?) { state.withLock { $0.failure = code } }
+
+    /// Whether a read's NotFound comes from a replica that may be behind (a Vault standby).
+    func missFromReplica(_ on: Bool) { state.withLock { $0.replicaMisses = on } }
 
     /// Whether listings bring the current secrets directly in the folder, as the local store's do.
     func listCurrent(_ on: Bool) { state.withLock { $0.listsCurrent = on } }
@@ -79,7 +83,9 @@ final class StoreDouble: SecretStore {
         return try state.withLock { state throws(SecretError) -> Secret in
             if let failure = state.failure { throw SecretError(failure, "told to fail", path: path) }
             guard let entry = state.secrets[path], version == nil || version == String(entry.version) else {
-                throw SecretError.notFound(path)
+                var missing = SecretError.notFound(path)
+                missing.fromReplica = state.replicaMisses
+                throw missing
             }
             return Secret(content: entry.content, version: String(entry.version), createdAt: nil)
         }

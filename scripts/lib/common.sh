@@ -22,6 +22,9 @@ ensure_system_packages() {
     # a throwaway cluster of their own on a loopback port.
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+    # A real sshd that trusts OpenBao's SSH CA (Tests/MountTests/test_ssh_certificates.py): the tests
+    # start their own on a loopback port with a config of their own; the package's service is not used.
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
     command -v inotifywait >/dev/null || missing+=(inotify-tools)
     # The Debian package's own check (Tests/MountTests/test_package.py).
     command -v lintian >/dev/null || missing+=(lintian)

@@ -9,9 +9,10 @@ import ServiceLifecycle
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
-        abstract: "Mount the store as read-only files; runs in the foreground until SIGINT, SIGTERM or unmount.")
+        abstract: "Mount the store as read-only files; runs in the foreground until SIGINT, SIGTERM or unmount.",
+        discussion: "Cache tuning, speed and worker flags: secretsfs mount --help-hidden.")
 
-    @Argument(help: "An existing, empty folder.") var mountpoint: String
+    @Argument(help: "An empty folder (--nonempty: one that holds files).") var mountpoint: String
 
     // Names and help come from `OptionSpec`; the defaults are the cache's own.
     @Option(name: .option(.cacheTTL), help: .option(.cacheTTL)) var cacheTTL = DurationArgument(CachePolicy().ttl)

@@ -33,7 +33,7 @@ extension MountCommand {
         try ConfigFile.checkLeases(leases, against: rendered, certificates: certificates)
         var permissions = try config?.permissionRules() ?? .none
         // A lease's own owner and mode win, as a rendered file's do.
-        permissions.rules.insert(contentsOf: leases.compactMap(\.ownership), at: 0)
+        permissions.rules.insert(contentsOf: leases.flatMap(\.ownership), at: 0)
         let actions = try config?.changeActions() ?? []
         let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
         let audit = try auditLog.map { try FileAuditSink(path: $0, owner: auditOwner) }
@@ -121,7 +121,8 @@ extension MountCommand {
         // cached answers.
         let mirror = channel.cacheMirror()
         if let mirror { await cache.restore(mirror.restored) }
-        let fileMirror = sealedFile.map { _ in CacheFileMirror(inner: mirror?.mirror) }
+        let leaseFolders = (upstream as? VaultSecretStore)?.leases.map { Array($0.requests.keys) } ?? []
+        let fileMirror = sealedFile.map { _ in CacheFileMirror(inner: mirror?.mirror, leaving: leaseFolders) }
         if let target: any CacheMirror = fileMirror ?? mirror?.mirror { await cache.mirror(to: target) }
         var fileService: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let sealedFile, let fileMirror {
