@@ -13,7 +13,7 @@ enum ArgumentRewriter {
         SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
     static let backends = Set(BackendKind.allCases.map(\.rawValue))
     /// The subcommands that take no backend options, and so no config file.
-    static let withoutStore: Set<String> = ["unmount", "status", "reload", "help"]
+    static let withoutStore: Set<String> = ["unmount", "status", "reload", "help", "csi"]
     /// The subcommands that take `mount`'s options: `check` parses its arguments as `mount`'s.
     static let takingMountOptions: Set<String> = ["mount", "check"]
 

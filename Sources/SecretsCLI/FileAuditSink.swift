@@ -19,11 +19,18 @@ final class FileAuditSink: AuditSink, Sendable {
     /// open a cross-CPU wake-up; a few milliseconds of delay on the log costs nobody.
     static let gathering = DispatchTimeInterval.milliseconds(5)
 
-    init(path: String) throws(SecretError) {
+    /// The mount's `--audit-owner`, set on every event: the open's caller is a process, the owner
+    /// who the mount is for (a CSI volume's pod).
+    private let owner: String?
+
+    init(path: String, owner: String? = nil) throws(SecretError) {
         descriptor = try TrustedFile.openForAppend(path, what: "audit log")
+        self.owner = owner
     }
 
     func record(_ event: AuditEvent) {
+        var event = event
+        event.owner = owner
         let schedule = pending.withLock { pending in
             pending.events.append(event)
             defer { pending.scheduled = true }

@@ -178,7 +178,8 @@ extension OptionSpec {
         directIO, keepPages,
         events, showVersions, busyPoll, workerTimeout,
         uid, gid,
-        fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, mlock, daemon, logFile, kernelOptions,
+        fileMode, dirMode, allowOther, nonEmpty, rotationLength, auditLog, auditOwner, mlock, daemon, logFile,
+        kernelOptions,
     ]
 
     static let cacheTTL = OptionSpec(
@@ -244,6 +245,9 @@ extension OptionSpec {
         help: "Length of values made by .rotate: letters and digits")
     static let auditLog = OptionSpec(
         "audit-log", .value, .mountOnly, help: "Append a JSON line per open and rotation to this file")
+    static let auditOwner = OptionSpec(
+        "audit-owner", .value, .mountOnly, folded: true,
+        help: "Who the mount serves, written as owner in each audit line (the CSI plugin: the pod)")
     static let mlock = OptionSpec(
         "mlock", .flag, .mountOnly, folded: true, help: "Lock the daemon's memory so values never reach swap")
     static let daemon = OptionSpec(

@@ -18,7 +18,7 @@ public struct SecretsFSCommand: AsyncParsableCommand {
             VersionsCommand.self, PutCommand.self, RotateCommand.self, RenderCommand.self, HealthCommand.self,
             StatusCommand.self,
             ReloadCommand.self,
-            StoreCommandGroup.self, ExecCommand.self, BackendsHelpCommand.self,
+            StoreCommandGroup.self, ExecCommand.self, CSICommand.self, BackendsHelpCommand.self,
         ]
     )
 

@@ -1,3 +1,4 @@
+import CProcessGuard
 import Foundation
 import SecretsCore
 
@@ -89,7 +90,9 @@ enum DaemonReadiness {
     }
 
     /// Starts the daemon and returns only with its verdict: the mount serves, or the error.
-    static func spawnAndWait(arguments: [String], logFile: String?) -> DaemonVerdict {
+    static func spawnAndWait(
+        arguments: [String], logFile: String?, environment given: [String: String]? = nil
+    ) -> DaemonVerdict {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {
             return .failed(status: 71, line: "cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -120,6 +123,9 @@ enum DaemonReadiness {
         posix_spawn_file_actions_adddup2(&actions, writeEnd, childFD)
         posix_spawn_file_actions_addclose(&actions, writeEnd)
         posix_spawn_file_actions_addclose(&actions, readEnd)
+        // Nothing else of the starter's: a daemon that kept the CSI plugin's gRPC socket (not
+        // close-on-exec) held the kubelet's connection open after the plugin died.
+        _ = secretsfs_spawn_close_from(&actions, childFD + 1)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -127,7 +133,7 @@ enum DaemonReadiness {
         // POSIX_SPAWN_SETSID (glibc 2.26) is hidden behind _GNU_SOURCE in the headers Swift sees.
         posix_spawnattr_setflags(&attributes, 0x80)
 
-        var environment = ProcessInfo.processInfo.environment
+        var environment = given ?? ProcessInfo.processInfo.environment
         environment[environmentKey] = String(childFD)
         let executable = "/proc/self/exe"
         let argv = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]

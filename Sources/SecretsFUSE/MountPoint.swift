@@ -8,7 +8,7 @@ import SecretsCore
 /// Checks and clears mountpoints, and unmounts.
 public enum MountPoint {
     /// The type mountinfo shows for our mounts: FUSE with the `subtype=secretsfs` of `MountOptions`.
-    static let secretsfsType = "fuse.secretsfs"
+    public static let secretsfsType = "fuse.secretsfs"
 
     /// Makes sure `path` is a folder we can mount on: empty unless `nonEmpty`, since a mount hides
     /// what the folder holds. A dead mount left by a killed daemon ("Transport endpoint is not
@@ -84,7 +84,7 @@ public enum MountPoint {
     }
 
     /// The file system type of the mount whose mountpoint is exactly `path`, the topmost if stacked.
-    static func mountType(at path: String) -> String? {
+    public static func mountType(at path: String) -> String? {
         guard let text = procFile("/proc/self/mountinfo") else { return nil }
         var found: String?
         for line in text.split(separator: "\n") {

@@ -23,11 +23,13 @@ public struct AuditEvent: Sendable, Equatable {
     public var gid: UInt32
     public var pid: Int32
     public var executable: String?
+    /// Who the mount serves (`--audit-owner`), the same on every line of one mount.
+    public var owner: String? = nil
 }
 
 extension AuditEvent: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case time, action, path, version, outcome, cache, uid, gid, pid, executable
+        case time, action, path, version, outcome, cache, uid, gid, pid, executable, owner
     }
 
     /// Every key is written, an absent one as `null`: readers of the log rely on the full set.
@@ -43,6 +45,7 @@ extension AuditEvent: Encodable {
         try container.encode(gid, forKey: .gid)
         try container.encode(pid, forKey: .pid)
         try container.encode(executable, forKey: .executable)
+        try container.encode(owner, forKey: .owner)
     }
 
     /// The event as one JSON line, keys sorted. The audit sink formats off the read path, so

@@ -14,6 +14,8 @@ ensure_system_packages() {
     command -v getfattr >/dev/null || missing+=(attr)
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl)
+    # gRPC's transport (the CSI plugin) compresses with zlib.
+    [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     # Real consumers of rendered files (Tests/MountTests/test_render.py): libpq and OpenSSH.
     command -v psql >/dev/null || missing+=(postgresql-client)
     # A real server for the database secrets engine (Tests/MountTests/test_leases.py): the tests start

@@ -43,6 +43,7 @@ struct MountCommand: AsyncParsableCommand {
     @Option(name: .option(.rotationLength), help: .option(.rotationLength))
     var rotationLength = PasswordGenerator().length
     @Option(name: .option(.auditLog), help: .option(.auditLog)) var auditLog: String?
+    @Option(name: .option(.auditOwner), help: .option(.auditOwner)) var auditOwner: String?
     @Flag(name: .option(.mlock), help: .option(.mlock)) var mlock = false
     @Flag(name: .option(.daemon), help: .option(.daemon)) var daemon = false
     @Option(name: .option(.logFile), help: .option(.logFile)) var logFile: String?

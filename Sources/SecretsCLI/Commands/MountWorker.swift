@@ -36,7 +36,7 @@ extension MountCommand {
         permissions.rules.insert(contentsOf: leases.flatMap(\.ownership), at: 0)
         let actions = try config?.changeActions() ?? []
         let tally = actions.isEmpty ? nil : ChangeActionTally(kinds: actions.map(\.effect.kind))
-        let audit = try auditLog.map { try FileAuditSink(path: $0) }
+        let audit = try auditLog.map { try FileAuditSink(path: $0, owner: auditOwner) }
         let sealedFile = try CacheFileService.configured(
             file: cacheFile, keyFile: cacheKeyFile, environment: environment)
         // Only the first worker reads the file: a replacing one takes over its predecessor's cache.
