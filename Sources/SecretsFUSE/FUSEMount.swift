@@ -84,13 +84,8 @@ public final class FUSEMount: Service, Sendable {
         defer { userdata.release() }
 
         var ops = Operations.table()
-        let raw = try LibfuseLog.newSession(
-            ["secretsfs", "-o", options.kernelOptions], &ops, userdata: userdata.toOpaque())
+        let raw = try FUSESession.make(options, &ops, userdata: userdata.toOpaque(), attachment: .inherited(fd: fuse))
         defer { fuse_session_destroy(raw) }
-        // libfuse serves a descriptor named /dev/fd/N instead of mounting.
-        guard fuse_session_mount(raw, "/dev/fd/\(fuse)") == 0 else {
-            throw SecretError(.configuration, "the inherited /dev/fuse descriptor \(fuse) is not usable")
-        }
         if takeover { KernelTakeover.resume(raw, logger: logger) }
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)

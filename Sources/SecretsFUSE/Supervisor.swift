@@ -156,13 +156,7 @@ public final class Supervisor: @unchecked Sendable {
 
     private func mount() throws(SecretError) {
         var ops = fuse_lowlevel_ops()
-        let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: nil)
-        do {
-            try LibfuseLog.mount(raw, at: options.mountpoint)
-        } catch {
-            fuse_session_destroy(raw)
-            throw error
-        }
+        let raw = try FUSESession.make(options, &ops, userdata: nil, attachment: .mountpoint(options.mountpoint))
         session = raw
         // Kept above the numbers a worker's descriptors get, and closed on exec: each worker gets
         // its copies at fixed numbers through the spawn's file actions.
