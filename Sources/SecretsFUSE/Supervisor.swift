@@ -106,7 +106,7 @@ public final class Supervisor: @unchecked Sendable {
         /// Its control socket reached end of file: every line it said has been handled.
         var channelClosed = false
         /// Set when reaped; acted on once its last lines are in (or a moment later).
-        var waitStatus: Int32?
+        var waitStatus: WaitStatus?
         var reaped = false
         init(pid: pid_t, control: Int32, generation: UInt32) {
             self.pid = pid
@@ -249,30 +249,24 @@ public final class Supervisor: @unchecked Sendable {
             workerFailed(nil, reason: "cannot create a socket pair: \(String(cString: strerror(errno)))")
             return
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var spawn = ChildSpawn(program: plan.executable, arguments: [plan.executable] + plan.arguments)
         // Only the control socket is inherited: the rest reach the worker over it once its guard has
         // made it non-dumpable (CProcessGuard), never open to /proc/PID/fd/N readers after execve.
-        posix_spawn_file_actions_adddup2(&actions, pair[1], channel.control)
-        for fd in 3..<channel.control { posix_spawn_file_actions_addclose(&actions, fd) }
-        _ = secretsfs_spawn_close_from(&actions, channel.control + 1)
+        spawn.fileActions =
+            [.duplicate(pair[1], as: channel.control)] + (3..<channel.control).map { .close($0) }
+            + [.closeFrom(channel.control + 1)]
         var environment = plan.environment
         environment[WorkerChannel.environmentKey] = channel.encoded
-        let argv = ([plan.executable] + plan.arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, plan.executable, &actions, nil, argv, envp)
-        close(pair[1])
-        guard spawned == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawn.start(environment: environment.map { "\($0.key)=\($0.value)" })
+        } catch {
+            close(pair[1])
             close(pair[0])
-            workerFailed(nil, reason: "cannot start a worker: \(String(cString: strerror(spawned)))")
+            workerFailed(nil, reason: "cannot start a worker: \(error.reason)")
             return
         }
+        close(pair[1])
         // In WorkerChannel's order (fuse, inodes, cache, credentials, leases); a worker that does not get
         // them fails at its first use of one, and says so.
         let handed = [fuseFD, inodesFD, cacheFD, credentialsFD, leasesFD]
@@ -385,10 +379,7 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Reaps every worker that has exited and decides what follows.
     private func reap() {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { return }
+        while case .ended(let pid, let status) = ChildExit.poll() {
             let worker = [current, candidate].compactMap { $0 }.first { $0.pid == pid }
             guard let worker else { continue }
             // A worker's ERROR line may still be on its way when SIGCHLD comes: acted on once its
@@ -410,8 +401,8 @@ public final class Supervisor: @unchecked Sendable {
         exited(worker, status: status)
     }
 
-    private func exited(_ worker: Worker, status: Int32) {
-        let how = WaitStatus(status).description
+    private func exited(_ worker: Worker, status: WaitStatus) {
+        let how = status.description
         if worker === candidate {
             candidate = nil
             if !worker.prepared {
@@ -447,9 +438,9 @@ public final class Supervisor: @unchecked Sendable {
             // The first worker never served: its error is the mount's.
             // A worker that failed printed its one line to the same stderr; it is not said twice.
             onFailure(
-                worker.lastError ?? "the worker \(how) before the mount was ready", WaitStatus(status).failureStatus)
+                worker.lastError ?? "the worker \(how) before the mount was ready", status.failureStatus)
             if worker.lastError == nil { logger.error("the worker \(how) before the mount was ready") }
-            stop(status: WaitStatus(status).failureStatus, message: nil)
+            stop(status: status.failureStatus, message: nil)
             return
         }
         if !worker.hung { logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"]) }

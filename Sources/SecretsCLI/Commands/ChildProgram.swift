@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import SecretsCore
+import SecretsFUSE
 import Synchronization
 
 #if canImport(Glibc)
@@ -47,15 +48,14 @@ final class ChildProgram: Sendable {
             block.append(entry)
         }
         defer { for index in block.indices { block[index].zeroize() } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        ProgramSpawn.closeAboveStandard(&actions)
-        var pid: pid_t = 0
-        let status = ProgramSpawn.withCStrings(command) { argv in
-            withPointers(&block) { envp in posix_spawnp(&pid, command[0], &actions, nil, argv, envp) }
+        var spawn = ChildSpawn(program: command[0], arguments: command, searchesPath: true)
+        spawn.fileActions = [ProgramSpawn.closeAboveStandard]
+        let pid: pid_t
+        do {
+            pid = try spawn.start(environmentBlock: &block)
+        } catch {
+            throw ProgramStartError(program: command[0], errno: error.code)
         }
-        guard status == 0 else { throw ProgramStartError(program: command[0], errno: status) }
         let spawned = pid
         state.withLock { $0.pid = spawned }
         let waiter = Thread { [self] in self.reap(spawned) }
@@ -64,14 +64,13 @@ final class ChildProgram: Sendable {
 
     /// Blocks its own thread in waitpid; a child ended for a restart is started again by `restart`.
     private func reap(_ pid: pid_t) {
-        var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let ended = ChildExit.wait(for: pid)
         let restarting = state.withLock { state -> Bool in
             if state.pid == pid { state.pid = 0 }
             return state.restarting
         }
         if restarting { return }
-        let code = WaitStatus(raw).shellStatus
+        let code = ended.shellStatus
         state.withLock { $0.pid = -code - 1 }
         exited.signal()
     }
@@ -123,21 +122,5 @@ final class ChildProgram: Sendable {
             source.resume()
             sources.append(source)
         }
-    }
-}
-
-private func withPointers<R>(_ entries: inout [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    let count = entries.count
-    return entries.withUnsafeMutableBufferPointer { outer in
-        var pointers: [UnsafeMutablePointer<CChar>?] = []
-        pointers.reserveCapacity(count + 1)
-        for index in 0..<count {
-            pointers.append(
-                outer[index].withUnsafeMutableBufferPointer {
-                    UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)
-                })
-        }
-        pointers.append(nil)
-        return body(pointers)
     }
 }
