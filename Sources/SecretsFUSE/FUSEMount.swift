@@ -53,6 +53,7 @@ public final class FUSEMount: Service, Sendable {
     private let logger: Logger
     private let onReady: @Sendable () -> Void
     private let onKernelInit: @Sendable () -> Void
+    private let clock: any TimeSource
     private let loopThread = Mutex<pthread_t?>(nil)
     private let loopFinished = Atomic<Bool>(false)
     private let session = Mutex<SessionPointer?>(nil)
@@ -64,7 +65,8 @@ public final class FUSEMount: Service, Sendable {
     private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
 
     public init(
-        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, fuse: Int32, takeover: Bool,
+        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, clock: any TimeSource, fuse: Int32,
+        takeover: Bool,
         onReady: @escaping @Sendable () -> Void = {},
         onKernelInit: @escaping @Sendable () -> Void = {}
     ) {
@@ -72,6 +74,7 @@ public final class FUSEMount: Service, Sendable {
         self.fileSystem = fileSystem
         self.options = options
         self.logger = logger
+        self.clock = clock
         self.fuse = fuse
         self.takeover = takeover
         self.onReady = onReady
@@ -110,7 +113,7 @@ public final class FUSEMount: Service, Sendable {
         // Requests already taken from the kernel are answered before the mount goes away.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await bridge.inflight.waitUntilNone() }
-            group.addTask { try? await Task.sleep(for: .seconds(10)) }
+            group.addTask { try? await self.clock.sleep(for: .seconds(10)) }
             await group.next()
             group.cancelAll()
         }
@@ -145,14 +148,15 @@ public final class FUSEMount: Service, Sendable {
     /// mount being detached still answers the operations already inside it (a path half walked
     /// sends its next LOOKUP a moment after the last one is answered).
     public func waitUntilQuiet(quiet: Duration, limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
+        let deadline = clock.monotonicNow() + limit
+        while clock.monotonicNow() < deadline {
+            // Quiet is judged on the loop thread's own stamps: C code stamps them, not this clock.
             if let bridge = bridgeInUse.withLock({ $0 }), !bridge.inflight.busy,
                 SessionLoop.now() - bridge.lastRequest.load(ordering: .relaxed) > quiet.nanoseconds
             {
                 return
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await clock.sleep(for: .milliseconds(20))
         }
     }
 
@@ -167,7 +171,7 @@ public final class FUSEMount: Service, Sendable {
             // The signal may land before the loop thread enters read(2); repeat until it has ended.
             for _ in 0..<100 where !loopFinished.load(ordering: .relaxed) {
                 if let thread = loopThread.withLock({ $0 }) { pthread_kill(thread, SIGUSR1) }
-                try? await Task.sleep(for: .milliseconds(50))
+                try? await clock.sleep(for: .milliseconds(50))
             }
         }
     }

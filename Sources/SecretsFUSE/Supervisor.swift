@@ -50,6 +50,8 @@ public final class Supervisor: @unchecked Sendable {
 
     private let options: MountOptions
     private let logger: Logger
+    /// The heartbeat, the restart window and the drain's deadlines.
+    private let clock: any TimeSource
     private let launch: @Sendable () -> WorkerLaunch
     private let credentials: [String: String]
     private let onReady: @Sendable () -> Void
@@ -76,7 +78,7 @@ public final class Supervisor: @unchecked Sendable {
     private var leasesFD: Int32 = -1
     private var current: Worker?
     private var candidate: Worker?
-    private var deaths: [ContinuousClock.Instant] = []
+    private var deaths: [Duration] = []
     private var generation: UInt32 = 0
     private var restarts = 0
     private var reloads = 0
@@ -87,7 +89,7 @@ public final class Supervisor: @unchecked Sendable {
     private var exitStatus: Int32 = 0
     private var finished: CheckedContinuation<Int32, Never>?
     private var signalSources: [DispatchSourceSignal] = []
-    private var heartbeat: DispatchSourceTimer?
+    private var heartbeat: Task<Void, Never>?
 
     // Touched on the queue only, like the supervisor itself.
     private final class Worker: @unchecked Sendable {
@@ -98,8 +100,8 @@ public final class Supervisor: @unchecked Sendable {
         var serving = false
         /// Told to RETIRE or STOP: it finishes what it holds and answers no PING.
         var leaving = false
-        /// When it last said anything on its control socket (a PONG, most often).
-        var lastHeard = ContinuousClock.now
+        /// When it last said anything on its control socket (a PONG, most often), on the supervisor's clock.
+        var lastHeard: Duration
         /// Killed for not answering.
         var hung = false
         var lastError: String?
@@ -108,7 +110,8 @@ public final class Supervisor: @unchecked Sendable {
         /// Set when reaped; acted on once its last lines are in (or a moment later).
         var waitStatus: WaitStatus?
         var reaped = false
-        init(pid: pid_t, control: Int32, generation: UInt32) {
+        init(pid: pid_t, control: Int32, generation: UInt32, startedAt: Duration) {
+            self.lastHeard = startedAt
             self.pid = pid
             self.control = control
             self.generation = generation
@@ -116,7 +119,8 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     public init(
-        options: MountOptions, logger: Logger, credentials: [String: String],
+        options: MountOptions, logger: Logger, clock: any TimeSource = SystemTimeSource(),
+        credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
         onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String, Int32) -> Void,
         adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil,
@@ -128,6 +132,7 @@ public final class Supervisor: @unchecked Sendable {
         self.onStatus = onStatus
         self.options = options
         self.logger = logger
+        self.clock = clock
         self.credentials = credentials
         self.launch = launch
         self.onReady = onReady
@@ -274,7 +279,7 @@ public final class Supervisor: @unchecked Sendable {
             logger.error(
                 "cannot hand the worker its descriptors", metadata: ["error": "\(String(cString: strerror(errno)))"])
         }
-        let worker = Worker(pid: pid, control: pair[0], generation: generation)
+        let worker = Worker(pid: pid, control: pair[0], generation: generation, startedAt: clock.monotonicNow())
         generation += 1
         if reload { candidate = worker } else { current = worker }
         // Until a worker serves, a failure's own line is the only one a user should see.
@@ -315,18 +320,24 @@ public final class Supervisor: @unchecked Sendable {
         let timeout = options.workerTimeout
         guard timeout > .zero else { return }
         let every = min(timeout / 4, .seconds(1))
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds =
-            Int(every.components.seconds) * 1_000_000_000 + Int(every.components.attoseconds / 1_000_000_000)
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
-        timer.setEventHandler { [self] in beat(timeout: timeout) }
-        timer.resume()
-        heartbeat = timer
+        heartbeat = Task { [self] in
+            while (try? await clock.sleep(for: every)) != nil {
+                queue.async { self.beat(timeout: timeout) }
+            }
+        }
+    }
+
+    /// Runs `body` on the queue once `delay` of the supervisor's clock has passed.
+    private func after(_ delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        Task { [clock, queue] in
+            try? await clock.sleep(for: delay)
+            queue.async(execute: body)
+        }
     }
 
     private func beat(timeout: Duration) {
         guard !stopping, let worker = current, worker.serving, !worker.leaving else { return }
-        let silent = ContinuousClock.now - worker.lastHeard
+        let silent = clock.monotonicNow() - worker.lastHeard
         if silent > timeout {
             logger.error(
                 "the worker did not answer for \(String(format: "%.1f", silent.seconds))s; killing it and starting another",
@@ -341,7 +352,7 @@ public final class Supervisor: @unchecked Sendable {
 
     /// `report` is nil for a line this build does not know: it still shows the worker is alive.
     private func received(_ report: WorkerReport?, from worker: Worker) {
-        worker.lastHeard = .now
+        worker.lastHeard = clock.monotonicNow()
         switch report {
         case .prepared?:
             worker.prepared = true
@@ -387,7 +398,7 @@ public final class Supervisor: @unchecked Sendable {
             // A descriptor some grandchild kept open must not hold it forever.
             worker.waitStatus = status
             finishExit(of: worker)
-            queue.asyncAfter(deadline: .now() + .seconds(2)) { [self] in
+            after(.seconds(2)) { [self] in
                 worker.channelClosed = true
                 finishExit(of: worker)
             }
@@ -444,7 +455,7 @@ public final class Supervisor: @unchecked Sendable {
             return
         }
         if !worker.hung { logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"]) }
-        let now = ContinuousClock.now
+        let now = clock.monotonicNow()
         deaths = deaths.filter { now - $0 < Self.restartWindow } + (worker.hung ? [] : [now])
         if deaths.count >= Self.restartLimit {
             stop(
@@ -507,7 +518,7 @@ public final class Supervisor: @unchecked Sendable {
             for worker in [current, candidate].compactMap({ $0 }) { send(.stop, to: worker) }
         }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
-        queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in
+        after(.seconds(15)) { [self] in
             for worker in [current, candidate].compactMap({ $0 }) { kill(worker.pid, SIGKILL) }
         }
         finishIfDone()
@@ -516,6 +527,7 @@ public final class Supervisor: @unchecked Sendable {
     private func finishIfDone() {
         guard stopping, current == nil, candidate == nil, let finished else { return }
         self.finished = nil
+        heartbeat?.cancel()
         if keepMountOnStop {
             for fd in [inodesFD, cacheFD, credentialsFD, leasesFD, fuseFD] where fd >= 0 { close(fd) }
             logger.info("left the mount to the next supervisor", metadata: ["mountpoint": "\(options.mountpoint)"])

@@ -16,6 +16,7 @@ final class ChildProgram: Sendable {
     private let command: [String]
     private let environment: [String: String]
     private let logger: Logger
+    private let clock: any TimeSource
     private struct State {
         var pid: pid_t = 0
         var restarting = false
@@ -27,7 +28,8 @@ final class ChildProgram: Sendable {
 
     static let withheld = ProgramSpawn.withheld
 
-    init(command: [String], environment: [String: String], logger: Logger) {
+    init(command: [String], environment: [String: String], clock: any TimeSource, logger: Logger) {
+        self.clock = clock
         self.command = command
         self.environment = environment
         self.logger = logger
@@ -91,17 +93,17 @@ final class ChildProgram: Sendable {
     }
 
     /// SIGTERM, up to 10 s for it to end (then SIGKILL), and the program again with `values`.
-    func restart(with values: [String: SecretValue]) {
+    func restart(with values: [String: SecretValue]) async {
         let pid = state.withLock { state -> pid_t in
             state.restarting = true
             return state.pid
         }
         guard pid > 0 else { return }
         kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = clock.monotonicNow() + .seconds(10)
         while state.withLock({ $0.pid }) == pid {
-            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
-            usleep(20_000)
+            if clock.monotonicNow() > deadline { kill(pid, SIGKILL) }
+            try? await clock.sleep(for: .milliseconds(20))
         }
         state.withLock { $0.restarting = false }
         do {

@@ -141,6 +141,7 @@ extension MountCommand {
             fileSystem: fileSystem,
             options: mountOptions(backendName: upstream.descriptor.backend),
             logger: logger,
+            clock: clock,
             fuse: channel.fuse, takeover: takeover,
             onReady: { channel.tell(.ready) },
             onKernelInit: { channel.tell(.kernelInitialized) })
