@@ -17,7 +17,7 @@ enum FUSESession {
         attachment: Attachment
     ) throws(SecretError) -> OpaquePointer {
         let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: userdata)
-        do {
+        do throws(SecretError) {
             switch attachment {
             case .mountpoint(let path):
                 try LibfuseLog.mount(raw, at: path)
