@@ -539,6 +539,8 @@ public final class Supervisor: @unchecked Sendable {
 
     // MARK: Signals
 
+    /// Dispatch sources, not `UnixSignalsSequence`: it has no SIGCHLD, and a reap must be ordered on
+    /// the queue with the stop and reload signals.
     private func installSignals() {
         // A worker that died with a line still to read must not take the supervisor with it.
         signal(SIGPIPE, SIG_IGN)

@@ -4,6 +4,7 @@ import Logging
 import SecretsCore
 import SecretsFUSE
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -21,8 +22,6 @@ final class ChildProgram: Sendable {
         var pid: pid_t = 0
         var restarting = false
     }
-    /// Kept for the life of the program; set once, from `forwardSignals`, before any signal comes.
-    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
     private let state = Mutex(State())
     private let exited = DispatchSemaphore(value: 0)
 
@@ -115,14 +114,15 @@ final class ChildProgram: Sendable {
         }
     }
 
-    /// The signals a supervisor (systemd, a shell, a container runtime) sends go on to the program.
-    func forwardSignals() {
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-            Glibc.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in self.signal(number) }
-            source.resume()
-            sources.append(source)
+    /// The signals a supervisor (systemd, a shell, a container runtime) sends go on to the program;
+    /// returns once they are trapped, and forwards them for the life of the process.
+    func forwardSignals() async {
+        let forwarded: [UnixSignal] = [.sigterm, .sigint, .sighup, .sigquit, .sigusr1, .sigusr2]
+        // Not secretsfs's to act on: without this their default action would end it first.
+        for signal in forwarded { Glibc.signal(signal.rawValue, SIG_IGN) }
+        let signals = await UnixSignalsSequence(trapping: forwarded)
+        Task { [self] in
+            for await signal in signals { self.signal(signal.rawValue) }
         }
     }
 }

@@ -80,7 +80,7 @@ struct ExecCommand: AsyncParsableCommand {
         let clock = factory.clock
         let child = ChildProgram(command: command, environment: environment, clock: clock, logger: logger)
         try child.start(with: values)
-        child.forwardSignals()
+        await child.forwardSignals()
         let watcher = Task {
             while !Task.isCancelled {
                 try? await clock.sleep(for: poll.duration)
