@@ -77,7 +77,7 @@ public final class LocalSecretStore: SecretStore {
                 let failure = SecretError.fromSQLite(error, doing: "opening the store", file: path)
                 attempt += 1
                 if failure.code == .unavailable, attempt < 8 {
-                    try? await Task.sleep(for: .milliseconds(25 * attempt))
+                    try? await clock.sleep(for: .milliseconds(25 * attempt))
                     continue
                 }
                 try? await connection.close()

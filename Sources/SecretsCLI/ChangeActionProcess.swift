@@ -2,6 +2,7 @@ import CProcessGuard
 import Foundation
 import Logging
 import SecretsCore
+import SecretsFUSE
 import Synchronization
 
 #if canImport(Glibc)
@@ -77,42 +78,25 @@ struct ActionProgram {
                 return true
             }, orAfter: grace, on: clock
         ) { false }
-        let code = status.map { WaitStatus($0).shellStatus }
+        let code = status.map(\.shellStatus)
         if failure == nil, code != 0 { failure = "exit" }
         return ActionOutcome(exitStatus: code, failure: failure)
     }
 
     private func spawn(stdout: Int32, stderr: Int32) throws(SecretError) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        ProgramSpawn.closeAboveStandard(&actions)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
+        var spawn = ChildSpawn(program: argv[0], arguments: argv, searchesPath: true)
+        spawn.fileActions = [
+            .open(0, path: "/dev/null", flags: O_RDONLY), .duplicate(stdout, as: 1), .duplicate(stderr, as: 2),
+            ProgramSpawn.closeAboveStandard,
+        ]
+        spawn.ownProcessGroup = true
         // The worker ignores SIGINT and SIGPIPE; a program it starts gets the usual dispositions back.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGINT, SIGPIPE, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var pid: pid_t = 0
-        let block = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let status = ProgramSpawn.withCStrings(argv) { argv in
-            ProgramSpawn.withCStrings(block) { envp in
-                posix_spawnp(&pid, self.argv[0], &actions, &attributes, argv, envp)
-            }
+        spawn.defaultSignals = [SIGINT, SIGPIPE, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+        do {
+            return try spawn.start(environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        } catch {
+            throw SecretError(.configuration, error.reason)
         }
-        guard status == 0 else { throw SecretError(.configuration, String(cString: strerror(status))) }
-        return pid
     }
 
     private static func pipe() throws(SecretError) -> [Int32] {
@@ -228,31 +212,30 @@ struct ActionSignal {
 /// The wait status of one child, found by a thread blocked in waitpid; awaited any number of times.
 private final class ExitWatch: Sendable {
     private struct State {
-        var raw: Int32?
-        var waiters: [CheckedContinuation<Int32, Never>] = []
+        var ended: WaitStatus?
+        var waiters: [CheckedContinuation<WaitStatus, Never>] = []
     }
     private let state = Mutex(State())
 
     init(_ pid: pid_t) {
         Thread { [self] in
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            let ended = ChildExit.wait(for: pid)
             let waiters = state.withLock { state in
-                state.raw = raw
+                state.ended = ended
                 defer { state.waiters = [] }
                 return state.waiters
             }
-            for waiter in waiters { waiter.resume(returning: raw) }
+            for waiter in waiters { waiter.resume(returning: ended) }
         }.start()
     }
 
-    func status() async -> Int32 {
+    func status() async -> WaitStatus {
         await withCheckedContinuation { continuation in
-            let raw = state.withLock { state -> Int32? in
-                if state.raw == nil { state.waiters.append(continuation) }
-                return state.raw
+            let ended = state.withLock { state -> WaitStatus? in
+                if state.ended == nil { state.waiters.append(continuation) }
+                return state.ended
             }
-            if let raw { continuation.resume(returning: raw) }
+            if let ended { continuation.resume(returning: ended) }
         }
     }
 }

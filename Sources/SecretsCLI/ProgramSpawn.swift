@@ -1,12 +1,12 @@
 import CProcessGuard
+import SecretsFUSE
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// What every program secretsfs starts (`secretsfs exec`'s child, an `on_change` exec) shares: the
-/// environment it inherits without the backend's credentials, C strings for `posix_spawn`, and how
-/// a wait status becomes an exit status.
+/// environment it inherits without the backend's credentials, and no descriptor above stderr.
 enum ProgramSpawn {
     /// Every variable a credential chain reads a secret from: the one list (in CProcessGuard, which
     /// moves them out of the block /proc/PID/environ shows before main runs).
@@ -21,18 +21,9 @@ enum ProgramSpawn {
 
     /// Only stdin, stdout and stderr reach a program: never /dev/fuse, the supervisor's socket, the
     /// memfds, an epoll or a backend's connection, whether or not they are close-on-exec.
-    static func closeAboveStandard(_ actions: inout posix_spawn_file_actions_t) {
-        _ = secretsfs_spawn_close_from(&actions, 3)
-    }
+    static let closeAboveStandard = ChildSpawn.FileAction.closeFrom(3)
 
     static func passedOn(_ environment: [String: String]) -> [String: String] {
         environment.filter { !withheld.contains($0.key) }
-    }
-
-    static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-        var pointers = strings.map { strdup($0) }
-        defer { pointers.forEach { free($0) } }
-        pointers.append(nil)
-        return body(pointers)
     }
 }

@@ -1,6 +1,7 @@
 import CProcessGuard
 import Foundation
 import SecretsCore
+import SecretsFUSE
 
 #if canImport(Glibc)
     import Glibc
@@ -100,10 +101,8 @@ enum DaemonReadiness {
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         let childFD: Int32 = 3
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var spawn = ChildSpawn(program: "/proc/self/exe", arguments: [CommandLine.arguments[0]] + arguments)
+        spawn.fileActions = [.open(0, path: "/dev/null", flags: O_RDONLY)]
         // Opened here, as the caller, with the audit log's rules: a planted symlink is not followed.
         var logDescriptor: Int32 = -1
         if let logFile {
@@ -114,41 +113,30 @@ enum DaemonReadiness {
                 close(writeEnd)
                 return .failed(status: ExitStatus.code(for: error).rawValue, line: error.message)
             }
-            posix_spawn_file_actions_adddup2(&actions, logDescriptor, 1)
+            spawn.fileActions.append(.duplicate(logDescriptor, as: 1))
         } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            spawn.fileActions.append(.open(1, path: "/dev/null", flags: O_WRONLY))
         }
         defer { if logDescriptor >= 0 { close(logDescriptor) } }
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, childFD)
-        posix_spawn_file_actions_addclose(&actions, writeEnd)
-        posix_spawn_file_actions_addclose(&actions, readEnd)
         // Nothing else of the starter's: a daemon that kept the CSI plugin's gRPC socket (not
         // close-on-exec) held the kubelet's connection open after the plugin died.
-        _ = secretsfs_spawn_close_from(&actions, childFD + 1)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // POSIX_SPAWN_SETSID (glibc 2.26) is hidden behind _GNU_SOURCE in the headers Swift sees.
-        posix_spawnattr_setflags(&attributes, 0x80)
+        spawn.fileActions += [
+            .duplicate(1, as: 2), .duplicate(writeEnd, as: childFD), .close(writeEnd), .close(readEnd),
+            .closeFrom(childFD + 1),
+        ]
+        spawn.newSession = true
 
         var environment = given ?? ProcessInfo.processInfo.environment
         environment[environmentKey] = String(childFD)
-        let executable = "/proc/self/exe"
-        let argv = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        close(writeEnd)
-        guard spawned == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawn.start(environment: environment.map { "\($0.key)=\($0.value)" })
+        } catch {
+            close(writeEnd)
             close(readEnd)
-            return .failed(status: 71, line: "cannot start the daemon: \(String(cString: strerror(spawned)))")
+            return .failed(status: 71, line: "cannot start the daemon: \(error.reason)")
         }
+        close(writeEnd)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 512)
         // One line is the whole answer; EOF without one means the daemon died first.
@@ -160,16 +148,15 @@ enum DaemonReadiness {
         close(readEnd)
         if let verdict = DaemonVerdict(decoding: String(decoding: received, as: UTF8.self)) { return verdict }
         // No line: the daemon died first. Its status is still the answer, if it has one.
-        var status: Int32 = 0
-        for _ in 0..<50 {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid {
-                let ended = WaitStatus(status)
+        polling: for _ in 0..<50 {
+            switch ChildExit.poll(pid) {
+            case .ended(_, let ended):
                 return .failed(
                     status: ended.failureStatus, line: "the daemon \(ended.description) before the mount was ready")
+            case .noChild: break polling
+            // Blocking by design: the caller waits for the verdict on a thread of its own.
+            case .running: usleep(20_000)
             }
-            if reaped < 0 { break }
-            usleep(20_000)
         }
         return .failed(status: 1, line: "the daemon exited before the mount was ready")
     }

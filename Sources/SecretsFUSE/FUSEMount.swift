@@ -44,67 +44,52 @@ public struct MountOptions: Sendable {
     }
 }
 
-/// How a `FUSEMount` reaches the kernel: it mounts the folder itself, or serves a /dev/fuse
-/// descriptor a supervisor mounted and handed down.
-public enum FUSEAttachment: Sendable {
-    case mount
-    /// `takeover`: an earlier worker already answered the kernel's INIT on this descriptor.
-    case inherited(fd: Int32, takeover: Bool)
-}
-
-/// The mount as a service: mounts, runs libfuse's loop on a thread of its own (never on Swift's
-/// cooperative pool), and on graceful shutdown lets requests in flight finish, then unmounts.
+/// A worker's mount as a service: serves the /dev/fuse descriptor its supervisor mounted and handed
+/// down, runs libfuse's loop on a thread of its own (never on Swift's cooperative pool), and on
+/// graceful shutdown lets requests in flight finish; the unmounting is the supervisor's.
 public final class FUSEMount: Service, Sendable {
     private let fileSystem: SecretsFileSystem
     private let options: MountOptions
     private let logger: Logger
     private let onReady: @Sendable () -> Void
-    private let onStopping: @Sendable () -> Void
     private let onKernelInit: @Sendable () -> Void
+    private let clock: any TimeSource
     private let loopThread = Mutex<pthread_t?>(nil)
     private let loopFinished = Atomic<Bool>(false)
     private let session = Mutex<SessionPointer?>(nil)
-    private let attachment: FUSEAttachment
+    private let fuse: Int32
+    /// An earlier worker already answered the kernel's INIT on `fuse`.
+    private let takeover: Bool
     private let bridgeInUse = Mutex<Bridge?>(nil)
 
     private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
 
     public init(
-        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, attachment: FUSEAttachment = .mount,
+        fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, clock: any TimeSource, fuse: Int32,
+        takeover: Bool,
         onReady: @escaping @Sendable () -> Void = {},
-        onStopping: @escaping @Sendable () -> Void = {},
         onKernelInit: @escaping @Sendable () -> Void = {}
     ) {
         self.onKernelInit = onKernelInit
         self.fileSystem = fileSystem
         self.options = options
         self.logger = logger
-        self.attachment = attachment
+        self.clock = clock
+        self.fuse = fuse
+        self.takeover = takeover
         self.onReady = onReady
-        self.onStopping = onStopping
     }
 
     public func run() async throws {
-        if case .mount = attachment { try MountPoint.prepare(options.mountpoint, nonEmpty: options.nonEmpty) }
         let bridge = Bridge(fileSystem: fileSystem, logger: logger, onInit: onKernelInit)
         bridgeInUse.withLock { $0 = bridge }
         let userdata = Unmanaged.passRetained(bridge)
         defer { userdata.release() }
 
         var ops = Operations.table()
-        let raw = try LibfuseLog.newSession(
-            ["secretsfs", "-o", options.kernelOptions], &ops, userdata: userdata.toOpaque())
+        let raw = try FUSESession.make(options, &ops, userdata: userdata.toOpaque(), attachment: .inherited(fd: fuse))
         defer { fuse_session_destroy(raw) }
-        switch attachment {
-        case .mount:
-            try LibfuseLog.mount(raw, at: options.mountpoint)
-        case .inherited(let fd, let takeover):
-            // libfuse serves a descriptor named /dev/fd/N instead of mounting.
-            guard fuse_session_mount(raw, "/dev/fd/\(fd)") == 0 else {
-                throw SecretError(.configuration, "the inherited /dev/fuse descriptor \(fd) is not usable")
-            }
-            if takeover { KernelTakeover.resume(raw, logger: logger) }
-        }
+        if takeover { KernelTakeover.resume(raw, logger: logger) }
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)
         await fileSystem.attach(notifier)
@@ -125,20 +110,16 @@ public final class FUSEMount: Service, Sendable {
         }
         toucher.close()
 
-        onStopping()
         // Requests already taken from the kernel are answered before the mount goes away.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await bridge.inflight.waitUntilNone() }
-            group.addTask { try? await Task.sleep(for: .seconds(10)) }
+            group.addTask { try? await self.clock.sleep(for: .seconds(10)) }
             await group.next()
             group.cancelAll()
         }
         notifier.close()
+        // The unmounting is the supervisor's, which may start another worker in this one's place.
         session.withLock { $0 = nil }
-        // A worker leaves the unmounting to its supervisor, which may start another in its place.
-        guard case .mount = attachment else { return }
-        fuse_session_unmount(raw)
-        logger.info("unmounted", metadata: ["mountpoint": "\(options.mountpoint)"])
     }
 
     private func runLoop(_ raw: OpaquePointer, bridge: Bridge) async {
@@ -167,14 +148,15 @@ public final class FUSEMount: Service, Sendable {
     /// mount being detached still answers the operations already inside it (a path half walked
     /// sends its next LOOKUP a moment after the last one is answered).
     public func waitUntilQuiet(quiet: Duration, limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
+        let deadline = clock.monotonicNow() + limit
+        while clock.monotonicNow() < deadline {
+            // Quiet is judged on the loop thread's own stamps: C code stamps them, not this clock.
             if let bridge = bridgeInUse.withLock({ $0 }), !bridge.inflight.busy,
                 SessionLoop.now() - bridge.lastRequest.load(ordering: .relaxed) > quiet.nanoseconds
             {
                 return
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await clock.sleep(for: .milliseconds(20))
         }
     }
 
@@ -183,14 +165,13 @@ public final class FUSEMount: Service, Sendable {
         guard let raw = session.withLock({ $0 }) else { return }
         // A worker stopping is not the mount stopping: its supervisor says "stopping" when the mount
         // does, and a worker told to stop (SIGTERM, a replacement) said it a second time.
-        let level: Logger.Level = if case .inherited = attachment { .debug } else { .info }
-        logger.log(level: level, "stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
+        logger.debug("stopping", metadata: ["mountpoint": "\(options.mountpoint)"])
         fuse_session_exit(raw.raw)
         Task.detached { [self] in
             // The signal may land before the loop thread enters read(2); repeat until it has ended.
             for _ in 0..<100 where !loopFinished.load(ordering: .relaxed) {
                 if let thread = loopThread.withLock({ $0 }) { pthread_kill(thread, SIGUSR1) }
-                try? await Task.sleep(for: .milliseconds(50))
+                try? await clock.sleep(for: .milliseconds(50))
             }
         }
     }

@@ -50,6 +50,8 @@ public final class Supervisor: @unchecked Sendable {
 
     private let options: MountOptions
     private let logger: Logger
+    /// The heartbeat, the restart window and the drain's deadlines.
+    private let clock: any TimeSource
     private let launch: @Sendable () -> WorkerLaunch
     private let credentials: [String: String]
     private let onReady: @Sendable () -> Void
@@ -76,7 +78,7 @@ public final class Supervisor: @unchecked Sendable {
     private var leasesFD: Int32 = -1
     private var current: Worker?
     private var candidate: Worker?
-    private var deaths: [ContinuousClock.Instant] = []
+    private var deaths: [Duration] = []
     private var generation: UInt32 = 0
     private var restarts = 0
     private var reloads = 0
@@ -87,7 +89,7 @@ public final class Supervisor: @unchecked Sendable {
     private var exitStatus: Int32 = 0
     private var finished: CheckedContinuation<Int32, Never>?
     private var signalSources: [DispatchSourceSignal] = []
-    private var heartbeat: DispatchSourceTimer?
+    private var heartbeat: Task<Void, Never>?
 
     // Touched on the queue only, like the supervisor itself.
     private final class Worker: @unchecked Sendable {
@@ -98,17 +100,18 @@ public final class Supervisor: @unchecked Sendable {
         var serving = false
         /// Told to RETIRE or STOP: it finishes what it holds and answers no PING.
         var leaving = false
-        /// When it last said anything on its control socket (a PONG, most often).
-        var lastHeard = ContinuousClock.now
+        /// When it last said anything on its control socket (a PONG, most often), on the supervisor's clock.
+        var lastHeard: Duration
         /// Killed for not answering.
         var hung = false
         var lastError: String?
         /// Its control socket reached end of file: every line it said has been handled.
         var channelClosed = false
         /// Set when reaped; acted on once its last lines are in (or a moment later).
-        var waitStatus: Int32?
+        var waitStatus: WaitStatus?
         var reaped = false
-        init(pid: pid_t, control: Int32, generation: UInt32) {
+        init(pid: pid_t, control: Int32, generation: UInt32, startedAt: Duration) {
+            self.lastHeard = startedAt
             self.pid = pid
             self.control = control
             self.generation = generation
@@ -116,7 +119,8 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     public init(
-        options: MountOptions, logger: Logger, credentials: [String: String],
+        options: MountOptions, logger: Logger, clock: any TimeSource = SystemTimeSource(),
+        credentials: [String: String],
         launch: @escaping @Sendable () -> WorkerLaunch,
         onReady: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (String, Int32) -> Void,
         adopted: AdoptedMount? = nil, storeDescriptors: (@Sendable ([(String, Int32)]) -> Bool)? = nil,
@@ -128,6 +132,7 @@ public final class Supervisor: @unchecked Sendable {
         self.onStatus = onStatus
         self.options = options
         self.logger = logger
+        self.clock = clock
         self.credentials = credentials
         self.launch = launch
         self.onReady = onReady
@@ -156,13 +161,7 @@ public final class Supervisor: @unchecked Sendable {
 
     private func mount() throws(SecretError) {
         var ops = fuse_lowlevel_ops()
-        let raw = try LibfuseLog.newSession(["secretsfs", "-o", options.kernelOptions], &ops, userdata: nil)
-        do {
-            try LibfuseLog.mount(raw, at: options.mountpoint)
-        } catch {
-            fuse_session_destroy(raw)
-            throw error
-        }
+        let raw = try FUSESession.make(options, &ops, userdata: nil, attachment: .mountpoint(options.mountpoint))
         session = raw
         // Kept above the numbers a worker's descriptors get, and closed on exec: each worker gets
         // its copies at fixed numbers through the spawn's file actions.
@@ -255,30 +254,24 @@ public final class Supervisor: @unchecked Sendable {
             workerFailed(nil, reason: "cannot create a socket pair: \(String(cString: strerror(errno)))")
             return
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        var spawn = ChildSpawn(program: plan.executable, arguments: [plan.executable] + plan.arguments)
         // Only the control socket is inherited: the rest reach the worker over it once its guard has
         // made it non-dumpable (CProcessGuard), never open to /proc/PID/fd/N readers after execve.
-        posix_spawn_file_actions_adddup2(&actions, pair[1], channel.control)
-        for fd in 3..<channel.control { posix_spawn_file_actions_addclose(&actions, fd) }
-        _ = secretsfs_spawn_close_from(&actions, channel.control + 1)
+        spawn.fileActions =
+            [.duplicate(pair[1], as: channel.control)] + (3..<channel.control).map { .close($0) }
+            + [.closeFrom(channel.control + 1)]
         var environment = plan.environment
         environment[WorkerChannel.environmentKey] = channel.encoded
-        let argv = ([plan.executable] + plan.arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, plan.executable, &actions, nil, argv, envp)
-        close(pair[1])
-        guard spawned == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawn.start(environment: environment.map { "\($0.key)=\($0.value)" })
+        } catch {
+            close(pair[1])
             close(pair[0])
-            workerFailed(nil, reason: "cannot start a worker: \(String(cString: strerror(spawned)))")
+            workerFailed(nil, reason: "cannot start a worker: \(error.reason)")
             return
         }
+        close(pair[1])
         // In WorkerChannel's order (fuse, inodes, cache, credentials, leases); a worker that does not get
         // them fails at its first use of one, and says so.
         let handed = [fuseFD, inodesFD, cacheFD, credentialsFD, leasesFD]
@@ -286,7 +279,7 @@ public final class Supervisor: @unchecked Sendable {
             logger.error(
                 "cannot hand the worker its descriptors", metadata: ["error": "\(String(cString: strerror(errno)))"])
         }
-        let worker = Worker(pid: pid, control: pair[0], generation: generation)
+        let worker = Worker(pid: pid, control: pair[0], generation: generation, startedAt: clock.monotonicNow())
         generation += 1
         if reload { candidate = worker } else { current = worker }
         // Until a worker serves, a failure's own line is the only one a user should see.
@@ -327,18 +320,24 @@ public final class Supervisor: @unchecked Sendable {
         let timeout = options.workerTimeout
         guard timeout > .zero else { return }
         let every = min(timeout / 4, .seconds(1))
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds =
-            Int(every.components.seconds) * 1_000_000_000 + Int(every.components.attoseconds / 1_000_000_000)
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
-        timer.setEventHandler { [self] in beat(timeout: timeout) }
-        timer.resume()
-        heartbeat = timer
+        heartbeat = Task { [self] in
+            while (try? await clock.sleep(for: every)) != nil {
+                queue.async { self.beat(timeout: timeout) }
+            }
+        }
+    }
+
+    /// Runs `body` on the queue once `delay` of the supervisor's clock has passed.
+    private func after(_ delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        Task { [clock, queue] in
+            try? await clock.sleep(for: delay)
+            queue.async(execute: body)
+        }
     }
 
     private func beat(timeout: Duration) {
         guard !stopping, let worker = current, worker.serving, !worker.leaving else { return }
-        let silent = ContinuousClock.now - worker.lastHeard
+        let silent = clock.monotonicNow() - worker.lastHeard
         if silent > timeout {
             logger.error(
                 "the worker did not answer for \(String(format: "%.1f", silent.seconds))s; killing it and starting another",
@@ -353,7 +352,7 @@ public final class Supervisor: @unchecked Sendable {
 
     /// `report` is nil for a line this build does not know: it still shows the worker is alive.
     private func received(_ report: WorkerReport?, from worker: Worker) {
-        worker.lastHeard = .now
+        worker.lastHeard = clock.monotonicNow()
         switch report {
         case .prepared?:
             worker.prepared = true
@@ -391,10 +390,7 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Reaps every worker that has exited and decides what follows.
     private func reap() {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { return }
+        while case .ended(let pid, let status) = ChildExit.poll() {
             let worker = [current, candidate].compactMap { $0 }.first { $0.pid == pid }
             guard let worker else { continue }
             // A worker's ERROR line may still be on its way when SIGCHLD comes: acted on once its
@@ -402,7 +398,7 @@ public final class Supervisor: @unchecked Sendable {
             // A descriptor some grandchild kept open must not hold it forever.
             worker.waitStatus = status
             finishExit(of: worker)
-            queue.asyncAfter(deadline: .now() + .seconds(2)) { [self] in
+            after(.seconds(2)) { [self] in
                 worker.channelClosed = true
                 finishExit(of: worker)
             }
@@ -416,8 +412,8 @@ public final class Supervisor: @unchecked Sendable {
         exited(worker, status: status)
     }
 
-    private func exited(_ worker: Worker, status: Int32) {
-        let how = WaitStatus(status).description
+    private func exited(_ worker: Worker, status: WaitStatus) {
+        let how = status.description
         if worker === candidate {
             candidate = nil
             if !worker.prepared {
@@ -453,13 +449,13 @@ public final class Supervisor: @unchecked Sendable {
             // The first worker never served: its error is the mount's.
             // A worker that failed printed its one line to the same stderr; it is not said twice.
             onFailure(
-                worker.lastError ?? "the worker \(how) before the mount was ready", WaitStatus(status).failureStatus)
+                worker.lastError ?? "the worker \(how) before the mount was ready", status.failureStatus)
             if worker.lastError == nil { logger.error("the worker \(how) before the mount was ready") }
-            stop(status: WaitStatus(status).failureStatus, message: nil)
+            stop(status: status.failureStatus, message: nil)
             return
         }
         if !worker.hung { logger.error("worker \(how); starting another", metadata: ["pid": "\(worker.pid)"]) }
-        let now = ContinuousClock.now
+        let now = clock.monotonicNow()
         deaths = deaths.filter { now - $0 < Self.restartWindow } + (worker.hung ? [] : [now])
         if deaths.count >= Self.restartLimit {
             stop(
@@ -522,7 +518,7 @@ public final class Supervisor: @unchecked Sendable {
             for worker in [current, candidate].compactMap({ $0 }) { send(.stop, to: worker) }
         }
         // A worker that does not stop within the drain's time is killed; its readers were answered or lost.
-        queue.asyncAfter(deadline: .now() + .seconds(15)) { [self] in
+        after(.seconds(15)) { [self] in
             for worker in [current, candidate].compactMap({ $0 }) { kill(worker.pid, SIGKILL) }
         }
         finishIfDone()
@@ -531,6 +527,7 @@ public final class Supervisor: @unchecked Sendable {
     private func finishIfDone() {
         guard stopping, current == nil, candidate == nil, let finished else { return }
         self.finished = nil
+        heartbeat?.cancel()
         if keepMountOnStop {
             for fd in [inodesFD, cacheFD, credentialsFD, leasesFD, fuseFD] where fd >= 0 { close(fd) }
             logger.info("left the mount to the next supervisor", metadata: ["mountpoint": "\(options.mountpoint)"])
@@ -542,6 +539,8 @@ public final class Supervisor: @unchecked Sendable {
 
     // MARK: Signals
 
+    /// Dispatch sources, not `UnixSignalsSequence`: it has no SIGCHLD, and a reap must be ordered on
+    /// the queue with the stop and reload signals.
     private func installSignals() {
         // A worker that died with a line still to read must not take the supervisor with it.
         signal(SIGPIPE, SIG_IGN)

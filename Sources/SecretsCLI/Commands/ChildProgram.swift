@@ -2,7 +2,9 @@ import Dispatch
 import Foundation
 import Logging
 import SecretsCore
+import SecretsFUSE
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -15,18 +17,18 @@ final class ChildProgram: Sendable {
     private let command: [String]
     private let environment: [String: String]
     private let logger: Logger
+    private let clock: any TimeSource
     private struct State {
         var pid: pid_t = 0
         var restarting = false
     }
-    /// Kept for the life of the program; set once, from `forwardSignals`, before any signal comes.
-    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
     private let state = Mutex(State())
     private let exited = DispatchSemaphore(value: 0)
 
     static let withheld = ProgramSpawn.withheld
 
-    init(command: [String], environment: [String: String], logger: Logger) {
+    init(command: [String], environment: [String: String], clock: any TimeSource, logger: Logger) {
+        self.clock = clock
         self.command = command
         self.environment = environment
         self.logger = logger
@@ -47,15 +49,14 @@ final class ChildProgram: Sendable {
             block.append(entry)
         }
         defer { for index in block.indices { block[index].zeroize() } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        ProgramSpawn.closeAboveStandard(&actions)
-        var pid: pid_t = 0
-        let status = ProgramSpawn.withCStrings(command) { argv in
-            withPointers(&block) { envp in posix_spawnp(&pid, command[0], &actions, nil, argv, envp) }
+        var spawn = ChildSpawn(program: command[0], arguments: command, searchesPath: true)
+        spawn.fileActions = [ProgramSpawn.closeAboveStandard]
+        let pid: pid_t
+        do {
+            pid = try spawn.start(environmentBlock: &block)
+        } catch {
+            throw ProgramStartError(program: command[0], errno: error.code)
         }
-        guard status == 0 else { throw ProgramStartError(program: command[0], errno: status) }
         let spawned = pid
         state.withLock { $0.pid = spawned }
         let waiter = Thread { [self] in self.reap(spawned) }
@@ -64,14 +65,13 @@ final class ChildProgram: Sendable {
 
     /// Blocks its own thread in waitpid; a child ended for a restart is started again by `restart`.
     private func reap(_ pid: pid_t) {
-        var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let ended = ChildExit.wait(for: pid)
         let restarting = state.withLock { state -> Bool in
             if state.pid == pid { state.pid = 0 }
             return state.restarting
         }
         if restarting { return }
-        let code = WaitStatus(raw).shellStatus
+        let code = ended.shellStatus
         state.withLock { $0.pid = -code - 1 }
         exited.signal()
     }
@@ -92,17 +92,17 @@ final class ChildProgram: Sendable {
     }
 
     /// SIGTERM, up to 10 s for it to end (then SIGKILL), and the program again with `values`.
-    func restart(with values: [String: SecretValue]) {
+    func restart(with values: [String: SecretValue]) async {
         let pid = state.withLock { state -> pid_t in
             state.restarting = true
             return state.pid
         }
         guard pid > 0 else { return }
         kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = clock.monotonicNow() + .seconds(10)
         while state.withLock({ $0.pid }) == pid {
-            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
-            usleep(20_000)
+            if clock.monotonicNow() > deadline { kill(pid, SIGKILL) }
+            try? await clock.sleep(for: .milliseconds(20))
         }
         state.withLock { $0.restarting = false }
         do {
@@ -114,30 +114,15 @@ final class ChildProgram: Sendable {
         }
     }
 
-    /// The signals a supervisor (systemd, a shell, a container runtime) sends go on to the program.
-    func forwardSignals() {
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] {
-            Glibc.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in self.signal(number) }
-            source.resume()
-            sources.append(source)
+    /// The signals a supervisor (systemd, a shell, a container runtime) sends go on to the program;
+    /// returns once they are trapped, and forwards them for the life of the process.
+    func forwardSignals() async {
+        let forwarded: [UnixSignal] = [.sigterm, .sigint, .sighup, .sigquit, .sigusr1, .sigusr2]
+        // Not secretsfs's to act on: without this their default action would end it first.
+        for signal in forwarded { Glibc.signal(signal.rawValue, SIG_IGN) }
+        let signals = await UnixSignalsSequence(trapping: forwarded)
+        Task { [self] in
+            for await signal in signals { self.signal(signal.rawValue) }
         }
-    }
-}
-
-private func withPointers<R>(_ entries: inout [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    let count = entries.count
-    return entries.withUnsafeMutableBufferPointer { outer in
-        var pointers: [UnsafeMutablePointer<CChar>?] = []
-        pointers.reserveCapacity(count + 1)
-        for index in 0..<count {
-            pointers.append(
-                outer[index].withUnsafeMutableBufferPointer {
-                    UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)
-                })
-        }
-        pointers.append(nil)
-        return body(pointers)
     }
 }

@@ -77,25 +77,26 @@ struct ExecCommand: AsyncParsableCommand {
         let wanted = try mappings.map(Self.parse)
         let action = try Self.action(onChange)
         var values = try await Self.read(wanted, from: store)
-        let child = ChildProgram(command: command, environment: environment, logger: logger)
+        let clock = factory.clock
+        let child = ChildProgram(command: command, environment: environment, clock: clock, logger: logger)
         try child.start(with: values)
-        child.forwardSignals()
+        await child.forwardSignals()
         let watcher = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: poll.duration)
+                try? await clock.sleep(for: poll.duration)
                 guard child.isRunning else { continue }
                 // A backend that fails now changes nothing: the program keeps what it has.
                 guard let fresh = try? await Self.read(wanted, from: store), fresh != values else { continue }
                 let changed = wanted.filter { fresh[$0.name] != values[$0.name] }.map(\.name)
                 values = fresh
                 if splay.duration > .zero {
-                    try? await Task.sleep(for: .milliseconds(Int64.random(in: 0...splay.duration.milliseconds)))
+                    try? await clock.sleep(for: .milliseconds(Int64.random(in: 0...splay.duration.milliseconds)))
                 }
                 logger.notice(
                     "secrets changed",
                     metadata: ["variables": "\(changed.joined(separator: ","))", "action": "\(onChange)"])
                 switch action {
-                case .restart: child.restart(with: fresh)
+                case .restart: await child.restart(with: fresh)
                 case .signal(let number): child.signal(number)
                 case .none: break
                 }

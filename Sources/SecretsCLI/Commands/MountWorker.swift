@@ -141,7 +141,8 @@ extension MountCommand {
             fileSystem: fileSystem,
             options: mountOptions(backendName: upstream.descriptor.backend),
             logger: logger,
-            attachment: .inherited(fd: channel.fuse, takeover: takeover),
+            clock: clock,
+            fuse: channel.fuse, takeover: takeover,
             onReady: { channel.tell(.ready) },
             onKernelInit: { channel.tell(.kernelInitialized) })
         let background = StoreFactory.backgroundServices(of: upstream, cache: cache, clock: clock).map {

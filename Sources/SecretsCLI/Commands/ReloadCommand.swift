@@ -26,9 +26,10 @@ struct ReloadCommand: AsyncParsableCommand {
             throw SecretError(
                 .permissionDenied, "cannot signal the supervisor (pid \(before.supervisor)) of \(mountpoint)")
         }
-        let deadline = ContinuousClock.now + timeout.duration
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+        let clock: any TimeSource = SystemTimeSource()
+        let deadline = clock.monotonicNow() + timeout.duration
+        while clock.monotonicNow() < deadline {
+            try await clock.sleep(for: .milliseconds(100))
             if let now = try? Self.worker(of: mountpoint), now.reloads > before.reloads {
                 printLine("reloaded \(mountpoint): worker \(now.pid) serves (was \(before.pid))")
                 return
