@@ -173,13 +173,13 @@ _secretsfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mount|check|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|help)
+    mount|check|unmount|get|ls|versions|put|rotate|render|health|status|reload|store|exec|csi|help)
         # Offer subcommand argument completions
         "_secretsfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mount check unmount get ls versions put rotate render health status reload store exec help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mount check unmount get ls versions put rotate render health status reload store exec csi help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _secretsfs_mount() {
     repeating_flags=()
     non_repeating_flags=(--direct-io --keep-pages --events --show-versions --allow-other --nonempty --mlock --daemon --vault-skip-verify -h --help)
     repeating_options=(--prefetch -o --env-include --vault-addr)
-    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --cache-file --cache-key-file --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --log-file --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
+    non_repeating_options=(--cache-ttl --refresh-jitter --refresh-interval --max-stale --negative-ttl --cache-max-entries --cache-file --cache-key-file --busy-poll --worker-timeout --uid --gid --file-mode --dir-mode --rotation-length --audit-log --audit-owner --log-file --config --backend --store --store-key-file --env-prefix --vault-token-file --vault-namespace --vault-mount --vault-kv-version --vault-prefix --vault-auth --vault-role-id --vault-secret-id-file --vault-role --vault-jwt-file --vault-auth-mount --vault-cacert --aws-region --aws-endpoint --aws-profile --aws-prefix --ssm-prefix --json-fields --backend-timeout --log-level --log-format)
     __secretsfs_offer_flags_options 1
 
     # Offer option value completions
@@ -242,6 +242,9 @@ _secretsfs_mount() {
         return
         ;;
     '--audit-log')
+        return
+        ;;
+    '--audit-owner')
         return
         ;;
     '--log-file')
@@ -1328,6 +1331,43 @@ _secretsfs_exec() {
         ;;
     '--log-format')
         __secretsfs_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_secretsfs_csi() {
+    repeating_flags=()
+    non_repeating_flags=(--share-mounts -h --help)
+    repeating_options=()
+    non_repeating_options=(--endpoint --node-id --driver-name --config-dir --state-dir --audit-log --token-audience --log-level)
+    __secretsfs_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--endpoint')
+        return
+        ;;
+    '--node-id')
+        return
+        ;;
+    '--driver-name')
+        return
+        ;;
+    '--config-dir')
+        return
+        ;;
+    '--state-dir')
+        return
+        ;;
+    '--audit-log')
+        return
+        ;;
+    '--token-audience')
+        return
+        ;;
+    '--log-level')
+        __secretsfs_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
         return
         ;;
     esac
