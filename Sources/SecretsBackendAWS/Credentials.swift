@@ -54,7 +54,9 @@ actor CredentialChain {
     func current() async throws -> AWSCredentials {
         if let cached, !needsRefresh(cached) { return cached }
         if let refreshing { return try await refreshing.value }
-        let task = Task { try await self.fetch() }
+        // Detached: every reader shares it and it may outlive the one that started it, so that
+        // reader's deadline (`CallDeadline`) must not stand in for its own.
+        let task = Task.detached { try await self.fetch() }
         refreshing = task
         defer { refreshing = nil }
         do {

@@ -158,7 +158,8 @@ public actor VaultLeases {
     func make(_ path: SecretPath) async throws -> LeaseRecord {
         if let task = making[path] { return try await task.value }
         guard let request = requests[path] else { throw SecretError.notFound(path, "no such lease") }
-        let task = Task { try await self.makeAndKeep(request) }
+        // Detached: shared, and may outlive its starter, whose deadline (`CallDeadline`) is not its own.
+        let task = Task.detached { try await self.makeAndKeep(request) }
         making[path] = task
         defer { making[path] = nil }
         return try await task.value

@@ -99,7 +99,8 @@ actor VaultAuth {
         if stopped { return false }
         if denied != generation { return true }
         if let recovery { return await recovery.value }
-        let task = Task { await self.recoverNow() }
+        // Detached: shared, and may outlive its starter, whose deadline (`CallDeadline`) is not its own.
+        let task = Task.detached { await self.recoverNow() }
         recovery = task
         let renewed = await task.value
         recovery = nil

@@ -138,7 +138,8 @@ public actor VaultCertificates {
     func issue(_ path: SecretPath) async throws -> IssuedCertificate {
         if let task = issuing[path] { return try await task.value }
         guard let request = requests[path] else { throw SecretError.notFound(path, "no such certificate") }
-        let task = Task { try await self.issueAndKeep(request) }
+        // Detached: shared, and may outlive its starter, whose deadline (`CallDeadline`) is not its own.
+        let task = Task.detached { try await self.issueAndKeep(request) }
         issuing[path] = task
         defer { issuing[path] = nil }
         return try await task.value

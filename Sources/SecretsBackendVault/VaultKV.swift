@@ -49,10 +49,21 @@ enum VaultKV {
     // MARK: decoding
 
     static func object(_ body: [UInt8], _ what: String) throws(SecretError) -> [String: Any] {
-        guard !body.isEmpty,
-            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        guard !body.isEmpty, let object = parsed(body) as? [String: Any]
         else { throw malformed(what, "not a JSON object") }
         return object
+    }
+
+    /// The JSON in `body`, parsed where it lies: a copy of an answer is one more copy of its values
+    /// left behind in freed memory, and one more allocation per call.
+    private static func parsed(_ body: [UInt8]) -> Any? {
+        body.withUnsafeBytes { bytes -> Any? in
+            guard let base = bytes.baseAddress else { return nil }
+            // The parser only reads it, and keeps nothing of it once it returns.
+            let view = Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
+            return try? JSONSerialization.jsonObject(with: view)
+        }
     }
 
     static func malformed(_ what: String, _ problem: String) -> SecretError {
@@ -187,7 +198,7 @@ enum VaultKV {
 
     /// The `errors` list of a failed call, for recognising a CAS mismatch; never logged or shown.
     static func errors(_ body: [UInt8]) -> [String] {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return [] }
+        guard let root = parsed(body) as? [String: Any] else { return [] }
         return root["errors"] as? [String] ?? []
     }
 

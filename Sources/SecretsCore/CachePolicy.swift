@@ -94,3 +94,15 @@ public enum CacheKey: Hashable, Sendable {
 public enum CacheOutcome: String, Sendable {
     case hit, miss, stale
 }
+
+/// A cached answer and how it was given. A struct built once the call has answered, not a tuple
+/// returned across a suspension: that is what Swift 6.3's optimizer breaks (see `PathAnswer`).
+public struct CacheAnswer<Value: Sendable>: Sendable {
+    public let value: Value
+    public let outcome: CacheOutcome
+
+    public init(_ value: Value, _ outcome: CacheOutcome) {
+        self.value = value
+        self.outcome = outcome
+    }
+}

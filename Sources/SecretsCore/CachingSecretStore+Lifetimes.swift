@@ -59,7 +59,7 @@ extension CachingSecretStore {
                 entry.fetchedAt + entry.lifetime - refreshLead == due.at, inflight[due.key] == nil
             else { continue }
             stats.refreshes += 1
-            _ = flightTask(due.key, refreshing: true, fetch: fetcher(due.key))
+            _ = flight(due.key, refreshing: true, fetch: fetcher(due.key))
         }
         let soonest = max(policy.ttl * (jitter > 0 ? jitter / 2 : 1) - refreshLead, .milliseconds(10))
         guard let next = expiries.next else { return soonest }

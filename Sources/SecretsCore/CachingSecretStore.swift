@@ -44,7 +44,8 @@ public actor CachingSecretStore: SecretStore {
     var expiryService = false
 
     var entries: [CacheKey: Entry] = [:]
-    var inflight: [CacheKey: Task<Payload, any Error>] = [:]
+    /// The running upstream call of each key, which its readers wait on (`flight`).
+    var inflight: [CacheKey: Race<Payload>] = [:]
     /// Keys whose running call has outlasted the stale grace once: their readers get the stale value at once.
     private var slowFlights: Set<CacheKey> = []
     /// Keys handed to `refreshAhead` and not started yet: each is queued once.
@@ -190,9 +191,9 @@ public actor CachingSecretStore: SecretStore {
     /// tests use it instead of sleeping. Needs `refreshAhead` running while anything is queued.
     public func waitForBackgroundWork() async {
         while true {
-            if let task = inflight.values.first {
-                // The call takes itself out of `inflight` before its value is ready.
-                _ = try? await task.value
+            if let flight = inflight.values.first {
+                // The call takes itself out of `inflight` as its answer is given.
+                _ = try? await flight.value
             } else if queuedRefreshes.isEmpty {
                 return
             } else {
@@ -204,25 +205,25 @@ public actor CachingSecretStore: SecretStore {
     // MARK: SecretStore
 
     public func read(_ path: SecretPath, version: String?) async throws -> Secret {
-        try await readWithOutcome(path, version: version).0
+        try await readWithOutcome(path, version: version).value
     }
 
     /// Reads and says whether the answer came from the cache, the store, or was served stale.
-    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> (Secret, CacheOutcome) {
+    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
         let key = CacheKey.secret(path, version: version)
-        let (payload, outcome) = try await lookup(key, fetch: fetcher(key))
-        guard case .secret(let secret) = payload else { throw SecretError(.internal, "cache payload mismatch") }
-        return (secret, outcome)
+        let answer = try await lookup(key, fetch: fetcher(key))
+        guard case .secret(let secret) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
+        return CacheAnswer(secret, answer.outcome)
     }
 
     /// What `readWithOutcome(path, version: nil)` answers when a fresh value is kept (a hit, counted
     /// and refreshed ahead as any); nil, asking the store nothing, when it would have to ask it.
     /// For answers that are worth giving only when they cost no backend call (READDIRPLUS).
-    public func readKept(_ path: SecretPath) throws -> (Secret, CacheOutcome)? {
+    public func readKept(_ path: SecretPath) throws -> CacheAnswer<Secret>? {
         let key = CacheKey.secret(path, version: nil)
         guard case .secret(let secret)? = try kept(key, fetcher(key))
         else { return nil }
-        return (secret, .hit)
+        return CacheAnswer(secret, .hit)
     }
 
     /// What `list(folder)` answers when a fresh listing is kept (a hit); nil, asking the store
@@ -235,17 +236,19 @@ public actor CachingSecretStore: SecretStore {
     /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
     /// moment, see `list(_:lookingUp:)`).
     public func list(_ folder: SecretPath) async throws -> Listing {
-        try await listing(folder, reuse: policy.ttl > .zero).0
+        try await listing(folder, reuse: policy.ttl > .zero).value
     }
 
     /// The listing a lookup of `name` in `folder` decides by. At TTL 0 the lookups of one moment share
     /// one listing (`CachePolicy.coalescingWindow`), but only to find what is there: one that does not
     /// show `name` is fetched again, so a name made since is seen by the very next lookup.
     public func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
-        let (listing, outcome) = try await listing(folder, reuse: true)
-        guard policy.ttl == .zero, outcome == .hit, !listing.secrets.contains(name), !listing.folders.contains(name)
+        let answer = try await listing(folder, reuse: true)
+        let listing = answer.value
+        guard policy.ttl == .zero, answer.outcome == .hit, !listing.secrets.contains(name),
+            !listing.folders.contains(name)
         else { return listing }
-        return try await self.listing(folder, reuse: false).0
+        return try await self.listing(folder, reuse: false).value
     }
 
     /// What a lookup of `path` may go by at TTL 0 without asking the store (DESIGN §1.1): the
@@ -267,13 +270,13 @@ public actor CachingSecretStore: SecretStore {
     /// Whether `path` is a folder (a prefix of secret paths), by listing it: at TTL 0 that listing then
     /// answers the lookups inside it for a moment, as `list(_:lookingUp:)` does.
     public func isFolder(_ path: SecretPath) async throws -> Bool {
-        try await !listing(path, reuse: true).0.isEmpty
+        try await !listing(path, reuse: true).value.isEmpty
     }
 
-    private func listing(_ folder: SecretPath, reuse: Bool) async throws -> (Listing, CacheOutcome) {
-        let (payload, outcome) = try await lookup(.listing(folder), reuse: reuse, fetch: listingFetch(folder))
-        guard case .listing(let listing) = payload else { throw SecretError(.internal, "cache payload mismatch") }
-        return (listing, outcome)
+    private func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
+        let answer = try await lookup(.listing(folder), reuse: reuse, fetch: listingFetch(folder))
+        guard case .listing(let listing) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
+        return CacheAnswer(listing, answer.outcome)
     }
 
     /// The one upstream call for a listing of `folder`.
@@ -290,8 +293,10 @@ public actor CachingSecretStore: SecretStore {
     }
 
     public func versions(of path: SecretPath) async throws -> [VersionInfo] {
-        let (payload, _) = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
-        guard case .versions(let versions) = payload else { throw SecretError(.internal, "cache payload mismatch") }
+        let answer = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
+        guard case .versions(let versions) = answer.value else {
+            throw SecretError(.internal, "cache payload mismatch")
+        }
         return versions
     }
 
@@ -319,7 +324,7 @@ public actor CachingSecretStore: SecretStore {
         let upstream = self.upstream
         let timeout = policy.backendTimeout
         do {
-            return try await firstOf({ await upstream.health() }, orAfter: timeout, on: clock) {
+            return try await firstOf(call: { await upstream.health() }, orAfter: timeout, on: clock) {
                 HealthReport(healthy: false, detail: "no answer to the health check within \(timeout.seconds)s")
             }
         } catch {
@@ -376,11 +381,11 @@ public actor CachingSecretStore: SecretStore {
     private func lookup(
         _ key: CacheKey, reuse: Bool = true,
         fetch: @escaping @Sendable () async throws -> Payload
-    ) async throws -> (Payload, CacheOutcome) {
+    ) async throws -> CacheAnswer<Payload> {
         let now = clock.monotonicNow()
         var staleCandidate = false
         if reuse {
-            if let payload = try kept(key, fetch) { return (payload, .hit) }
+            if let payload = try kept(key, fetch) { return CacheAnswer(payload, .hit) }
             if let entry = entries[key], entry.payload != nil {
                 // At TTL 0 only the listings of the coalescing window are kept: nothing to serve stale.
                 staleCandidate =
@@ -389,29 +394,29 @@ public actor CachingSecretStore: SecretStore {
             }
         }
         stats.misses += 1
-        let task = flightTask(key, fetch: fetch)
+        let flight = flight(key, fetch: fetch)
         do {
-            // Each tuple is built after its await: see `PathAnswer`.
+            // Each answer is built after its await: see `CacheAnswer`.
             guard staleCandidate else {
-                let payload = try await task.value
-                return (payload, .miss)
+                let payload = try await flight.value
+                return CacheAnswer(payload, .miss)
             }
             // A call already known to be slow is not waited for again: one grace per call, not per reader.
-            if !slowFlights.contains(key), let payload = try await firstWithin(policy.staleGrace, task) {
-                return (payload, .miss)
+            if !slowFlights.contains(key), let payload = try await firstWithin(policy.staleGrace, flight) {
+                return CacheAnswer(payload, .miss)
             }
             // The backend is slow: the reader gets the last value now; the call goes on and
             // refreshes the entry when it answers.
             if inflight[key] != nil { slowFlights.insert(key) }
-            if let stale = staleValue(for: key, reason: "backend slow") { return (stale, .stale) }
-            let payload = try await task.value
-            return (payload, .miss)
+            if let stale = staleValue(for: key, reason: "backend slow") { return CacheAnswer(stale, .stale) }
+            let payload = try await flight.value
+            return CacheAnswer(payload, .miss)
         } catch {
             let failure = SecretError.from(error)
             if failure.code == .unavailable || failure.code == .internal,
                 let stale = staleValue(for: key, reason: "backend failed")
             {
-                return (stale, .stale)
+                return CacheAnswer(stale, .stale)
             }
             throw failure
         }
@@ -440,10 +445,10 @@ public actor CachingSecretStore: SecretStore {
         return payload
     }
 
-    /// The task's value if it comes within `grace`, nil if not. Never waits longer than `grace`:
+    /// The call's answer if it comes within `grace`, nil if not. Never waits longer than `grace`:
     /// the call goes on without this reader.
-    private func firstWithin(_ grace: Duration, _ task: Task<Payload, any Error>) async throws -> Payload? {
-        try await firstOf({ try await task.value }, orAfter: grace, on: clock) { nil }
+    private func firstWithin(_ grace: Duration, _ flight: Race<Payload>) async throws -> Payload? {
+        try await firstOf({ try await flight.value }, orAfter: grace, on: clock) { nil }
     }
 
     /// The last value for `key` if it is not too old to serve.
@@ -463,34 +468,54 @@ public actor CachingSecretStore: SecretStore {
     }
 
     /// The one upstream call for `key`: joined if one is running, refused while the breaker is
-    /// open. The task stores its own answer, so it completes even when no reader waits any more.
-    func flightTask(
+    /// open. Two tasks: the call, which knows its deadline (`CallDeadline`), and the deadline's
+    /// timer; whichever ends first gives the answer to every reader, stores it and stops the other.
+    /// So the call completes even when no reader waits any more, and a call that ignores its
+    /// cancellation cannot hold a reader past the deadline.
+    func flight(
         _ key: CacheKey, refreshing: Bool = false,
         fetch: @escaping @Sendable () async throws -> Payload
-    ) -> Task<Payload, any Error> {
+    ) -> Race<Payload> {
         if let running = inflight[key] { return running }
         guard breaker.allow(at: clock.monotonicNow()) else {
             stats.breakerRejections += 1
-            return Task { throw SecretError(.unavailable, "backend circuit open after repeated failures") }
+            return Race(finished: .failure(SecretError(.unavailable, "backend circuit open after repeated failures")))
         }
         stats.backendCalls += 1
         let timeout = policy.backendTimeout
         let clock = self.clock
-        let task = Task {
+        let deadline = clock.monotonicNow() + timeout
+        let race = Race<Payload>()
+        // Detached: neither starts on this actor only to leave it at once; each comes back to it
+        // once, with its answer.
+        let work = Task.detached { [weak self] in
+            let result: Result<Payload, SecretError>
             do {
-                let payload = try await firstOf(fetch, orAfter: timeout, on: clock) {
-                    throw SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
-                }
-                self.finish(key, .success(payload), refreshing: refreshing)
-                return payload
+                let payload = try await CallDeadline.$enclosing.withValue(deadline) { try await fetch() }
+                result = .success(payload)
             } catch {
-                let failure = SecretError.from(error)
-                self.finish(key, .failure(failure), refreshing: refreshing)
-                throw failure
+                result = .failure(SecretError.from(error))
             }
+            await self?.settle(key, race, result, refreshing: refreshing)
         }
-        inflight[key] = task
-        return task
+        let timer = Task.detached { [weak self] in
+            do { try await clock.sleep(for: timeout) } catch { return }
+            let late = SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
+            await self?.settle(key, race, .failure(late), refreshing: refreshing)
+        }
+        race.onLoss([{ work.cancel() }, { timer.cancel() }])
+        inflight[key] = race
+        return race
+    }
+
+    /// The first answer of `race` (the call's or its deadline's) is stored and given to its readers;
+    /// a later one changes nothing.
+    private func settle(
+        _ key: CacheKey, _ race: Race<Payload>, _ result: Result<Payload, SecretError>, refreshing: Bool
+    ) {
+        // The readers it wakes wait for this actor, so they find the answer stored.
+        guard race.finish(result.mapError { $0 as any Error }) else { return }
+        finish(key, result, refreshing: refreshing)
     }
 
     private func finish(_ key: CacheKey, _ result: Result<Payload, SecretError>, refreshing: Bool) {
@@ -544,7 +569,7 @@ public actor CachingSecretStore: SecretStore {
             clock.monotonicNow() - entry.fetchedAt >= entry.lifetime * policy.refreshAheadFraction
         else { return }
         stats.refreshes += 1
-        _ = flightTask(key, refreshing: true, fetch: fetch)
+        _ = flight(key, refreshing: true, fetch: fetch)
     }
 
     /// The one upstream call that answers `key`.
@@ -680,7 +705,7 @@ public actor CachingSecretStore: SecretStore {
         let upstream = self.upstream
         do {
             let timeout = policy.backendTimeout
-            let value = try await firstOf({ try await body(upstream) }, orAfter: timeout, on: clock) {
+            let value = try await firstOf(call: { try await body(upstream) }, orAfter: timeout, on: clock) {
                 throw SecretError(.unavailable, "backend call took longer than \(timeout.seconds)s")
             }
             breaker.recordSuccess()

@@ -11,71 +11,112 @@ public func firstOf<T: Sendable>(
     _ late: @escaping @Sendable () throws -> T
 ) async throws -> T {
     let race = Race<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let work = Task {
-                do {
-                    race.finish(.success(try await body()))
-                } catch {
-                    race.finish(.failure(error))
-                }
-            }
-            let timer = Task {
-                do { try await clock.sleep(for: timeout) } catch { return }
-                race.finish(Result { try late() })
-            }
-            race.start(continuation, losers: [{ work.cancel() }, { timer.cancel() }])
+    let work = Task {
+        do {
+            race.finish(.success(try await body()))
+        } catch {
+            race.finish(.failure(error))
         }
+    }
+    let timer = Task {
+        do { try await clock.sleep(for: timeout) } catch { return }
+        race.finish(Result { try late() })
+    }
+    race.onLoss([{ work.cancel() }, { timer.cancel() }])
+    return try await withTaskCancellationHandler {
+        try await race.value
     } onCancel: {
         race.finish(.failure(CancellationError()))
     }
 }
 
-/// One answer, given once: the first `finish` wins, resumes the waiter and cancels the others. The
-/// answer is kept only until the waiter has it, so a value does not outlive its reader here.
-private final class Race<T: Sendable>: Sendable {
+/// `firstOf` for one backend call: `body` runs knowing when this race will answer its reader and
+/// cancel it (`CallDeadline.enclosing`), so a layer below that would race the same or a later
+/// deadline (the HTTP layer's) leaves it to this one instead of arming a second timer and two more
+/// tasks per call.
+public func firstOf<T: Sendable>(
+    call body: @escaping @Sendable () async throws -> T,
+    orAfter timeout: Duration,
+    on clock: any TimeSource,
+    _ late: @escaping @Sendable () throws -> T
+) async throws -> T {
+    let deadline = clock.monotonicNow() + timeout
+    return try await firstOf(
+        { try await CallDeadline.$enclosing.withValue(deadline) { try await body() } }, orAfter: timeout, on: clock,
+        late)
+}
+
+/// The deadline of the backend call this task works for, set by `firstOf(call:orAfter:on:_:)`: by
+/// then a race above has answered the reader and cancelled this task. On the monotonic time of
+/// `SystemTimeSource`, which every production `TimeSource` reads.
+///
+/// Task-locals pass to unstructured tasks too, which that cancellation does not reach: work a call
+/// starts for others to share (a login, a credential fetch) runs in `Task.detached`, so that its
+/// HTTP calls race their own deadlines.
+public enum CallDeadline {
+    @TaskLocal public static var enclosing: Duration?
+}
+
+/// One answer, given once: the first `finish` wins, resumes every waiter and cancels the losers.
+/// A waiter that comes after it gets the same answer, which is kept until the race itself goes
+/// (with the tasks that finish it, which end with it).
+final class Race<T: Sendable>: Sendable {
     private struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var finished = false
-        /// An answer that came before the waiter did.
-        var early: Result<T, any Error>?
+        var result: Result<T, any Error>?
+        var waiters: [CheckedContinuation<T, any Error>] = []
         var losers: [@Sendable () -> Void] = []
     }
 
     private let state = Mutex(State())
 
-    func start(_ continuation: CheckedContinuation<T, any Error>, losers: [@Sendable () -> Void]) {
-        let early = state.withLock { state -> Result<T, any Error>? in
-            if state.finished {
-                defer { state.early = nil }
-                return state.early
-            }
-            state.continuation = continuation
-            state.losers = losers
-            return nil
+    init() {}
+
+    /// A race already decided: `result` is its answer.
+    init(finished result: Result<T, any Error>) {
+        state.withLock { $0.result = result }
+    }
+
+    /// Whether an answer has been given.
+    var isFinished: Bool { state.withLock { $0.result != nil } }
+
+    /// What to stop once an answer is given; stopped at once when one already is.
+    func onLoss(_ losers: [@Sendable () -> Void]) {
+        let late = state.withLock { state -> Bool in
+            guard state.result == nil else { return true }
+            state.losers += losers
+            return false
         }
-        if let early {
-            for cancel in losers { cancel() }
-            continuation.resume(with: early)
+        if late { for cancel in losers { cancel() } }
+    }
+
+    /// The answer, when it comes.
+    var value: T {
+        get async throws {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let result = state.withLock { state -> Result<T, any Error>? in
+                    if state.result == nil { state.waiters.append(continuation) }
+                    return state.result
+                }
+                if let result { continuation.resume(with: result) }
+            }
         }
     }
 
-    func finish(_ result: Result<T, any Error>) {
-        let (continuation, losers) = state.withLock {
-            state -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
-            guard !state.finished else { return (nil, []) }
-            state.finished = true
-            guard let continuation = state.continuation else {
-                state.early = result
-                return (nil, [])
-            }
+    /// Gives `result` as the answer unless one was given; returns whether it was this one.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let won = state.withLock { state -> ([CheckedContinuation<T, any Error>], [@Sendable () -> Void])? in
+            guard state.result == nil else { return nil }
+            state.result = result
             defer {
-                state.continuation = nil
+                state.waiters = []
                 state.losers = []
             }
-            return (continuation, state.losers)
+            return (state.waiters, state.losers)
         }
+        guard let (waiters, losers) = won else { return false }
         for cancel in losers { cancel() }
-        continuation?.resume(with: result)
+        for waiter in waiters { waiter.resume(with: result) }
+        return true
     }
 }

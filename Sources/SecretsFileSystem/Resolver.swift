@@ -240,13 +240,13 @@ final class Resolver: Sendable {
     private func read(_ path: SecretPath, version: String?, outcome: OutcomeRecorder?) async throws -> Secret {
         guard let outcome else { return try await store.read(path, version: version) }
         if outcome.keptOnly {
-            guard version == nil, let (secret, how) = try await store.readKept(path) else { throw Self.notKept }
-            outcome.value = how
-            return secret
+            guard version == nil, let kept = try await store.readKept(path) else { throw Self.notKept }
+            outcome.value = kept.outcome
+            return kept.value
         }
-        let (secret, how) = try await store.readWithOutcome(path, version: version)
-        outcome.value = how
-        return secret
+        let answer = try await store.readWithOutcome(path, version: version)
+        outcome.value = answer.outcome
+        return answer.value
     }
 
     /// What a resolution that may not read the store (`OutcomeRecorder.keptOnly`) throws when it

@@ -94,6 +94,13 @@ public final class HTTPLayer: Sendable {
         guard remaining > .zero else { throw SecretError(.unavailable, Self.timedOut) }
         let exchange = self.exchange
         do {
+            // A call the cache bounds (`CallDeadline`) is answered and cancelled by the cache's race
+            // by then, and the cancellation reaches the request: a race here too would only arm a
+            // second timer and start two more tasks per call. A shorter deadline (one node's share
+            // of a call, a probe) still gets its own.
+            if let enclosing = CallDeadline.enclosing, enclosing <= deadline {
+                return try await exchange(request)
+            }
             return try await firstOf({ try await exchange(request) }, orAfter: remaining, on: clock) {
                 throw SecretError(.unavailable, Self.timedOut)
             }

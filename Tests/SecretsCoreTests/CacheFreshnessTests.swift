@@ -179,7 +179,8 @@ import Testing
         #expect(try await f.cache.readKept(path("x/s")) == nil)
         f.upstream.listCurrent(true)
         _ = try await f.cache.list(path("x"))
-        let (secret, outcome) = try #require(try await f.cache.readKept(path("x/s")))
+        let kept = try #require(try await f.cache.readKept(path("x/s")))
+        let (secret, outcome) = (kept.value, kept.outcome)
         #expect(text(of: secret) == "listed" && outcome == .hit)
         #expect(await f.cache.statistics().hits == 1)
         // Past its TTL it is not fresh: a kept read gives nothing rather than a stale value or a fetch.

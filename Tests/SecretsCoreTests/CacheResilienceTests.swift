@@ -156,6 +156,17 @@ import Testing
         #expect(f.upstream.calls.reads == 2)
     }
 
+    @Test func theCallKnowsItsDeadlineSoTheLayersBelowRaceNoSecondOne() async throws {
+        let f = CacheFixture(policy: CachePolicy(ttl: .seconds(100), backendTimeout: .seconds(2)))
+        f.upstream.set(path("a"), "one")
+        f.clock.advance(by: .seconds(7))
+        let start = f.clock.monotonicNow()
+        #expect(try await f.read("a") == "one")
+        #expect(f.upstream.calls.readDeadlines == [start + .seconds(2)])
+        // Its one timer is gone with the answer.
+        #expect(await eventually { f.clock.sleeperCount == 0 })
+    }
+
     @Test func anExpiredValueIsServedStaleAfterTheGraceAndTheSlowCallStillRefreshesIt() async throws {
         let f = CacheFixture(
             policy: CachePolicy(

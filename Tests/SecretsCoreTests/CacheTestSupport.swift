@@ -32,7 +32,8 @@ struct CacheFixture {
     }
 
     func outcome(_ string: String) async throws -> (String?, CacheOutcome) {
-        let (secret, outcome) = try await cache.readWithOutcome(path(string), version: nil)
+        let answer = try await cache.readWithOutcome(path(string), version: nil)
+        let (secret, outcome) = (answer.value, answer.outcome)
         return (text(of: secret), outcome)
     }
 

@@ -89,12 +89,13 @@ final class CountingStore: SecretStore {
         await Prefetch(patterns: ["a/**", "top"]).run(into: cache, clock: clock, logger: logger)
         let before = store.reads
         for name in ["a/x", "a/y", "a/sub/z", "top"] {
-            let (secret, outcome) = try await cache.readWithOutcome(path(name), version: nil)
+            let answer = try await cache.readWithOutcome(path(name), version: nil)
+            let (secret, outcome) = (answer.value, answer.outcome)
             #expect(outcome == .hit, "\(name)")
             #expect(text(of: secret) == "value of \(name)")
         }
         #expect(store.reads == before)
-        #expect(try await cache.readWithOutcome(path("b/w"), version: nil).1 == .miss)
+        #expect(try await cache.readWithOutcome(path("b/w"), version: nil).outcome == .miss)
     }
 
     @Test func aStoreWithAListingOfVersionsIsNotWalkedFolderByFolder() async throws {
@@ -109,7 +110,7 @@ final class CountingStore: SecretStore {
         #expect(try await cache.list(path("a/sub")) == Listing(secrets: ["z"]))
         #expect(try await cache.list(.root) == Listing(secrets: ["top"], folders: ["a", "b", "c"]))
         #expect(store.counts.lists.isEmpty)
-        #expect(try await cache.readWithOutcome(path("a/sub/z"), version: nil).1 == .hit)
+        #expect(try await cache.readWithOutcome(path("a/sub/z"), version: nil).outcome == .hit)
     }
 
     @Test func aSecretThatFailsIsCountedAndReadOnDemandLater() async throws {
@@ -119,7 +120,7 @@ final class CountingStore: SecretStore {
         #expect(figures.matched == 2)
         #expect(figures.read == 1)
         #expect(figures.failed == 1)
-        #expect(try await cache.readWithOutcome(path("a/x"), version: nil).1 == .hit)
+        #expect(try await cache.readWithOutcome(path("a/x"), version: nil).outcome == .hit)
         await #expect(throws: SecretError.self) { try await cache.read(path("a/y")) }
     }
 
@@ -149,7 +150,7 @@ final class CountingStore: SecretStore {
         #expect(changes.all == [.secret(path("b/w"), version: nil)])
         // Confirmed at 60 s, so fresh until 160 s although first read at 0.
         clock.advance(by: .seconds(90))
-        #expect(try await cache.readWithOutcome(path("a/x"), version: nil).1 == .hit)
+        #expect(try await cache.readWithOutcome(path("a/x"), version: nil).outcome == .hit)
         #expect(text(of: try await cache.read(path("b/w"))) == "changed")
         #expect(await cache.statistics().confirmedFresh == 1)
     }

@@ -28,6 +28,8 @@ final class StoreDouble: SecretStore {
         var versions = 0
         var writes = 0
         var rotations = 0
+        /// The deadline each read was told it has (`CallDeadline.enclosing`).
+        var readDeadlines: [Duration?] = []
     }
 
     private struct State {
@@ -77,6 +79,7 @@ final class StoreDouble: SecretStore {
         let gate = state.withLock { state in
             state.calls.reads += 1
             state.calls.readsByPath[path, default: 0] += 1
+            state.calls.readDeadlines.append(CallDeadline.enclosing)
             return state.gate
         }
         if let gate { await gate.wait() }

@@ -111,6 +111,36 @@ import Testing
         script.release()
     }
 
+    @Test func aCallTheCacheBoundsLeavesTheDeadlineToItButAShorterOneGetsItsOwn() async throws {
+        let clock = ManualTimeSource()
+        let script = Script([.hang])
+        let http = layer(script, clock: clock)
+        // The cache's race answers the reader at 5 s and cancels the call: a send whose own deadline is
+        // no sooner arms no timer of its own.
+        let cacheDeadline = clock.monotonicNow() + .seconds(5)
+        let bounded = Task {
+            try await CallDeadline.$enclosing.withValue(cacheDeadline) {
+                try await http.send(Self.get, deadline: http.deadline(after: .seconds(5)))
+            }
+        }
+        await until { script.hungCount == 1 }
+        for _ in 0..<100 { await Task.yield() }
+        #expect(clock.sleeperCount == 0, "a second timer for the same deadline")
+        script.release()
+        #expect(try await bounded.value.status == 200)
+
+        // One node's share of the call (a shorter deadline) is raced here: the cache's would come too late.
+        let share = Task {
+            try await CallDeadline.$enclosing.withValue(cacheDeadline) {
+                try await http.send(Self.get, deadline: http.deadline(after: .seconds(1)))
+            }
+        }
+        await until { clock.sleeperCount == 1 && script.hungCount == 1 }
+        clock.advance(by: .seconds(1))
+        await #expect(throws: SecretError(.unavailable, "timed out")) { try await share.value }
+        script.release()
+    }
+
     @Test func aPassedDeadlineSendsNothing() async {
         let clock = ManualTimeSource()
         let script = Script([.answer(200)])
