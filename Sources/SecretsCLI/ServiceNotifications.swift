@@ -146,7 +146,17 @@ enum DaemonReadiness {
             received += buffer[0..<count]
         }
         close(readEnd)
-        if let verdict = DaemonVerdict(decoding: String(decoding: received, as: UTF8.self)) { return verdict }
+        if let verdict = DaemonVerdict(decoding: String(decoding: received, as: UTF8.self)) {
+            // A daemon that failed says so before it unmounts and exits: answer once it is gone, so
+            // the caller (a CSI publish, an fstab retry) finds no mount of it, and it is reaped.
+            if case .failed = verdict {
+                for _ in 0..<500 {
+                    guard case .running = ChildExit.poll(pid) else { break }
+                    usleep(20_000)
+                }
+            }
+            return verdict
+        }
         // No line: the daemon died first. Its status is still the answer, if it has one.
         polling: for _ in 0..<50 {
             switch ChildExit.poll(pid) {
