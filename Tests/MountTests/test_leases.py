@@ -284,6 +284,10 @@ def test_bad_lease_entries_refuse_the_mount_with_one_line(env, tmp_path):
         ("leases:\n  - path: db/app\n    read: database/creds/app\n    colour: blue\n", "colour"),
         ("leases:\n  - path: db/app\n    read: a/creds/x\n  - path: db/app/x\n    read: a/creds/y\n", "overlap"),
         ("leases:\n  - path: db/app\n    read: database/creds/app\n    revoke: maybe\n", "true or false"),
+        # SSH certificate entries (`sign:`), refused the same way.
+        ("leases:\n  - path: ssh/a\n    sign: ssh/sign/a\n    read: db/creds/a\n", "not both"),
+        ("leases:\n  - path: ssh/a\n    sign: ssh/sign/a\n    public_key: /nonexistent/k.pub\n", "public_key"),
+        ("leases:\n  - path: ssh/a\n    read: db/creds/a\n    principals: [x]\n", "SSH certificates"),
     ]:
         config = tmp_path / f"{unique('bad-')}.yaml"
         config.write_text(text)
