@@ -253,6 +253,20 @@ def test_kubelet_publishes_an_inline_volume_from_the_local_store(world, csi):
     assert not list((plugin.state / "volumes").iterdir())
 
 
+def test_another_user_cannot_reach_the_plugins_socket(world, csi):
+    """Whoever connects to the socket can publish with the operator's configs: only root may."""
+    plugin = start_plugin(world, csi)
+    assert plugin.socket.stat().st_mode & 0o777 == 0o600
+    probe = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+             "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    sys.exit(13)\n")
+    stranger = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                               "-c", probe, str(plugin.socket)], capture_output=True, timeout=30)
+    assert stranger.returncode == 13, stranger.stderr
+    # The probe itself works: root connects.
+    root = subprocess.run(["/usr/bin/python3", "-c", probe, str(plugin.socket)], capture_output=True, timeout=30)
+    assert root.returncode == 0, root.stderr
+
+
 def test_bad_requests_get_the_spec_codes_and_name_no_value(world, csi):
     environment, _ = world
     environment.put("app/db", "local-db-password-1234")
