@@ -21,7 +21,8 @@ import Testing
             key = iam.create_access_key(UserName="secretsfs-reader")["AccessKey"]
             print(key["AccessKeyId"], key["SecretAccessKey"])
             """
-        let (status, output) = try await runProcess("/usr/bin/env", ["python3", "-c", script, moto.endpoint])
+        let run = try await ProgramRun.run("/usr/bin/env", ["python3", "-c", script, moto.endpoint])
+        let (status, output) = (run.status, run.output)
         let parts = output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard status == 0, parts.count == 2 else { throw TestSetupError(description: "IAM seeding failed (\(status))") }
         let reset = try await moto.curl([
@@ -98,7 +99,7 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         let error = await expectError(.unavailable) { _ = try await store.read(path("anything")) }
-        #expect(clock.now - start < .seconds(10), "gave up at the 1 s deadline, not after a hang")
+        #expect(clock.now - start < .seconds(30), "gave up at the 1 s deadline, not after a hang")
         #expect(error?.path == path("anything"))
     }
 }

@@ -291,7 +291,9 @@ final class PythonFileServer {
         try process.run()
         let server = PythonFileServer(process: process, url: "http://127.0.0.1:\(port)")
         for _ in 0..<100 {
-            if try await runProcess("/usr/bin/env", ["curl", "-fsS", "-o", "/dev/null", server.url + "/"]).status == 0 {
+            if try await ProgramRun.run("/usr/bin/env", ["curl", "-fsS", "-o", "/dev/null", server.url + "/"]).status
+                == 0
+            {
                 return server
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -32,7 +32,8 @@ func boto3(_ service: String, _ endpoint: String, _ code: String) async throws -
         ssm = sm = client
         \(code)
         """
-    let (status, output) = try await runProcess("/usr/bin/env", ["python3", "-c", script, endpoint])
+    let run = try await ProgramRun.run("/usr/bin/env", ["python3", "-c", script, endpoint])
+    let (status, output) = (run.status, run.output)
     guard status == 0 else { throw TestSetupError(description: "boto3 \(service) script failed (\(status))") }
     return output
 }

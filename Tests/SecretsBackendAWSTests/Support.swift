@@ -118,44 +118,8 @@ final class OwnMoto {
 
     @discardableResult
     func curl(_ arguments: [String]) async throws -> Int32 {
-        try await runProcess("/usr/bin/env", ["curl"] + arguments).status
+        try await ProgramRun.run("/usr/bin/env", ["curl"] + arguments).status
     }
-}
-
-/// Runs a program to its end; its output is returned, never printed.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
-    -> (status: Int32, output: String)
-{
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// A port nothing listens on right now, found by binding port 0 on 127.0.0.1.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestSetupError(description: "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestSetupError(description: "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A temporary directory removed at the end of the test.

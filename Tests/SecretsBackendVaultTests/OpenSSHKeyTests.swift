@@ -1,4 +1,5 @@
 import Foundation
+import SecretStoreConformance
 import SecretsCore
 import Testing
 
@@ -40,7 +41,7 @@ import Testing
     }
 
     /// The real reader: `ssh-keygen -y` prints the public key of the file (where OpenSSH is installed).
-    @Test func sshKeygenReadsTheFile() throws {
+    @Test func sshKeygenReadsTheFile() async throws {
         let keygen = "/usr/bin/ssh-keygen"
         guard FileManager.default.isExecutableFile(atPath: keygen) else { return }
         var seed = (0..<32).map { UInt8($0 * 7 & 0xFF) }
@@ -51,16 +52,9 @@ import Testing
         #expect(
             FileManager.default.createFile(
                 atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: keygen)
-        process.arguments = ["-y", "-f", file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(printed)")
+        let run = try await ProgramRun.run(keygen, ["-y", "-f", file.path])
+        let printed = run.output
+        #expect(run.status == 0, "ssh-keygen -y exited \(run.status)")
         let expected = key.publicLine(comment: "secretsfs:x").split(separator: " ").prefix(2)
         #expect(printed.split(separator: " ").prefix(2) == expected, "\(printed)")
     }

@@ -128,7 +128,7 @@ struct VaultAuthTests {
     @Test func jwtLoginWithGeneratedKeyPair() async throws {
         let api = try TestEnvironment.plain()
         let (mount, policy, value) = try await readOnlySetup(api)
-        let signed = try run("/usr/bin/env", ["python3", "-c", jwtScript])
+        let signed = try await ProgramRun.run("/usr/bin/env", ["python3", "-c", jwtScript]).output
         let lines = signed.split(separator: "\n", omittingEmptySubsequences: false)
         guard let separator = lines.firstIndex(of: "--JWT--") else {
             throw VaultAPI.Failure(description: "the JWT helper printed no token")

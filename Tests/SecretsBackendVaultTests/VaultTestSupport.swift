@@ -180,20 +180,9 @@ func temporaryFile(_ contents: String) throws -> String {
     return path
 }
 
-func freePort() throws -> Int {
-    let output = try run(
-        "/usr/bin/env",
-        [
-            "python3", "-c",
-            "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()",
-        ])
-    guard let port = Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-        throw VaultAPI.Failure(description: "no free port")
-    }
-    return port
-}
-
-/// Runs a program to completion and returns its standard output; a non-zero exit fails.
+/// Runs a program to completion and returns its standard output; a non-zero exit fails. Blocks its
+/// thread: only for a caller that must stay synchronous (a rotation's `generate`); others use
+/// `ProgramRun`.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
     let process = Process()
