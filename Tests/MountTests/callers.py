@@ -5,6 +5,8 @@ tests, which judge what such a reader may see."""
 import json
 import os
 
+from daemon import json_lines
+
 
 OTHER_UID = 4711
 OTHER_GID = 4711
@@ -63,6 +65,4 @@ def LIST(*paths):
 
 
 def audit_lines(audit):
-    if not audit.exists():
-        return []
-    return [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
+    return json_lines(audit)

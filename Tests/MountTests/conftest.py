@@ -172,12 +172,19 @@ def bao(tmp_path):
 
 @pytest.fixture
 def server(tmp_path):
-    """A private OpenBao whose file audit device logs every request it serves (`server.audit`), to
-    count what a mount asks."""
-    from peers import start_private_bao
-    audit = tmp_path / "audit.log"
-    server = start_private_bao(str(tmp_path), audit_log=str(audit))
-    server.audit = audit
+    """A private OpenBao whose file audit device logs every request it serves (`server.audit`,
+    `server.requests(path)`), to count what a mount asks."""
+    from peers import start_audited_bao
+    server = start_audited_bao(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def audited_bao(tmp_path_factory):
+    """`server`, one for a whole module: for suites whose engines each have a mount of their own."""
+    from peers import start_audited_bao
+    server = start_audited_bao(tmp_path_factory.mktemp("audited-bao"))
     yield server
     server.stop()
 

@@ -19,6 +19,15 @@ def wait_for(predicate, timeout, every=0.05):
     return predicate()
 
 
+def json_lines(path):
+    """The JSON lines of a log (an audit log, OpenBao's audit device); none while it does not exist."""
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
 def write_control(path, data):
     """One write(2) to a `.rotate` file; returns what write returned, raises OSError with the errno."""
     fd = os.open(path, os.O_WRONLY | os.O_TRUNC)

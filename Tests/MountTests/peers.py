@@ -7,6 +7,7 @@ checks secretsfs against what the store really holds."""
 
 import json
 import os
+import pathlib
 import secrets
 import signal
 import socket
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from daemon import write_control  # noqa: F401 (used by the backend mount tests)
+from daemon import json_lines, write_control  # noqa: F401 (write_control: used by the backend mount tests)
 
 AWS_REGION = "us-east-1"
 
@@ -193,6 +194,13 @@ class PrivateServer:
                 return
             time.sleep(0.01)
 
+    def requests(self, path, operation=None):
+        """How many requests for `path` (and `operation`) the audit device logged
+        (`start_audited_bao`)."""
+        return sum(1 for entry in json_lines(self.audit)
+                   if entry.get("type") == "request" and entry["request"].get("path") == path
+                   and operation in (None, entry["request"].get("operation")))
+
     def stop(self, sig=signal.SIGKILL):
         if self.process.poll() is None:
             self.process.send_signal(sig)
@@ -243,6 +251,15 @@ def start_private_bao(workdir, audit_log=None, port=None, token=None):
     server.vault = Vault(server.addr, token)
     _wait_ready(process, lambda: server.vault.request("GET", "sys/mounts/secret", expect=None)[0] == 200,
                 "bao server", log)
+    return server
+
+
+def start_audited_bao(workdir):
+    """A private OpenBao whose file audit device logs every request it serves (`.audit`, a Path), to
+    count what a mount asks with `.requests(path)`."""
+    audit = pathlib.Path(workdir) / "audit.log"
+    server = start_private_bao(str(workdir), audit_log=str(audit))
+    server.audit = audit
     return server
 
 

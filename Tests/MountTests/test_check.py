@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, is_mounted, wait_for
-from peers import aws_client, aws_environment, clean_environment, require, start_private_bao, unique
+from conftest import BIN, is_mounted
+from peers import aws_client, aws_environment, json_lines, require, unique
 from mounts import vault_backend, vault_env
 
 
@@ -184,34 +184,24 @@ def test_vault_empty_prefix_is_a_warning(env, vault):
     assert lines(result)[0].startswith("secretsfs: warning: nothing under --vault-prefix " + prefix)
 
 
-@pytest.fixture
-def counting_bao(tmp_path):
-    audit = tmp_path / "audit.log"
-    server = start_private_bao(str(tmp_path), audit_log=str(audit))
-    server.audit = audit
-    yield server
-    server.stop()
-
-
 def served(server):
-    with open(server.audit) as f:
-        entries = [json.loads(line) for line in f]
+    entries = json_lines(server.audit)
     return [f"{e['request'].get('operation')} {e['request'].get('path')}" for e in entries if e.get("type") == "request"]
 
 
-def test_a_mount_of_an_empty_prefix_warns_once_in_the_log_and_status_at_no_extra_request(env, counting_bao):
+def test_a_mount_of_an_empty_prefix_warns_once_in_the_log_and_status_at_no_extra_request(env, server):
     """Item 9: the warning comes from the root listing a reader makes anyway; the mount asks OpenBao
     for nothing more than a mount of a prefix that holds something."""
-    vault = counting_bao.vault
+    vault = server.vault
     env.plant(vault.token, "check-full-value-01")
     vault.put("full/key", {"value": "check-full-value-01"})
     counts = {}
     for prefix in ("full", "empty"):
-        before = len(served(counting_bao))
+        before = len(served(server))
         m = env.mount(backend=vault_backend(vault, "--vault-prefix", prefix), env=vault_env(vault.token))
         listed = [name for name in os.listdir(m.path) if not name.startswith(".")]
         assert listed == (["key"] if prefix == "full" else [])
-        counts[prefix] = served(counting_bao)[before:]
+        counts[prefix] = served(server)[before:]
         if prefix == "empty":
             os.listdir(m.path)
             status = json.loads(m.read(".status"))

@@ -4,7 +4,6 @@ what it never had — shows it in `.status`, and recovers by itself when the ser
 reads in flight answers them and unmounts cleanly."""
 
 import errno
-import json
 import os
 import re
 import signal
@@ -14,6 +13,7 @@ import time
 import pytest
 
 from conftest import fresh_status, is_mounted, wait_for
+from daemon import json_lines
 from mounts import mount_vault, put_vault_secret
 
 
@@ -72,9 +72,7 @@ def test_a_hung_server_gets_stale_values_at_once_eio_within_the_deadline_and_ser
 
 
 def audit_events(audit):
-    if not audit.exists():
-        return []
-    return [json.loads(line) for line in audit.read_text().splitlines() if line.strip()]
+    return json_lines(audit)
 
 
 def write_control(path, data):

@@ -61,7 +61,6 @@ def REACH(*targets):
 def test_lease_files_obey_mode_and_group_and_the_lease_memfd_is_out_of_reach(shared_env, bao, postgres):
     env = shared_env
     server = bao()
-    server.audit = None  # no request is counted here
     engine = Engine(server, postgres)
     config = env.workdir / f"{unique('leases-')}.yaml"
     config.write_text(f"""\

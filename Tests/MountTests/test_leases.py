@@ -16,24 +16,13 @@ import pytest
 
 from conftest import BIN, wait_for
 from db_engine import Engine, Postgres
-from peers import errno_of, start_private_bao, unique
+from peers import errno_of, start_audited_bao, unique
 from mounts import Inotifywait, mount_vault
 
 
 @pytest.fixture(scope="module")
 def postgres():
     server = Postgres()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def bao(tmp_path_factory):
-    """A private OpenBao with a file audit device: every request it serves is a line to count."""
-    work = tmp_path_factory.mktemp("leases-bao")
-    audit = str(work / "audit.log")
-    server = start_private_bao(str(work), audit_log=audit)
-    server.audit = audit
     yield server
     server.stop()
 
@@ -68,8 +57,8 @@ def assert_no_lease_id(env, m, engine):
 # MARK: 1. database credentials
 
 
-def test_credentials_log_in_and_unmount_revokes(env, bao, postgres):
-    engine = Engine(bao, postgres)
+def test_credentials_log_in_and_unmount_revokes(env, audited_bao, postgres):
+    engine = Engine(audited_bao, postgres)
     config = lease_config(env, f"""\
 leases:
   - path: db/app
@@ -77,7 +66,7 @@ leases:
     mode: 0440
 """)
     started = time.monotonic()
-    m = mount_vault(env, bao.vault, "--config", config)
+    m = mount_vault(env, audited_bao.vault, "--config", config)
     # Made on first use: nothing asked yet.
     assert engine.creds_reads() == 0
     assert sorted(name for name in os.listdir(m.p("db", "app")) if not name.startswith(".")) == ["password", "username"]
@@ -101,8 +90,8 @@ leases:
     assert not postgres.login(username, password)
 
 
-def test_revoke_false_keeps_the_user_and_prefetch_makes_it_at_mount(env, bao, postgres):
-    engine = Engine(bao, postgres)
+def test_revoke_false_keeps_the_user_and_prefetch_makes_it_at_mount(env, audited_bao, postgres):
+    engine = Engine(audited_bao, postgres)
     config = lease_config(env, f"""\
 leases:
   - path: db/app
@@ -110,7 +99,7 @@ leases:
     prefetch: true
     revoke: false
 """)
-    m = mount_vault(env, bao.vault, "--config", config)
+    m = mount_vault(env, audited_bao.vault, "--config", config)
     assert wait_for(lambda: engine.creds_reads() == 1, 20)
     assert wait_for(lambda: len(postgres.users_like(engine.prefix)) == 1, 20)
     username, password = credential(m)
@@ -126,8 +115,8 @@ leases:
 # MARK: 2. renewal and replacement
 
 
-def test_renewed_then_replaced_before_the_max_ttl_without_a_failed_login(env, bao, postgres):
-    engine = Engine(bao, postgres, default_ttl="6s", max_ttl="15s")
+def test_renewed_then_replaced_before_the_max_ttl_without_a_failed_login(env, audited_bao, postgres):
+    engine = Engine(audited_bao, postgres, default_ttl="6s", max_ttl="15s")
     marker = env.workdir / "changed"
     config = lease_config(env, f"""\
 leases:
@@ -146,7 +135,7 @@ on_change:
   - paths: ["db/app/*"]
     exec: ["/bin/sh", "-c", "echo x >> {marker}"]
 """)
-    m = mount_vault(env, bao.vault, "--config", config, "--cache-ttl", "2s")
+    m = mount_vault(env, audited_bao.vault, "--config", config, "--cache-ttl", "2s")
     watcher = Inotifywait(m.p("db", "app"))
     seen = []
     failures = []
@@ -190,14 +179,14 @@ on_change:
 # MARK: 3. lifetime
 
 
-def test_a_killed_worker_and_a_reload_keep_the_lease(env, bao, postgres):
-    engine = Engine(bao, postgres)
+def test_a_killed_worker_and_a_reload_keep_the_lease(env, audited_bao, postgres):
+    engine = Engine(audited_bao, postgres)
     config = lease_config(env, f"""\
 leases:
   - path: db/app
     read: {engine.mount}/creds/app
 """)
-    m = mount_vault(env, bao.vault, "--config", config)
+    m = mount_vault(env, audited_bao.vault, "--config", config)
     first = credential(m)
     env.planted.append(first[1].encode())
     old = m.worker_pid()
@@ -221,8 +210,7 @@ leases:
 
 
 def test_vault_unreachable_serves_until_the_lease_ends_then_eio(env, postgres, tmp_path):
-    server = start_private_bao(str(tmp_path), audit_log=str(tmp_path / "audit.log"))
-    server.audit = str(tmp_path / "audit.log")
+    server = start_audited_bao(tmp_path)
     try:
         engine = Engine(server, postgres, default_ttl="10s", max_ttl="1h")
         config = lease_config(env, f"""\
@@ -255,8 +243,8 @@ leases:
         server.stop()
 
 
-def test_a_role_that_does_not_exist_is_one_line_and_the_rest_serves(env, bao, postgres):
-    engine = Engine(bao, postgres)
+def test_a_role_that_does_not_exist_is_one_line_and_the_rest_serves(env, audited_bao, postgres):
+    engine = Engine(audited_bao, postgres)
     config = lease_config(env, f"""\
 leases:
   - path: db/app
@@ -264,7 +252,7 @@ leases:
   - path: db/nope
     read: {engine.mount}/creds/nope
 """)
-    m = mount_vault(env, bao.vault, "--config", config)
+    m = mount_vault(env, audited_bao.vault, "--config", config)
     assert errno_of(lambda: m.read("db", "nope", "password")) == 5
     assert errno_of(lambda: m.read("db", "nope", "password")) == 5
     username, password = credential(m)

@@ -15,33 +15,20 @@ import subprocess
 import tempfile
 import time
 
-import pytest
-
 from conftest import wait_for
-from peers import free_port, start_private_bao, unique
+from peers import free_port, unique
 from mounts import Inotifywait, mount_vault
 
 SSHD = "/usr/sbin/sshd"
 PRINCIPAL = "deploy"
 
 
-@pytest.fixture(scope="module")
-def bao(tmp_path_factory):
-    """A private OpenBao with a file audit device: every signing is a line to count."""
-    work = tmp_path_factory.mktemp("ssh-bao")
-    audit = str(work / "audit.log")
-    server = start_private_bao(str(work), audit_log=audit)
-    server.audit = audit
-    yield server
-    server.stop()
-
-
 class CA:
     """An SSH secrets engine of its own with a generated CA key and role `deploy` for user certificates."""
 
     def __init__(self, bao, ttl="30s", max_ttl="1h"):
+        self.bao = bao
         self.vault = bao.vault
-        self.audit = bao.audit
         self.mount = unique("ssh")
         self.vault.request("POST", f"sys/mounts/{self.mount}", {"type": "ssh"})
         self.vault.request("POST", f"{self.mount}/config/ca", {"generate_signing_key": True})
@@ -52,14 +39,7 @@ class CA:
 
     def signings(self):
         """How many signing requests the audit log holds for this engine's role."""
-        path = f"{self.mount}/sign/deploy"
-        count = 0
-        with open(self.audit) as f:
-            for line in f:
-                entry = json.loads(line)
-                if entry.get("type") == "request" and entry.get("request", {}).get("path") == path:
-                    count += 1
-        return count
+        return self.bao.requests(f"{self.mount}/sign/deploy")
 
 
 class Sshd:
@@ -157,8 +137,8 @@ def certificate_status(m, path):
     return status, next(lease for lease in json.loads(status)["leases"] if lease["path"] == path)
 
 
-def test_made_key_logs_in_and_is_signed_again_before_it_expires(env, bao):
-    ca = CA(bao, ttl="20s")
+def test_made_key_logs_in_and_is_signed_again_before_it_expires(env, audited_bao):
+    ca = CA(audited_bao, ttl="20s")
     sshd = Sshd(ca.public_key)
     try:
         config = ssh_config(env, f"""\
@@ -168,7 +148,7 @@ leases:
     principals: [{PRINCIPAL}]
 """)
         started = time.monotonic()
-        m = mount_vault(env, bao.vault, "--config", config)
+        m = mount_vault(env, audited_bao.vault, "--config", config)
         folder = m.p("ssh", "deploy")
         key, certificate = m.p("ssh", "deploy", "id"), m.p("ssh", "deploy", "id-cert.pub")
         assert sorted(name for name in os.listdir(folder) if not name.startswith(".")) == [
@@ -224,8 +204,8 @@ leases:
         sshd.stop()
 
 
-def test_a_killed_worker_and_a_reload_keep_the_key_and_certificate(env, bao):
-    ca = CA(bao)
+def test_a_killed_worker_and_a_reload_keep_the_key_and_certificate(env, audited_bao):
+    ca = CA(audited_bao)
     sshd = Sshd(ca.public_key)
     try:
         config = ssh_config(env, f"""\
@@ -236,7 +216,7 @@ leases:
     ttl: 10m
     prefetch: true
 """)
-        m = mount_vault(env, bao.vault, "--config", config)
+        m = mount_vault(env, audited_bao.vault, "--config", config)
         assert wait_for(lambda: ca.signings() == 1, 20)
         key, certificate = m.p("ssh", "deploy", "id"), m.p("ssh", "deploy", "id-cert.pub")
         before = read(key), read(certificate)
@@ -265,8 +245,8 @@ leases:
         sshd.stop()
 
 
-def test_a_configured_public_key_is_signed_and_no_private_key_is_shown(env, bao):
-    ca = CA(bao)
+def test_a_configured_public_key_is_signed_and_no_private_key_is_shown(env, audited_bao):
+    ca = CA(audited_bao)
     sshd = Sshd(ca.public_key)
     try:
         own = env.workdir / "own"
@@ -277,7 +257,7 @@ leases:
     sign: {ca.mount}/sign/deploy
     public_key: {own}.pub
 """)
-        m = mount_vault(env, bao.vault, "--config", config)
+        m = mount_vault(env, audited_bao.vault, "--config", config)
         assert sorted(name for name in os.listdir(m.p("ssh", "mine")) if not name.startswith(".")) == [
             "id-cert.pub", "id.pub"]
         assert read(m.p("ssh", "mine", "id.pub")).split()[:2] == read(f"{own}.pub").split()[:2]
