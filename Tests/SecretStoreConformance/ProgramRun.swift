@@ -20,7 +20,9 @@ public struct ProgramRun: Sendable {
         }
     }
 
-    private static func blocking(
+    /// `run`, on the calling thread: only for a caller that must stay synchronous (a rotation's
+    /// `generate` closure).
+    public static func blocking(
         _ executable: String, _ arguments: [String], environment: [String: String]?, input: String?
     ) throws -> ProgramRun {
         let process = Process()

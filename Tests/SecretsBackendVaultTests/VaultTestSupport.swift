@@ -180,27 +180,14 @@ func temporaryFile(_ contents: String) throws -> String {
     return path
 }
 
-/// Runs a program to completion and returns its standard output; a non-zero exit fails. Blocks its
-/// thread: only for a caller that must stay synchronous (a rotation's `generate`); others use
-/// `ProgramRun`.
+/// Runs a program to completion on this thread and returns its standard output; a non-zero exit fails.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    let stdin = Pipe()
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw VaultAPI.Failure(description: "\(arguments.first ?? executable) exited \(process.terminationStatus)")
+    let run = try ProgramRun.blocking(executable, arguments, environment: nil, input: input)
+    guard run.status == 0 else {
+        throw VaultAPI.Failure(description: "\(arguments.first ?? executable) exited \(run.status)")
     }
-    return String(decoding: data, as: UTF8.self)
+    return run.output
 }
 
 /// A process this test started and must stop: a bao dev server or a plain HTTP server.
