@@ -28,6 +28,29 @@ def json_lines(path):
         return []
 
 
+class ReadLog:
+    """The log a looping reader in a container writes, one `TIME ok|err DETAIL` line per read
+    (DETAIL: the value's hash, or the error)."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def lines(self):
+        """(time, ok, detail) for each read so far."""
+        if not os.path.exists(self.log):
+            return []
+        out = []
+        with open(self.log, errors="replace") as f:
+            for line in f.read().splitlines():
+                parts = line.split(" ", 2)
+                if len(parts) == 3 and parts[1] in ("ok", "err"):
+                    out.append((float(parts[0]), parts[1] == "ok", parts[2]))
+        return out
+
+    def since(self, t):
+        return [entry for entry in self.lines() if entry[0] >= t]
+
+
 def write_control(path, data):
     """One write(2) to a `.rotate` file; returns what write returned, raises OSError with the errno."""
     fd = os.open(path, os.O_WRONLY | os.O_TRUNC)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, ROOT, wait_for
+from daemon import ReadLog
 
 HELPER = ROOT / "scripts" / "lib" / "containers.sh"
 CONTAINERFILE = ROOT / "contrib" / "docker" / "Containerfile"
@@ -90,25 +91,6 @@ def mounts_under(path):
     prefix = os.path.realpath(path)
     with open("/proc/self/mountinfo") as f:
         return [line.split()[4] for line in f if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
-
-
-class Reader:
-    def __init__(self, name, log):
-        self.name, self.log = name, log
-
-    def lines(self):
-        """(time, ok, detail) for each read so far; detail is the hash or the error text."""
-        if not self.log.exists():
-            return []
-        out = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            parts = line.split(" ", 2)
-            if len(parts) == 3 and parts[1] in ("ok", "err"):
-                out.append((float(parts[0]), parts[1] == "ok", parts[2]))
-        return out
-
-    def since(self, t):
-        return [entry for entry in self.lines() if entry[0] >= t]
 
 
 class Setup:
@@ -181,7 +163,7 @@ class Setup:
         podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *user_flags,
                "-v", bind, "-v", f"{log_dir}:/log",
                BASE_IMAGE, "bash", "-c", READER_LOOP)
-        reader = Reader(name, log_dir / "reads.log")
+        reader = ReadLog(log_dir / "reads.log")
         assert wait_for(lambda: len(reader.lines()) >= 3, 15), f"reader {name} wrote no reads"
         return reader
 

@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 from conftest import ROOT, wait_for
+from daemon import ReadLog
 
 HELPER = ROOT / "scripts" / "lib" / "containers.sh"
 IMAGE = "localhost/secretsfs-systemd:cache"
@@ -63,7 +64,7 @@ class Machine:
         log = f"/log/reads-{self.readers}.log"
         subprocess.run([*PODMAN, "exec", "-d", self.name, "bash", "-c", READER_LOOP, "reader", path, log], check=True,
                        capture_output=True)
-        reader = Reader(self, self.logs / f"reads-{self.readers}.log")
+        reader = ReadLog(self.logs / f"reads-{self.readers}.log")
         assert wait_for(lambda: len(reader.lines()) >= 3, 20), f"the reader of {path} wrote no reads"
         return reader
 
@@ -77,24 +78,6 @@ class Machine:
             return state in ("running", "degraded")
         assert wait_for(up, timeout, every=0.5), \
             f"systemd did not finish booting: {self.run('systemctl --failed --no-legend', check=False).stdout}"
-
-
-class Reader:
-    def __init__(self, machine, log):
-        self.machine, self.log = machine, log
-
-    def lines(self):
-        if not self.log.exists():
-            return []
-        out = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            parts = line.split(" ", 2)
-            if len(parts) == 3 and parts[1] in ("ok", "err"):
-                out.append((float(parts[0]), parts[1] == "ok", parts[2]))
-        return out
-
-    def since(self, t):
-        return [e for e in self.lines() if e[0] >= t]
 
 
 def figures(entries, digest, start):
