@@ -1,6 +1,7 @@
 import Logging
-import SecretsCore
 import Synchronization
+
+@testable import SecretsCore
 
 /// A cache over a fresh double, on a clock that moves only when a test moves it.
 struct CacheFixture {
@@ -59,4 +60,28 @@ final class ChangeLog: Sendable {
         changes.withLock { $0.filter { if case .secret(_, version: nil) = $0.key { true } else { false } } }
     }
     func record(_ change: CacheChange) { changes.withLock { $0.append(change) } }
+}
+
+/// What the tests look at inside the cache; the production actor has no hooks for them.
+extension CachingSecretStore {
+    /// The cached current value of `path`, fresh or not, without asking the store or counting.
+    func peek(_ path: SecretPath) -> Secret? {
+        if case .secret(let secret)? = table[.secret(path, version: nil)]?.payload { return secret }
+        return nil
+    }
+
+    /// Waits until the refreshes queued so far have started and every running call has answered;
+    /// tests use it instead of sleeping. Needs `refreshAhead` running while anything is queued.
+    func waitForBackgroundWork() async {
+        while true {
+            if let flight = flights.running.values.first {
+                // The call takes itself out of `running` as its answer is given.
+                _ = try? await flight.value
+            } else if lifetimes.queued.isEmpty {
+                return
+            } else {
+                await Task.yield()
+            }
+        }
+    }
 }
