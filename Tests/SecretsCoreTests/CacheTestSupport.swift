@@ -13,7 +13,8 @@ struct CacheFixture {
     static let policy = CachePolicy(
         ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100, refreshJitter: 0)
 
-    /// `refreshAhead`: whether the cache's refresh-ahead service runs, as the mount runs it.
+    /// `refreshAhead`: whether the cache's refresh-ahead runs (the freshness service with nothing
+    /// else to do), as the mount runs it.
     /// `spread`: the cache's random draw, where in the cycle first answers' lifetimes start.
     init(
         policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true,
@@ -23,9 +24,17 @@ struct CacheFixture {
             upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"),
             random: spread)
         if refreshAhead {
-            let service = cache.refreshAhead
+            let service = freshness(.readAhead)
             Task { await service.run() }
         }
+    }
+
+    /// The freshness service of this cache with `strategy` (refresh-ahead runs in every strategy: a
+    /// fixture that runs one must not also run its own `refreshAhead`).
+    func freshness(_ strategy: FreshnessService.Strategy) -> FreshnessService {
+        FreshnessService(
+            cache: cache, prefetch: Prefetch(patterns: []), interval: nil, clock: clock,
+            logger: Logger(label: "secretsfs.tests.freshness"), strategy: strategy)
     }
 
     func read(_ string: String) async throws -> String? {
@@ -71,7 +80,7 @@ extension CachingSecretStore {
     }
 
     /// Waits until the refreshes queued so far have started and every running call has answered;
-    /// tests use it instead of sleeping. Needs `refreshAhead` running while anything is queued.
+    /// tests use it instead of sleeping. Needs the freshness service running while anything is queued.
     func waitForBackgroundWork() async {
         while true {
             if let flight = flights.running.values.first {

@@ -15,7 +15,7 @@ struct Lifetimes {
     /// Whether the freshness service fetches answers by the clock: then it, not a late read, starts
     /// refresh-ahead.
     var byTheClock = false
-    /// Keys handed to `refreshAhead` and not started yet: each is queued once.
+    /// Keys handed to `readAhead` and not started yet: each is queued once.
     var queued: Set<CacheKey> = []
 
     /// The fractional part of the golden ratio: steps by it fill [0, 1) most evenly at every count.
@@ -119,10 +119,10 @@ extension CachingSecretStore {
         lifetimes.expiries.insert(key, at: end - lifetimes.refreshLead)
     }
 
-    /// Refresh-ahead on a late read: the key's call is started by `refreshAhead`, once.
+    /// Refresh-ahead on a late read: the key's call is started by `readAhead`, once.
     func queueRefresh(_ key: CacheKey, fetch: @escaping @Sendable () async throws -> Payload) {
         guard !flights.isRunning(key), lifetimes.queued.insert(key).inserted else { return }
-        refreshAhead.submit { [weak self] in await self?.startRefresh(key, fetch: fetch) }
+        readAhead.submit { [weak self] in await self?.startRefresh(key, fetch: fetch) }
     }
 
     /// The queued refresh of `key`, unless a reader's call got there first or the entry went.

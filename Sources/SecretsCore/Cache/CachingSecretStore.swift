@@ -14,8 +14,8 @@ public actor CachingSecretStore: SecretStore {
     public nonisolated let descriptor: StoreDescriptor
     public nonisolated let upstream: any SecretStore
     public nonisolated let policy: CachePolicy
-    /// Starts the refreshes this cache asks for; the process runs it in its `ServiceGroup`.
-    public nonisolated let refreshAhead = RefreshAheadService()
+    /// The refreshes late reads ask for, which `FreshnessService` starts.
+    nonisolated let readAhead = ReadAheadQueue()
     let clock: any TimeSource
     let logger: Logger
     var table: EntryTable
@@ -43,7 +43,7 @@ public actor CachingSecretStore: SecretStore {
     }
 
     // A refresh-ahead service still running for a cache that is gone has nothing left to do.
-    deinit { refreshAhead.finish() }
+    deinit { readAhead.finish() }
 
     /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
     /// to drop what the kernel keeps, and to tell programs (`.events`, `on_change`) why.
@@ -128,7 +128,7 @@ public actor CachingSecretStore: SecretStore {
     }
 
     public func shutdown() async {
-        refreshAhead.finish()
+        readAhead.finish()
         lifetimes.removeAll()
         table.removeAll()
         coalescing?.forgetAll()
