@@ -119,6 +119,6 @@ extension Race {
             detached
             ? [Task.detached(operation: work), Task.detached(operation: timer)]
             : [Task(operation: work), Task(operation: timer)]
-        onLoss(tasks.map { task in { task.cancel() } })
+        onLoss(tasks.map { task -> @Sendable () -> Void in { task.cancel() } })
     }
 }

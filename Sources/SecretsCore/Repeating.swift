@@ -8,8 +8,9 @@ extension TimeSource {
         var wait = first
         while true {
             if wait > .zero {
+                let pause = wait
                 do {
-                    try await cancelWhenGracefulShutdown { try await self.sleep(for: wait) }
+                    try await cancelWhenGracefulShutdown { try await self.sleep(for: pause) }
                 } catch {
                     return
                 }

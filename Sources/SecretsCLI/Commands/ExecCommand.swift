@@ -76,9 +76,10 @@ struct ExecCommand: AsyncParsableCommand {
         let clock = factory.clock
         // Read through a cache whose answers live one poll: the freshness service reads the wanted
         // paths each poll (`FreshnessService.Watch`) and a new version found is a change event.
+        var policy = CachePolicy(ttl: poll.duration, refreshJitter: 0)
+        if let timeout = backend.backendTimeout?.duration { policy.backendTimeout = timeout }
         let store = CachingSecretStore(
-            upstream: try await factory.makeStore(), policy: CachePolicy(ttl: poll.duration, refreshJitter: 0),
-            clock: clock, logger: logger)
+            upstream: try await factory.makeStore(), policy: policy, clock: clock, logger: logger)
         let wanted = try mappings.map(Self.parse)
         let action = try Self.action(onChange)
         var values = try await Self.read(wanted, from: store)
