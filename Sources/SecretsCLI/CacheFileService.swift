@@ -68,10 +68,11 @@ struct CacheFileService: Service {
     static let interval: Duration = .seconds(10)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await clock.sleep(for: Self.interval) }
+        await clock.repeating(after: Self.interval) {
             await write()
+            return Self.interval
         }
+        await write()
     }
 
     func write() async {

@@ -10,9 +10,9 @@ import ServiceLifecycle
 /// A failing action never stops the mount.
 ///
 /// A change is seen only when the mount reads a secret, and a program that reloads on a change (nginx)
-/// reads its files only when it reloads. So the runner reads its watched secrets itself, through the
-/// cache, once per cache TTL (plus a random part of the refresh jitter, so a fleet does not call at
-/// once): a read of an expired entry fetches it, and a new version found becomes a change event.
+/// reads its files only when it reloads. So the runner has the freshness service read its watched
+/// secrets through the cache once per cache TTL (`watch`): a read of an expired entry fetches it, and
+/// a new version found becomes a change event, which the runner hears as any.
 struct ChangeActionRunner: Service, CustomStringConvertible {
     var actions: [ChangeAction]
     var cache: CachingSecretStore
@@ -37,15 +37,10 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
                 perform: { [self] paths in await self.perform(action, paths) })
         }
         await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        let batch = await subscription.next()
-                        if batch.isEmpty { continue }
-                        await route(batch, to: schedules)
-                    }
-                }
-                group.addTask { await keepFresh() }
+            while !Task.isCancelled {
+                let batch = await subscription.next()
+                if batch.isEmpty { continue }
+                await route(batch, to: schedules)
             }
         }
         subscription.close()
@@ -109,28 +104,11 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
 
     static let maxNames = 16 * 1024
 
-    /// Reads every watched secret through the cache once per TTL, so a change at the store is seen
-    /// though nobody reads the file. With caching off nothing is kept to compare, so nothing is polled.
-    private func keepFresh() async {
-        let ttl = cache.policy.ttl
-        guard ttl > .zero else { return }
-        let jitter = min(max(cache.policy.refreshJitter, 0), 1)
-        while !Task.isCancelled {
-            do {
-                try await clock.sleep(for: ttl + ttl * (jitter * min(max(random(), 0), 1)))
-            } catch { return }
-            for path in await watchedSecrets() {
-                if Task.isCancelled { return }
-                do {
-                    _ = try await cache.read(path, version: nil)
-                } catch let error as SecretError where error.code == .notFound {
-                    // A pattern naming a field (db/password) names the secret above it.
-                    if let parent = path.parent, !parent.isRoot { _ = try? await cache.read(parent, version: nil) }
-                } catch {
-                    // The cache logs and counts the failure; the next round tries again.
-                }
-            }
-        }
+    /// What the freshness service reads for the actions once per TTL, so a change at the store is
+    /// seen though nobody reads the file. With caching off nothing is kept to compare: nil.
+    var watch: FreshnessService.Watch? {
+        guard !actions.isEmpty, cache.policy.ttl > .zero else { return nil }
+        return FreshnessService.Watch(period: cache.policy.ttl) { [self] in await watchedSecrets() }
     }
 
     /// The secrets the actions watch now, found by walking the listings only into folders a pattern can

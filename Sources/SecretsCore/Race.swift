@@ -3,7 +3,7 @@ import Synchronization
 /// The first of two answers: `body`'s, or `late()`'s once `timeout` has passed on `clock`. Unlike a
 /// task group, this never waits for the loser, so a backend call that ignores cancellation (a hung
 /// server, a blocked lock) cannot hold a reader past its deadline. The loser is cancelled and left to
-/// finish on its own. The cache's backend deadline and the HTTP layer's call deadline both use it.
+/// finish on its own. The HTTP layer's call deadline uses it; the cache's calls race theirs in `Flights`.
 public func firstOf<T: Sendable>(
     _ body: @escaping @Sendable () async throws -> T,
     orAfter timeout: Duration,
@@ -11,18 +11,7 @@ public func firstOf<T: Sendable>(
     _ late: @escaping @Sendable () throws -> T
 ) async throws -> T {
     let race = Race<T>()
-    let work = Task {
-        do {
-            race.finish(.success(try await body()))
-        } catch {
-            race.finish(.failure(error))
-        }
-    }
-    let timer = Task {
-        do { try await clock.sleep(for: timeout) } catch { return }
-        race.finish(Result { try late() })
-    }
-    race.onLoss([{ work.cancel() }, { timer.cancel() }])
+    race.run(body, orAfter: timeout, on: clock, late: late) { race.finish($0) }
     return try await withTaskCancellationHandler {
         try await race.value
     } onCancel: {
@@ -30,23 +19,7 @@ public func firstOf<T: Sendable>(
     }
 }
 
-/// `firstOf` for one backend call: `body` runs knowing when this race will answer its reader and
-/// cancel it (`CallDeadline.enclosing`), so a layer below that would race the same or a later
-/// deadline (the HTTP layer's) leaves it to this one instead of arming a second timer and two more
-/// tasks per call.
-public func firstOf<T: Sendable>(
-    call body: @escaping @Sendable () async throws -> T,
-    orAfter timeout: Duration,
-    on clock: any TimeSource,
-    _ late: @escaping @Sendable () throws -> T
-) async throws -> T {
-    let deadline = clock.monotonicNow() + timeout
-    return try await firstOf(
-        { try await CallDeadline.$enclosing.withValue(deadline) { try await body() } }, orAfter: timeout, on: clock,
-        late)
-}
-
-/// The deadline of the backend call this task works for, set by `firstOf(call:orAfter:on:_:)`: by
+/// The deadline of the backend call this task works for, set by the cache's `Flights`: by
 /// then a race above has answered the reader and cancelled this task. On the monotonic time of
 /// `SystemTimeSource`, which every production `TimeSource` reads.
 ///
@@ -118,5 +91,34 @@ final class Race<T: Sendable>: Sendable {
         for cancel in losers { cancel() }
         for waiter in waiters { waiter.resume(with: result) }
         return true
+    }
+}
+
+extension Race {
+    /// Runs `body` against a timer of `timeout` on `clock`, in two tasks: each hands its ending to
+    /// `settle`, which gives this race its answer (`finish`: the first one wins and cancels the other
+    /// task). Detached tasks neither start on the caller's actor only to leave it at once nor take
+    /// its task-locals.
+    func run(
+        _ body: @escaping @Sendable () async throws -> T, orAfter timeout: Duration, on clock: any TimeSource,
+        detached: Bool = false, late: @escaping @Sendable () throws -> T,
+        settle: @escaping @Sendable (Result<T, any Error>) async -> Void
+    ) {
+        let work: @Sendable () async -> Void = {
+            do {
+                await settle(.success(try await body()))
+            } catch {
+                await settle(.failure(error))
+            }
+        }
+        let timer: @Sendable () async -> Void = {
+            do { try await clock.sleep(for: timeout) } catch { return }
+            await settle(Result { try late() })
+        }
+        let tasks =
+            detached
+            ? [Task.detached(operation: work), Task.detached(operation: timer)]
+            : [Task(operation: work), Task(operation: timer)]
+        onLoss(tasks.map { task -> @Sendable () -> Void in { task.cancel() } })
     }
 }

@@ -116,12 +116,12 @@ final class MemoryMirror: CacheMirror {
         f.upstream.set(path("a"), "one")
         let before = mirror.replacements.count
         // Each read records the value, each invalidation a tombstone: old values pile up as records.
-        for _ in 0..<(CachingSecretStore.mirrorSlack / 2) {
+        for _ in 0..<(EntryTable.mirrorSlack / 2) {
             _ = try await f.read("a")
             await f.cache.invalidate(path("a"))
         }
         #expect(mirror.replacements.count == before, "rewritten too early")
-        for _ in 0..<CachingSecretStore.mirrorSlack {
+        for _ in 0..<EntryTable.mirrorSlack {
             _ = try await f.read("a")
             await f.cache.invalidate(path("a"))
         }

@@ -1,6 +1,7 @@
 import Logging
-import SecretsCore
 import Synchronization
+
+@testable import SecretsCore
 
 /// A cache over a fresh double, on a clock that moves only when a test moves it.
 struct CacheFixture {
@@ -12,7 +13,8 @@ struct CacheFixture {
     static let policy = CachePolicy(
         ttl: .seconds(100), maxStale: .seconds(1000), negativeTTL: .seconds(10), maxEntries: 100, refreshJitter: 0)
 
-    /// `refreshAhead`: whether the cache's refresh-ahead service runs, as the mount runs it.
+    /// `refreshAhead`: whether the cache's refresh-ahead runs (the freshness service with nothing
+    /// else to do), as the mount runs it.
     /// `spread`: the cache's random draw, where in the cycle first answers' lifetimes start.
     init(
         policy: CachePolicy = CacheFixture.policy, refreshAhead: Bool = true,
@@ -22,9 +24,17 @@ struct CacheFixture {
             upstream: upstream, policy: policy, clock: clock, logger: Logger(label: "secretsfs.tests.cache"),
             random: spread)
         if refreshAhead {
-            let service = cache.refreshAhead
+            let service = freshness(.readAhead)
             Task { await service.run() }
         }
+    }
+
+    /// The freshness service of this cache with `strategy` (refresh-ahead runs in every strategy: a
+    /// fixture that runs one must not also run its own `refreshAhead`).
+    func freshness(_ strategy: FreshnessService.Strategy) -> FreshnessService {
+        FreshnessService(
+            cache: cache, prefetch: Prefetch(patterns: []), interval: nil, clock: clock,
+            logger: Logger(label: "secretsfs.tests.freshness"), strategy: strategy)
     }
 
     func read(_ string: String) async throws -> String? {
@@ -59,4 +69,28 @@ final class ChangeLog: Sendable {
         changes.withLock { $0.filter { if case .secret(_, version: nil) = $0.key { true } else { false } } }
     }
     func record(_ change: CacheChange) { changes.withLock { $0.append(change) } }
+}
+
+/// What the tests look at inside the cache; the production actor has no hooks for them.
+extension CachingSecretStore {
+    /// The cached current value of `path`, fresh or not, without asking the store or counting.
+    func peek(_ path: SecretPath) -> Secret? {
+        if case .secret(let secret)? = table[.secret(path, version: nil)]?.payload { return secret }
+        return nil
+    }
+
+    /// Waits until the refreshes queued so far have started and every running call has answered;
+    /// tests use it instead of sleeping. Needs the freshness service running while anything is queued.
+    func waitForBackgroundWork() async {
+        while true {
+            if let flight = flights.running.values.first {
+                // The call takes itself out of `running` as its answer is given.
+                _ = try? await flight.value
+            } else if lifetimes.queued.isEmpty {
+                return
+            } else {
+                await Task.yield()
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import SecretsCore
 
-/// `ExpiryRefreshService`: an answer a reader asked for is fetched again when its lifetime ends,
+/// `FreshnessService` by the clock: an answer a reader asked for is fetched again when its lifetime ends,
 /// with no reader waiting; one nobody asked for since is left to expire. On the manual clock.
 @Suite struct ExpiryRefreshTests {
     static let policy = CachePolicy(
@@ -11,11 +11,11 @@ import Testing
 
     /// A fixture whose expiry refreshes run, and the task to cancel at the end.
     static func running(
-        _ policy: CachePolicy = Self.policy, refreshAhead: Bool = false,
-        spread: @escaping @Sendable () -> Double = { 0 }
+        _ policy: CachePolicy = Self.policy, spread: @escaping @Sendable () -> Double = { 0 }
     ) async -> (CacheFixture, Task<Void, Never>) {
-        let f = CacheFixture(policy: policy, refreshAhead: refreshAhead, spread: spread)
-        let service = ExpiryRefreshService(cache: f.cache, clock: f.clock)
+        // The service starts refresh-ahead itself: the fixture runs none of its own.
+        let f = CacheFixture(policy: policy, refreshAhead: false, spread: spread)
+        let service = f.freshness(.byClock)
         let task = Task { await service.run() }
         #expect(await eventually { f.clock.sleeperCount == 1 })
         return (f, task)
@@ -91,7 +91,9 @@ import Testing
         let clock = ManualTimeSource()
         let cache = CachingSecretStore(
             upstream: upstream, policy: Self.policy, clock: clock, logger: Logger(label: "secretsfs.tests.expiry"))
-        let service = ExpiryRefreshService(cache: cache, clock: clock)
+        let service = FreshnessService(
+            cache: cache, prefetch: Prefetch(patterns: []), interval: nil, clock: clock,
+            logger: Logger(label: "secretsfs.tests.expiry"), strategy: .byClock)
         let task = Task { await service.run() }
         defer { task.cancel() }
         #expect(await eventually { clock.sleeperCount == 1 })
@@ -110,7 +112,7 @@ import Testing
     /// end, so the reader at the end finds the new answer. A name in use keeps its point of the
     /// cycle: the answer of a call that took 2 s is due one cycle after the last one was.
     @Test func aValueInUseIsFetchedJustBeforeItsEndAndKeepsItsPointOfTheCycle() async throws {
-        let (f, task) = await Self.running(Self.jittered, refreshAhead: false, spread: { 0.5 })
+        let (f, task) = await Self.running(Self.jittered, spread: { 0.5 })
         defer { task.cancel() }
         f.upstream.set(path("a"), "one")
         _ = try await f.outcome("a")
@@ -133,7 +135,7 @@ import Testing
 
     /// While the service runs, refresh-ahead is its job: a read late in a lifetime queues nothing.
     @Test func whileTheServiceRunsALateReadQueuesNoRefreshAhead() async throws {
-        let (f, task) = await Self.running(Self.jittered, refreshAhead: true, spread: { 0.5 })
+        let (f, task) = await Self.running(Self.jittered, spread: { 0.5 })
         defer { task.cancel() }
         f.upstream.set(path("a"), "one")
         _ = try await f.outcome("a")

@@ -3,7 +3,7 @@ import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
 
-/// Refresh-ahead as a Service: queued by the cache, started by the service, stopped at graceful shutdown.
+/// Refresh-ahead: queued by the cache, started by the freshness service, stopped at graceful shutdown.
 @Suite(.timeLimit(.minutes(1))) struct RefreshAheadServiceTests {
     @Test func withoutTheServiceALateReadIsAHitAndNothingIsFetched() async throws {
         let f = CacheFixture(refreshAhead: false)
@@ -23,7 +23,7 @@ import Testing
         _ = try await f.read("a")
         _ = try await f.read("b")
         try await testGracefulShutdown { shutdown in
-            let service = f.cache.refreshAhead
+            let service = f.freshness(.readAhead)
             let running = Task { await service.run() }
             f.upstream.set(path("a"), "two")
             f.clock.advance(by: .seconds(80))
@@ -45,7 +45,7 @@ import Testing
     @Test func aServiceGroupRunsItAndShutdownEndsIt() async throws {
         let f = CacheFixture(refreshAhead: false)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: f.cache.refreshAhead)], logger: .init(label: "t")))
+            configuration: .init(services: [.init(service: f.freshness(.readAhead))], logger: .init(label: "t")))
         let running = Task { try await group.run() }
         f.upstream.set(path("a"), "one")
         _ = try await f.read("a")
@@ -63,7 +63,7 @@ import Testing
         _ = try await f.read("a")
         f.clock.advance(by: .seconds(80))
         for _ in 0..<20 { _ = try await f.read("a") }
-        let service = f.cache.refreshAhead
+        let service = f.freshness(.readAhead)
         let running = Task { await service.run() }
         await f.cache.waitForBackgroundWork()
         #expect(f.upstream.calls.reads == 2)

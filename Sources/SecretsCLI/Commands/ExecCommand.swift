@@ -73,17 +73,29 @@ struct ExecCommand: AsyncParsableCommand {
         let logger = bootstrapLogging(backend, defaultLevel: .warning)
         let environment = ProcessInfo.processInfo.environment
         let factory = StoreFactory(options: backend, environment: environment, logger: logger)
-        let store = try await factory.makeStore()
+        let clock = factory.clock
+        // Read through a cache whose answers live one poll: the freshness service reads the wanted
+        // paths each poll (`FreshnessService.Watch`) and a new version found is a change event.
+        var policy = CachePolicy(ttl: poll.duration, refreshJitter: 0)
+        if let timeout = backend.backendTimeout?.duration { policy.backendTimeout = timeout }
+        let store = CachingSecretStore(
+            upstream: try await factory.makeStore(), policy: policy, clock: clock, logger: logger)
         let wanted = try mappings.map(Self.parse)
         let action = try Self.action(onChange)
         var values = try await Self.read(wanted, from: store)
-        let clock = factory.clock
         let child = ChildProgram(command: command, environment: environment, clock: clock, logger: logger)
         try child.start(with: values)
         await child.forwardSignals()
+        let (changes, announce) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        // A value served stale is the same value: nothing to act on.
+        await store.onChange { change in if change.cause != .stale { announce.yield() } }
+        var freshness = FreshnessService(
+            cache: store, prefetch: Prefetch(patterns: []), interval: nil, clock: clock, logger: logger,
+            strategy: .readAhead)
+        freshness.watches = [FreshnessService.Watch(period: poll.duration) { wanted.map(\.path) }]
+        let keeper = Task { [freshness] in await freshness.run() }
         let watcher = Task {
-            while !Task.isCancelled {
-                try? await clock.sleep(for: poll.duration)
+            for await _ in changes {
                 guard child.isRunning else { continue }
                 // A backend that fails now changes nothing: the program keeps what it has.
                 guard let fresh = try? await Self.read(wanted, from: store), fresh != values else { continue }
@@ -104,6 +116,8 @@ struct ExecCommand: AsyncParsableCommand {
         }
         let status = await child.waitForExit()
         watcher.cancel()
+        keeper.cancel()
+        announce.finish()
         await store.shutdown()
         // The program's status is secretsfs's, as `exec` in a shell would leave it.
         Foundation.exit(status)

@@ -107,7 +107,7 @@ extension MountCommand {
                 logger.warning("--prefetch does nothing with --cache-ttl 0: nothing is kept")
             }
         }
-        let freshness = FreshnessService(
+        var freshness = FreshnessService(
             cache: cache, prefetch: prefetcher, interval: refreshInterval?.duration, clock: clock, logger: logger)
 
         // Ready to serve: the backend answered (or may be unreachable, for a replacing worker).
@@ -153,6 +153,7 @@ extension MountCommand {
                 actions: actions, cache: cache, fileSystem: fileSystem, rendered: rendered, tally: $0,
                 environment: ProgramSpawn.passedOn(environment), clock: clock, logger: logger)
         }
+        if let watch = runner?.watch { freshness.watches.append(watch) }
         let actionServices =
             runner.map {
                 [ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)]
@@ -162,10 +163,7 @@ extension MountCommand {
                 // Stopped in reverse order: the mount drains first, then the refreshes, token renewal
                 // and credential refresh stop (a draining mount still reads with a renewed token).
                 services: fileService + [
-                    .init(service: cache.refreshAhead),
-                    .init(
-                        service: ExpiryRefreshService(cache: cache, clock: clock), successTerminationBehavior: .ignore),
-                    .init(service: freshness, successTerminationBehavior: .ignore),
+                    .init(service: freshness, successTerminationBehavior: .ignore)
                 ] + background + actionServices + [
                     .init(service: mount, successTerminationBehavior: .gracefullyShutdownGroup)
                 ],

@@ -9,10 +9,8 @@ extension CachingSecretStore {
         var seen = Set<SecretPath>()
         let unique = paths.filter { seen.insert($0).inserted }
         guard !unique.isEmpty else { return [:] }
-        guard breaker.allow(at: clock.monotonicNow()) else {
-            stats.breakerRejections += 1
-            let refusal = SecretError(.unavailable, "backend circuit open after repeated failures")
-            return Dictionary(uniqueKeysWithValues: unique.map { ($0, refusal.at($0)) })
+        guard flights.admit(&stats) else {
+            return Dictionary(uniqueKeysWithValues: unique.map { ($0, Flights.circuitOpen.at($0)) })
         }
         let answer = await upstream.readMany(unique)
         stats.backendCalls += answer.requests
@@ -21,7 +19,7 @@ extension CachingSecretStore {
             let key = CacheKey.secret(path, version: nil)
             switch answer.results[path] {
             case .success(let secret)?:
-                breaker.recordSuccess()
+                flights.breaker.recordSuccess()
                 store(key, .secret(secret), cause: .refresh)
             case .failure(let failure)?:
                 failures[path] = failure
@@ -42,9 +40,9 @@ extension CachingSecretStore {
     /// not cached, nothing is assumed.
     public func rememberNothingBelow(_ paths: [SecretPath]) {
         for path in paths {
-            guard let parent = path.parent, entries[.listing(path)]?.payload == nil,
-                case .listing(let above)? = entries[.listing(parent)]?.payload, !above.folders.contains(path.name),
-                case .secret(let secret)? = entries[.secret(path, version: nil)]?.payload,
+            guard let parent = path.parent, table[.listing(path)]?.payload == nil,
+                case .listing(let above)? = table[.listing(parent)]?.payload, !above.folders.contains(path.name),
+                case .secret(let secret)? = table[.secret(path, version: nil)]?.payload,
                 case .fields = secret.content
             else { continue }
             store(.listing(path), .listing(Listing()), cause: .refresh)
@@ -53,14 +51,7 @@ extension CachingSecretStore {
 
     /// The version of every current value cached, fresh or not.
     public func cachedVersions() -> [SecretPath: String] {
-        var versions: [SecretPath: String] = [:]
-        for (key, entry) in entries {
-            guard case .secret(let path, version: nil) = key, case .secret(let secret)? = entry.payload else {
-                continue
-            }
-            versions[path] = secret.version
-        }
-        return versions
+        table.currentVersions()
     }
 
     /// Marks the cached current values of `paths` fresh again without a fetch, as if just read: a
@@ -69,11 +60,13 @@ extension CachingSecretStore {
         let now = clock.monotonicNow()
         for path in paths {
             let key = CacheKey.secret(path, version: nil)
-            guard var entry = entries[key], entry.payload != nil else { continue }
-            entry.fetchedAt = now
-            entry.lifetime = lifetime()
-            entry.staleLogged = false
-            entries[key] = entry
+            guard table[key]?.payload != nil else { continue }
+            let lifetime = lifetime()
+            table.update(key) {
+                $0.fetchedAt = now
+                $0.lifetime = lifetime
+                $0.staleLogged = false
+            }
             stats.confirmedFresh += 1
         }
     }
@@ -84,7 +77,7 @@ extension CachingSecretStore {
     /// `creating` names folders to cache a listing of even where none is cached yet (prefetch).
     public func refreshListings(from paths: some Collection<SecretPath>, creating: Set<SecretPath> = []) {
         var folders: [String: (SecretPath, Listing)] = [:]
-        for case (.listing(let folder), let entry) in entries where entry.payload != nil {
+        for case (.listing(let folder), let entry) in table.entries where entry.payload != nil {
             folders[folder.string] = (folder, Listing())
         }
         for folder in creating { folders[folder.string] = (folder, Listing()) }
@@ -109,23 +102,22 @@ extension CachingSecretStore {
     /// The store's listing of current versions, counted as backend calls; nil when it has none.
     public func currentVersions() async throws -> VersionListing? {
         // Not the breaker's probe: a listing never stands in for the read that tells it recovered.
-        guard breaker.state(at: clock.monotonicNow()) != .open else {
+        guard !flights.isOpen else {
             stats.breakerRejections += 1
-            throw SecretError(.unavailable, "backend circuit open after repeated failures")
+            throw Flights.circuitOpen
         }
         do {
             let listing = try await upstream.currentVersions()
             if let listing {
                 stats.backendCalls += listing.requests
                 stats.freshnessChecks += 1
-                breaker.recordSuccess()
+                flights.breaker.recordSuccess()
             }
             return listing
         } catch {
             let failure = SecretError.from(error)
             stats.backendCalls += 1
-            stats.record(error: failure, path: .root, at: clock.wallNow())
-            if failure.code == .unavailable { breaker.recordUnavailable(at: clock.monotonicNow()) }
+            trace(failure, path: .root)
             throw failure
         }
     }

@@ -1,0 +1,346 @@
+import Logging
+
+/// A store in front of another store: TTL, one upstream call per key however many readers miss
+/// at once, stale-if-error bounded by `maxStale`, refresh-ahead, remembered misses and an LRU
+/// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
+///
+/// Composed of parts: the answers held (`EntryTable`), the calls running with their deadline and
+/// breaker (`Flights`), what TTL 0 shares instead of caching (`Coalescing`) and when answers are
+/// fetched again (`CachingSecretStore+Lifetimes`, `FreshnessService`). This actor decides what a
+/// reader is given.
+public actor CachingSecretStore: SecretStore {
+    typealias Payload = MirroredEntry.Payload
+
+    public nonisolated let descriptor: StoreDescriptor
+    public nonisolated let upstream: any SecretStore
+    public nonisolated let policy: CachePolicy
+    /// The refreshes late reads ask for, which `FreshnessService` starts.
+    nonisolated let readAhead = ReadAheadQueue()
+    let clock: any TimeSource
+    let logger: Logger
+    var table: EntryTable
+    var flights: Flights
+    /// Present only at TTL 0: what the lookups of one moment share.
+    var coalescing: Coalescing?
+    var stats = CacheStatistics()
+    var changeHandler: (@Sendable (CacheChange) -> Void)?
+    /// When answers end and whether they are fetched again by the clock (`+Lifetimes`).
+    var lifetimes: Lifetimes
+
+    public init(
+        upstream: any SecretStore, policy: CachePolicy, clock: any TimeSource = SystemTimeSource(), logger: Logger,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.upstream = upstream
+        self.descriptor = upstream.descriptor
+        self.policy = policy
+        self.clock = clock
+        self.logger = logger
+        self.table = EntryTable(limit: policy.maxEntries, clock: clock, mirrors: policy.ttl > .zero)
+        self.flights = Flights(policy: policy, clock: clock)
+        self.coalescing = Coalescing(policy)
+        self.lifetimes = Lifetimes(policy: policy, firstPhase: min(max(random(), 0), 1))
+    }
+
+    // A refresh-ahead service still running for a cache that is gone has nothing left to do.
+    deinit { readAhead.finish() }
+
+    /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
+    /// to drop what the kernel keeps, and to tell programs (`.events`, `on_change`) why.
+    public func onChange(_ handler: @escaping @Sendable (CacheChange) -> Void) {
+        changeHandler = handler
+    }
+
+    public func statistics() -> CacheStatistics {
+        var copy = stats
+        copy.entries = table.count
+        copy.breakerState = flights.breakerState
+        return copy
+    }
+
+    // MARK: SecretStore
+
+    public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+        try await readWithOutcome(path, version: version).value
+    }
+
+    /// Reads and says whether the answer came from the cache, the store, or was served stale.
+    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
+        let key = CacheKey.secret(path, version: version)
+        let answer = try await lookup(key, fetch: fetcher(key))
+        guard case .secret(let secret) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
+        return CacheAnswer(secret, answer.outcome)
+    }
+
+    /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
+    /// moment, see `list(_:lookingUp:)`).
+    public func list(_ folder: SecretPath) async throws -> Listing {
+        try await listing(folder, reuse: coalescing == nil).value
+    }
+
+    /// The listing a lookup of `name` in `folder` decides by. At TTL 0 the lookups of one moment share
+    /// one listing (`CachePolicy.coalescingWindow`), but only to find what is there: one that does not
+    /// show `name` is fetched again, so a name made since is seen by the very next lookup.
+    public func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
+        let answer = try await listing(folder, reuse: true)
+        let listing = answer.value
+        guard coalescing != nil, answer.outcome == .hit, !listing.secrets.contains(name),
+            !listing.folders.contains(name)
+        else { return listing }
+        return try await self.listing(folder, reuse: false).value
+    }
+
+    /// Whether `path` is a folder (a prefix of secret paths), by listing it: at TTL 0 that listing then
+    /// answers the lookups inside it for a moment, as `list(_:lookingUp:)` does.
+    public func isFolder(_ path: SecretPath) async throws -> Bool {
+        try await !listing(path, reuse: true).value.isEmpty
+    }
+
+    func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
+        let answer = try await lookup(.listing(folder), reuse: reuse, fetch: fetcher(.listing(folder)))
+        guard case .listing(let listing) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
+        return CacheAnswer(listing, answer.outcome)
+    }
+
+    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        let answer = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
+        guard case .versions(let versions) = answer.value else {
+            throw SecretError(.internal, "cache payload mismatch")
+        }
+        return versions
+    }
+
+    /// The backend's health, within the call deadline; while the breaker is open the backend is not
+    /// asked, so `.status` answers at once during an outage.
+    public func health() async -> HealthReport {
+        if flights.isOpen {
+            return HealthReport(healthy: false, detail: "backend circuit open after repeated failures")
+        }
+        let upstream = self.upstream
+        let timeout = flights.timeout
+        do {
+            return try await flights.answer({ await upstream.health() }) {
+                HealthReport(healthy: false, detail: "no answer to the health check within \(timeout.seconds)s")
+            }
+        } catch {
+            return HealthReport(healthy: false, detail: "health check cancelled")
+        }
+    }
+
+    public func shutdown() async {
+        readAhead.finish()
+        lifetimes.removeAll()
+        table.removeAll()
+        coalescing?.forgetAll()
+        await upstream.shutdown()
+    }
+
+    // MARK: The cache itself
+
+    /// The answer for `key`: kept, or fetched once however many ask. With `reuse` false nothing kept
+    /// is served (a call already running is joined).
+    private func lookup(
+        _ key: CacheKey, reuse: Bool = true,
+        fetch: @escaping @Sendable () async throws -> Payload
+    ) async throws -> CacheAnswer<Payload> {
+        var staleCandidate = false
+        if reuse {
+            if let payload = try kept(key, fetch) { return CacheAnswer(payload, .hit) }
+            staleCandidate = servesStale(table[key])
+        }
+        stats.misses += 1
+        let flight = flight(key, fetch: fetch)
+        do {
+            // Each answer is built after its await: see `CacheAnswer`.
+            guard staleCandidate else {
+                let payload = try await flight.value
+                return CacheAnswer(payload, .miss)
+            }
+            // A call already known to be slow is not waited for again: one grace per call, not per reader.
+            if !flights.isSlow(key), let payload = try await firstWithin(policy.staleGrace, flight) {
+                return CacheAnswer(payload, .miss)
+            }
+            // The backend is slow: the reader gets the last value now; the call goes on and
+            // refreshes the entry when it answers.
+            flights.markSlow(key)
+            if let stale = staleValue(for: key, reason: "backend slow") { return CacheAnswer(stale, .stale) }
+            let payload = try await flight.value
+            return CacheAnswer(payload, .miss)
+        } catch {
+            let failure = SecretError.from(error)
+            if failure.code == .unavailable || failure.code == .internal,
+                let stale = staleValue(for: key, reason: "backend failed")
+            {
+                return CacheAnswer(stale, .stale)
+            }
+            throw failure
+        }
+    }
+
+    /// The answer kept for `key` while it is fresh (a hit), or the miss remembered for it (thrown);
+    /// nil when the store must be asked. A hit late in its lifetime queues its refresh by `fetch`.
+    func kept(_ key: CacheKey, _ fetch: @escaping @Sendable () async throws -> Payload) throws -> Payload? {
+        guard let entry = table.use(key) else { return nil }
+        let now = clock.monotonicNow()
+        if let missing = entry.missing, entry.isFresh(at: now) {
+            stats.hits += 1
+            throw missing
+        }
+        guard let payload = entry.payload, entry.isFresh(at: now) else { return nil }
+        stats.hits += 1
+        if coalescing == nil, !refreshesByTheClock,
+            now - entry.fetchedAt >= entry.lifetime * policy.refreshAheadFraction
+        {
+            queueRefresh(key, fetch: fetch)
+        }
+        return payload
+    }
+
+    /// Whether `entry` may be served stale: a value past its lifetime but within `maxStale` of it.
+    /// At TTL 0 only the listings of the coalescing window are held: nothing is served stale.
+    private func servesStale(_ entry: EntryTable.Entry?) -> Bool {
+        guard coalescing == nil, policy.maxStale > .zero, let entry, entry.payload != nil else { return false }
+        return clock.monotonicNow() - entry.fetchedAt < entry.lifetime + policy.maxStale
+    }
+
+    /// The call's answer if it comes within `grace`, nil if not. Never waits longer than `grace`:
+    /// the call goes on without this reader.
+    private func firstWithin(_ grace: Duration, _ flight: Race<Payload>) async throws -> Payload? {
+        try await firstOf({ try await flight.value }, orAfter: grace, on: clock) { nil }
+    }
+
+    /// The last value for `key` if it is not too old to serve.
+    private func staleValue(for key: CacheKey, reason: String) -> Payload? {
+        guard let entry = table[key], servesStale(entry), let payload = entry.payload else { return nil }
+        stats.staleServes += 1
+        if !entry.staleLogged {
+            table.update(key) { $0.staleLogged = true }
+            logger.warning("serving stale value", metadata: ["path": "\(key.path)", "reason": "\(reason)"])
+            changeHandler?(CacheChange(key, cause: .stale, oldVersion: payload.version, newVersion: payload.version))
+        }
+        return payload
+    }
+
+    /// The one upstream call for `key` (`Flights`): joined if one is running, refused while the
+    /// breaker is open; its answer is stored here and given to every reader.
+    func flight(
+        _ key: CacheKey, refreshing: Bool = false,
+        fetch: @escaping @Sendable () async throws -> Payload
+    ) -> Race<Payload> {
+        flights.join(key, stats: &stats, fetch: fetch) { [weak self] race, result in
+            await self?.settle(key, race, result, refreshing: refreshing)
+        }
+    }
+
+    /// The first answer of `race` (the call's or its deadline's) is stored and given to its readers;
+    /// a later one changes nothing.
+    private func settle(
+        _ key: CacheKey, _ race: Race<Payload>, _ result: Result<Payload, SecretError>, refreshing: Bool
+    ) {
+        // The readers it wakes wait for this actor, so they find the answer stored.
+        guard race.finish(result.mapError { $0 as any Error }) else { return }
+        flights.landed(key)
+        // A refresh's answer is due one cycle after the answer it replaces was.
+        let slot = refreshing ? table[key].map { $0.fetchedAt + $0.lifetime } : nil
+        switch result {
+        case .success(let payload):
+            flights.breaker.recordSuccess()
+            store(
+                key, payload, cause: refreshing ? .refresh : .outside, first: isFirstAnswer(key), following: slot,
+                used: !refreshing)
+        case .failure(let failure):
+            record(failure, for: key)
+        }
+    }
+
+    /// A failed call's traces: the error figures, the breaker, and a miss remembered (announced
+    /// when it replaces a value).
+    func record(_ failure: SecretError, for key: CacheKey) {
+        trace(failure, path: key.path)
+        if failure.code != .unavailable { flights.breaker.recordSuccess() }
+        guard failure.code == .notFound, coalescing == nil, policy.negativeTTL > .zero else { return }
+        let gone = table[key]?.payload
+        // A miss's lifetime is how long it is remembered.
+        let miss = EntryTable.Entry(
+            payload: nil, missing: failure, fetchedAt: clock.monotonicNow(),
+            lifetime: failure.fromReplica ? policy.replicaMissTTL : policy.negativeTTL)
+        table.put(key, miss, mirrored: gone != nil)
+        if let gone { changeHandler?(CacheChange(key, cause: .deleted, oldVersion: gone.version)) }
+        evictIfNeeded()
+    }
+
+    /// Counts a failure and tells the breaker of an unavailable backend.
+    func trace(_ failure: SecretError, path: SecretPath) {
+        stats.record(error: failure, path: path, at: clock.wallNow())
+        if failure.code == .unavailable { flights.breaker.recordUnavailable(at: clock.monotonicNow()) }
+    }
+
+    /// The one upstream call that answers `key`.
+    func fetcher(_ key: CacheKey) -> @Sendable () async throws -> Payload {
+        let upstream = self.upstream
+        switch key {
+        case .secret(let path, let version):
+            return { .secret(try await upstream.read(path, version: version)) }
+        case .listing(let folder):
+            // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
+            guard coalescing == nil else { return { .listing(try await upstream.list(folder)) } }
+            return { [weak self] in
+                let answer = try await upstream.listWithCurrent(folder)
+                await self?.keepListed(answer.current, in: folder)
+                return .listing(answer.listing)
+            }
+        case .versions(let path):
+            return { .versions(try await upstream.versions(of: path)) }
+        }
+    }
+
+    /// Keeps `payload` as the answer for `key` (at TTL 0 only a listing, for the coalescing window),
+    /// and announces it when it replaces a different one.
+    func store(
+        _ key: CacheKey, _ payload: Payload, cause: ChangeCause, first: Bool = false, following slot: Duration? = nil,
+        used: Bool = false
+    ) {
+        let now = clock.monotonicNow()
+        let lifetime: Duration
+        if coalescing != nil {
+            coalescing?.learn(key, payload, at: now)
+            guard let window = coalescing?.lifetime(of: key) else { return }
+            lifetime = window
+            coalescing?.dropExpired(from: &table)
+        } else {
+            lifetime = self.lifetime(first: first, following: slot)
+        }
+        let previous = table[key]
+        table.put(key, EntryTable.Entry(payload: payload, missing: nil, fetchedAt: now, lifetime: lifetime, used: used))
+        scheduleExpiry(key, at: now + lifetime)
+        if let previous, previous.missing != nil || previous.staleLogged || previous.payload != payload {
+            changeHandler?(
+                CacheChange(
+                    key, cause: previous.staleLogged ? .recovered : cause, oldVersion: previous.payload?.version,
+                    newVersion: payload.version))
+        }
+        evictIfNeeded()
+    }
+
+    /// The current secrets a listing brought (`SecretStore.listWithCurrent`), kept as if each had
+    /// been read: the lookups of a walk (`find`, `ls -l`) then ask the store nothing more. A value
+    /// already kept and unchanged keeps its age; one being read is left to that read. Only while
+    /// there is room: a walk of a big tree must not push out what readers read (nor make every
+    /// listing evict).
+    private func keepListed(_ current: [String: Secret], in folder: SecretPath) {
+        table.noteKinds(current, in: folder)
+        guard table.count + current.count < policy.maxEntries else { return }
+        let now = clock.monotonicNow()
+        for (name, secret) in current {
+            guard let path = try? folder.appending(name) else { continue }
+            let key = CacheKey.secret(path, version: nil)
+            guard !flights.isRunning(key) else { continue }
+            if let entry = table[key], entry.payload == .secret(secret), entry.isFresh(at: now) { continue }
+            store(key, .secret(secret), cause: .outside)
+        }
+    }
+
+    func evictIfNeeded() {
+        stats.evictions += table.evictIfNeeded()
+    }
+}
