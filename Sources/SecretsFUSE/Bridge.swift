@@ -45,8 +45,7 @@ final class Bridge: Sendable {
     /// it may wait for ever, and neither a worker's drain nor the loop's spin should wait with it.
     /// A worker that retires leaves it unanswered, and the next one is sent it again.
     func reply<Value: Sendable>(
-        _ req: fuse_req_t?, _ answer: Answer<Value>, waiting: Bool = false,
-        _ makeReply: @escaping @Sendable (Value) -> Reply
+        _ req: fuse_req_t?, _ answer: Answer<Value>, _ makeReply: @escaping @Sendable (Value) -> Reply
     ) {
         let request = Request(raw: req!)
         switch answer {
@@ -55,7 +54,9 @@ final class Bridge: Sendable {
         case .now(.failure(let error)):
             FUSEReplier.send(request, .error(ErrnoMapping.errno(for: error, logger: logger)))
         case .later(let work):
-            later(request, work, counted: !waiting, makeReply)
+            later(request, work, counted: true, makeReply)
+        case .waiting(let work):
+            later(request, work, counted: false, makeReply)
         }
     }
 

@@ -57,9 +57,8 @@ enum Operations {
             let bridge = Bridge.from(req, .setattr)
             let context = Operations.context(req)
             let timesOnly = (toSet & Operations.setContent) == 0
-            let answer =
-                bridge.fileSystem.announcementSetattr(UInt64(ino), timesOnly: timesOnly, context: context)
-                ?? bridge.fileSystem.setattr(UInt64(ino), truncatingTo: size, otherChanges: other, context: context)
+            let answer = bridge.fileSystem.setattr(
+                UInt64(ino), truncatingTo: size, otherChanges: other, timesOnly: timesOnly, context: context)
             bridge.reply(req, answer) { .attributes($0) }
         }
         ops.readlink = { req, ino in
@@ -76,9 +75,7 @@ enum Operations {
             let info = fi!.pointee
             let writing = (info.flags & O_ACCMODE) != O_RDONLY
             let context = Operations.context(req)
-            let answer =
-                bridge.fileSystem.announcementOpen(UInt64(ino), writing: writing, context: context)
-                ?? bridge.fileSystem.open(UInt64(ino), writing: writing, context: context)
+            let answer = bridge.fileSystem.open(UInt64(ino), writing: writing, context: context)
             bridge.reply(req, answer) { .open($0, info) }
         }
         ops.read = { req, ino, size, offset, fi in
@@ -88,30 +85,26 @@ enum Operations {
             let answer = bridge.fileSystem.read(
                 UInt64(ino), handle: handle, offset: Int(offset), size: size, nonBlocking: nonBlocking,
                 context: Operations.context(req))
-            // Only an answer that waits can be a stream's: a read answered now costs no lookup more.
-            var waiting = false
-            if case .later = answer {
-                waiting = bridge.fileSystem.isStream(UInt64(ino), handle: handle, context: Operations.context(req))
-            }
-            bridge.reply(req, answer, waiting: waiting) { .bytes($0) }
+            bridge.reply(req, answer) { .bytes($0) }
         }
         ops.poll = { req, ino, fi, ph in
             let bridge = Bridge.from(req, .poll)
             let inode = UInt64(ino)
             let handle = fi?.pointee.fh ?? 0
             let notice: PollNotice? = ph.map { PollNotice($0) }
+            var notify: (@Sendable () -> Void)?
+            if let notice { notify = { notice.send() } }
             let ready: UInt32
-            let context = Operations.context(req)
-            if bridge.fileSystem.isStream(inode, handle: handle, context: context) {
-                var notify: (@Sendable () -> Void)?
-                if let notice { notify = { notice.send() } }
-                let readable = bridge.fileSystem.poll(inode, handle: handle, context: context, notify: notify)
-                // Kept only by a stream with nothing to read; otherwise it is done with now.
-                if readable { notice?.discard() }
-                ready = readable ? UInt32(POLLIN | POLLRDNORM) : 0
-            } else {
+            switch bridge.fileSystem.poll(inode, handle: handle, context: Operations.context(req), notify: notify) {
+            case .always:
                 notice?.discard()
                 ready = Operations.alwaysReady
+            case .readable:
+                notice?.discard()
+                ready = UInt32(POLLIN | POLLRDNORM)
+            case .notYet:
+                // Kept by a stream with nothing to read, until it has something.
+                ready = 0
             }
             FUSEReplier.send(Request(raw: req!), .poll(ready))
         }

@@ -5,6 +5,10 @@
 public enum Answer<Value: Sendable>: Sendable {
     case now(Result<Value, any Error>)
     case later(@Sendable () async throws -> Value)
+    /// Later, and with no bound on when: a read of `.events` waits for the next change. The FUSE
+    /// layer counts it among no requests in flight, so neither a worker's drain nor its loop waits
+    /// for it; the operation says so, as only it knows.
+    case waiting(@Sendable () async throws -> Value)
 
     /// Runs `body` at once: what it returns or throws is the answer now.
     static func immediately(_ body: () throws -> Value) -> Answer {
@@ -16,7 +20,7 @@ public enum Answer<Value: Sendable>: Sendable {
         get async throws {
             switch self {
             case .now(let result): return try result.get()
-            case .later(let work): return try await work()
+            case .later(let work), .waiting(let work): return try await work()
             }
         }
     }

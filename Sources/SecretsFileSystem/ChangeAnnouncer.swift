@@ -48,25 +48,13 @@ extension SecretsFileSystem {
         kernel.forgotten(inode, lookups: lookups)
     }
 
-    /// A SETATTR that changes only times, from an announcing thread: answered with the node's own
-    /// attributes, so `stat` keeps showing the version's time. Nil for anyone else, whose request
-    /// `setattr` refuses as before.
-    public func announcementSetattr(
-        _ inode: UInt64, timesOnly: Bool, context: RequestContext
-    ) -> Answer<AttributeReply>? {
-        guard timesOnly, kernel.announcers.contains(context.pid), isAnnounced(inode) else { return nil }
-        return getattr(inode, context: context)
-    }
-
-    /// An OPEN for writing from an announcing thread: nothing is written through it, its close is
-    /// the event. Keeps the pages other readers have. Nil for anyone else.
-    public func announcementOpen(_ inode: UInt64, writing: Bool, context: RequestContext) -> Answer<OpenReply>? {
-        guard writing, kernel.announcers.contains(context.pid), isAnnounced(inode, label: false) else { return nil }
-        return .now(.success(OpenReply(handle: 0, directIO: false, keepCache: true)))
-    }
-
-    /// Value files, rendered files, and (for times alone, as a symlink cannot be opened) `.versions` labels.
-    private func isAnnounced(_ inode: UInt64, label: Bool = true) -> Bool {
+    /// Whether a request is an announcement's touch of `inode`: from an announcing thread, on a value
+    /// file, a rendered file, or (with `label`: for times alone, as a symlink cannot be opened) a
+    /// `.versions` label. SETATTR answers such a touch of times with the node's own attributes, so
+    /// `stat` keeps showing the version's time; OPEN for writing with a handle nothing is written
+    /// through (its close is the event). Anyone else's request is refused as before.
+    func isAnnouncement(_ inode: UInt64, _ context: RequestContext, label: Bool) -> Bool {
+        guard kernel.announcers.contains(context.pid) else { return false }
         switch inodes.key(for: inode) {
         case .value?, .rendered?: return true
         case .label?: return label

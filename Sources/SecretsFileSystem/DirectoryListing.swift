@@ -41,11 +41,8 @@ extension SecretsFileSystem {
                 }
                 names.append((field, .path(fieldPath), .file))
             }
-            names.append((".rotate", .rotate(folder: path), .file))
-            if path.isRoot {
-                names.append((".status", .status, .file))
-                names.append((".metrics", .metrics, .file))
-                // `.events` opens by name only: a walker (`grep -r`, `rsync`) that read it would wait for ever.
+            for id in ControlFiles.ids where id.file.listed && (id.file.inEveryFolder || path.isRoot) {
+                names.append((id.file.name, .control(id, in: path), .file))
             }
         case .versionsRoot(let folder):
             for name in try await store.list(folder).secrets.sorted() {

@@ -58,11 +58,15 @@ extension SecretsFileSystem {
         }
     }
 
-    /// Truncation is how shells open `.rotate` for `>`; anything else changes a read-only tree.
+    /// Truncation is how shells open `.rotate` for `>`; a change of `timesOnly` is an announcement's
+    /// touch (`isAnnouncement`); anything else changes a read-only tree.
     public func setattr(
-        _ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool, context: RequestContext
+        _ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool, timesOnly: Bool = false, context: RequestContext
     ) -> Answer<AttributeReply> {
-        guard case .rotate? = inodes.key(for: inode), size == 0, !otherChanges else {
+        if timesOnly, isAnnouncement(inode, context, label: true) { return getattr(inode, context: context) }
+        guard case .control(let id, _)? = inodes.key(for: inode), id.file is any ControlFileWriter, size == 0,
+            !otherChanges
+        else {
             return .now(.failure(SecretError(.readOnly, "read-only file system")))
         }
         return getattr(inode, context: context)
@@ -84,15 +88,15 @@ extension SecretsFileSystem {
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: 0o444, size: 0, modified: mountedAt, uid: options.uid,
             gid: options.gid)
-        if case .rotate = node { attributes.permissions = 0o600 }
+        if case .control(let id, _) = node { attributes.permissions = id.file.permissions }
         let document = try await generatedDocument(of: node, inode: inode, reader: reader)
         attributes.size = document.bytes.count
         attributes.modified = document.made
         return attributes
     }
 
-    /// The attributes a node alone decides; nil for a generated file (`.rotate`, `.status`,
-    /// `.metrics`), whose size depends on who asks and when.
+    /// The attributes a node alone decides; nil for a control file whose size depends on who asks
+    /// and when (`.rotate`, `.status`, `.metrics`).
     func storedAttributes(of node: Node, inode: UInt64) -> NodeAttributes? {
         var attributes = NodeAttributes(
             inode: inode, type: .file, permissions: options.fileMode, size: 0,
@@ -105,14 +109,8 @@ extension SecretsFileSystem {
             attributes.type = .symlink
             attributes.permissions = 0o777
             attributes.size = target.utf8.count
-        case .rotate, .status, .metrics:
-            return nil
-        case .events:
-            attributes.permissions = 0o444
-            attributes.modified = mountedAt
-            // A stream has no size. Where the kernel opens files without asking, a size makes it send
-            // the READ that answers why `.events` cannot be read there; at 0 it would read nothing.
-            attributes.size = options.caching == .kernelOpens ? 4096 : 0
+        case .control(let id, _):
+            return id.file.attributes(in: self, inode: inode)
         case .rendered(let path, let output):
             return renderedAttributes(path, output, inode: inode)
         default:
@@ -140,7 +138,7 @@ extension SecretsFileSystem {
     /// Generated files change on every read, so the kernel keeps no attributes for them.
     func timeout(for node: Node) -> Double {
         switch node {
-        case .status, .metrics, .rotate, .events: return 0
+        case .control: return 0
         default: return options.kernelCacheTimeout
         }
     }

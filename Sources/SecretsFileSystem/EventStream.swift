@@ -133,7 +133,7 @@ extension SecretsFileSystem {
     func eventStream(_ inode: UInt64, handle: UInt64, context: RequestContext) -> EventStream? {
         guard handle != 0 else { return nil }
         if case .events(let stream)? = handles.get(handle) { return stream }
-        guard inodes.key(for: inode) == .events else { return nil }
+        guard case .control(let id, _)? = inodes.key(for: inode), id.file is EventsFile else { return nil }
         guard
             case .events(let stream) = handles.get(
                 handle, orAdopt: { .events(newEventStream(for: try? caller(context, needed: options.policy != nil))) })
@@ -154,34 +154,37 @@ extension SecretsFileSystem {
     }
 
     /// A READ of `.events`: what waits now; with `nonBlocking`, EAGAIN when nothing does; otherwise
-    /// later, when the next event comes.
+    /// when the next event comes, which may be never (`Answer.waiting`).
     func readEvents(_ stream: EventStream, size: Int, nonBlocking: Bool) -> Answer<[UInt8]> {
         let ready = stream.read(upTo: size)
         if !ready.isEmpty { return .now(.success(ready)) }
         if nonBlocking { return .now(.failure(SecretError(.wouldBlock, "no event yet"))) }
-        return .later { try await stream.next(upTo: size) }
+        return .waiting { try await stream.next(upTo: size) }
     }
 
     /// POLL: whether a read would return at once. With `notify`, a descriptor that is not readable
     /// calls it once when it becomes so. Every file but `.events` is always readable.
     public func poll(
         _ inode: UInt64, handle: UInt64, context: RequestContext = .unknown, notify: (@Sendable () -> Void)?
-    ) -> Bool {
-        guard let stream = eventStream(inode, handle: handle, context: context) else { return true }
-        if stream.isReadable { return true }
+    ) -> Readiness {
+        guard let stream = eventStream(inode, handle: handle, context: context) else { return .always }
+        if stream.isReadable { return .readable }
         if let notify { stream.whenReadable(notify) }
-        return false
+        return .notYet
     }
+}
+
+/// What POLL answers for a descriptor.
+public enum Readiness: Sendable, Equatable {
+    /// Not a stream: its reads never wait.
+    case always
+    /// A stream with something to read now.
+    case readable
+    /// A stream with nothing to read yet: the `notify` given is called once when it has.
+    case notYet
 }
 
 extension SecretError {
     static let eventsNeedOpens = SecretError(
         .unsupported, ".events needs every open to reach the daemon: mount with --events")
-}
-
-extension SecretsFileSystem {
-    /// Whether `handle` reads `.events`: its reads may wait for as long as no change comes.
-    public func isStream(_ inode: UInt64, handle: UInt64, context: RequestContext = .unknown) -> Bool {
-        eventStream(inode, handle: handle, context: context) != nil
-    }
 }

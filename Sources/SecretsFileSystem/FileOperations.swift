@@ -4,6 +4,10 @@ import SecretsCore
 extension SecretsFileSystem {
     /// Now for a value file whose node was resolved a moment ago; later when the store must be asked.
     public func open(_ inode: UInt64, writing: Bool, context: RequestContext) -> Answer<OpenReply> {
+        if writing, isAnnouncement(inode, context, label: false) {
+            // Keeps the pages other readers have.
+            return .now(.success(OpenReply(handle: 0, directIO: false, keepCache: true)))
+        }
         let key: NodeKey
         let caller: Caller?
         do {
@@ -12,11 +16,8 @@ extension SecretsFileSystem {
         } catch {
             return .now(.failure(error))
         }
-        if key == .events {
-            guard options.events else { return .now(.failure(SecretError.eventsNeedOpens)) }
-            guard !writing else { return .now(.failure(SecretError(.readOnly, "read-only file"))) }
-            let handle = handles.insert(.events(newEventStream(for: caller)))
-            return .now(.success(OpenReply(handle: handle, directIO: true, keepCache: false, nonSeekable: true)))
+        if case .control(let id, _) = key, let opener = id.file as? any ControlFileOpener {
+            return opener.open(in: self, writing: writing, caller: caller)
         }
         if let node = nodes.nodeForOpen(inode, now: clock.monotonicNow(), once: readsPerOpen) {
             return .immediately { try openValue(key, node, caller: caller, outcome: .hit, writing: writing) }
@@ -33,21 +34,16 @@ extension SecretsFileSystem {
                 if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
                 throw error
             }
-            switch node {
-            case .rotate(let folder):
-                try checkPolicy(key, caller)
-                let history = try await generatedDocument(of: node, inode: inode, reader: context).bytes
-                return OpenReply(
-                    handle: handles.insert(.rotate(folder: folder, history: history)), directIO: true,
-                    keepCache: false)
-            case .status, .metrics:
-                guard !writing else { throw SecretError(.readOnly, "read-only file") }
+            if case .control(let id, _) = node {
+                // A handle on the bytes made for this opener: a read of it sees one document.
+                guard !writing || id.file is any ControlFileWriter else {
+                    throw SecretError(.readOnly, "read-only file")
+                }
                 let bytes = try await generatedDocument(of: node, inode: inode, reader: context).bytes
                 return OpenReply(handle: handles.insert(.bytes(bytes)), directIO: true, keepCache: false)
-            default:
-                keep(inode, node, outcome.value, resolvedAt: generation, opened: true)
-                return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
             }
+            keep(inode, node, outcome.value, resolvedAt: generation, opened: true)
+            return try openValue(key, node, caller: caller, outcome: outcome.value, writing: writing)
         }
     }
 
@@ -78,7 +74,7 @@ extension SecretsFileSystem {
         switch handles.get(handle) {
         case .events(let stream)?:
             return readEvents(stream, size: size, nonBlocking: nonBlocking)
-        case .bytes(let value)?, .rotate(_, let value)?:
+        case .bytes(let value)?:
             return .now(.success(value.slice(offset: offset, length: size)))
         case .directory?:
             return .now(.failure(SecretError(.invalidArgument, "is a folder")))
@@ -111,8 +107,11 @@ extension SecretsFileSystem {
         }
     }
 
+    /// A write to a control file that takes them (`.rotate`); every other file is read-only.
     public func write(_ inode: UInt64, handle: UInt64, data: [UInt8], context: RequestContext) -> Answer<Int> {
-        guard case .rotate(let folder)? = inodes.key(for: inode) else {
+        guard case .control(let id, let folder)? = inodes.key(for: inode),
+            let writer = id.file as? any ControlFileWriter
+        else {
             let stale = inodes.key(for: inode) == nil
             return .now(
                 .failure(
@@ -126,18 +125,7 @@ extension SecretsFileSystem {
         } catch {
             return .now(.failure(error))
         }
-        return .later { [self] in
-            do {
-                try await rotate(lines: data, in: folder, caller: caller)
-            } catch {
-                await kernel.caughtUp()
-                throw error
-            }
-            // The shell's next command must see the new value: the kernel forgets the old one before
-            // the write is answered, not some time after.
-            await kernel.caughtUp()
-            return data.count
-        }
+        return writer.write(in: self, folder: folder, data: data, caller: caller)
     }
 
     /// Ends a file's or a folder's handle.

@@ -5,7 +5,6 @@ import Synchronization
 /// one whole version however the value changes meanwhile), or the entries of a folder.
 enum Handle: Sendable {
     case bytes(SecretValue)
-    case rotate(folder: SecretPath, history: SecretValue)
     case directory([DirectoryEntry])
     case events(EventStream)
 }

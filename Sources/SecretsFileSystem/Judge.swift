@@ -16,14 +16,14 @@ struct Judge: Sendable {
     }
 
     /// The secret or field whose value (or, for a folder, whose names) `key` can show; nil for the
-    /// nodes that show none (`.status`, `.metrics`, `.events`, `.rotate`, a `.versions` root).
+    /// nodes that show none (control files, a `.versions` root).
     func revealed(_ key: NodeKey) -> SecretPath? {
         switch key {
         case .path(let path), .value(let path, _, _), .rendered(let path): return path
         case .versions(let secret), .version(let secret, _), .label(let secret, _): return secret
         // A version's field is that field, not the secret it belongs to.
         case .versionField(let secret, _, let field): return (try? secret.appending(field)) ?? secret
-        case .versionsRoot, .rotate, .status, .metrics, .events: return nil
+        case .versionsRoot, .control: return nil
         }
     }
 

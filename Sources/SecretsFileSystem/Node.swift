@@ -15,10 +15,8 @@ enum Node: Sendable {
     case versionFolder(of: SecretPath, id: String, Secret, [String: SecretValue])
     case versionField(of: SecretPath, id: String, name: String, Secret, SecretValue)
     case label(of: SecretPath, label: String, target: String)
-    case rotate(folder: SecretPath)
-    case status
-    case metrics
-    case events
+    /// A control file in `folder`; what it shows is its own (`ControlFile`).
+    case control(ControlFileID, folder: SecretPath)
     /// A file of `files:` as rendered from its inputs just now.
     case rendered(SecretPath, RenderedOutput)
 

@@ -21,12 +21,9 @@ enum NodeKey: Hashable, Sendable {
     case versionField(of: SecretPath, id: String, field: String)
     /// `<folder>/.versions/<name>/<label>`: a symlink to a version id.
     case label(of: SecretPath, label: String)
-    /// `<folder>/.rotate`
-    case rotate(folder: SecretPath)
-    case status
-    case metrics
-    /// `.events`: each open is a stream of change events.
-    case events
+    /// A control file (`.rotate`, `.status`, ...; see `ControlFiles`) in `folder`: the root for one
+    /// that is there alone.
+    case control(ControlFileID, in: SecretPath)
     /// A file of `files:`, one number for the life of the mount: a changed input drops its pages.
     case rendered(SecretPath)
 }

@@ -31,16 +31,10 @@ final class Resolver: Sendable {
         if name.utf8.count > SecretPath.maxSegmentBytes { throw SecretError(.nameTooLong, "name too long") }
         switch parent {
         case .path(let folder):
-            switch name {
-            case ".rotate": return .rotate(folder: folder)
-            case ".versions" where capabilities.contains(.versions): return .versionsRoot(folder: folder)
-            case ".status" where folder.isRoot: return .status
-            case ".metrics" where folder.isRoot: return .metrics
-            case ".events" where folder.isRoot: return .events
-            default:
-                let path = try segment(name, in: folder)
-                return rendered.file(at: path) == nil ? .path(path) : .rendered(path)
-            }
+            if let control = ControlFiles.named(name, in: folder) { return .control(control, in: folder) }
+            if name == ".versions", capabilities.contains(.versions) { return .versionsRoot(folder: folder) }
+            let path = try segment(name, in: folder)
+            return rendered.file(at: path) == nil ? .path(path) : .rendered(path)
         case .versionsRoot(let folder):
             return .versions(of: try segment(name, in: folder))
         case .versions(let secret):
@@ -108,17 +102,14 @@ final class Resolver: Sendable {
                 throw SecretError.notFound(secret, "no such label")
             }
             return .label(of: secret, label: label, target: target.id)
-        case .rotate(let folder):
-            guard case .folder = try await resolve(.path(folder)) else {
-                throw SecretError.notFound(folder, "not a folder")
+        case .control(let id, let folder):
+            // A control file is there while its folder is (the root always is).
+            if !folder.isRoot {
+                guard case .folder = try await resolve(.path(folder)) else {
+                    throw SecretError.notFound(folder, "not a folder")
+                }
             }
-            return .rotate(folder: folder)
-        case .status:
-            return .status
-        case .metrics:
-            return .metrics
-        case .events:
-            return .events
+            return .control(id, folder: folder)
         }
     }
 

@@ -1,5 +1,33 @@
 import SecretsCore
 
+/// `<folder>/.rotate`, in every folder: a write of paths, one per line, rotates them; a read shows
+/// the recent rotations under the folder (`RotationLog`).
+struct RotateFile: ControlFileWriter {
+    let name = ".rotate"
+    let recordTag = "o"
+    let inEveryFolder = true
+    let permissions: UInt16 = 0o600
+
+    func contents(in fs: SecretsFileSystem, folder: SecretPath, reader: RequestContext) async throws -> [UInt8] {
+        fs.rotations.lines(under: folder)
+    }
+
+    func write(in fs: SecretsFileSystem, folder: SecretPath, data: [UInt8], caller: Caller?) -> Answer<Int> {
+        .later {
+            do {
+                try await fs.rotate(lines: data, in: folder, caller: caller)
+            } catch {
+                await fs.kernel.caughtUp()
+                throw error
+            }
+            // The shell's next command must see the new value: the kernel forgets the old one before
+            // the write is answered, not some time after.
+            await fs.kernel.caughtUp()
+            return data.count
+        }
+    }
+}
+
 extension SecretsFileSystem {
     /// Rotates each path written to a `.rotate` file, one per line, relative to its folder. Returns
     /// only once the store has accepted every new version; stops at the first failure.

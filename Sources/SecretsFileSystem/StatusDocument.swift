@@ -2,20 +2,6 @@ import Foundation
 import SecretsCore
 
 extension SecretsFileSystem {
-    /// The bytes of `.status` or `.metrics`, made fresh on each open. Figures and names only.
-    func document(for node: Node, reader: RequestContext) async throws -> [UInt8] {
-        let snapshot = await snapshot()
-        switch node {
-        // `.status` is world-readable, and a failed read's path may be a name someone else probed or
-        // one the policy hides: only root and the mount's owner (DESIGN §10's trusted) see them.
-        case .status: return try StatusRenderer.json(snapshot, errorPaths: reader.uid == 0 || reader.uid == options.uid)
-        case .metrics: return Array(StatusRenderer.prometheus(snapshot).utf8)
-        // Only a file the kernel opened without asking is read without a handle: no stream was made.
-        case .events: throw SecretError.eventsNeedOpens
-        default: throw SecretError(.invalidArgument, "not a generated file")
-        }
-    }
-
     func snapshot() async -> StatusSnapshot {
         StatusSnapshot(
             descriptor: store.descriptor,

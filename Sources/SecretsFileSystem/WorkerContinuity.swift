@@ -50,7 +50,8 @@ public protocol InodeJournal: Sendable {
     func append(_ record: [UInt8])
 }
 
-/// A node key as bytes: a kind and its names, separated by NUL (which no name may hold).
+/// A node key as bytes: a kind and its names, separated by NUL (which no name may hold). A control
+/// file's kind is its `recordTag`, followed by its folder's path where it is in every folder.
 enum NodeKeyCodec {
     static func encode(_ key: NodeKey) -> [UInt8] {
         let parts: [String]
@@ -64,10 +65,9 @@ enum NodeKeyCodec {
         case .versionField(let secret, let id, let field):
             parts = ["f", secret.segments.joined(separator: "/"), id, field]
         case .label(let secret, let label): parts = ["l", secret.segments.joined(separator: "/"), label]
-        case .rotate(let folder): parts = ["o", folder.segments.joined(separator: "/")]
-        case .status: parts = ["s"]
-        case .events: parts = ["e"]
-        case .metrics: parts = ["m"]
+        case .control(let id, let folder):
+            let file = id.file
+            parts = file.inEveryFolder ? [file.recordTag, folder.segments.joined(separator: "/")] : [file.recordTag]
         case .rendered(let path): parts = ["t", path.segments.joined(separator: "/")]
         }
         return Array(parts.joined(separator: "\0").utf8)
@@ -90,11 +90,11 @@ enum NodeKeyCodec {
         case ("i", 3): return path(1).map { .version(of: $0, id: parts[2]) }
         case ("f", 4): return path(1).map { .versionField(of: $0, id: parts[2], field: parts[3]) }
         case ("l", 3): return path(1).map { .label(of: $0, label: parts[2]) }
-        case ("o", 2): return path(1).map { .rotate(folder: $0) }
-        case ("s", 1): return .status
-        case ("e", 1): return .events
-        case ("m", 1): return .metrics
         case ("t", 2): return path(1).map { .rendered($0) }
+        case (let tag?, let count):
+            guard let id = ControlFiles.tagged(tag) else { return nil }
+            if !id.file.inEveryFolder { return count == 1 ? .control(id, in: .root) : nil }
+            return count == 2 ? path(1).map { .control(id, in: $0) } : nil
         default: return nil
         }
     }

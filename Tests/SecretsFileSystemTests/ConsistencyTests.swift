@@ -62,19 +62,20 @@ import Testing
     @Test func aNodeResolvedBeforeAnInvalidationIsNotKept() {
         let nodes = NodeCache()
         let key = NodeCache.Key(inode: 42)
+        let status = Node.control(ControlFiles.named(".status", in: .root)!, folder: .root)
         let before = nodes.generation
         nodes.invalidate([42])
-        #expect(!nodes.store(key, .node(.status), until: .seconds(10), resolvedAt: before))
+        #expect(!nodes.store(key, .node(status), until: .seconds(10), resolvedAt: before))
         #expect(nodes.node(42, now: .zero) == nil)
-        #expect(nodes.store(key, .node(.status), until: .seconds(10), resolvedAt: nodes.generation))
+        #expect(nodes.store(key, .node(status), until: .seconds(10), resolvedAt: nodes.generation))
         #expect(nodes.node(42, now: .zero) != nil)
         // An invalidation of another inode leaves this one's store alone.
         let other = nodes.generation
         nodes.invalidate([7])
-        #expect(nodes.store(NodeCache.Key(inode: 43), .node(.status), until: .seconds(10), resolvedAt: other))
+        #expect(nodes.store(NodeCache.Key(inode: 43), .node(status), until: .seconds(10), resolvedAt: other))
         let later = nodes.generation
         nodes.invalidateAll()
-        #expect(!nodes.store(NodeCache.Key(inode: 44), .node(.status), until: .seconds(10), resolvedAt: later))
+        #expect(!nodes.store(NodeCache.Key(inode: 44), .node(status), until: .seconds(10), resolvedAt: later))
         #expect(nodes.node(42, now: .zero) == nil && nodes.node(43, now: .zero) == nil)
     }
 

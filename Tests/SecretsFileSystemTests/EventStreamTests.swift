@@ -62,9 +62,16 @@ import Testing
             return
         }
         #expect(ErrnoMapping.errno(for: error) == EAGAIN)
-        #expect(!f.fs.poll(inode, handle: handle, notify: nil))
+        #expect(f.fs.poll(inode, handle: handle, notify: nil) == .notYet)
         let notified = Mutex(0)
-        #expect(!f.fs.poll(inode, handle: handle) { notified.withLock { $0 += 1 } })
+        #expect(f.fs.poll(inode, handle: handle) { notified.withLock { $0 += 1 } } == .notYet)
+        // The answer says it may wait for ever, so the FUSE layer counts it in no drain.
+        guard case .waiting = f.fs.read(inode, handle: handle, offset: 0, size: 4096, context: f.context) else {
+            Issue.record("a blocking read of .events with nothing to read did not say it waits")
+            return
+        }
+        let value = try await f.lookup("openai/api_key").attributes.inode
+        #expect(f.fs.poll(value, handle: 0, notify: nil) == .always)
         let waiting = Task {
             try await f.fs.read(inode, handle: handle, offset: 0, size: 4096, context: f.context).value
         }

@@ -36,14 +36,53 @@ final class MemoryInodeJournal: InodeJournal {
         .versionField(of: p("app/db"), id: "2", field: "with space and ünïcode"),
         .label(of: p("app/db/password"), label: "current"),
         .label(of: p("aws/key"), label: "AWSPENDING"),
-        .rotate(folder: .root),
-        .rotate(folder: p("app")),
-        .status,
-        .metrics,
+        .named(".rotate"),
+        .named(".rotate", in: p("app")),
+        .named(".status"),
+        .named(".metrics"),
+        .named(".events"),
         .rendered(p("app/db.json")),
     ]
 
     // MARK: NodeKeyCodec
+
+    /// The bytes of each kind as workers before the control-file registry wrote them: a worker
+    /// built from another commit must read them the same.
+    @Test func theRecordsOfEveryKindKeepTheirBytes() {
+        let expected: [(NodeKey, String)] = [
+            (.path(.root), "p\0"),
+            (.path(Self.p("app/db")), "p\0app/db"),
+            (.value(Self.p("app/db"), version: "3", isField: true), "x\0app/db\03\01"),
+            (.versionsRoot(folder: Self.p("app")), "r\0app"),
+            (.versions(of: Self.p("app/db")), "v\0app/db"),
+            (.version(of: Self.p("app/db"), id: "2"), "i\0app/db\02"),
+            (.versionField(of: Self.p("app/db"), id: "2", field: "user"), "f\0app/db\02\0user"),
+            (.label(of: Self.p("app/db"), label: "current"), "l\0app/db\0current"),
+            (.named(".rotate"), "o\0"),
+            (.named(".rotate", in: Self.p("app")), "o\0app"),
+            (.named(".status"), "s"),
+            (.named(".metrics"), "m"),
+            (.named(".events"), "e"),
+            (.rendered(Self.p("app/db.json")), "t\0app/db.json"),
+        ]
+        for (key, bytes) in expected {
+            #expect(NodeKeyCodec.encode(key) == Array(bytes.utf8), "\(key)")
+        }
+    }
+
+    @Test func theControlFilesAreOneListWithNamesAndTagsOfTheirOwn() {
+        let files = ControlFiles.all
+        #expect(files.map(\.name) == [".rotate", ".status", ".metrics", ".events"])
+        #expect(files.allSatisfy { $0.name.hasPrefix(".") && !SecretPath.isValidSegment($0.name) })
+        #expect(Set(files.map(\.name)).count == files.count)
+        // A tag is a kind of record: it may not be another control file's or another node kind's.
+        let tags = files.map(\.recordTag)
+        #expect(Set(tags).count == files.count)
+        #expect(Set(tags).isDisjoint(with: ["p", "x", "r", "v", "i", "f", "l", "t"]))
+        #expect(ControlFiles.named(".status", in: Self.p("app")) == nil)
+        #expect(ControlFiles.named(".rotate", in: Self.p("app")) != nil)
+        #expect(ControlFiles.named("status", in: .root) == nil)
+    }
 
     @Test(arguments: keys) func everyNodeKeyComesBack(_ key: NodeKey) {
         #expect(NodeKeyCodec.decode(NodeKeyCodec.encode(key)) == key)
@@ -64,6 +103,8 @@ final class MemoryInodeJournal: InodeJournal {
             Array("x\0a\03".utf8),  // a value without its field flag
             Array("s\0".utf8),
             Array("m\0x".utf8),
+            Array("o".utf8),  // a `.rotate` without its folder
+            Array("o\0a\0b".utf8),
             Array("p\0.hidden".utf8),  // a name the mount refuses
             Array("i\0a/../b\01".utf8),
             Array("p\0a//b".utf8),
@@ -105,13 +146,13 @@ final class MemoryInodeJournal: InodeJournal {
         // The new worker's records continue the earlier ones: a third worker restores from both.
         let third = InodeTable(restoring: journal.records + nextJournal.records)
         #expect(third.existingInode(for: fresh) == next)
-        #expect(third.existingInode(for: .status) == inodes[.status])
+        #expect(third.existingInode(for: .named(".status")) == inodes[.named(".status")])
     }
 
     @Test func restoringStopsAtARecordThatIsNotTheNextNumber() throws {
         let journal = MemoryInodeJournal()
         let first = InodeTable(journal: journal)
-        let keys = [NodeKey.path(Self.p("a")), .path(Self.p("b")), .path(Self.p("c")), .status]
+        let keys = [NodeKey.path(Self.p("a")), .path(Self.p("b")), .path(Self.p("c")), .named(".status")]
         for key in keys { _ = first.inode(for: key) }
         var records = journal.records
         #expect(records.count == 4)
@@ -122,7 +163,7 @@ final class MemoryInodeJournal: InodeJournal {
         #expect(second.count == 2)
         #expect(second.existingInode(for: .path(Self.p("a"))) == 2)
         #expect(second.existingInode(for: .path(Self.p("c"))) == nil)
-        #expect(second.existingInode(for: .status) == nil)
+        #expect(second.existingInode(for: .named(".status")) == nil)
         #expect(second.inode(for: .path(Self.p("b"))) == 3)
     }
 
@@ -150,7 +191,15 @@ final class MemoryInodeJournal: InodeJournal {
         // The supervisor keeps these bytes across workers, which may be built from another commit.
         let journal = MemoryInodeJournal()
         let table = InodeTable(journal: journal)
-        _ = table.inode(for: .status)
+        _ = table.inode(for: .named(".status"))
         #expect(journal.records == [[2, 0, 0, 0, 0, 0, 0, 0, UInt8(ascii: "s")]])
+    }
+}
+
+extension NodeKey {
+    /// The control file `name` in `folder`.
+    static func named(_ name: String, in folder: SecretPath = .root) -> NodeKey {
+        // Test names are names of the registry.
+        .control(ControlFiles.named(name, in: folder)!, in: folder)
     }
 }
