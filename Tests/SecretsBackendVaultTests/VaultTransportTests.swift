@@ -68,7 +68,8 @@ struct VaultTransportTests {
         _ = try await api.put("secret", "app/key", ["value": "before-the-fault"])
 
         let capture = LogCapture()
-        let store = try await connect(api, mount: "secret", capture: capture) { $0.timeout = .seconds(1) }
+        // A 2 s deadline: a sealed server's first 503 must come back inside it on a loaded CI machine.
+        let store = try await connect(api, mount: "secret", capture: capture) { $0.timeout = .seconds(2) }
         defer { Task { await store.shutdown() } }
         let path = try SecretPath("app/key")
         #expect(plainValue(try await store.read(path)) == "before-the-fault")
@@ -79,7 +80,7 @@ struct VaultTransportTests {
         let hung = await expectSecretError(.unavailable, hiding: [token]) { try await store.read(path) }
         #expect(hung?.description.contains("timed out") == true)
         #expect(hung?.path == path)
-        #expect(ContinuousClock.now - started < .seconds(3), "the call deadline bounds a hung server")
+        #expect(ContinuousClock.now - started < .seconds(6), "the call deadline bounds a hung server")
         let health = await store.health()
         #expect(!health.healthy)
         server.signal(SIGCONT)
@@ -91,7 +92,7 @@ struct VaultTransportTests {
         let sealed = await expectSecretError(.unavailable) { try await store.read(path) }
         #expect(sealed?.description.contains("sealed") == true)
         #expect(capture.all.contains { $0.contains("Vault answered 503; retrying") }, "a read is retried on 503")
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(6))
         let sealedHealth = await store.health()
         #expect(!sealedHealth.healthy && sealedHealth.detail.contains("sealed"), "\(sealedHealth.detail)")
 
@@ -103,7 +104,7 @@ struct VaultTransportTests {
         #expect(
             ["refused", "reset", "closed", "connection", "timed out"].contains { deadText.contains($0) }, "\(deadText)")
         await expectSecretError(.unavailable) { try await store.list(.root) }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10))
         capture.expectNone(of: ["before-the-fault", token])
     }
 
