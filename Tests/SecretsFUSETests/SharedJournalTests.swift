@@ -1,6 +1,7 @@
 import CFUSE
 import Foundation
 import SecretsCore
+import SecretsSupervision
 import Testing
 
 @testable import SecretsFUSE

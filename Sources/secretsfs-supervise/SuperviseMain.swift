@@ -1,0 +1,22 @@
+import Logging
+import SecretsSupervision
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `secretsfs mount`'s supervisor, exec'd by it once the mount is made: a program without
+/// Foundation or SwiftNIO, so the process that lives as long as the mount holds a few MiB.
+@main
+enum SuperviseMain {
+    static func main() async {
+        guard let plan = SupervisePlan(arguments: Array(CommandLine.arguments.dropFirst())) else {
+            let line = "secretsfs-supervise: error: started by `secretsfs mount`, not by hand\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+            exit(64)
+        }
+        LoggingSystem.bootstrap { LineLogHandler(label: $0, level: plan.logLevel, format: plan.logFormat) }
+        let status = await SupervisorProcess.run(plan, logger: Logger(label: "secretsfs"))
+        exit(status)
+    }
+}
