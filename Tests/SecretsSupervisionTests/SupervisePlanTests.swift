@@ -30,12 +30,18 @@ import Testing
     @Test(arguments: [
         [String](), ["mount", "/m"], ["--mountpoint", "/m"],
         ["--mountpoint", "/m", "--worker-timeout-ms", "5000", "--log", "info,text", "--descriptors", "3,4,5,6,7"],
-        ["--mountpoint", "/m", "--worker-timeout-ms", "5000", "--log", "loud,text", "--descriptors", "3,4,5,6,7",
-         "--", "/bin/secretsfs"],
-        ["--mountpoint", "/m", "--worker-timeout-ms", "5000", "--log", "info,text", "--descriptors", "3,4,5",
-         "--", "/bin/secretsfs"],
-        ["--mountpoint", "/m", "--worker-timeout-ms", "soon", "--log", "info,text", "--descriptors", "3,4,5,6,7",
-         "--", "/bin/secretsfs"],
+        [
+            "--mountpoint", "/m", "--worker-timeout-ms", "5000", "--log", "loud,text", "--descriptors", "3,4,5,6,7",
+            "--", "/bin/secretsfs",
+        ],
+        [
+            "--mountpoint", "/m", "--worker-timeout-ms", "5000", "--log", "info,text", "--descriptors", "3,4,5",
+            "--", "/bin/secretsfs",
+        ],
+        [
+            "--mountpoint", "/m", "--worker-timeout-ms", "soon", "--log", "info,text", "--descriptors", "3,4,5,6,7",
+            "--", "/bin/secretsfs",
+        ],
         ["--mountpoint", "/m", "--unknown", "x", "--", "/bin/secretsfs"],
     ])
     func anythingElseIsNoPlan(_ arguments: [String]) {
