@@ -15,6 +15,11 @@ enum SuperviseMain {
             _ = line.withCString { write(2, $0, strlen($0)) }
             exit(64)
         }
+        // The signal mask survives an exec: whatever thread of `mount` made it may have blocked some,
+        // and the supervisor lives on SIGCHLD, SIGTERM and SIGHUP.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         LoggingSystem.bootstrap { LineLogHandler(label: $0, level: plan.logLevel, format: plan.logFormat) }
         let status = await SupervisorProcess.run(plan, logger: Logger(label: "secretsfs"))
         exit(status)
