@@ -206,7 +206,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI", "SecretsSupervision"]),
-        .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE", "SecretsSupervision"]),
+        .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE", "SecretsSupervision", "CProcessGuard"]),
         .testTarget(name: "SecretsSupervisionTests", dependencies: ["SecretsSupervision"]),
         // Bounded property and fuzz checks of every parser that takes outside input.
         .testTarget(
