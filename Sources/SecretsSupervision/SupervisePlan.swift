@@ -31,9 +31,13 @@ public struct SupervisePlan: Sendable, Equatable {
     public var arguments: [String] {
         let fds = mount.all.map(String.init).joined(separator: ",")
         return [
-            "--mountpoint", mountpoint, "--worker-timeout-ms", String(workerTimeout / .milliseconds(1)),
+            "--mountpoint", mountpoint, "--worker-timeout-ms", String(milliseconds(workerTimeout)),
             "--log", "\(logLevel.rawValue),\(logFormat.rawValue)", "--descriptors", fds,
         ] + (mount.adopted ? ["--adopted"] : []) + ["--", worker] + workerArguments
+    }
+
+    private func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Nil for anything `arguments` did not make: the program is not meant to be run by hand.
