@@ -4,7 +4,9 @@ import PackageDescription
 let package = Package(
     name: "secretsfs",
     products: [
-        .executable(name: "secretsfs", targets: ["secretsfs"])
+        .executable(name: "secretsfs", targets: ["secretsfs"]),
+        // The mount's supervisor, exec'd by `secretsfs mount` from beside it: no Foundation, no NIO.
+        .executable(name: "secretsfs-supervise", targets: ["secretsfs-supervise"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -92,10 +94,21 @@ let package = Package(
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
+        // Process supervision (DESIGN §6): the supervisor, its typed protocol with the worker, the one
+        // spawn helper, systemd's notify socket and descriptor store. Glibc, Dispatch and swift-log only:
+        // no Foundation, no NIO, no libfuse, so the process that lives as long as the mount stays small.
+        .target(
+            name: "SecretsSupervision",
+            dependencies: ["CProcessGuard", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "secretsfs-supervise",
+            dependencies: ["SecretsSupervision", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SecretsFUSE",
             dependencies: [
-                "CFUSE", "CProcessGuard", "SecretsFileSystem", "SecretsCore",
+                "CFUSE", "CProcessGuard", "SecretsFileSystem", "SecretsCore", "SecretsSupervision",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -120,7 +133,7 @@ let package = Package(
             dependencies: [
                 "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
                 "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates", "CProcessGuard",
-                "SecretsCSI",
+                "SecretsCSI", "SecretsSupervision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,8 +205,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI"]),
-        .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE"]),
+        .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI", "SecretsSupervision"]),
+        .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE", "SecretsSupervision", "CProcessGuard"]),
+        .testTarget(name: "SecretsSupervisionTests", dependencies: ["SecretsSupervision"]),
         // Bounded property and fuzz checks of every parser that takes outside input.
         .testTarget(
             name: "PropertyTests",

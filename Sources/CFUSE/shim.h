@@ -170,9 +170,6 @@ static inline int secretsfs_punch_hole(int fd, long offset, long length) {
     return (int)syscall(SYS_fallocate, fd, 0x02 | 0x01, offset, length);
 }
 
-// memfd_create is declared only under _GNU_SOURCE, which the headers Swift sees do not define.
-static inline int secretsfs_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 0); }
-
 // --- Operations the daemon makes on its own mount, so that inotify watchers hear of a change ---
 #include <fcntl.h>
 #include <sys/stat.h>

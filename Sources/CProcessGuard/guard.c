@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -160,3 +161,5 @@ int secretsfs_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0
 int secretsfs_pidfd_send_signal(int pidfd, int signal) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
 }
+
+int secretsfs_memfd(const char *name) { return memfd_create(name, 0); }

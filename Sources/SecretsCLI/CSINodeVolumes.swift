@@ -4,6 +4,7 @@ import Logging
 import SecretsCSI
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 import Synchronization
 
 #if canImport(Glibc)

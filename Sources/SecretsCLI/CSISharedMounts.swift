@@ -2,6 +2,7 @@ import Foundation
 import SecretsCSI
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 import Synchronization
 
 #if canImport(Glibc)

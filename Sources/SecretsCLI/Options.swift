@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SecretsCore
+import SecretsSupervision
 
 /// The backend flags every subcommand takes (DESIGN section 2); names, variables and help come from
 /// `OptionSpec`. Flags win over environment variables, which win over the config file. No flag takes

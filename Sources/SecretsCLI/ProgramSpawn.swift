@@ -1,5 +1,6 @@
 import CProcessGuard
 import SecretsFUSE
+import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc

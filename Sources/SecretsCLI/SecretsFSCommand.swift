@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 
 /// `secretsfs`: the root command. Errors end as one line on stderr and a named exit code.
 public struct SecretsFSCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SecretsCore
 import SecretsFileSystem
+import SecretsSupervision
 import ServiceLifecycle
 import Synchronization
 

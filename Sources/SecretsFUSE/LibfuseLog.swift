@@ -1,4 +1,5 @@
 import CFUSE
+import CProcessGuard
 import Foundation
 import SecretsCore
 

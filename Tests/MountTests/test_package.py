@@ -39,7 +39,7 @@ def test_the_package_is_named_and_versioned_as_the_binary(packages):
 def test_the_package_holds_what_an_operator_needs(packages, tmp_path):
     deb, _ = packages
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
-    for path in ["./usr/bin/secretsfs", "./usr/share/man/man1/secretsfs.mount.1.gz",
+    for path in ["./usr/bin/secretsfs", "./usr/bin/secretsfs-supervise", "./usr/share/man/man1/secretsfs.mount.1.gz",
                  "./usr/share/bash-completion/completions/secretsfs", "./usr/share/zsh/vendor-completions/_secretsfs",
                  "./usr/share/fish/vendor_completions.d/secretsfs.fish", "./lib/systemd/system/secretsfs@.service",
                  "./usr/share/doc/secretsfs/examples/secretsfs.yaml", "./usr/share/doc/secretsfs/copyright",
@@ -64,7 +64,7 @@ def test_the_tarball_holds_the_same_files(packages):
         top = names[0].split("/")[0]
         assert top == tar.name.removesuffix(".tar.gz")
         assert all(m.uid == 0 and m.gid == 0 for m in archive.getmembers())
-    for path in ["bin/secretsfs", "share/man/man1/secretsfs.1.gz", "lib/systemd/system/secretsfs@.service",
+    for path in ["bin/secretsfs", "bin/secretsfs-supervise", "share/man/man1/secretsfs.1.gz", "lib/systemd/system/secretsfs@.service",
                  "share/doc/secretsfs/examples/secretsfs.yaml"]:
         assert f"{top}/{path}" in names, path
 

@@ -63,19 +63,6 @@ import Testing
         }
     }
 
-    @Test func daemonVerdictsSurviveThePipe() {
-        let verdicts: [DaemonVerdict] = [
-            .ready, .failed(status: 77, line: "vault refused the token (auth/token/lookup-self)"),
-            .failed(status: 78, line: "config file /c.yaml: unknown key 'x'"), .failed(status: 69, line: ""),
-        ]
-        for verdict in verdicts { #expect(DaemonVerdict(decoding: verdict.encoded) == verdict) }
-        // One line whatever the message holds; 0 would read as success.
-        #expect(DaemonVerdict.failed(status: 0, line: "a\nb").encoded == "ERROR 1 a; b\n")
-        for garbage in ["", "ERROR", "ERROR x line", "ERROR 0 line", "ERROR 300 line", "READY?"] {
-            #expect(DaemonVerdict(decoding: garbage) == nil)
-        }
-    }
-
     @Test func optionNeedingAValueWithoutOneIsAnError() {
         #expect(throws: SecretError.self) {
             try ArgumentRewriter.rewrite(["local", "/mnt", "-o", "store"], environment: [:])

@@ -1,6 +1,8 @@
 import CFUSE
+import CProcessGuard
 import Foundation
 import SecretsCore
+import SecretsSupervision
 import Testing
 
 @testable import SecretsFUSE

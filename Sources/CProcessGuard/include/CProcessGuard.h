@@ -24,4 +24,8 @@ int secretsfs_pidfd_send_signal(int pidfd, int signal);
 /// before main (WorkerChannel's /dev/fuse, journals and credentials, in that order). 0 or -1.
 int secretsfs_send_descriptors(int socket, const int *fds, int count);
 
+/// memfd_create(2) without flags (declared only under _GNU_SOURCE, which the headers Swift sees
+/// do not define): memory a supervisor hands its workers. -1 with errno on failure.
+int secretsfs_memfd(const char *name);
+
 #endif

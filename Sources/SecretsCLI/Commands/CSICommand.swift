@@ -3,6 +3,7 @@ import Logging
 import SecretsCSI
 import SecretsCore
 import SecretsFileSystem
+import SecretsSupervision
 import ServiceLifecycle
 
 /// `secretsfs csi`: the Kubernetes CSI node plugin (DESIGN §12). Each inline ephemeral volume a

@@ -4,6 +4,7 @@ import Logging
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
+import SecretsSupervision
 import Synchronization
 
 /// `secretsfs check [MOUNTPOINT] [mount's options]`: what `mount` checks before it serves, without

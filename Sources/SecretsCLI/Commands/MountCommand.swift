@@ -4,6 +4,7 @@ import Logging
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
+import SecretsSupervision
 import ServiceLifecycle
 
 struct MountCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc
@@ -12,12 +13,8 @@ extension MountCommand {
     /// in memory; gone from what `/proc/PID/environ` shows of either process (see SECURITY.md).
     static let credentialVariables = ProgramSpawn.credentialVariables
 
-    /// Variables that speak to this process alone (systemd's, `--daemon`'s), not to a worker.
-    static let supervisorVariables = [
-        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "FDSTORE", DaemonReadiness.environmentKey,
-    ]
-
-    /// The supervisor: mounts, starts a worker and starts another whenever one dies.
+    /// The supervisor: mounts, then becomes `secretsfs-supervise` (or, without it, supervises
+    /// here), which starts a worker and starts another whenever one dies.
     func supervise(environment: [String: String]) async throws {
         let logger = bootstrapLogging(backend, defaultLevel: .info)
         warnIfOthersAreLockedOut(logger)
@@ -29,40 +26,56 @@ extension MountCommand {
         }
         try refuseFilesUnderMountpoint(environment)
         let credentials = Self.takeCredentials(environment)
-        var workerEnvironment = environment
-        for name in Self.credentialVariables + Self.supervisorVariables { workerEnvironment[name] = nil }
-        // The binary now on disk, so a worker started after an upgrade runs the new one.
-        let executable = Self.ownExecutable()
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        let frozenEnvironment = workerEnvironment
-        var keeper: (@Sendable ([(String, Int32)]) -> Bool)?
-        var release: (@Sendable () -> Void)?
-        // systemd 254 and later set FDSTORE to FileDescriptorStoreMax; the unit file sets it for older
-        // ones. Without it systemd would drop the descriptors and a stop would leave a dead mount.
-        if environment["NOTIFY_SOCKET"] != nil, let room = environment["FDSTORE"].flatMap(Int.init), room >= 4 {
-            keeper = { descriptors in
-                descriptors.allSatisfy { SystemdFDStore.store($0.1, name: $0.0, environment: environment) }
-            }
-            release = { SystemdFDStore.remove(SystemdFDStore.mountNames, environment: environment) }
-        }
         var factory = StoreFactory(options: backend, environment: environment, logger: logger)
         factory.certificates = structured?.certificates ?? []
         let kind = try factory.checkedBackendKind()
-        let supervisor = Supervisor(
-            options: mountOptions(backendName: kind.rawValue), logger: logger, credentials: credentials,
-            launch: { WorkerLaunch(executable: executable, arguments: arguments, environment: frozenEnvironment) },
-            onReady: {
-                SystemdNotifier.notify("READY=1\nSTATUS=serving", environment: environment)
-                DaemonReadiness.reportReady()
-            },
-            onFailure: { DaemonReadiness.reportFailure($0, status: $1) },
-            adopted: Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger),
-            storeDescriptors: keeper, releaseDescriptors: release,
-            onStatus: { SystemdNotifier.notify("STATUS=\($0)", environment: environment) })
-        let status = try await supervisor.run()
-        SystemdNotifier.notify("STOPPING=1", environment: environment)
+        let options = mountOptions(backendName: kind.rawValue)
+        let mount: SupervisedMount
+        if let adopted = Self.adoptedMount(environment, mountpoint: mountpoint, logger: logger) {
+            mount = adopted
+        } else {
+            mount = try KernelMount.mount(options)
+            // "mounted" is the worker's to say, once it serves.
+            logger.debug(
+                "kernel mount made", metadata: ["mountpoint": "\(options.mountpoint)", "supervisor": "\(getpid())"])
+        }
+        KernelMount.writeCredentials(credentials, to: mount.credentials)
+        // The binary now on disk, so a worker started after an upgrade runs the new one.
+        let plan = SupervisePlan(
+            mountpoint: options.mountpoint, workerTimeout: options.workerTimeout,
+            logLevel: backend.logLevel ?? .info, logFormat: backend.logFormat, mount: mount,
+            worker: Self.ownExecutable(), workerArguments: Array(CommandLine.arguments.dropFirst()))
+        var supervisorEnvironment = environment
+        for name in Self.credentialVariables { supervisorEnvironment[name] = nil }
+        Self.becomeSupervisor(plan, environment: supervisorEnvironment, logger: logger)
+        let status = await SupervisorProcess.run(plan, logger: logger)
         // The worker already printed its one line; the supervisor only passes its status on.
         if status != 0 { Foundation.exit(status) }
+    }
+
+    /// Replaces this process (same pid, so systemd's MainPID, `--daemon`'s pipe and the descriptors
+    /// stay) with `secretsfs-supervise` from beside this binary: the process that lives as long as
+    /// the mount then holds none of this one's Foundation, NIO or parsed configuration. Returns only
+    /// when there is none to run; this process then supervises itself.
+    static func becomeSupervisor(_ plan: SupervisePlan, environment: [String: String], logger: Logger) {
+        let folder = plan.worker.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        let program = folder + "/" + SupervisorProcess.programName
+        guard access(program, X_OK) == 0 else {
+            logger.debug("no \(SupervisorProcess.programName) beside the binary; supervising in this process")
+            return
+        }
+        KernelMount.inheritAcrossExec(plan.mount)
+        let arguments = [program] + plan.arguments
+        var argv = arguments.map { strdup($0) } + [nil]
+        var envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execve(program, &argv, &envp)
+        let failure = errno
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+        logger.warning(
+            "cannot run \(program); supervising in this process",
+            metadata: ["error": "\(String(cString: strerror(failure)))"])
     }
 
     /// Every worker reads its files after the mount is made; one inside the mountpoint folder is
@@ -89,7 +102,7 @@ extension MountCommand {
 
     /// The mount systemd kept for this mountpoint, if it passed one back (`LISTEN_FDNAMES` fuse,
     /// inodes, cache, mountpoint); descriptors for another mountpoint are closed and ignored.
-    static func adoptedMount(_ environment: [String: String], mountpoint: String, logger: Logger) -> AdoptedMount? {
+    static func adoptedMount(_ environment: [String: String], mountpoint: String, logger: Logger) -> SupervisedMount? {
         let passed = SystemdFDStore.passed(environment)
         guard let fuse = passed["fuse"] else { return nil }
         var recorded = [UInt8](repeating: 0, count: Int(PATH_MAX))
@@ -105,7 +118,7 @@ extension MountCommand {
             return nil
         }
         if let record = passed["mountpoint"] { close(record) }
-        return AdoptedMount(fuse: fuse, inodes: inodes, cache: cache, leases: passed["leases"] ?? -1)
+        return KernelMount.adopt(fuse: fuse, inodes: inodes, cache: cache, leases: passed["leases"])
     }
 
     /// The credential variables' values; their bytes in this process's original environment block

@@ -4,6 +4,7 @@ import SecretsBackendVault
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
+import SecretsSupervision
 import ServiceLifecycle
 import Synchronization
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SecretsCore
+import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc
@@ -72,14 +73,16 @@ struct ReloadCommand: AsyncParsableCommand {
         guard let raw = FileManager.default.contents(atPath: "/proc/\(supervisor)/cmdline") else {
             throw SecretError(.notFound, "the supervisor (pid \(supervisor)) is gone")
         }
-        let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.dropFirst()
+        var words = Array(raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.dropFirst())
+        // A supervisor that became `secretsfs-supervise` carries the mount's arguments after its plan.
+        if let plan = SupervisePlan(arguments: words) { words = plan.workerArguments }
         // A relative --config (or store, or template_file) is the supervisor's, whose new worker
         // reads it from the supervisor's folder, not from where `reload` was typed.
         if let folder = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(supervisor)/cwd") {
             _ = FileManager.default.changeCurrentDirectoryPath(folder)
         }
         do {
-            let rewritten = try ArgumentRewriter.rewrite(Array(words), environment: ProcessInfo.processInfo.environment)
+            let rewritten = try ArgumentRewriter.rewrite(words, environment: ProcessInfo.processInfo.environment)
             let command = try SecretsFSCommand.parseAsRoot(rewritten)
             guard let mount = command as? MountCommand else {
                 throw SecretError(.configuration, "pid \(supervisor) is not a secretsfs mount")
@@ -94,7 +97,7 @@ struct ReloadCommand: AsyncParsableCommand {
         } catch let error as SecretError {
             throw SecretError(error.code, "reload refused, the running worker keeps serving: \(error.message)")
         } catch {
-            let message = SecretsFSCommand.usageLine(for: error, arguments: Array(words))
+            let message = SecretsFSCommand.usageLine(for: error, arguments: words)
             throw SecretError(.configuration, "reload refused, the running worker keeps serving: \(message)")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecretsFUSE
+import SecretsSupervision
 
 struct UnmountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unmount", abstract: "Unmount a secretsfs mount.")

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SecretsFUSE
+@testable import SecretsSupervision
 
 @Suite struct ControlMessageTests {
     @Test(arguments: [

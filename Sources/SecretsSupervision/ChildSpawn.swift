@@ -1,5 +1,4 @@
 import CProcessGuard
-import SecretsCore
 
 #if canImport(Glibc)
     import Glibc

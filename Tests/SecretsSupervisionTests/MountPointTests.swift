@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SecretsFUSE
+@testable import SecretsSupervision
 
 /// /proc files say they are empty, and a reader that trusts that (Foundation's
 /// `String(contentsOfFile:)`) got one page: a mount listed past the first 4096 bytes of mountinfo

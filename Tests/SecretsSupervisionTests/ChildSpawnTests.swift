@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SecretsFUSE
+@testable import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc

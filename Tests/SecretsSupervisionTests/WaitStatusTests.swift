@@ -1,4 +1,4 @@
-import SecretsCore
+import SecretsSupervision
 import Testing
 
 @Suite struct WaitStatusTests {
