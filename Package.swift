@@ -33,10 +33,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What a backend declares itself with (its option specs, how it connects); the registry reads it.
+        .target(
+            name: "SecretsBackendKit",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "SecretsBackendLocal",
             dependencies: [
-                "SecretsCore",
+                "SecretsCore", "SecretsBackendKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -44,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "SecretsBackendEnv",
-            dependencies: ["SecretsCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SecretsCore", "SecretsBackendKit", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "SecretsTemplates",
@@ -66,7 +76,7 @@ let package = Package(
         .target(
             name: "SecretsBackendVault",
             dependencies: [
-                "SecretsCore",
+                "SecretsCore", "SecretsBackendKit",
                 .product(name: "Crypto", package: "swift-crypto"), "SecretsHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,7 +89,7 @@ let package = Package(
         .target(
             name: "SecretsBackendAWS",
             dependencies: [
-                "SecretsCore", "AWSSigV4", "SecretsHTTP",
+                "SecretsCore", "SecretsBackendKit", "AWSSigV4", "SecretsHTTP",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,7 +141,7 @@ let package = Package(
         .target(
             name: "SecretsCLI",
             dependencies: [
-                "SecretsCore", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
+                "SecretsCore", "SecretsBackendKit", "SecretsBackendLocal", "SecretsBackendEnv", "SecretsBackendVault",
                 "SecretsBackendAWS", "SecretsFileSystem", "SecretsFUSE", "SecretsTemplates", "CProcessGuard",
                 "SecretsCSI", "SecretsSupervision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

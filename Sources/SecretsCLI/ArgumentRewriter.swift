@@ -11,7 +11,7 @@ enum ArgumentRewriter {
     /// Read off the root command, so a new subcommand is never taken for fstab's form.
     static let subcommands: Set<String> = Set(
         SecretsFSCommand.configuration.subcommands.map { $0._commandName } + ["help"])
-    static let backends = Set(BackendKind.allCases.map(\.rawValue))
+    static let backends = Set(Backends.kinds)
     /// The subcommands that take no backend options, and so no config file.
     static let withoutStore: Set<String> = ["unmount", "status", "reload", "help", "csi"]
     /// The subcommands that take `mount`'s options: `check` parses its arguments as `mount`'s.

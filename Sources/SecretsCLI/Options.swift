@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SecretsBackendKit
 import SecretsCore
 import SecretsSupervision
 
@@ -12,10 +13,8 @@ public struct BackendOptions: ParsableArguments, Sendable {
 
     @Option(name: .option(.config), help: .option(.config)) var config: String?
     @Option(name: .option(.backendKind), help: .option(.backendKind)) var backend: BackendKind?
-    @OptionGroup(title: LocalFlags.heading, visibility: FoldedHelp.visibility) var local: LocalFlags
-    @OptionGroup(title: EnvFlags.heading, visibility: FoldedHelp.visibility) var env: EnvFlags
-    @OptionGroup(title: VaultFlags.heading, visibility: FoldedHelp.visibility) var vault: VaultFlags
-    @OptionGroup(title: AWSFlags.heading, visibility: FoldedHelp.visibility) var aws: AWSFlags
+    /// Each backend's flags, under its heading (the registry's `BackendFlagGroups`).
+    @OptionGroup(visibility: FoldedHelp.visibility) var backends: BackendFlagGroups
 
     @Option(name: .option(.backendTimeout), help: .option(.backendTimeout)) var backendTimeout: DurationArgument?
 
@@ -29,115 +28,19 @@ public struct BackendOptions: ParsableArguments, Sendable {
         } catch {
             throw ValidationError(error.message)
         }
-        if let version = vaultKVVersion, ![1, 2].contains(version) {
-            throw ValidationError("--vault-kv-version must be 1 or 2")
-        }
     }
-}
-
-/// Where the flags a first reader does not need are shown: each backend's, and `mount`'s tuning. A
-/// subcommand's `--help` leaves them out (they made `get --help` 83 lines and `mount --help` 77);
-/// `secretsfs help backends` and `--help-hidden` show them. The completion scripts and man pages are
-/// made from the parser's dump, which keeps them, so that `--vault-<TAB>` completes and
-/// `man secretsfs-get` lists every flag.
-enum FoldedHelp {
-    static var visibility: ArgumentVisibility {
-        let documenting = CommandLine.arguments.contains {
-            $0 == "--experimental-dump-help" || $0.hasPrefix("--generate-completion-script")
-        }
-        return documenting ? .default : .hidden
-    }
-}
-
-struct LocalFlags: ParsableArguments, Sendable {
-    static let heading = "Local store"
-    @Option(name: .option(.store), help: .option(.store)) var store: String?
-    @Option(name: .option(.storeKeyFile), help: .option(.storeKeyFile)) var storeKeyFile: String?
-}
-
-struct EnvFlags: ParsableArguments, Sendable {
-    static let heading = "Environment variables"
-    @Option(name: .option(.envPrefix), help: .option(.envPrefix)) var envPrefix: String?
-    @Option(name: .option(.envInclude), help: .option(.envInclude)) var envInclude: [String] = []
-}
-
-struct VaultFlags: ParsableArguments, Sendable {
-    static let heading = "Vault and OpenBao"
-    @Option(name: .option(.vaultAddr), help: .option(.vaultAddr)) var vaultAddr: [String] = []
-    @Option(name: .option(.vaultTokenFile), help: .option(.vaultTokenFile)) var vaultTokenFile: String?
-    @Option(name: .option(.vaultNamespace), help: .option(.vaultNamespace)) var vaultNamespace: String?
-    @Option(name: .option(.vaultMount), help: .option(.vaultMount)) var vaultMount: String?
-    @Option(name: .option(.vaultKVVersion), help: .option(.vaultKVVersion)) var vaultKVVersion: Int?
-    @Option(name: .option(.vaultPrefix), help: .option(.vaultPrefix)) var vaultPrefix: String?
-    @Option(name: .option(.vaultAuth), help: .option(.vaultAuth)) var vaultAuth: String?
-    @Option(name: .option(.vaultRoleID), help: .option(.vaultRoleID)) var vaultRoleID: String?
-    @Option(name: .option(.vaultSecretIDFile), help: .option(.vaultSecretIDFile)) var vaultSecretIDFile: String?
-    @Option(name: .option(.vaultRole), help: .option(.vaultRole)) var vaultRole: String?
-    @Option(name: .option(.vaultJWTFile), help: .option(.vaultJWTFile)) var vaultJWTFile: String?
-    @Option(name: .option(.vaultAuthMount), help: .option(.vaultAuthMount)) var vaultAuthMount: String?
-    @Option(name: .option(.vaultCACert), help: .option(.vaultCACert)) var vaultCACert: String?
-    @Flag(name: .option(.vaultSkipVerify), help: .option(.vaultSkipVerify)) var vaultSkipVerify = false
-}
-
-struct AWSFlags: ParsableArguments, Sendable {
-    static let heading = "AWS Secrets Manager and SSM Parameter Store"
-    @Option(name: .option(.awsRegion), help: .option(.awsRegion)) var awsRegion: String?
-    @Option(name: .option(.awsEndpoint), help: .option(.awsEndpoint)) var awsEndpoint: String?
-    @Option(name: .option(.awsProfile), help: .option(.awsProfile)) var awsProfile: String?
-    @Option(name: .option(.awsPrefix), help: .option(.awsPrefix)) var awsPrefix: String?
-    @Option(name: .option(.ssmPrefix), help: .option(.ssmPrefix)) var ssmPrefix: String?
-    @Option(name: .option(.jsonFields), help: .option(.jsonFields)) var jsonFields: JSONFields?
-}
-
-/// The groups' flags by their old names, so the code that reads them does not care where help shows them.
-extension BackendOptions {
-    var store: String? { local.store }
-    var storeKeyFile: String? { local.storeKeyFile }
-    var envPrefix: String? { env.envPrefix }
-    var envInclude: [String] { env.envInclude }
-    var vaultAddr: [String] { vault.vaultAddr }
-    var vaultTokenFile: String? { vault.vaultTokenFile }
-    var vaultNamespace: String? { vault.vaultNamespace }
-    var vaultMount: String? { vault.vaultMount }
-    var vaultKVVersion: Int? { vault.vaultKVVersion }
-    var vaultPrefix: String? { vault.vaultPrefix }
-    var vaultAuth: String? { vault.vaultAuth }
-    var vaultRoleID: String? { vault.vaultRoleID }
-    var vaultSecretIDFile: String? { vault.vaultSecretIDFile }
-    var vaultRole: String? { vault.vaultRole }
-    var vaultJWTFile: String? { vault.vaultJWTFile }
-    var vaultAuthMount: String? { vault.vaultAuthMount }
-    var vaultCACert: String? { vault.vaultCACert }
-    var vaultSkipVerify: Bool { vault.vaultSkipVerify }
-    var awsRegion: String? { aws.awsRegion }
-    var awsEndpoint: String? { aws.awsEndpoint }
-    var awsProfile: String? { aws.awsProfile }
-    var awsPrefix: String? { aws.awsPrefix }
-    var ssmPrefix: String? { aws.ssmPrefix }
-    var jsonFields: JSONFields? { aws.jsonFields }
 }
 
 /// `secretsfs help backends`: each backend's flags under its heading, as every subcommand takes them.
 struct BackendsHelpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backends", abstract: "The flags of each backend; every subcommand takes them.",
-        usage: "secretsfs <subcommand> [--backend local|env|vault|aws|ssm] [<backend flags>]",
+        usage: "secretsfs <subcommand> [--backend \(Backends.kinds.joined(separator: "|"))] [<backend flags>]",
         shouldDisplay: false)
 
-    @OptionGroup(title: LocalFlags.heading) var local: LocalFlags
-    @OptionGroup(title: EnvFlags.heading) var env: EnvFlags
-    @OptionGroup(title: VaultFlags.heading) var vault: VaultFlags
-    @OptionGroup(title: AWSFlags.heading) var aws: AWSFlags
+    @OptionGroup var backends: BackendFlagGroups
 
     func run() throws { print(Self.helpMessage(), terminator: "") }
-}
-
-enum BackendKind: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case local, env, vault, aws, ssm
-}
-
-enum JSONFields: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case raw, expand
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -52,6 +52,36 @@ import Testing
         #expect(OptionSpec.mount.allSatisfy { $0.scope == .mountOnly })
     }
 
+    @Test func eachBackendsFlagsAreItsOptionsInOrder() throws {
+        // `OptionSpec.givenValues` pairs a backend's specs with its properties by position.
+        for backend in Backends.all {
+            let flags = try parsed(backend.flagsType)
+            #expect(Set(flags.keys) == Set(backend.options.map(\.name)), "\(backend.kinds)")
+            let dump = try JSONDecoder().decode(Dump.self, from: Data(backend.flagsType._dumpHelp().utf8))
+            let order = (dump.command.arguments ?? []).compactMap { $0.names?.first { $0.name.count > 1 }?.name }
+            #expect(order.filter { $0 != "help" } == backend.options.map(\.name), "\(backend.kinds)")
+        }
+        #expect(Backends.kinds == ["local", "env", "vault", "aws", "ssm"])
+    }
+
+    @Test func theFilesTheBackendsReadComeFromTheirMarks() throws {
+        let options = try BackendOptions.parse(["--vault-token-file", "/t/token", "--vault-cacert", "/t/ca.pem"])
+        let environment = ["VAULT_TOKEN": "a-token", "SECRETSFS_STORE_KEY_FILE": "/t/key", "VAULT_ADDR": "http://v"]
+        let files = Backends.filesRead(by: options.backends, environment: environment)
+        let named = Dictionary(files.map { ($0.flag, $0.path) }, uniquingKeysWith: { first, _ in first })
+        #expect(named["--vault-token-file"] == "/t/token")
+        #expect(named["--vault-cacert"] == "/t/ca.pem")
+        #expect(named["--store-key-file"] == "/t/key")
+        #expect(
+            Set(named.keys) == [
+                "--store", "--store-key-file", "--vault-token-file", "--vault-secret-id-file",
+                "--vault-jwt-file", "--vault-cacert",
+            ])
+        // A variable that holds the credential itself is never taken for a file's name.
+        let tokenOnly = Backends.filesRead(by: try BackendOptions.parse([]).backends, environment: environment)
+        #expect(!tokenOnly.contains { $0.path == "a-token" })
+    }
+
     @Test func helpNamesTheVariablesAndTheDefaultsAppliedLater() {
         #expect(
             OptionSpec.vaultAddr.help.abstract
@@ -117,7 +147,7 @@ import Testing
     @Test func aDeadlineNotAboveZeroIsRefusedAlikeByEveryBackend() async throws {
         let environments: [BackendKind: [String: String]] = [
             .vault: ["VAULT_ADDR": "http://127.0.0.1:9", "VAULT_TOKEN": "t", "HOME": "/nonexistent"],
-            .aws: [
+            BackendKind(rawValue: "aws")!: [
                 "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s",
                 "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "HOME": "/nonexistent",
             ],

@@ -11,7 +11,7 @@ import SecretsSupervision
 extension MountCommand {
     /// Credentials a daemon is given in its environment. Read once here and handed to each worker
     /// in memory; gone from what `/proc/PID/environ` shows of either process (see SECURITY.md).
-    static let credentialVariables = ProgramSpawn.credentialVariables
+    static let credentialVariables = Backends.credentialVariables
 
     /// The supervisor: mounts, then becomes `secretsfs-supervise` (or, without it, supervises
     /// here), which starts a worker and starts another whenever one dies.
@@ -82,18 +82,12 @@ extension MountCommand {
     /// hidden by the mount itself, and reading it would wait on the worker reading it.
     func refuseFilesUnderMountpoint(_ environment: [String: String]) throws {
         let folder = MountPoint.canonical(mountpoint) + "/"
-        let named: [(String, String?)] = [
-            (OptionSpec.config.flag, backend.config ?? OptionSpec.config.value(in: environment)),
-            (OptionSpec.store.flag, backend.store ?? OptionSpec.store.value(in: environment)),
-            (
-                OptionSpec.storeKeyFile.flag,
-                backend.storeKeyFile ?? OptionSpec.storeKeyFile.value(in: environment)
-            ),
-            (OptionSpec.auditLog.flag, auditLog), (OptionSpec.cacheFile.flag, cacheFile),
-            (OptionSpec.cacheKeyFile.flag, cacheKeyFile), (OptionSpec.vaultTokenFile.flag, backend.vaultTokenFile),
-            (OptionSpec.vaultSecretIDFile.flag, backend.vaultSecretIDFile),
-            (OptionSpec.vaultJWTFile.flag, backend.vaultJWTFile), (OptionSpec.vaultCACert.flag, backend.vaultCACert),
-        ]
+        let named: [(flag: String, path: String?)] =
+            [
+                (OptionSpec.config.flag, backend.config ?? OptionSpec.config.value(in: environment)),
+                (OptionSpec.auditLog.flag, auditLog), (OptionSpec.cacheFile.flag, cacheFile),
+                (OptionSpec.cacheKeyFile.flag, cacheKeyFile),
+            ] + Backends.filesRead(by: backend.backends, environment: environment)
         for case (let flag, let path?) in named where MountPoint.canonical(path).hasPrefix(folder) {
             throw SecretError(
                 .configuration, "\(flag) \(path) is inside the mountpoint \(mountpoint), which the mount would hide")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SecretsBackendKit
 import SecretsBackendVault
 import SecretsCore
 import SecretsFUSE
@@ -61,7 +62,8 @@ extension MountCommand {
         factory.clock = clock
         factory.certificates = certificates
         factory.leases = leases.map(\.request)
-        let upstream = try await factory.makeStore()
+        let connected = try await factory.connect()
+        let upstream = connected.store
         var cachePolicy = CachePolicy(
             ttl: cacheTTL.duration, maxStale: maxStale.duration, negativeTTL: negativeTTL.duration,
             maxEntries: cacheMaxEntries, refreshJitter: refreshJitter.fraction)
@@ -146,7 +148,14 @@ extension MountCommand {
             fuse: channel.fuse, takeover: takeover,
             onReady: { channel.tell(.ready) },
             onKernelInit: { channel.tell(.kernelInitialized) })
-        let background = StoreFactory.backgroundServices(of: upstream, cache: cache, clock: clock).map {
+        // A backend's service that makes a value anew does it through the cache, so the new one replaces what
+        // the cache holds and its change events are raised; the store makes it itself (a certificate, a
+        // credential), so the generated value is not used.
+        let hooks = CacheHooks(
+            replace: { path in _ = try await cache.rotate(RotationRequest(path: path) { SecretValue(bytes: [UInt8]()) })
+            },
+            invalidate: { path in await cache.invalidate(path) })
+        let background = connected.services(hooks).map {
             ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .ignore)
         }
         let runner = tally.map {
