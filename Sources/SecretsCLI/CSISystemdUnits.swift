@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SecretsCore
 import SecretsFUSE
+import SecretsFileSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -26,7 +27,9 @@ struct CSISystemdUnits: Sendable {
     /// What a volume's mount is told of the plugin's environment: addresses, regions, proxies,
     /// never a credential (a unit's environment is readable by anyone on the node: `systemctl show`).
     static let passedPrefixes = ["VAULT_", "BAO_", "AWS_", "SECRETSFS_", "SSL_CERT_"]
-    static let passedNames: Set<String> = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"]
+    static let passedNames: Set<String> = [
+        "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
+    ]
 
     /// The node's systemd, if it answers; otherwise why not (one line).
     static func connect(stateFolder: String) -> Result<CSISystemdUnits, SecretError> {
@@ -40,7 +43,8 @@ struct CSISystemdUnits: Sendable {
         }
         do {
             let binary = try installBinary(folder: stateFolder + "/bin")
-            return .success(CSISystemdUnits(systemctl: systemctl, systemdRun: systemdRun, binary: binary, stateFolder: stateFolder))
+            return .success(
+                CSISystemdUnits(systemctl: systemctl, systemdRun: systemdRun, binary: binary, stateFolder: stateFolder))
         } catch {
             return .failure(error)
         }
@@ -74,12 +78,15 @@ struct CSISystemdUnits: Sendable {
         for (name, value) in Self.passed(environment ?? ProcessInfo.processInfo.environment) {
             words.append("--setenv=\(name)=\(value)")
         }
-        let nodeArguments: [String]
-        do { nodeArguments = try arguments.map(onNode) } catch {
-            return .failed(status: ExitStatus.code(for: error).rawValue, line: error.message)
+        words += ["--", binary]
+        for argument in arguments {
+            do throws(SecretError) {
+                // systemd expands $NAME in a command line; $$ is its escape for a literal $.
+                words.append(try onNode(argument).replacingOccurrences(of: "$", with: "$$"))
+            } catch {
+                return .failed(status: ExitStatus.code(for: error).rawValue, line: error.message)
+            }
         }
-        // systemd expands $NAME in a command line; $$ is its escape for a literal $.
-        words += ["--", binary] + nodeArguments.map { $0.replacingOccurrences(of: "$", with: "$$") }
         let started = Self.run(systemdRun, words)
         if started.status == 0 { return .ready }
 
@@ -174,6 +181,9 @@ struct CSISystemdUnits: Sendable {
         do { try process.run() } catch { return (-1, "") }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return (
+            process.terminationStatus,
+            String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        )
     }
 }
