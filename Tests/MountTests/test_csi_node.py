@@ -137,6 +137,7 @@ def test_volumes_outlive_a_kill_of_the_plugins_process_tree_and_an_upgrade(node)
 
     # The upgrade: a new plugin (another binary) takes the volumes over.
     kubelet = node.start_plugin("/plugin/new/secretsfs")
+    assert "taking over the volumes published before" in (node.logs / "plugin.log").read_text()
     kubelet.publish(paths[0][0], paths[0][1], attributes[0], pods[0])  # the kubelet's retry: OK, same unit
     assert node.binary_of(unit_of(str(paths[0][0]))) == old_binary
     late = new_pod()
