@@ -52,7 +52,9 @@ final class CSINodeVolumes: NodeVolumes {
         // An earlier plugin's volumes keep serving; their records are how this one answers for them.
         let names = (try? FileManager.default.contentsOfDirectory(atPath: stateFolder + "/volumes")) ?? []
         let recorded = names.filter { !$0.hasSuffix(".new") }.count
-        if recorded > 0 { logger.info("taking over the volumes published before", metadata: ["volumes": "\(recorded)"]) }
+        if recorded > 0 {
+            logger.info("taking over the volumes published before", metadata: ["volumes": "\(recorded)"])
+        }
     }
 
     func publish(_ request: PublishRequest) async throws(CSIError) {
