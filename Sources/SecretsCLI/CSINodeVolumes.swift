@@ -115,7 +115,7 @@ final class CSINodeVolumes: NodeVolumes {
             forget(key)
             throw CSIError(.internal, "cannot create target_path: \(Self.reason())")
         }
-        do {
+        do throws(CSIError) {
             if let sharedKey {
                 try await shared.publish(sharedKey, options: options, at: target, volumes: self)
             } else {
