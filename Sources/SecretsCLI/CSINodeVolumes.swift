@@ -125,6 +125,8 @@ final class CSINodeVolumes: NodeVolumes {
             }
         } catch {
             forget(key)
+            // The folder this call made; nothing when a dead mount still sits on it (EBUSY).
+            rmdir(target)
             if let sharedKey { await shared.release(sharedKey, volumes: self) }
             logger.warning("publish refused", metadata: metadata(request, attributes, sharedKey, error))
             throw error
