@@ -43,8 +43,10 @@ struct CSISystemdUnits: Sendable {
         }
         do {
             let binary = try installBinary(folder: stateFolder + "/bin")
-            return .success(
-                CSISystemdUnits(systemctl: systemctl, systemdRun: systemdRun, binary: binary, stateFolder: stateFolder))
+            let units = CSISystemdUnits(
+                systemctl: systemctl, systemdRun: systemdRun, binary: binary, stateFolder: stateFolder)
+            units.removeUnusedBinaries()
+            return .success(units)
         } catch {
             return .failure(error)
         }
@@ -151,6 +153,27 @@ struct CSISystemdUnits: Sendable {
             throw SecretError(.configuration, "cannot copy the plugin's binary to \(path): \(CSINodeVolumes.reason())")
         }
         return path
+    }
+
+    /// Earlier versions no unit runs any more. A running unit's file stays: its supervisor starts
+    /// each new worker from it. Nothing goes unless systemd answered for every unit.
+    func removeUnusedBinaries() {
+        let folder = stateFolder + "/bin"
+        let listed = Self.run(systemctl, ["list-units", "--all", "--plain", "--no-legend", "secretsfs-csi-*"])
+        guard listed.status == 0 else { return }
+        var used: Set<String> = [binary]
+        for line in listed.output.split(separator: "\n") {
+            guard let unit = line.split(separator: " ").first else { continue }
+            let exec = Self.run(systemctl, ["show", "--property=ExecStart", "--value", String(unit)])
+            guard exec.status == 0 else { return }
+            if let path = exec.output.split(separator: " ").first(where: { $0.hasPrefix("path=") }) {
+                used.insert(String(path.dropFirst(5)))
+            }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where name.hasPrefix("secretsfs-") && !used.contains(folder + "/" + name) {
+            unlink(folder + "/" + name)
+        }
     }
 
     // MARK: - Helpers

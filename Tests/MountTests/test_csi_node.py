@@ -169,6 +169,12 @@ def test_volumes_outlive_a_kill_of_the_plugins_process_tree_and_an_upgrade(node)
     assert node.run(f"find {KUBELET}/pods -name mount").stdout.strip() == ""
     assert node.volume_units() == {}, node.volume_units()
     kubelet.close()
+    # The old binary stayed while a unit ran it; a plugin starting after the last one went removes it.
+    assert node.run(f"ls {STATE}/bin").stdout.split() == sorted(os.path.basename(b) for b in (old_binary, new_binary))
+    node.run(f"systemctl kill --signal=KILL {PLUGIN_UNIT}")
+    assert wait_for(lambda: node.show(PLUGIN_UNIT, "ActiveState") != "active", 10)
+    node.start_plugin("/plugin/new/secretsfs").close()
+    assert node.run(f"ls {STATE}/bin").stdout.split() == [os.path.basename(new_binary)]
 
     texts = [(node.logs / "plugin.log").read_text()]
     texts.append(node.run(f"cat {STATE}/logs/*.log {STATE}/audit.log; journalctl --no-pager -o cat").stdout)
