@@ -31,6 +31,9 @@ struct CSISystemdUnits: Sendable {
         "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
     ]
 
+    /// Not credentials, but no use without them: half an AWS key pair; `mount --daemon`'s pipe.
+    static let withheld: Set<String> = ["AWS_ACCESS_KEY_ID", DaemonReadiness.environmentKey]
+
     /// The node's systemd, if it answers; otherwise why not (one line).
     static func connect(stateFolder: String) -> Result<CSISystemdUnits, SecretError> {
         guard let systemctl = tool("systemctl"), let systemdRun = tool("systemd-run") else {
@@ -128,7 +131,7 @@ struct CSISystemdUnits: Sendable {
 
     static func passed(_ environment: [String: String]) -> [(String, String)] {
         environment.filter { name, value in
-            !ProgramSpawn.withheld.contains(name) && name != DaemonReadiness.environmentKey
+            !ProgramSpawn.withheld.contains(name) && !Self.withheld.contains(name)
                 && (passedNames.contains(name) || passedPrefixes.contains { name.hasPrefix($0) })
                 && !value.contains(where: \.isNewline)
         }.sorted { $0.key < $1.key }

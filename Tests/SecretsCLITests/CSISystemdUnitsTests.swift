@@ -9,7 +9,8 @@ import Testing
     @Test func aUnitGetsAddressesAndRegionsButNoCredential() {
         let passed = CSISystemdUnits.passed([
             "VAULT_ADDR": "https://vault:8200", "VAULT_TOKEN": "hunter2-PLANTED", "AWS_REGION": "eu-west-1",
-            "AWS_SECRET_ACCESS_KEY": "hunter2-PLANTED", "AWS_SESSION_TOKEN": "hunter2-PLANTED",
+            "AWS_SECRET_ACCESS_KEY": "hunter2-PLANTED", "AWS_ACCESS_KEY_ID": "AKIA0000",
+            "AWS_SESSION_TOKEN": "hunter2-PLANTED",
             "AWS_ROLE_ARN": "arn:aws:iam::1:role/r", "HTTPS_PROXY": "http://proxy:3128", "PATH": "/usr/bin",
             "HOME": "/root", "KUBERNETES_SERVICE_HOST": "10.0.0.1", "SECRETSFS_READY_FD": "3",
             "VAULT_NAMESPACE": "line\nbreak",
