@@ -11,11 +11,11 @@ import Synchronization
     import Glibc
 #endif
 
-/// The volumes a `secretsfs csi` plugin publishes: each one a `secretsfs mount --daemon` of its
-/// own at the target path, started as fstab's mount helper starts one, so it runs in its own
-/// session and outlives the plugin (a plugin restart leaves every volume serving). What was asked
-/// for each target is kept in the state folder, so that a repeated publish (the kubelet retries,
-/// and republishes to refresh tokens) is told from a different one, by this plugin or the next.
+/// The volumes a `secretsfs csi` plugin publishes: each one a `secretsfs mount` of its own at the
+/// target path, run by a unit of the node's systemd or as the plugin's daemon (`CSIMountRunner`),
+/// so it outlives the plugin. What was asked for each target is kept in the state folder, so that a
+/// repeated publish (the kubelet retries, and republishes to refresh tokens) is told from a
+/// different one, and unpublished, by this plugin or the next.
 final class CSINodeVolumes: NodeVolumes {
     let stateFolder: String
     let configFolder: String?
@@ -25,13 +25,14 @@ final class CSINodeVolumes: NodeVolumes {
     /// `--share-mounts`: volumes without a pod token and with the same options share one mount.
     let shareMounts: Bool
     let shared: CSISharedMounts
+    let runner: CSIMountRunner
     let logger: Logger
     /// Targets with a call under way: the spec answers a second one ABORTED.
     private let busy = Mutex<Set<String>>([])
 
     init(
         stateFolder: String, configFolder: String?, auditLog: String?, tokenAudience: String, shareMounts: Bool = false,
-        logger: Logger = Logger(label: "secretsfs.csi")
+        runMounts: CSIRunMounts = .child, logger: Logger = Logger(label: "secretsfs.csi")
     ) throws(SecretError) {
         self.stateFolder = stateFolder
         self.configFolder = configFolder
@@ -47,6 +48,13 @@ final class CSINodeVolumes: NodeVolumes {
             if mkdir(folder, 0o700) != 0, errno != EEXIST {
                 throw SecretError(.configuration, "cannot create the state folder \(folder): \(Self.reason())")
             }
+        }
+        self.runner = try CSIMountRunner.resolve(runMounts, stateFolder: stateFolder, logger: logger)
+        // An earlier plugin's volumes keep serving; their records are how this one answers for them.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: stateFolder + "/volumes")) ?? []
+        let recorded = names.filter { !$0.hasSuffix(".new") }.count
+        if recorded > 0 {
+            logger.info("taking over the volumes published before", metadata: ["volumes": "\(recorded)"])
         }
     }
 
@@ -108,14 +116,18 @@ final class CSINodeVolumes: NodeVolumes {
             forget(key)
             throw CSIError(.internal, "cannot create target_path: \(Self.reason())")
         }
-        do {
+        do throws(CSIError) {
             if let sharedKey {
                 try await shared.publish(sharedKey, options: options, at: target, volumes: self)
             } else {
-                try await Self.mount(arguments, logFile: stateFolder + "/logs/\(key).log", environment: environment)
+                let verdict = await runner.start(
+                    arguments, logFile: stateFolder + "/logs/\(key).log", environment: environment)
+                if case .failed(let status, let line) = verdict { throw CSIError(Self.code(forExit: status), line) }
             }
         } catch {
             forget(key)
+            // The folder this call made; nothing when a dead mount still sits on it (EBUSY).
+            rmdir(target)
             if let sharedKey { await shared.release(sharedKey, volumes: self) }
             logger.warning("publish refused", metadata: metadata(request, attributes, sharedKey, error))
             throw error
@@ -138,9 +150,7 @@ final class CSINodeVolumes: NodeVolumes {
         let key = Self.key(targetPath)
         try claim(key)
         defer { release(key) }
-        if MountPoint.mountType(at: MountPoint.canonical(targetPath)) != nil {
-            do { try MountPoint.unmount(targetPath) } catch { throw CSIError(error) }
-        }
+        try await runner.stop(targetPath)
         let sharedKey = sharedKey(ofRecord: key)
         forget(key)
         // The spec leaves removing target_path to the plugin; a second unpublish finds nothing.
@@ -181,17 +191,34 @@ final class CSINodeVolumes: NodeVolumes {
 
     /// Written beside and renamed over, 0600, so the mount never reads half a token.
     private func write(_ text: String, to path: String) throws(CSIError) {
-        let temporary = path + ".new"
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CSIError(.internal, "cannot write the plugin's state: \(Self.reason())") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, rename(temporary, path) == 0 else {
-            unlink(temporary)
+        guard Self.place(Data(text.utf8), at: path, mode: 0o600) else {
             throw CSIError(.internal, "cannot write the plugin's state: \(Self.reason())")
         }
+    }
+
+    /// `data` written beside `path` (never through a planted link) and renamed over it: a reader
+    /// finds the old file or the whole new one. False with errno set.
+    static func place(_ data: Data, at path: String, mode: mode_t) -> Bool {
+        let temporary = path + ".new"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { return false }
+        var written = 0
+        data.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if count <= 0 { break }
+                written += count
+            }
+        }
+        close(fd)
+        guard written == data.count, rename(temporary, path) == 0 else {
+            let failure = errno
+            unlink(temporary)
+            errno = failure
+            return false
+        }
+        return true
     }
 
     // MARK: - Helpers
@@ -221,30 +248,11 @@ final class CSINodeVolumes: NodeVolumes {
         return token
     }
 
-    /// `secretsfs mount … --daemon`'s way: returns once the mount serves, or throws its error.
-    static func mount(_ arguments: [String], logFile: String, environment: [String: String]?) async throws(CSIError) {
-        let verdict = await startMount(arguments: arguments, logFile: logFile, environment: environment)
-        if case .failed(let status, let line) = verdict { throw CSIError(code(forExit: status), line) }
-    }
-
     /// What a volume that logs in to AWS as its pod must not inherit from the plugin.
     static let nodeAWSCredentials: Set<String> = ProgramSpawn.withheld.union([
         "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
     ])
-
-    static func startMount(
-        arguments: [String], logFile: String, environment: [String: String]? = nil
-    ) async -> DaemonVerdict {
-        // spawnAndWait blocks on the daemon's pipe: a thread of its own, not an event loop's.
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    returning: DaemonReadiness.spawnAndWait(
-                        arguments: arguments, logFile: logFile, environment: environment))
-            }
-        }
-    }
 
     static func code(forExit status: Int32) -> CSIError.Code {
         switch status {

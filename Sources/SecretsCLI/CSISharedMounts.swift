@@ -33,9 +33,7 @@ actor CSISharedMounts {
                     throw CSIError(.internal, "cannot create the shared mountpoint: \(CSINodeVolumes.reason())")
                 }
                 let logFile = volumes.stateFolder + "/logs/shared-\(key).log"
-                let task = Task {
-                    await CSINodeVolumes.startMount(arguments: ["mount", source] + options, logFile: logFile)
-                }
+                let task = Task { await volumes.runner.start(["mount", source] + options, logFile: logFile) }
                 starting[key] = task
                 verdict = await task.value
                 starting[key] = nil
@@ -56,10 +54,10 @@ actor CSISharedMounts {
     }
 
     /// Unmounts the shared mount once no volume's record names it.
-    func release(_ key: String, volumes: CSINodeVolumes) {
+    func release(_ key: String, volumes: CSINodeVolumes) async {
         guard starting[key] == nil, !volumes.sharedMountIsUsed(key) else { return }
         let source = path(key)
-        if MountPoint.mountType(at: source) != nil { try? MountPoint.unmount(source) }
+        try? await volumes.runner.stop(source)
         rmdir(source)
     }
 }

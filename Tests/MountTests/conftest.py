@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
 
 
-# The files that share the one Debian package (and the images made from it) run on one worker.
-PACKAGE_FILES = {"test_package.py", "test_containers.py", "test_systemd.py"}
+# The files that share the one Debian package (and the images made from it) or boot a systemd
+# machine run on one worker.
+PACKAGE_FILES = {"test_package.py", "test_containers.py", "test_systemd.py", "test_csi_node.py"}
 
 
 def pytest_configure(config):

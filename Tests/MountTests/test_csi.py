@@ -26,10 +26,9 @@ from conftest import BIN, ROOT, Env, is_mounted, force_unmount, wait_for
 from peers import clean_environment, shared_vault, unique
 
 grpc = pytest.importorskip("grpc")
-protoc = pytest.importorskip("grpc_tools.protoc")
+pytest.importorskip("grpc_tools.protoc")
+from kubelet import DRIVER, Kubelet, compile_stubs, new_pod, volume_paths  # noqa: E402
 
-PROTO = ROOT / "Sources" / "SecretsCSI" / "Proto" / "csi.proto"
-DRIVER = "secretsfs.csi.secretsfs.dev"
 PODMAN = ["podman", "--runtime", "/usr/sbin/runc"]
 LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 BASE_IMAGE = "localhost/debian:bookworm"
@@ -41,19 +40,13 @@ AUDIENCE = "secretsfs"
 def csi(tmp_path_factory):
     """The generated modules (csi_pb2, csi_pb2_grpc)."""
     out = tmp_path_factory.mktemp("csi-stubs")
-    include = Path(protoc.__file__).parent / "_proto"
-    status = protoc.main(["protoc", f"-I{PROTO.parent}", f"-I{include}", f"--python_out={out}",
-                          f"--grpc_python_out={out}", str(PROTO)])
-    assert status == 0, "grpcio-tools could not compile csi.proto"
-    sys.path.insert(0, str(out))
-    import csi_pb2
-    import csi_pb2_grpc
-    yield csi_pb2, csi_pb2_grpc
+    yield compile_stubs(out)
     sys.path.remove(str(out))
 
 
 class Plugin:
-    """A `secretsfs csi` process and a kubelet's client of it."""
+    """A `secretsfs csi` process (its volumes the plugin's own daemons: `--run-mounts child`, the
+    fallback; test_csi_node.py runs them as systemd units) and a kubelet's client of it."""
 
     def __init__(self, work, csi, env=None, extra=()):
         self.work = work
@@ -67,7 +60,7 @@ class Plugin:
         self.env = env or clean_environment()
         self.configs.mkdir(exist_ok=True)
         self.process = None
-        self.channel = None
+        self.kubelet = None
 
     def start(self):
         if self.socket.exists():
@@ -76,20 +69,19 @@ class Plugin:
         self.process = subprocess.Popen(
             [BIN, "csi", "--endpoint", f"unix://{self.socket}", "--node-id", "node-1",
              "--config-dir", str(self.configs), "--state-dir", str(self.state), "--audit-log", str(self.audit),
-             *self.extra],
+             "--run-mounts", "child", *self.extra],
             stdout=log, stderr=log, env=self.env, start_new_session=True)
         log.close()
         assert wait_for(lambda: self.socket.exists() or self.process.poll() is not None, 30)
         assert self.process.poll() is None, f"the plugin exited: {self.log_path.read_text()}"
-        self.channel = grpc.insecure_channel(f"unix://{self.socket}")
-        grpc.channel_ready_future(self.channel).result(timeout=10)
-        self.identity = self.pb_grpc.IdentityStub(self.channel)
-        self.node = self.pb_grpc.NodeStub(self.channel)
+        self.kubelet = Kubelet(self.socket, (self.pb, self.pb_grpc))
+        self.identity, self.node = self.kubelet.identity, self.kubelet.node
+        self.publish, self.unpublish = self.kubelet.publish, self.kubelet.unpublish
         return self
 
     def stop(self, sig=signal.SIGTERM):
-        if self.channel:
-            self.channel.close()
+        if self.kubelet:
+            self.kubelet.close()
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
             self.process.wait(timeout=20)
@@ -97,44 +89,15 @@ class Plugin:
     def config(self, name, text):
         (self.configs / name).write_text(text)
 
-    def publish(self, target, volume_id, attributes, pod, mount_group="", readonly=True, **overrides):
-        """NodePublishVolume as a kubelet sends it for an inline ephemeral volume."""
-        pb = self.pb
-        context = {
-            "csi.storage.k8s.io/ephemeral": "true",
-            "csi.storage.k8s.io/pod.name": pod["name"],
-            "csi.storage.k8s.io/pod.namespace": pod["namespace"],
-            "csi.storage.k8s.io/pod.uid": pod["uid"],
-            "csi.storage.k8s.io/serviceAccount.name": pod["serviceAccount"],
-            **attributes,
-        }
-        capability = pb.VolumeCapability(
-            mount=pb.VolumeCapability.MountVolume(volume_mount_group=mount_group),
-            access_mode=pb.VolumeCapability.AccessMode(mode=pb.VolumeCapability.AccessMode.SINGLE_NODE_WRITER))
-        fields = dict(volume_id=volume_id, target_path=str(target), volume_capability=capability,
-                      readonly=readonly, volume_context=context)
-        fields.update(overrides)
-        return self.node.NodePublishVolume(pb.NodePublishVolumeRequest(**fields), timeout=60)
-
-    def unpublish(self, target, volume_id):
-        return self.node.NodeUnpublishVolume(
-            self.pb.NodeUnpublishVolumeRequest(volume_id=volume_id, target_path=str(target)), timeout=60)
-
-
-def new_pod(namespace="team-a", service_account="reader"):
-    name = unique("app")
-    return {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "serviceAccount": service_account}
-
 
 def kubelet_target(root, pod, volume="secrets"):
-    """The kubelet's paths: the volume handle `csi-<sha256>` and the target under the pod's folder,
-    whose parent the kubelet makes and whose last part the plugin makes."""
-    handle = "csi-" + hashlib.sha256(f"{pod['uid']}{volume}".encode()).hexdigest()
-    parent = root / "pods" / pod["uid"] / "volumes" / "kubernetes.io~csi" / volume
+    """The kubelet's target and handle, its parent made as the kubelet makes it."""
+    target, handle = volume_paths(root, pod, volume)
+    parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     for folder in [root / "pods", root / "pods" / pod["uid"], parent.parent.parent, parent.parent, parent]:
         os.chmod(folder, 0o755)
-    return parent / "mount", handle
+    return target, handle
 
 
 @pytest.fixture
@@ -398,7 +361,7 @@ def test_volumes_keep_serving_when_the_plugin_is_killed(world, csi):
     time.sleep(1)
     os.killpg(plugin.process.pid, signal.SIGKILL)
     plugin.process.wait(timeout=10)
-    plugin.channel.close()
+    plugin.kubelet.close()
     time.sleep(1)
     stop.set()
     reader.join(timeout=10)

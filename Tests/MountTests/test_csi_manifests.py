@@ -92,7 +92,12 @@ def test_the_plugin_daemonset_registers_and_shares_its_mounts():
     mounts = {m["mountPath"]: m for m in plugin["volumeMounts"]}
     assert mounts["/var/lib/kubelet/pods"]["mountPropagation"] == "Bidirectional"
     volumes = {v["name"]: v for v in pod["volumes"]}
+    # The units run on the node what the plugin copies to its state folder: the same path on both.
     assert volumes[mounts["/var/lib/secretsfs-csi"]["name"]]["hostPath"]["path"] == "/var/lib/secretsfs-csi"
+    assert mounts["/var/lib/secretsfs-csi"]["mountPropagation"] == "HostToContainer"
+    # Volumes outlive the container: their mounts are units of the node's systemd, reached here.
+    assert "--run-mounts=systemd" in plugin["args"]
+    assert volumes[mounts["/run/systemd"]["name"]]["hostPath"]["path"] == "/run/systemd"
     # Only the plugin is privileged, and the restricted check says so.
     assert plugin["securityContext"]["privileged"] is True
     assert restricted_violations(pod), "the restricted check passed a privileged hostPath pod"

@@ -14,45 +14,19 @@ import hashlib
 import secrets
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import ROOT, wait_for
-from daemon import ReadLog
+import machines
+from conftest import wait_for
+from machines import PODMAN, figures
 
-HELPER = ROOT / "scripts" / "lib" / "containers.sh"
-IMAGE = "localhost/secretsfs-systemd:cache"
-PODMAN = ["podman", "--runtime", "/usr/sbin/runc"]
-LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-FUSE_FLAGS = ["--device", "/dev/fuse", "--cap-add", "SYS_ADMIN", "--security-opt", "apparmor=unconfined"]
-LABEL = "secretsfs-test=systemd"
 UNIT = "secretsfs@run-secrets.service"
 STORE = "/var/lib/secretsfs/secrets.db"
 FSTAB_MOUNT = "/srv/fstab-secrets"
 
-# One read per ~0.05 s of /run/secrets/app/db (or the path given as $1).
-READER_LOOP = r"""
-while :; do
-    t=$(date +%s.%N)
-    if out=$(sha256sum "$1" 2>&1); then echo "$t ok ${out%% *}"; else echo "$t err ${out##*: }"; fi
-    sleep 0.05
-done >>"$2" 2>&1
-"""
 
-
-class Machine:
-    def __init__(self, name, logs):
-        self.name, self.logs, self.readers = name, logs, 0
-
-    def run(self, script, check=True, timeout=120):
-        result = subprocess.run([*PODMAN, "exec", self.name, "bash", "-c", script], capture_output=True,
-                                text=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"in the machine, `{script}` exited {result.returncode}: "
-                                 f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
-        return result
-
+class Machine(machines.Machine):
     def show(self, prop):
         return self.run(f"systemctl show -P {prop} {UNIT}").stdout.strip()
 
@@ -60,50 +34,17 @@ class Machine:
         return self.run(f"journalctl -u {UNIT} --no-pager -o cat --since @{int(since)}").stdout
 
     def reader(self, path="/run/secrets/app/db"):
-        self.readers += 1
-        log = f"/log/reads-{self.readers}.log"
-        subprocess.run([*PODMAN, "exec", "-d", self.name, "bash", "-c", READER_LOOP, "reader", path, log], check=True,
-                       capture_output=True)
-        reader = ReadLog(self.logs / f"reads-{self.readers}.log")
-        assert wait_for(lambda: len(reader.lines()) >= 3, 20), f"the reader of {path} wrote no reads"
-        return reader
-
-    def stop_readers(self):
-        self.run("for p in /proc/[0-9]*; do "
-                 "grep -qs 'reads-' $p/cmdline && kill ${p#/proc/} 2>/dev/null; done; true", check=False)
-
-    def wait_running(self, timeout=90):
-        def up():
-            state = self.run("systemctl is-system-running", check=False).stdout.strip()
-            return state in ("running", "degraded")
-        assert wait_for(up, timeout, every=0.5), \
-            f"systemd did not finish booting: {self.run('systemctl --failed --no-legend', check=False).stdout}"
-
-
-def figures(entries, digest, start):
-    """Reads, errors (a failed read or another value), the longest time between two reads."""
-    errors = [e for e in entries if not e[1] or e[2] != digest]
-    times = [start] + [e[0] for e in entries]
-    gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
-    return len(entries), errors, gap
+        return super().reader(path)
 
 
 @pytest.fixture(scope="module")
 def machine(debian_package, tmp_path_factory):
     deb, _ = debian_package
     started = time.monotonic()
-    ensured = subprocess.run(["bash", str(HELPER), "ensure"], capture_output=True, text=True, timeout=900)
-    if ensured.returncode != 0:
-        pytest.fail(f"container prerequisites are missing and could not be made:\n{ensured.stderr}", pytrace=False)
+    machines.ensure_prerequisites()
     logs = tmp_path_factory.mktemp("systemd-logs")
-    logs.chmod(0o777)
-    name = f"secretsfs-test-systemd-{uuid.uuid4().hex[:8]}"
-    # systemd as PID 1 in a container of its own: /dev/fuse and CAP_SYS_ADMIN for the mounts, no
-    # network (the package's dependencies are in the image, so apt-get needs none).
-    subprocess.run([*PODMAN, "run", "-d", "--name", name, "--label", LABEL, "--systemd=always", "--network", "none",
-                    *LIMITS, *FUSE_FLAGS, "-v", f"{deb.parent}:/dist:ro", "-v", f"{logs}:/log", IMAGE],
-                   check=True, capture_output=True, timeout=120)
-    made = Machine(name, logs)
+    # The package's dependencies are in the image, so apt-get needs no network.
+    made = Machine.boot(logs, "systemd", volumes=[f"{deb.parent}:/dist:ro"])
     made.deb = f"/dist/{deb.name}"
     value = secrets.token_hex(24)
     made.digest = hashlib.sha256(value.encode()).hexdigest()
@@ -113,8 +54,7 @@ def machine(debian_package, tmp_path_factory):
         print(f"\nsystemd machine booted in {time.monotonic() - started:.1f}s (prerequisites included)")
         yield made
     finally:
-        made.stop_readers()
-        subprocess.run([*PODMAN, "rm", "-f", "-t", "5", name], capture_output=True, timeout=120)
+        made.remove()
 
 
 def test_apt_get_install_and_enable_now_serves(machine):

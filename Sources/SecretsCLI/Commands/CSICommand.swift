@@ -38,6 +38,14 @@ struct CSICommand: AsyncParsableCommand {
         name: .customLong("share-mounts"),
         help: "Volumes with the same options and no pod token share one mount (and cache) on the node.")
     var shareMounts = false
+    @Option(
+        name: .customLong("run-mounts"),
+        help: """
+            Who runs each volume's mount: systemd (a unit of the node's systemd, through /run/systemd: outlives \
+            the plugin's container), child (the plugin's daemon: outlives the plugin process only), auto (systemd \
+            when it answers).
+            """)
+    var runMounts: CSIRunMounts = .auto
     @Option(name: .customLong("log-level"), help: "Least level logged.") var logLevel: Logger.Level = .info
 
     func validate() throws {
@@ -52,7 +60,7 @@ struct CSICommand: AsyncParsableCommand {
         let logger = Logger(label: "secretsfs.csi")
         let volumes = try CSINodeVolumes(
             stateFolder: stateDir, configFolder: configDir, auditLog: auditLog, tokenAudience: tokenAudience,
-            shareMounts: shareMounts, logger: logger)
+            shareMounts: shareMounts, runMounts: runMounts, logger: logger)
         let server = CSIServer(
             socketPath: CSIServer.socketPath(ofEndpoint: endpoint)!,
             identity: PluginIdentity(name: driverName, version: SecretsFSVersion.string, nodeID: nodeID),
