@@ -4,6 +4,7 @@ import Logging
 import SecretsCSI
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 
 /// `secretsfs csi --run-mounts`: who runs each volume's `secretsfs mount`.
 enum CSIRunMounts: String, CaseIterable, ExpressibleByArgument, Sendable {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SecretsCore
 import SecretsFUSE
+import SecretsSupervision
 import SecretsFileSystem
 
 #if canImport(Glibc)
