@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import SecretsCore
 import SecretsFUSE
-import SecretsSupervision
 import SecretsFileSystem
+import SecretsSupervision
 
 #if canImport(Glibc)
     import Glibc

@@ -1340,7 +1340,7 @@ _secretsfs_csi() {
     repeating_flags=()
     non_repeating_flags=(--share-mounts -h --help)
     repeating_options=()
-    non_repeating_options=(--endpoint --node-id --driver-name --config-dir --state-dir --audit-log --token-audience --log-level)
+    non_repeating_options=(--endpoint --node-id --driver-name --config-dir --state-dir --audit-log --token-audience --run-mounts --log-level)
     __secretsfs_offer_flags_options 0
 
     # Offer option value completions
@@ -1364,6 +1364,10 @@ _secretsfs_csi() {
         return
         ;;
     '--token-audience')
+        return
+        ;;
+    '--run-mounts')
+        __secretsfs_add_completions -W 'auto'$'\n''systemd'$'\n''child'
         return
         ;;
     '--log-level')

@@ -55,7 +55,7 @@ function __secretsfs_parse_tokens -S
         case 'exec'
             __secretsfs_parse_subcommand -r 1 'env=+' 'on-change=' 'poll=' 'splay=' 'config=' 'backend=' 'store=' 'store-key-file=' 'env-prefix=' 'env-include=+' 'vault-addr=+' 'vault-token-file=' 'vault-namespace=' 'vault-mount=' 'vault-kv-version=' 'vault-prefix=' 'vault-auth=' 'vault-role-id=' 'vault-secret-id-file=' 'vault-role=' 'vault-jwt-file=' 'vault-auth-mount=' 'vault-cacert=' 'vault-skip-verify' 'aws-region=' 'aws-endpoint=' 'aws-profile=' 'aws-prefix=' 'ssm-prefix=' 'json-fields=' 'backend-timeout=' 'log-level=' 'log-format=' 'h/help'
         case 'csi'
-            __secretsfs_parse_subcommand 0 'endpoint=' 'node-id=' 'driver-name=' 'config-dir=' 'state-dir=' 'audit-log=' 'token-audience=' 'share-mounts' 'log-level=' 'h/help'
+            __secretsfs_parse_subcommand 0 'endpoint=' 'node-id=' 'driver-name=' 'config-dir=' 'state-dir=' 'audit-log=' 'token-audience=' 'share-mounts' 'run-mounts=' 'log-level=' 'h/help'
         case 'help'
             __secretsfs_parse_subcommand -r 1 
         end
@@ -484,5 +484,6 @@ complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_op
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" audit-log' -l 'audit-log' -d 'Each volume\'s mount appends its audit lines here, with its pod.' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" token-audience' -l 'token-audience' -d 'The audience of the pod service-account token used for vault-auth jwt or kubernetes.' -rfka ''
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" share-mounts' -l 'share-mounts' -d 'Volumes with the same options and no pod token share one mount (and cache) on the node.'
+complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" run-mounts' -l 'run-mounts' -d 'Who runs each volume\'s mount: systemd (a unit of the node\'s systemd, through /run/systemd: outlives the plugin\'s container), child (the plugin\'s daemon: outlives the plugin process only), auto (systemd when it answers).' -rfka 'auto systemd child'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" log-level' -l 'log-level' -d 'Least level logged.' -rfka 'trace debug info notice warning error critical'
 complete -c 'secretsfs' -n '__secretsfs_should_offer_completions_for_flags_or_options "secretsfs csi" h help' -s 'h' -l 'help' -d 'Show help information.'
