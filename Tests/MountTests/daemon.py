@@ -32,8 +32,8 @@ class ReadLog:
     """The log a looping reader in a container writes, one `TIME ok|err DETAIL` line per read
     (DETAIL: the value's hash, or the error)."""
 
-    def __init__(self, log):
-        self.log = log
+    def __init__(self, log, name=None):
+        self.log, self.name = log, name  # name: the reader's container, where it has one
 
     def lines(self):
         """(time, ok, detail) for each read so far."""

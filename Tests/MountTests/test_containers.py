@@ -163,7 +163,7 @@ class Setup:
         podman("run", "-d", "--name", name, "--label", LABEL, "--network", "none", *LIMITS, *user_flags,
                "-v", bind, "-v", f"{log_dir}:/log",
                BASE_IMAGE, "bash", "-c", READER_LOOP)
-        reader = ReadLog(log_dir / "reads.log")
+        reader = ReadLog(log_dir / "reads.log", name)
         assert wait_for(lambda: len(reader.lines()) >= 3, 15), f"reader {name} wrote no reads"
         return reader
 
