@@ -83,11 +83,16 @@ extension Supervisor {
     /// crash (DESIGN §6).
     func startHeartbeat() {
         let timeout = workerTimeout
-        guard timeout > .zero else { return }
-        let every = min(timeout / 4, .seconds(1))
+        let every = timeout > .zero ? min(timeout / 4, .seconds(1)) : .seconds(1)
         heartbeat = Task { [self] in
             while (try? await sleep(every)) != nil {
-                queue.async { self.beat(timeout: timeout) }
+                queue.async {
+                    // A SIGCHLD can be lost: the main thread, which does not block it as Dispatch's
+                    // threads do, may take it at SIG_DFL (discarded) before the signal source reads it.
+                    // Seen once: a worker refused at start stayed a zombie and `mount --daemon` waited.
+                    self.reap()
+                    if timeout > .zero { self.beat(timeout: timeout) }
+                }
             }
         }
     }
