@@ -160,6 +160,12 @@ def test_volumes_outlive_a_kill_of_the_plugins_process_tree_and_an_upgrade(node)
         kubelet.publish(bad_target, bad_handle, {"config": "local.yaml", "cache-ttl": "soon"}, bad)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cache-ttl" in refused.value.details()
     assert set(node.volume_units()) == set(units) | {late_unit}
+    # An unprivileged user on the node cannot reach the plugin's copies of the volumes' configs.
+    copies = node.run(f"ls {STATE}/configs").stdout.split()
+    assert copies, "a volume's config was copied for its unit"
+    denied = node.run(f"setpriv --reuid 65534 --regid 65534 --clear-groups cat {STATE}/configs/{copies[0]}",
+                      check=False)
+    assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
 
     # The new plugin unpublishes the old plugin's volumes: unmounted, folder gone, no unit left.
     for (target, handle) in paths + [(late_target, late_handle)]:
