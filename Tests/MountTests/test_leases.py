@@ -14,9 +14,10 @@ import time
 
 import pytest
 
-from conftest import BIN, wait_for
+from conftest import BIN, is_mounted, wait_for
 from db_engine import Engine, Postgres
-from peers import errno_of, start_audited_bao, unique
+from fake_systemd import FakeSystemd
+from peers import clean_environment, errno_of, start_audited_bao, unique
 from mounts import Inotifywait, mount_vault
 
 
@@ -204,6 +205,54 @@ leases:
     assert_no_lease_id(env, m, engine)
     assert m.stop() == 0
     assert wait_for(lambda: postgres.users_like(engine.prefix) == [], 30)
+
+
+def test_a_restart_through_the_systemd_descriptor_store_keeps_the_lease(env, audited_bao, postgres, tmp_path):
+    """`systemctl restart` of a unit with FileDescriptorStoreMax=5: the stop half leaves the mount and the
+    stored `leases` descriptor; the next process serves the same credential without a `creds` read and
+    revokes it at its own stop."""
+    engine = Engine(audited_bao, postgres)
+    config = lease_config(env, f"""\
+leases:
+  - path: db/app
+    read: {engine.mount}/creds/app
+""")
+    systemd = FakeSystemd(str(tmp_path))
+    m = mount_vault(env, audited_bao.vault, "--config", config,
+                    extra_env={"NOTIFY_SOCKET": systemd.path, "FDSTORE": "5"})
+    first = credential(m)
+    env.planted.append(first[1].encode())
+    second, log_path = None, tmp_path / "second.log"
+    log = open(log_path, "wb")
+    try:
+        assert wait_for(lambda: "leases" in systemd.stored, 10), sorted(systemd.stored)
+        assert m.stop(signal.SIGTERM) == 0  # systemctl restart: the stop half
+        assert is_mounted(m.path), "the mount must stay for the next process"
+        assert postgres.users_like(engine.prefix) == [first[0]], "a restart must not revoke"
+        command, place, keep = systemd.launch_arguments(
+            [BIN, "mount", m.path, "--log-format", "json", "--backend", "vault",
+             "--vault-addr", audited_bao.vault.addr, "--config", config])
+        second = subprocess.Popen(
+            command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=place, pass_fds=keep,
+            env=clean_environment(VAULT_TOKEN=audited_bao.vault.token))
+        assert wait_for(lambda: b"serving the mount systemd kept" in log_path.read_bytes(), 30)
+        assert credential(m) == first
+        assert engine.creds_reads() == 1
+        assert postgres.users_like(engine.prefix) == [first[0]]
+        assert postgres.login(*first)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+        second = None
+        assert wait_for(lambda: postgres.users_like(engine.prefix) == [], 30)
+        shown = log_path.read_bytes()
+        assert first[1].encode() not in shown and audited_bao.vault.token.encode() not in shown
+    finally:
+        if second is not None:
+            second.kill()
+            second.wait()
+        log.close()
+        systemd.close()
+    assert not is_mounted(m.path)
 
 
 # MARK: 4. faults
