@@ -54,7 +54,9 @@ public enum AWSBackend: Backend {
         let store = try await AWSSecretStore.connect(
             options: options, environment: context.environment, homeDirectory: context.homeDirectory,
             logger: context.logger, clock: context.clock)
-        return ConnectedBackend(store: store) { _ in [store.credentialRefresh] }
+        return ConnectedBackend(
+            store: store, services: { _ in [store.credentialRefresh] },
+            scheduleRotation: { try await store.setRotationSchedule($0, every: $1, lambdaARN: $2) })
     }
 }
 

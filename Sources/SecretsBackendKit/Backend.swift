@@ -65,11 +65,50 @@ public struct BackendContext: Sendable {
 public struct ConnectedBackend: Sendable {
     public var store: any SecretStore
     public var services: @Sendable (CacheHooks) -> [any Service]
+    /// The folders of `certificates:` the store issues, when it has any.
+    public var certificates: MadeFolders<CertificateStatus>?
+    /// The credentials of `leases:` the store makes, when it has any.
+    public var leases: (any LeaseHolder)?
+    /// Sets the store's own rotation schedule of a secret (`put --rotate-every`), where the store has one:
+    /// the path, how often, and the function that rotates.
+    public var scheduleRotation: (@Sendable (SecretPath, Duration, String) async throws -> Void)?
 
-    public init(store: any SecretStore, services: @escaping @Sendable (CacheHooks) -> [any Service] = { _ in [] }) {
+    public init(
+        store: any SecretStore, services: @escaping @Sendable (CacheHooks) -> [any Service] = { _ in [] },
+        certificates: MadeFolders<CertificateStatus>? = nil, leases: (any LeaseHolder)? = nil,
+        scheduleRotation: (@Sendable (SecretPath, Duration, String) async throws -> Void)? = nil
+    ) {
         self.store = store
         self.services = services
+        self.certificates = certificates
+        self.leases = leases
+        self.scheduleRotation = scheduleRotation
     }
+}
+
+/// Folders a store makes rather than reads, and what `.status` shows of each.
+public struct MadeFolders<Status: Sendable>: Sendable {
+    public var paths: [SecretPath]
+    public var statuses: @Sendable () async -> [Status]
+
+    public init(paths: [SecretPath], statuses: @escaping @Sendable () async -> [Status]) {
+        self.paths = paths
+        self.statuses = statuses
+    }
+}
+
+/// A store's leased credentials (`leases:`) as the mount keeps them across workers.
+public protocol LeaseHolder: Sendable {
+    /// The folders the credentials are shown in.
+    var leaseFolders: [SecretPath] { get }
+    /// What `.status` shows of each lease.
+    func statuses() async -> [LeaseStatus]
+    /// Takes over the leases an earlier worker made, from their journal; before renewal starts and the first read.
+    func attach(_ journal: any LeaseJournal) async
+    /// Leaves the leases to the next worker, which attaches the journal.
+    func handOver() async
+    /// Revokes every lease held: the mount stops.
+    func revokeAll() async
 }
 
 /// How a backend's service reaches the cache in front of its store.

@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import NIOHTTP1
+import SecretsBackendKit
 import SecretsCore
 
 /// One entry of `leases:`: the folder, the engine path to read (or to sign with), and what to do at unmount.
@@ -361,4 +362,8 @@ extension VaultLeases {
         let new = try await make(request.path)
         return RotationResult(path: request.path, field: request.field, oldVersion: old, newVersion: new.version)
     }
+}
+
+extension VaultLeases: LeaseHolder {
+    public nonisolated var leaseFolders: [SecretPath] { requests.keys.sorted() }
 }

@@ -69,7 +69,10 @@ public enum VaultBackend: Backend {
             options: options, environment: context.environment, homeDirectory: context.homeDirectory,
             logger: context.logger, clock: context.clock)
         let clock = context.clock
-        return ConnectedBackend(store: store) { cache in
+        let certificates = store.certificates.map { certificates in
+            MadeFolders(paths: Array(certificates.requests.keys)) { await certificates.statuses() }
+        }
+        let services: @Sendable (CacheHooks) -> [any Service] = { cache in
             var services: [any Service] = [store.tokenRenewal]
             if let certificates = store.certificates {
                 services.append(
@@ -81,6 +84,7 @@ public enum VaultBackend: Backend {
             }
             return services
         }
+        return ConnectedBackend(store: store, services: services, certificates: certificates, leases: store.leases)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsBackendKit
 import SecretsBackendVault
 import SecretsCore
 import SecretsFileSystem
@@ -108,12 +109,12 @@ extension ConfigFile {
 }
 
 extension CertificateFolders {
-    /// The folders `store` issues certificates for, if it is a Vault store with `certificates:`.
-    init(_ store: any SecretStore) {
-        guard let certificates = (store as? VaultSecretStore)?.certificates else {
+    /// The folders the backend issues certificates for (`certificates:`); none when it has none.
+    init(_ made: MadeFolders<CertificateStatus>?) {
+        guard let made else {
             self = .none
             return
         }
-        self.init(paths: Set(certificates.requests.keys)) { await certificates.statuses() }
+        self.init(paths: Set(made.paths), statuses: made.statuses)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsBackendKit
 import SecretsBackendVault
 import SecretsCore
 import SecretsFileSystem
@@ -159,9 +160,9 @@ extension ConfigFile {
 }
 
 extension LeaseFolders {
-    /// What `.status` shows of the leases `store` holds, if it is a Vault store with `leases:`.
-    init(_ store: any SecretStore) {
-        guard let leases = (store as? VaultSecretStore)?.leases else {
+    /// What `.status` shows of the leases the backend holds (`leases:`); nothing when it has none.
+    init(_ leases: (any LeaseHolder)?) {
+        guard let leases else {
             self = .none
             return
         }

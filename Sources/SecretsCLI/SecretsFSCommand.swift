@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SecretsBackendKit
 import SecretsCore
 import SecretsFUSE
 import SecretsSupervision
@@ -74,7 +75,8 @@ public struct SecretsFSCommand: AsyncParsableCommand {
 /// A subcommand that talks to one store.
 protocol StoreCommand: AsyncParsableCommand {
     var backend: BackendOptions { get }
-    func run(store: any SecretStore, logger: Logger) async throws
+    /// Runs with the connected backend: its store, and what it offers beyond reads and writes.
+    func run(connected: ConnectedBackend, logger: Logger) async throws
 }
 
 extension StoreCommand {
@@ -82,12 +84,12 @@ extension StoreCommand {
         // The thrown error is the one line a user sees; warnings would repeat it.
         let logger = bootstrapLogging(backend, defaultLevel: .error)
         let factory = StoreFactory(options: backend, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let store = try await factory.makeStore()
+        let connected = try await factory.connect()
         do {
-            try await run(store: store, logger: logger)
-            await store.shutdown()
+            try await run(connected: connected, logger: logger)
+            await connected.store.shutdown()
         } catch {
-            await store.shutdown()
+            await connected.store.shutdown()
             throw error
         }
     }

@@ -265,6 +265,20 @@ def test_cli_subcommands(env, endpoint, sm, prefix):
     missing = env.cli("get", "nope", check=False, backend=backend, env=environment)
     assert missing.returncode == 2 and missing.stdout == b""
 
+    # `put --rotate-every`: the value is written, then the schedule set at AWS, which checks the Lambda exists.
+    rotator = "arn:aws:lambda:us-east-1:123456789012:function:no-such-rotator"
+    env.plant("aws-cli-value-003")
+    scheduled = cli("put", "app/sched", "--rotate-every", "30d", "--rotation-lambda", rotator,
+                    input=b"aws-cli-value-003", check=False)
+    assert scheduled.returncode != 0 and b"wrote app/sched" in scheduled.stdout
+    assert len(scheduled.stderr.decode().strip().splitlines()) == 1, scheduled.stderr
+    assert current(sm, f"{prefix}/app/sched")["SecretString"] == "aws-cli-value-003"
+    # A store with no rotation schedule of its own refuses before writing anything.
+    local = env.cli("put", "sched", "--rotate-every", "30d", "--rotation-lambda", rotator,
+                    input=b"aws-cli-value-003", check=False)
+    assert local.returncode != 0 and b"--rotate-every needs --backend aws" in local.stderr, local.stderr
+    assert env.cli("get", "sched", check=False).returncode == 2
+
 
 # MARK: faults
 

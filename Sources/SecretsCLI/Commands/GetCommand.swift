@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SecretsBackendKit
 import SecretsCore
 
 struct GetCommand: StoreCommand {
@@ -13,7 +14,8 @@ struct GetCommand: StoreCommand {
 
     func validate() throws { try path.check() }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let value = try await readValue(store, path.path, version: try await versionID(in: store))
         value.withUnsafeBytes { writeStdout($0) }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SecretsBackendKit
 import SecretsCore
 
 struct HealthCommand: StoreCommand {
@@ -8,7 +9,8 @@ struct HealthCommand: StoreCommand {
 
     @OptionGroup var backend: BackendOptions
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let report = await store.health()
         let name = "\(store.descriptor.backend) \(store.descriptor.address)"
         guard report.healthy else { throw SecretError(.unavailable, "\(name): unhealthy: \(report.detail)") }

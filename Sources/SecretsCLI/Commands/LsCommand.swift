@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SecretsBackendKit
 import SecretsCore
 
 struct LsCommand: StoreCommand {
@@ -12,7 +13,8 @@ struct LsCommand: StoreCommand {
 
     func validate() throws { try prefix.check() }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let prefix = prefix.path
         if recursive {
             try await walk(store, prefix)

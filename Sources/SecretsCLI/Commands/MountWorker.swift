@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import SecretsBackendKit
-import SecretsBackendVault
 import SecretsCore
 import SecretsFUSE
 import SecretsFileSystem
@@ -93,8 +92,8 @@ extension MountCommand {
         options.events = events
         options.rendered = rendered
         options.permissions = permissions
-        options.certificates = CertificateFolders(upstream)
-        options.leases = LeaseFolders(upstream)
+        options.certificates = CertificateFolders(connected.certificates)
+        options.leases = LeaseFolders(connected.leases)
         options.actions = tally
         if options.caching != .kernelOpens, options.checksEveryOpen || options.events, channel.kernelKeepsOpens {
             throw SecretError.reloadNeedsNewMount
@@ -124,7 +123,7 @@ extension MountCommand {
         // cached answers.
         let mirror = channel.cacheMirror()
         if let mirror { await cache.restore(mirror.restored) }
-        let leaseFolders = (upstream as? VaultSecretStore)?.leases.map { Array($0.requests.keys) } ?? []
+        let leaseFolders = connected.leases?.leaseFolders ?? []
         let fileMirror = sealedFile.map { _ in CacheFileMirror(inner: mirror?.mirror, leaving: leaseFolders) }
         if let target: any CacheMirror = fileMirror ?? mirror?.mirror { await cache.mirror(to: target) }
         var fileService: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -134,7 +133,7 @@ extension MountCommand {
             fileService = [.init(service: service, successTerminationBehavior: .ignore)]
         }
         // Before the renewal service starts and the first read: a lease an earlier worker made is kept.
-        let heldLeases = (upstream as? VaultSecretStore)?.leases
+        let heldLeases = connected.leases
         if let heldLeases, let journal = channel.leaseJournal() { await heldLeases.attach(journal) }
         let fileSystem = SecretsFileSystem(
             store: cache, options: options, clock: clock, logger: logger,

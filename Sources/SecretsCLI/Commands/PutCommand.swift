@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SecretsBackendAWS
+import SecretsBackendKit
 import SecretsCore
 
 struct PutCommand: StoreCommand {
@@ -31,7 +31,8 @@ struct PutCommand: StoreCommand {
         }
     }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let path = path.path
         var bytes = try readInput()
         guard !bytes.isEmpty else { throw SecretError(.invalidArgument, "empty value: nothing written") }
@@ -62,17 +63,17 @@ struct PutCommand: StoreCommand {
             fields[field] = value
             content = .fields(fields)
         }
-        var schedule: (AWSSecretStore, Duration, String)?
+        var schedule: (@Sendable (SecretPath, Duration, String) async throws -> Void, Duration, String)?
         if let every = rotateEvery?.duration, let lambda = rotationLambda {
-            guard let aws = store as? AWSSecretStore else {
+            guard let scheduleRotation = connected.scheduleRotation else {
                 throw SecretError(.unsupported, "--rotate-every needs --backend aws")
             }
-            schedule = (aws, every, lambda)
+            schedule = (scheduleRotation, every, lambda)
         }
         let version = try await store.write(path, content: content)
         printLine("wrote \(path) version \(version.id)")
-        if let (aws, every, lambda) = schedule {
-            try await aws.setRotationSchedule(path, every: every, lambdaARN: lambda)
+        if let (scheduleRotation, every, lambda) = schedule {
+            try await scheduleRotation(path, every, lambda)
             printLine("rotation of \(path) scheduled every \(Int(every.seconds / 86_400)) days")
         }
     }

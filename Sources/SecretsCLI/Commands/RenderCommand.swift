@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SecretsBackendKit
 import SecretsCore
 import SecretsFileSystem
 
@@ -20,7 +21,8 @@ struct RenderCommand: StoreCommand {
         }
     }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let rendered = try backend.config.map { path throws(SecretError) in try ConfigFile.load(path).renderedFiles() }
         guard let rendered, rendered.file(at: path.path) != nil else {
             throw SecretError.notFound(path.path, "no such rendered file in the config")

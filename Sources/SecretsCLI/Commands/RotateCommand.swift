@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SecretsBackendKit
 import SecretsCore
 
 struct RotateCommand: StoreCommand {
@@ -15,7 +16,8 @@ struct RotateCommand: StoreCommand {
         try PasswordGenerator.checkLength(length, flag: "--length")
     }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         let path = path.path
         let generator = PasswordGenerator(length: length)
         var target = (path, nil as String?)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SecretsBackendKit
 import SecretsCore
 
 struct VersionsCommand: StoreCommand {
@@ -12,7 +13,8 @@ struct VersionsCommand: StoreCommand {
 
     func validate() throws { try path.check() }
 
-    func run(store: any SecretStore, logger: Logger) async throws {
+    func run(connected: ConnectedBackend, logger: Logger) async throws {
+        let store = connected.store
         for version in try await store.versions(of: path.path) {
             let created = version.createdAt.map(Timestamp.iso8601) ?? "-"
             printLine([version.id, created, version.labels.joined(separator: ",")].joined(separator: "\t"))
