@@ -159,7 +159,7 @@ def test_a_refused_kernel_option_is_named_without_its_value(env, tmp_path):
     assert result.returncode == 78
     line = one_line(result)
     assert "nosuchopt" in line and PLANTED not in line
-    assert not os.path.ismount(mountpoint)
+    assert not is_mounted(mountpoint)
 
 
 def test_invalid_path_is_one_line(env):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, wait_for, write_control
+from conftest import BIN, is_mounted, wait_for, write_control
 from peers import errno_of, free_port, nginx_tls_server, shared_vault, unique
 from mounts import Inotifywait
 from mounts import mount_vault
@@ -257,7 +257,7 @@ def test_bad_certificates_config_is_one_line_at_start(env, pki, tmp_path):
         assert code not in (0, None), (path, stderr)
         assert len(lines) == 1 and expected in lines[0], (expected, stderr)
         assert vault.token.encode() not in stderr
-        assert not os.path.ismount(target)
+        assert not is_mounted(target)
 
 
 def refused(args, environment, tmp_path):

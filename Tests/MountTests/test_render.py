@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Env, wait_for, write_control
+from conftest import BIN, Env, is_mounted, wait_for, write_control
 from peers import free_port, nginx_tls_server
 
 ROOTED = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for another user")
@@ -191,7 +191,7 @@ files:
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
     assert f"config file {config}, line 3" in lines[0] and "never closed" in lines[0]
-    assert not os.path.ismount(mountpoint)
+    assert not is_mounted(mountpoint)
     render = env.cli("render", "app.conf", "--config", config, check=False)
     assert render.returncode == 78 and render.stdout == b""
     lines = render.stderr.decode().strip().splitlines()

@@ -7,7 +7,6 @@ read, reader errors) are printed with `-s`."""
 
 import errno
 import json
-import os
 import signal
 import threading
 import time
@@ -45,13 +44,8 @@ def ha(cluster):
     return cluster
 
 
-def plant(env, *values):
-    for value in values:
-        env.planted.append(value.encode() if isinstance(value, str) else value)
-
-
 def mount_on(env, cluster, addresses, *args):
-    plant(env, cluster.token)
+    env.plant(cluster.token)
     backend = ["--backend", "vault", "--vault-addr", ",".join(addresses)]
     return env.mount(*args, backend=backend, env=clean_environment(VAULT_TOKEN=cluster.token))
 
@@ -68,7 +62,7 @@ def test_addresses_comma_separated_repeated_in_the_environment_and_in_the_config
     vault = ha.vault(leader)
     prefix = unique("ha")
     vault.put(f"{prefix}/k", {"value": "list-value-00001"})
-    plant(env, "list-value-00001", ha.token)
+    env.plant("list-value-00001", ha.token)
     dead = "http://127.0.0.1:9"  # discard: nothing listens, a connection is refused
     run_env = clean_environment(VAULT_TOKEN=ha.token)
 
@@ -109,7 +103,7 @@ def test_rotate_through_a_standby_reads_its_own_write(env, ha, nodes):
     leader_vault = ha.vault(ha.leader())
     prefix = unique("ha")
     leader_vault.put(f"{prefix}/svc/token", {"value": "ryw-original-0001"})
-    plant(env, "ryw-original-0001")
+    env.plant("ryw-original-0001")
     assert wait_for(lambda: ha.vault(standby).request("GET", f"secret/data/{prefix}/svc/token", expect=None)[0] == 200,
                     10)
     m = mount_on(env, ha, addresses, "--vault-prefix", prefix, "--cache-ttl", "1h")
@@ -119,7 +113,7 @@ def test_rotate_through_a_standby_reads_its_own_write(env, ha, nodes):
         assert write_control(m.p("svc", ".rotate"), b"token\n") == len(b"token\n")
         shown = m.read("svc", "token")
         truth = leader_vault.read(f"{prefix}/svc/token")
-        plant(env, truth["data"]["value"])
+        env.plant(truth["data"]["value"])
         assert truth["metadata"]["version"] == round + 2, "one rotation, one version"
         if shown != truth["data"]["value"].encode():
             stale += 1
@@ -166,9 +160,9 @@ def test_active_node_killed_under_readers(env, ha, nodes):
     names = [f"s{i}" for i in range(3)]
     for name in names:
         vault.put(f"{prefix}/{name}", {"value": f"before-{name}-000001"})
-        plant(env, f"before-{name}-000001")
+        env.plant(f"before-{name}-000001")
     vault.put(f"{prefix}/rot", {"value": "rotate-me-0000001"})
-    plant(env, "rotate-me-0000001")
+    env.plant("rotate-me-0000001")
     assert wait_for(lambda: all(ha.vault(n).request("GET", f"secret/data/{prefix}/rot", expect=None)[0] == 200
                                 for n in ha.standbys()), 10)
     m = mount_on(env, ha, addresses, "--vault-prefix", prefix, "--cache-ttl", f"{TTL:g}s", "--max-stale", "1h")
@@ -219,7 +213,7 @@ def test_active_node_killed_under_readers(env, ha, nodes):
     # A write at the new leader is seen within the TTL (and the slack of a loaded machine).
     new_vault = ha.vault(new_leader)
     new_vault.put(f"{prefix}/s0", {"value": "after-election-0001"})
-    plant(env, "after-election-0001")
+    env.plant("after-election-0001")
     written_at = time.monotonic()
     assert wait_for(lambda: m.read("s0") == b"after-election-0001", TTL + 5), "the new value never showed"
     seen_after = time.monotonic() - written_at
@@ -234,7 +228,7 @@ def test_active_node_killed_under_readers(env, ha, nodes):
 
     versions_after = version_count(new_vault, f"{prefix}/rot")
     current = new_vault.read(f"{prefix}/rot")
-    plant(env, current["data"]["value"])
+    env.plant(current["data"]["value"])
     print(f"\n[{nodes}] election {election:.2f} s; {record['reads']} reads, {len(record['errors'])} errors, "
           f"longest read {record['longest']:.3f} s; rotations during the election: "
           f"{rotations - 2} ok, {len(refused)} refused {sorted(set(refused))}, the longest took "
@@ -261,7 +255,7 @@ def test_a_hung_node_hands_calls_to_the_next(env, ha):
     prefix = unique("ha")
     for name in ("first", "second"):
         vault.put(f"{prefix}/{name}", {"value": f"hung-{name}-000001"})
-        plant(env, f"hung-{name}-000001")
+        env.plant(f"hung-{name}-000001")
     assert wait_for(lambda: ha.vault(hung).request("GET", f"secret/data/{prefix}/second", expect=None)[0] == 200, 10)
     m = mount_on(env, ha, [hung.addr] + [node.addr for node in others], "--vault-prefix", prefix)
     hung.server.pause()
@@ -290,7 +284,7 @@ def test_a_secret_made_at_the_active_node_is_found_through_a_standby_within_a_se
     vault = ha.vault(ha.leader())
     prefix = unique("ha")
     vault.put(f"{prefix}/first", {"value": "behind-first-00001"})
-    plant(env, "behind-first-00001")
+    env.plant("behind-first-00001")
     assert wait_for(lambda: ha.vault(standby).request("GET", f"secret/data/{prefix}/first", expect=None)[0] == 200,
                     10)
     m = mount_on(env, ha, [standby.addr], "--vault-prefix", prefix, "--cache-ttl", f"{TTL:g}s")
@@ -298,7 +292,7 @@ def test_a_secret_made_at_the_active_node_is_found_through_a_standby_within_a_se
     windows = []
     for round in range(6):
         name, value = f"new{round}", f"behind-new-{round}-000001"
-        plant(env, value)
+        env.plant(value)
         vault.put(f"{prefix}/{name}", {"value": value})
         written = time.monotonic()
         first = errno_of(lambda: m.read(name))
