@@ -37,6 +37,27 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.xdist_group("package" if name in PACKAGE_FILES else name))
 
 
+_GROUP_SECONDS = {}
+
+
+def pytest_runtest_logreport(report):
+    """Adds up each worker group's time (setup, call, teardown), for the summary below."""
+    name = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    group = "package" if name in PACKAGE_FILES else name
+    _GROUP_SECONDS[group] = _GROUP_SECONDS.get(group, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The groups that take longest: a group runs on one worker, so the longest bounds the suite."""
+    if not _GROUP_SECONDS:
+        return
+    terminalreporter.section("slowest worker groups")
+    ranked = sorted(_GROUP_SECONDS.items(), key=lambda item: -item[1])
+    for group, seconds in ranked[:12]:
+        terminalreporter.write_line(f"{seconds:8.1f}s {group}")
+    terminalreporter.write_line(f"{sum(_GROUP_SECONDS.values()):8.1f}s in all {len(ranked)} groups")
+
+
 class Mount(Daemon):
     """One `secretsfs mount` process on `workdir`/mnt, logging JSON at debug level."""
 
