@@ -18,7 +18,7 @@ public final class LocalSecretStore: SecretStore {
     let connection: SQLiteConnection
     /// Seals every value when the store is encrypted; nil for a plain store.
     private let key: StoreKey?
-    private let lock = AsyncLock()
+    let lock = AsyncLock()
     private let logger: Logger
     private let clock: any TimeSource
     /// Stored paths already reported as unshowable.
@@ -27,7 +27,7 @@ public final class LocalSecretStore: SecretStore {
     /// handle), so shutdown and deinit close it once between them.
     private let closed = Mutex(false)
 
-    private init(
+    init(
         path: String, connection: SQLiteConnection, key: StoreKey?, logger: Logger, clock: any TimeSource
     ) {
         self.path = path
@@ -41,148 +41,6 @@ public final class LocalSecretStore: SecretStore {
     deinit {
         // sqlite-nio asserts that a connection is closed before it goes.
         if !closed.withLock({ $0 }) { _ = connection.close() }
-    }
-
-    /// Opens (creating if needed) the SQLite file at `path`: parent folders 0700, the file 0600
-    /// created before SQLite opens it; WAL; a busy timeout so the CLI can write while a daemon reads.
-    /// With a `key`, the store must be encrypted with it (a new, empty store is encrypted at once);
-    /// without one, it must be plain.
-    public static func open(
-        path: String,
-        logger: Logger,
-        clock: any TimeSource = SystemTimeSource(),
-        key: StoreKey? = nil
-    ) async throws -> LocalSecretStore {
-        try await open(path: path, logger: logger, clock: clock, key: key, checkingKey: true)
-    }
-
-    private static func open(
-        path: String, logger: Logger, clock: any TimeSource, key: StoreKey?, checkingKey: Bool
-    ) async throws -> LocalSecretStore {
-        try StoreFile.prepare(path, logger: logger)
-        let connection: SQLiteConnection
-        do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        } catch {
-            throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
-        }
-        // Two processes creating the same new file can meet in SQLite's lock upgrade, where it
-        // answers "busy" at once instead of waiting; the loser tries again after a moment.
-        var attempt = 0
-        while true {
-            do {
-                try await LocalSchema.prepare(connection, file: path)
-                break
-            } catch {
-                let failure = SecretError.fromSQLite(error, doing: "opening the store", file: path)
-                attempt += 1
-                if failure.code == .unavailable, attempt < 8 {
-                    try? await clock.sleep(for: .milliseconds(25 * attempt))
-                    continue
-                }
-                try? await connection.close()
-                throw failure
-            }
-        }
-        do {
-            if checkingKey { try await checkKey(key, connection, file: path) }
-        } catch {
-            try? await connection.close()
-            throw SecretError.fromSQLite(error, doing: "opening the store", file: path)
-        }
-        return LocalSecretStore(path: path, connection: connection, key: key, logger: logger, clock: clock)
-    }
-
-    /// Whether `key` fits the file: the same key for an encrypted store, none for a plain one.
-    private static func checkKey(_ key: StoreKey?, _ db: SQLiteConnection, file: String) async throws {
-        switch (try await LocalSchema.keyCheck(db), key) {
-        case (nil, nil):
-            return
-        case (let check?, let key?):
-            try ContentSealing.verify(key, against: check, file: file)
-        case (_?, nil):
-            throw SecretError(
-                .configuration, "\(file) is encrypted: give its key with --store-key-file or SECRETSFS_STORE_KEY_FILE")
-        case (nil, let key?):
-            let rows = try await db.query("SELECT count(*) AS n FROM versions")
-            guard rows.first?.column("n")?.integer == 0 else {
-                throw SecretError(
-                    .configuration,
-                    "\(file) is not encrypted; 'secretsfs store encrypt --store-key-file \(key.source)' converts it")
-            }
-            // A new store given a key starts encrypted, so no value is ever written plain.
-            _ = try await db.query("BEGIN IMMEDIATE")
-            do {
-                try await seal(db, with: key)
-                _ = try await db.query("COMMIT")
-            } catch {
-                _ = try? await db.query("ROLLBACK")
-                throw error
-            }
-        }
-    }
-
-    /// Encrypts a plain store in place, in one transaction: every version's content sealed, the key
-    /// check written, the schema moved to the encrypted version. Freed pages are overwritten
-    /// (`secure_delete`) and the file rewritten (`VACUUM`), so no plaintext stays in SQLite's pages
-    /// or its write-ahead log. Returns how many versions were sealed.
-    public static func encrypt(path: String, key: StoreKey, logger: Logger) async throws -> Int {
-        let plain = try await open(path: path, logger: logger, clock: SystemTimeSource(), key: nil, checkingKey: false)
-        let db = plain.connection
-        defer { _ = plain }
-        do {
-            let sealed: Int = try await plain.lock.withLock {
-                guard try await LocalSchema.keyCheck(db) == nil else {
-                    throw SecretError(.configuration, "\(path) is already encrypted")
-                }
-                _ = try await db.query("PRAGMA secure_delete = ON")
-                _ = try await db.query("BEGIN IMMEDIATE")
-                do {
-                    let count = try await seal(db, with: key)
-                    _ = try await db.query("COMMIT")
-                    _ = try await db.query("VACUUM")
-                    _ = try await db.query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    return count
-                } catch {
-                    _ = try? await db.query("ROLLBACK")
-                    throw error
-                }
-            }
-            await plain.shutdown()
-            logger.info("encrypted the store", metadata: ["file": "\(path)", "versions": "\(sealed)"])
-            return sealed
-        } catch {
-            await plain.shutdown()
-            throw SecretError.fromSQLite(error, doing: "encrypting the store", file: path)
-        }
-    }
-
-    /// Seals every stored version and marks the store encrypted; inside the caller's transaction.
-    @discardableResult
-    private static func seal(_ db: SQLiteConnection, with key: StoreKey) async throws -> Int {
-        let rows = try await db.query("SELECT path, version, kind, content FROM versions")
-        for row in rows {
-            guard let path = row.column("path")?.string, let version = row.column("version")?.integer,
-                let rawKind = row.column("kind")?.integer, let kind = ContentCoding.Kind(rawValue: Int64(rawKind))
-            else { throw incompleteRow }
-            var plain: [UInt8]
-            switch row.column("content") {
-            case .blob(let buffer)?: plain = Array(buffer.readableBytesView)
-            case .text(let text)?: plain = Array(text.utf8)
-            default: throw incompleteRow
-            }
-            let sealed = try ContentSealing.seal(
-                plain, with: key, context: ContentSealing.associatedData(path: path, version: version, kind: kind))
-            plain.zeroize()
-            _ = try await db.query(
-                "UPDATE versions SET content = ?1 WHERE path = ?2 AND version = ?3",
-                [.blob(ByteBuffer(bytes: sealed)), .text(path), .integer(version)])
-        }
-        for statement in LocalSchema.encryptedStatements { _ = try await db.query(statement) }
-        _ = try await db.query(
-            "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
-            [.blob(ByteBuffer(bytes: try ContentSealing.keyCheck(key)))])
-        return rows.count
     }
 
     /// `$XDG_DATA_HOME/secretsfs/secrets.db`, else `~/.local/share/secretsfs/secrets.db`.
@@ -498,7 +356,7 @@ public final class LocalSecretStore: SecretStore {
         return number
     }
 
-    private static var incompleteRow: SecretError {
+    static var incompleteRow: SecretError {
         SecretError(.malformedResponse, "a stored row is incomplete")
     }
 
