@@ -60,6 +60,17 @@ def test_every_thread_of_the_supervisor_blocks_what_its_sources_read_and_they_st
     assert not is_mounted(m.path)
 
 
+def test_the_worker_starts_with_no_signal_blocked(sample):
+    """Its FUSE loop thread is its own, not Dispatch's (which block nearly all): it shows the mask the
+    worker was started with, SIGUSR1 (which wakes it) unblocked on top."""
+    m = sample.mount()
+    worker = status(m)["worker"]["pid"]
+    loops = [thread for thread in Path(f"/proc/{worker}/task").iterdir()
+             if (thread / "comm").read_text().strip() == "secretsfs-fuse"]
+    assert loops, "the worker has no FUSE loop thread"
+    assert blocked(loops[0] / "status") == set()
+
+
 def test_an_on_change_program_starts_with_no_signal_blocked(sample):
     out = sample.workdir / "on-change-mask"
     config = sample.workdir / "mask.yaml"
