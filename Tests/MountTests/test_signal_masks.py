@@ -18,10 +18,16 @@ HANDLED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
 
 
 def mask_recorder(env):
-    """A script that writes the SigBlk line of its own /proc status to the file named by its argument."""
+    """A script that writes the SigBlk line of its own /proc status to the file named by its argument:
+    the process started is the one that reads it (`exec`; a shell blocks signals while it waits for a
+    child of its own)."""
     script = env.workdir / "record-mask.sh"
-    script.write_text("grep '^SigBlk:' /proc/$$/status > \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n")
+    script.write_text("exec grep '^SigBlk:' /proc/self/status > \"$1\"\n")
     return str(script)
+
+
+def recorded(path):
+    return path.exists() and path.read_text().strip() != ""
 
 
 def blocked(status_file):
@@ -78,7 +84,7 @@ def test_an_on_change_program_starts_with_no_signal_blocked(sample):
                       "    debounce: 100ms\n")
     m = sample.mount("--config", str(config))
     write_control(m.p("openai/.rotate"), b"api_key\n")
-    assert wait_for(out.exists, 30), m.log_text()
+    assert wait_for(lambda: recorded(out), 30), m.log_text()
     assert blocked(out) == set(), out.read_text()
 
 

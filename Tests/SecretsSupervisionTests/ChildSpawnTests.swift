@@ -35,8 +35,9 @@ import Testing
         var before = sigset_t()
         pthread_sigmask(SIG_BLOCK, &blocked, &before)
         defer { pthread_sigmask(SIG_SETMASK, &before, nil) }
-        // Field SigBlk of /proc/PID/status: hexadecimal, all zero when nothing is blocked.
-        let pid = try shell(#"grep -Eq '^SigBlk:[[:space:]]+0+$' /proc/$$/status"#).start(environment: [])
+        // Field SigBlk of /proc/PID/status: hexadecimal, all zero when nothing is blocked. Read by the
+        // spawned process itself (`exec`): the shell blocks signals of its own while it waits for a child.
+        let pid = try shell(#"exec grep -Eq '^SigBlk:[[:space:]]+0+$' /proc/self/status"#).start(environment: [])
         #expect(ChildExit.wait(for: pid).exitCode == 0)
         // Without defaultSignals too, and the caller's own mask is left as it was.
         var now = sigset_t()
