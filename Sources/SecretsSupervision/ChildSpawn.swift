@@ -29,7 +29,9 @@ public struct ChildSpawn {
     public var newSession = false
     /// A process group of its own, so a signal to `-pid` reaches whatever it starts too.
     public var ownProcessGroup = false
-    /// Set back to their default disposition, with no signal blocked; nil inherits both.
+    /// Set back to their default disposition; nil inherits the caller's (a handled signal is always
+    /// reset). The child starts with no signal blocked whatever the starting thread blocks: a thread of
+    /// Dispatch's blocks nearly all, the supervisor's block what it reads (`SupervisorSignals`).
     public var defaultSignals: [Int32]?
 
     public init(program: String, arguments: [String], searchesPath: Bool = false) {
@@ -68,17 +70,18 @@ public struct ChildSpawn {
             posix_spawnattr_setpgroup(&attributes, 0)
             flags |= Int32(POSIX_SPAWN_SETPGROUP)
         }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        flags |= Int32(POSIX_SPAWN_SETSIGMASK)
         if let defaultSignals {
             var defaults = sigset_t()
             sigemptyset(&defaults)
             for number in defaultSignals { sigaddset(&defaults, number) }
             posix_spawnattr_setsigdefault(&attributes, &defaults)
-            var mask = sigset_t()
-            sigemptyset(&mask)
-            posix_spawnattr_setsigmask(&attributes, &mask)
-            flags |= Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+            flags |= Int32(POSIX_SPAWN_SETSIGDEF)
         }
-        if flags != 0 { posix_spawnattr_setflags(&attributes, Int16(flags)) }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         var pid: pid_t = 0
         var argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -85,8 +85,11 @@ extension Supervisor {
     func installSignals() {
         // A worker that died with a line still to read must not take the supervisor with it.
         signal(SIGPIPE, SIG_IGN)
-        for sig in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] {
-            if sig != SIGCHLD { signal(sig, SIG_IGN) }
+        let blocked = SupervisorSignals.blocked.load(ordering: .sequentiallyConsistent)
+        for sig in SupervisorSignals.handled {
+            // Where the main thread takes signals (a supervisor inside `secretsfs`, whose main is async),
+            // a stop before the source is registered must not end the process at SIG_DFL.
+            if sig != SIGCHLD, !blocked { signal(sig, SIG_IGN) }
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [self] in handle(sig) }
             source.resume()

@@ -87,9 +87,9 @@ extension Supervisor {
         heartbeat = Task { [self] in
             while (try? await sleep(every)) != nil {
                 queue.async {
-                    // A SIGCHLD can be lost: the main thread, which does not block it as Dispatch's
-                    // threads do, may take it at SIG_DFL (discarded) before the signal source reads it.
-                    // Seen once: a worker refused at start stayed a zombie and `mount --daemon` waited.
+                    // A SIGCHLD can be lost where the main thread does not block it (a supervisor inside
+                    // `secretsfs`, whose async main parks that thread in `dispatch_main`): taken there at
+                    // SIG_DFL before the source is registered, it is discarded (SupervisorSignals).
                     self.reap()
                     if timeout > .zero { self.beat(timeout: timeout) }
                 }

@@ -11,8 +11,11 @@ public enum SupervisorProcess {
     /// The program's name, looked for beside the `secretsfs` binary.
     public static let programName = "secretsfs-supervise"
 
-    /// Supervises `plan`'s mount until it stops; returns the status to exit with.
-    public static func run(_ plan: SupervisePlan, logger: Logger) async -> Int32 {
+    /// Supervises `plan`'s mount until it stops; returns the status to exit with. `afterReady` runs
+    /// once, when the mount first serves.
+    public static func run(
+        _ plan: SupervisePlan, logger: Logger, afterReady: @escaping @Sendable () -> Void = {}
+    ) async -> Int32 {
         let environment = ProcessEnvironment.current()
         var workerEnvironment = environment
         for name in Supervisor.ownVariables { workerEnvironment[name] = nil }
@@ -34,6 +37,7 @@ public enum SupervisorProcess {
             onReady: {
                 SystemdNotifier.notify("READY=1\nSTATUS=serving", environment: environment)
                 DaemonReadiness.reportReady()
+                afterReady()
             },
             onFailure: { DaemonReadiness.reportFailure($0, status: $1) },
             storeDescriptors: keeper, releaseDescriptors: release,

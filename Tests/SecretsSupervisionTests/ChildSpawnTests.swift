@@ -26,6 +26,25 @@ import Testing
         #expect(ChildExit.wait(for: pid).signal == SIGTERM)
     }
 
+    /// The supervisor blocks what its sources read, Dispatch's threads nearly everything: a child must
+    /// not inherit that (a program that never sees SIGTERM cannot be stopped).
+    @Test func aChildStartsWithNoSignalBlocked() throws {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for sig in SupervisorSignals.handled + [SIGUSR1] { sigaddset(&blocked, sig) }
+        var before = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &blocked, &before)
+        defer { pthread_sigmask(SIG_SETMASK, &before, nil) }
+        // Field SigBlk of /proc/PID/status: hexadecimal, all zero when nothing is blocked. Read by the
+        // spawned process itself (`exec`): the shell blocks signals of its own while it waits for a child.
+        let pid = try shell(#"exec grep -Eq '^SigBlk:[[:space:]]+0+$' /proc/self/status"#).start(environment: [])
+        #expect(ChildExit.wait(for: pid).exitCode == 0)
+        // Without defaultSignals too, and the caller's own mask is left as it was.
+        var now = sigset_t()
+        pthread_sigmask(SIG_BLOCK, nil, &now)
+        #expect(sigismember(&now, SIGCHLD) == 1)
+    }
+
     @Test func theEnvironmentIsExactlyTheOneGiven() throws {
         let pid = try shell(#"test "$ONLY" = one && test -z "$HOME""#).start(environment: ["ONLY=one"])
         #expect(ChildExit.wait(for: pid).exitCode == 0)
