@@ -112,7 +112,7 @@ final class MemoryStore: SecretStore {
 
     func versions(of path: SecretPath) async throws -> [VersionInfo] {
         try refusal(path)
-        try state.withLock { state in
+        return try state.withLock { state in
             guard let stored = state[path] else { throw SecretError.notFound(path) }
             return VersionInfo.labellingCurrentAndPrevious(
                 stored.versions.map { VersionInfo(id: $0.version, createdAt: $0.createdAt) })

@@ -83,6 +83,9 @@ extension CaseExpectation {
             return expected == got ? nil : "errno \(got), expected \(expected)"
         case (.errno(let expected), _):
             return "succeeded (\(outcome)), expected errno \(expected)"
+        case (.lacksValues, _):
+            // A failure reveals nothing.
+            return Self.revealed(outcome, context.secrets)
         case (_, .failed(let got)):
             return "failed with errno \(got)"
         case (.bytes(let expected), .bytes(let got)):
@@ -109,8 +112,6 @@ extension CaseExpectation {
             return zip(lines, got).lazy.compactMap { JSONCheck.mismatch($0, in: $1) }.first
         case (.prometheus(let samples), .bytes(let got)):
             return Self.prometheusMismatch(samples, String(decoding: got, as: UTF8.self))
-        case (.lacksValues, _):
-            return Self.revealed(outcome, context.secrets)
         case (.sameInode(let tag), .attributes(let got)):
             guard let inode = context.inodes[tag] else { return "no step tagged \(tag)" }
             return inode == got.inode ? nil : "inode \(got.inode), expected \(inode) as \(tag)"

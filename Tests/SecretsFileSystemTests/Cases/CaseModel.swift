@@ -1,6 +1,7 @@
 import Foundation
 import SecretsCore
 import SecretsFileSystem
+import Testing
 
 /// One behaviour of the mount, checked without the kernel (rclone's `vfstest` idea): what the store
 /// holds and how the mount is set up, then operations in order, each with the answer it must give.
@@ -120,6 +121,10 @@ enum CaseOperation: Sendable, CustomStringConvertible {
     case advance(Duration)
     /// Not a request: from now on the store refuses reads of the path, as a failing backend would.
     case storeRefuses(String, SecretError.Code)
+    /// The operation asked by someone other than the owner: `.read(p).by(.bob) => .errno(EACCES)`.
+    indirect case asked(CaseOperation, CaseCaller)
+
+    func by(_ caller: CaseCaller) -> CaseOperation { .asked(self, caller) }
 
     static func write(_ path: String, _ text: String) -> CaseOperation { .write(path, Array(text.utf8)) }
 
@@ -139,6 +144,7 @@ enum CaseOperation: Sendable, CustomStringConvertible {
         case .storeVersions(let p): return "store versions of \(p)"
         case .advance(let d): return "advance the clock \(d)"
         case .storeRefuses(let p, let code): return "the store refuses \(p): \(code)"
+        case .asked(let operation, let caller): return "\(operation) by \(caller)"
         }
     }
 
@@ -149,6 +155,7 @@ enum CaseOperation: Sendable, CustomStringConvertible {
         case .read(let path, _, _):
             return path.split(separator: "/").last.map { $0.hasPrefix(".") } ?? true
         case .getxattr, .listxattr, .readdir, .readlink: return true
+        case .asked(let operation, _): return operation.answerIsMade
         default: return false
         }
     }
@@ -166,16 +173,13 @@ struct CaseStep: Sendable {
 infix operator => : AssignmentPrecedence
 
 func => (operation: CaseOperation, expect: CaseExpectation) -> CaseStep {
-    CaseStep(operation: operation, caller: .owner, expect: expect)
+    if case .asked(let operation, let caller) = operation {
+        return CaseStep(operation: operation, caller: caller, expect: expect)
+    }
+    return CaseStep(operation: operation, caller: .owner, expect: expect)
 }
 
 extension CaseStep {
-    func by(_ caller: CaseCaller) -> CaseStep {
-        var copy = self
-        copy.caller = caller
-        return copy
-    }
-
     func tagged(_ tag: String) -> CaseStep {
         var copy = self
         copy.tag = tag

@@ -27,6 +27,7 @@ struct CaseMount {
 
     /// What `operation` answers when `caller` asks it.
     func perform(_ operation: CaseOperation, as caller: CaseCaller) async -> CaseOutcome {
+        if case .asked(let operation, let caller) = operation { return await perform(operation, as: caller) }
         let context = caller.context
         do {
             switch operation {
@@ -77,6 +78,8 @@ struct CaseMount {
             case .advance(let duration):
                 clock.advance(by: duration)
                 return .done
+            case .asked:
+                preconditionFailure("answered above")
             }
         } catch {
             return .failed(ErrnoMapping.errno(for: error))

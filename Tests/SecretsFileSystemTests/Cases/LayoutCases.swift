@@ -85,14 +85,6 @@ enum LayoutCases {
                 .lookup("db/password") => .file(0o400, size: 16),
             ]),
         FileSystemCase(
-            "a secret holding only `value` is a file, not a folder",
-            CaseSetup(seeds: [.fields("app/token", ["value": "only-the-value-42"])]),
-            [
-                .lookup("app/token") => .file(0o400, size: 17),
-                .read("app/token") => .text("only-the-value-42"),
-                .readdir("app") => .names([".", "..", "token", ".rotate"]),
-            ]),
-        FileSystemCase(
             "a field that collides with a child secret is hidden; the entries merge",
             CaseSetup(seeds: [
                 .fields("svc", ["user": "field-user-0001", "key": "field-key-00001"]),
