@@ -1,8 +1,9 @@
 import Foundation
 import SecretsFileSystem
 
-/// What one operation answered, in a form a table can state.
-enum CaseOutcome: Sendable, Equatable {
+/// What one operation answered, in a form a table can state. Its description gives the length of
+/// bytes and text, never them: a failing test prints no secret.
+enum CaseOutcome: Sendable, Equatable, CustomStringConvertible {
     case failed(Int32)
     case attributes(NodeAttributes)
     case names([String])
@@ -10,6 +11,18 @@ enum CaseOutcome: Sendable, Equatable {
     case text(String)
     case count(Int)
     case done
+
+    var description: String {
+        switch self {
+        case .failed(let errno): return "errno \(errno)"
+        case .attributes(let attributes): return "attributes \(attributes)"
+        case .names(let names): return "\(names.count) names"
+        case .bytes(let bytes): return "\(bytes.count) bytes"
+        case .text(let text): return "\(text.utf8.count) bytes of text"
+        case .count(let count): return "count \(count)"
+        case .done: return "done"
+        }
+    }
 }
 
 /// What a node's `stat` must show; nil fields are not checked.
@@ -89,11 +102,11 @@ extension CaseExpectation {
         case (_, .failed(let got)):
             return "failed with errno \(got)"
         case (.bytes(let expected), .bytes(let got)):
-            return expected == got ? nil : "bytes \(got), expected \(expected)"
+            return expected == got ? nil : Self.differ(got, expected)
         case (.text(let expected), .bytes(let got)):
-            return Array(expected.utf8) == got ? nil : "read \(String(decoding: got, as: UTF8.self).debugDescription)"
+            return Array(expected.utf8) == got ? nil : Self.differ(got, Array(expected.utf8))
         case (.text(let expected), .text(let got)):
-            return expected == got ? nil : "\(got.debugDescription), expected \(expected.debugDescription)"
+            return expected == got ? nil : Self.differ(Array(got.utf8), Array(expected.utf8))
         case (.matches(let pattern), .bytes(let got)):
             return Self.whole(pattern, String(decoding: got, as: UTF8.self))
         case (.matches(let pattern), .text(let got)):
@@ -122,9 +135,17 @@ extension CaseExpectation {
         }
     }
 
+    /// Where two answers part, by length and offset only: a failing test prints no secret's bytes.
+    private static func differ(_ got: [UInt8], _ expected: [UInt8]) -> String {
+        let first =
+            zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            ?? min(got.count, expected.count)
+        return "\(got.count) bytes, expected \(expected.count); they differ from offset \(first)"
+    }
+
     private static func whole(_ pattern: String, _ text: String) -> String? {
         guard let regex = try? Regex(pattern) else { return "bad pattern \(pattern)" }
-        return text.wholeMatch(of: regex) == nil ? "\(text.debugDescription) does not match \(pattern)" : nil
+        return text.wholeMatch(of: regex) == nil ? "\(text.utf8.count) bytes that do not match \(pattern)" : nil
     }
 
     /// The first secret (at least 4 bytes, so chance does not match) found in the answer.

@@ -82,7 +82,7 @@ enum JSONCheck: Sendable {
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
-            return "not JSON: \(String(decoding: bytes.prefix(80), as: UTF8.self).debugDescription)"
+            return "\(bytes.count) bytes that are not one JSON document"
         }
         return checks.lazy.compactMap { $0.mismatch(document) }.first
     }
