@@ -1,4 +1,5 @@
-"""`.rotate` through a real mount: synchronous rotation, the errno table, and the history."""
+"""`.rotate` through a real mount: what the kernel and the process add. Lines, fields, the history and
+each bad line's errno are in the case list (`Tests/SecretsFileSystemTests/Cases/RotateCases.swift`)."""
 
 import errno
 import json
@@ -8,8 +9,6 @@ import re
 import pytest
 
 from conftest import write_control as write
-
-
 
 
 def test_rotate_replaces_value_visible_on_next_open(sample):
@@ -36,13 +35,6 @@ def test_shell_redirect_rotates(sample):
     assert m.read("top") != old
 
 
-def test_root_rotate_takes_full_paths(sample):
-    m = sample.mount()
-    old = m.read("openai", "api_key")
-    write(m.p(".rotate"), b"openai/api_key\n")
-    assert m.read("openai", "api_key") != old
-
-
 def test_rotating_a_field_keeps_the_others(sample):
     m = sample.mount()
     write(m.p("db", ".rotate"), b"password\n")
@@ -50,48 +42,6 @@ def test_rotating_a_field_keeps_the_others(sample):
     assert re.fullmatch(rb"[A-Za-z0-9]{32}", m.read("db", "password"))
     write(m.p(".rotate"), b"db/username")
     assert m.read("db", "username") != b"alice-the-user"
-
-
-def test_rotate_history_is_json_lines_without_values(sample):
-    m = sample.mount()
-    write(m.p("openai", ".rotate"), b"api_key\n")
-    with pytest.raises(OSError):
-        write(m.p("openai", ".rotate"), b"missing\n")
-    lines = [json.loads(line) for line in m.read("openai", ".rotate").splitlines()]
-    assert len(lines) == 2
-    ok, failed = lines
-    assert ok["path"] == "openai/api_key" and ok["outcome"] == "ok"
-    assert ok["old_version"] == "3" and ok["new_version"] == "4" and "time" in ok
-    assert failed["path"] == "openai/missing" and failed["outcome"] != "ok"
-    assert m.read("db", ".rotate") == b""
-    root_lines = m.read(".rotate").splitlines()
-    assert len(root_lines) == 2
-    new_value = m.read("openai", "api_key")
-    assert new_value not in m.read(".rotate")
-
-
-@pytest.mark.parametrize(
-    "data, expected",
-    [
-        (b"nope\n", errno.ENOENT),
-        (b"\n", errno.EINVAL),
-        (b"\n\n  \n", errno.EINVAL),
-        (b"a" * 4097, errno.EINVAL),
-        (b"\xff\xfe\n", errno.EINVAL),
-        (b".status\n", errno.EINVAL),
-        (b"../escape\n", errno.EINVAL),
-        (b"openai\n", errno.EINVAL),
-    ],
-)
-def test_rotate_errors(sample, data, expected):
-    m = sample.mount()
-    before = m.read("openai", "api_key")
-    folder = m.path if data == b"openai\n" else m.p("openai")
-    with pytest.raises(OSError) as failure:
-        write(os.path.join(folder, ".rotate"), data)
-    assert failure.value.errno == expected
-    assert m.read("openai", "api_key") == before
-    assert sample.cli("versions", "openai/api_key").stdout.count(b"\n") == 3
 
 
 def test_rotate_on_env_is_eopnotsupp(env):

@@ -15,6 +15,8 @@ final class MemoryStore: SecretStore {
     /// While set, reads wait here until `releaseReads`: a backend that stalls.
     private let stalled = Mutex<[CheckedContinuation<Void, Never>]?>(nil)
     let readsWaiting = Atomic<Int>(0)
+    /// Paths whose reads fail as a backend's do: denied (403), unreachable.
+    private let refusals = Mutex<[SecretPath: SecretError.Code]>([:])
 
     /// Whether a listing brings the current secrets of the folder too, as the local store's does.
     let listsCurrent: Bool
@@ -44,6 +46,16 @@ final class MemoryStore: SecretStore {
         _ = state.withLock { $0.removeValue(forKey: path) }
     }
 
+    /// Makes every read and version listing of `path` fail with `code`, as a backend refusing it would.
+    func refuse(_ path: String, with code: SecretError.Code) {
+        let path = try! SecretPath(path)
+        refusals.withLock { $0[path] = code }
+    }
+
+    private func refusal(_ path: SecretPath) throws {
+        if let code = refusals.withLock({ $0[path] }) { throw SecretError(code, "refused by the store", path: path) }
+    }
+
     func stallReads() { stalled.withLock { $0 = $0 ?? [] } }
 
     func releaseReads() {
@@ -69,6 +81,7 @@ final class MemoryStore: SecretStore {
             }
             if wait { readsWaiting.add(1, ordering: .relaxed) } else { reader.resume() }
         }
+        try refusal(path)
         return try state.withLock { state in
             guard let stored = state[path] else { throw SecretError.notFound(path) }
             guard let version else { return stored.versions.last! }
@@ -98,7 +111,8 @@ final class MemoryStore: SecretStore {
     }
 
     func versions(of path: SecretPath) async throws -> [VersionInfo] {
-        try state.withLock { state in
+        try refusal(path)
+        return try state.withLock { state in
             guard let stored = state[path] else { throw SecretError.notFound(path) }
             return VersionInfo.labellingCurrentAndPrevious(
                 stored.versions.map { VersionInfo(id: $0.version, createdAt: $0.createdAt) })

@@ -187,29 +187,14 @@ private func errno(_ body: () async throws -> Void) async -> Int32? {
     }
 }
 
-/// A store that refuses some reads the way backends do: denied (403) and unreachable.
-private final class RefusingStore: SecretStore {
-    let inner = MemoryStore()
-    var descriptor: StoreDescriptor { inner.descriptor }
-
-    func read(_ path: SecretPath, version: String?) async throws -> Secret {
-        switch path.string {
-        case "db": throw SecretError(.permissionDenied, "denied by the backend", path: path)
-        case "top": throw SecretError(.unavailable, "backend unreachable", path: path)
-        default: return try await inner.read(path, version: version)
-        }
-    }
-    func list(_ folder: SecretPath) async throws -> Listing { try await inner.list(folder) }
-    func versions(of path: SecretPath) async throws -> [VersionInfo] { try await inner.versions(of: path) }
-    func health() async -> HealthReport { await inner.health() }
-}
-
 @Suite struct RenderedFileBackendFailureTests {
     @Test func aDeniedOrUnreachableInputIsEACCESOrEIO() async throws {
-        let store = RefusingStore()
-        store.inner.seed("db", .fields(["password": SecretValue(string: "pw-1")]))
-        store.inner.seed("top", .value(SecretValue(string: "t")))
-        store.inner.seed("ok", .value(SecretValue(string: "fine")))
+        let store = MemoryStore()
+        store.seed("db", .fields(["password": SecretValue(string: "pw-1")]))
+        store.seed("top", .value(SecretValue(string: "t")))
+        store.seed("ok", .value(SecretValue(string: "fine")))
+        store.refuse("db", with: .permissionDenied)
+        store.refuse("top", with: .unavailable)
         var options = FileSystemOptions(uid: 7, gid: 8)
         options.rendered = try RenderedFiles(
             [("denied", "db/password"), ("down", "top"), ("fine", "ok")].map { path, input in
