@@ -34,9 +34,9 @@ extension SecretsFileSystem {
                 if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
                 throw error
             }
-            if case .control(let id, _) = node {
+            if let control = node.generated {
                 // A handle on the bytes made for this opener: a read of it sees one document.
-                guard !writing || id.file is any ControlFileWriter else {
+                guard !writing || control.id.file is any ControlFileWriter else {
                     throw SecretError(.readOnly, "read-only file")
                 }
                 let bytes = try await generatedDocument(of: node, inode: inode, reader: context).bytes
