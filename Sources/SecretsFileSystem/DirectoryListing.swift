@@ -12,7 +12,7 @@ extension SecretsFileSystem {
         }
         var entries = [
             DirectoryEntry(name: ".", inode: inode, type: .directory, offset: 1),
-            DirectoryEntry(name: "..", inode: parentInode(of: key), type: .directory, offset: 2),
+            DirectoryEntry(name: "..", inode: inodes.inode(for: key.parent), type: .directory, offset: 2),
         ]
         entries.reserveCapacity(names.count + 2)
         for listed in names {
@@ -48,17 +48,5 @@ extension SecretsFileSystem {
             if let isFolder { types[path.name] = isFolder ? .directory : .file }
         }
         return types
-    }
-
-    private func parentInode(of key: NodeKey) -> UInt64 {
-        let parent: NodeKey
-        switch key {
-        case .path(let path): parent = .path(path.parent ?? .root)
-        case .versionsRoot(let folder): parent = .path(folder)
-        case .versions(let secret): parent = .versionsRoot(folder: secret.parent ?? .root)
-        case .version(let secret, _): parent = .versions(of: secret)
-        default: parent = .path(.root)
-        }
-        return inodes.inode(for: parent)
     }
 }

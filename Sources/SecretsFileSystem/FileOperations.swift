@@ -31,7 +31,7 @@ extension SecretsFileSystem {
                 try checkPolicy(key, caller)
                 node = try await resolver.resolve(key, outcome: outcome)
             } catch {
-                if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
+                if let caller, key.mayShowValue { audit(.open, key, nil, caller, outcome.value, error: error) }
                 throw error
             }
             if let control = node.generated {
