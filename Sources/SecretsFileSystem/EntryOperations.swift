@@ -28,7 +28,7 @@ extension SecretsFileSystem {
             node = try await resolver.resolve(childKey, outcome: outcome)
             let numbered = node.numbered(childKey)
             inode = inodes.inode(for: numbered)
-            if case .value(let path, _, _) = numbered { kernel.shown(inode, for: path) }
+            if let path = numbered.valuePath { kernel.shown(inode, for: path) }
             // A change that came while this resolved may not have seen the number just made, so
             // could not tell the kernel to drop it: resolve again rather than hand out an old
             // version. (A change after this check sees the number and drops the name once this
@@ -65,7 +65,7 @@ extension SecretsFileSystem {
         _ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool, timesOnly: Bool = false, context: RequestContext
     ) -> Answer<AttributeReply> {
         if timesOnly, isAnnouncement(inode, context, label: true) { return getattr(inode, context: context) }
-        guard case .control(let id, _)? = inodes.key(for: inode), id.file is any ControlFileWriter, size == 0,
+        guard inodes.key(for: inode)?.control?.file is any ControlFileWriter, size == 0,
             !otherChanges
         else {
             return .now(.failure(SecretError(.readOnly, "read-only file system")))

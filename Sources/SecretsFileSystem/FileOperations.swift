@@ -16,7 +16,7 @@ extension SecretsFileSystem {
         } catch {
             return .now(.failure(error))
         }
-        if case .control(let id, _) = key, let opener = id.file as? any ControlFileOpener {
+        if let control = key.control, let opener = control.file as? any ControlFileOpener {
             return opener.open(in: self, writing: writing, caller: caller)
         }
         if let node = nodes.nodeForOpen(inode, now: clock.monotonicNow(), once: readsPerOpen) {
@@ -109,8 +109,7 @@ extension SecretsFileSystem {
 
     /// A write to a control file that takes them (`.rotate`); every other file is read-only.
     public func write(_ inode: UInt64, handle: UInt64, data: [UInt8], context: RequestContext) -> Answer<Int> {
-        guard case .control(let id, let folder)? = inodes.key(for: inode),
-            let writer = id.file as? any ControlFileWriter
+        guard let (file, folder) = inodes.key(for: inode)?.control, let writer = file as? any ControlFileWriter
         else {
             let stale = inodes.key(for: inode) == nil
             return .now(

@@ -20,8 +20,8 @@ final class KernelCaches: Sendable {
         self.rendered = rendered
         // A worker taking over from another cannot know which value inodes the kernel still holds;
         // each counts as held until a FORGET, or an announcement that finds it gone, says not.
-        for (key, inode) in inodes.inodes(where: { if case .value = $0 { true } else { false } }) {
-            if case .value(let path, _, _) = key { shownValues.assumeHeld(inode, for: path) }
+        for (key, inode) in inodes.inodes(where: { $0.valuePath != nil }) {
+            if let path = key.valuePath { shownValues.assumeHeld(inode, for: path) }
         }
     }
 
@@ -71,7 +71,7 @@ final class KernelCaches: Sendable {
         }
         var names = Set<SecretPath>()
         affected.removeAll { node, _ in
-            guard case .value(let path, _, _) = node else { return false }
+            guard let path = node.valuePath else { return false }
             names.insert(path)
             return true
         }

@@ -35,6 +35,18 @@ enum NodeKey: Hashable, Sendable {
 
 /// What a key tells without resolving it.
 extension NodeKey {
+    /// A value file's path (`value`): the kernel may hold its pages, and a change drops its name.
+    var valuePath: SecretPath? {
+        guard case .value(let path, _, _) = self else { return nil }
+        return path
+    }
+
+    /// A control file and the folder it is in.
+    var control: (file: any ControlFile, folder: SecretPath)? {
+        guard case .control(let id, let folder) = self else { return nil }
+        return (id.file, folder)
+    }
+
     /// The secret or field whose value (or, for a folder, whose names) it can show; nil for the nodes
     /// that show none (control files, a `.versions` root). What the judge judges (DESIGN §10).
     var revealed: SecretPath? {
