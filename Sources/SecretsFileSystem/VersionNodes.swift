@@ -1,15 +1,20 @@
 import Foundation
 import SecretsCore
 
-/// `<folder>/.versions`: a folder of the secrets of `folder` that have versions.
-struct VersionsRoot: NodeKind {
-    let folder: SecretPath
+/// A folder under `.versions`: the mount's owner and folder mode, dated by the version it shows.
+protocol VersionsFolderKind: NodeKind {}
 
+extension VersionsFolderKind {
     var type: NodeType { .directory }
 
     func attributes(in fs: SecretsFileSystem, inode: UInt64) -> NodeAttributes? {
-        fs.folderAttributes(of: nil, inode: inode, modified: nil)
+        fs.folderAttributes(of: nil, inode: inode, modified: secret?.createdAt)
     }
+}
+
+/// `<folder>/.versions`: a folder of the secrets of `folder` that have versions.
+struct VersionsRoot: VersionsFolderKind {
+    let folder: SecretPath
 
     func names(in fs: SecretsFileSystem) async throws -> [ListedName] {
         try await fs.store.list(folder).secrets.sorted().map {
@@ -19,14 +24,8 @@ struct VersionsRoot: NodeKind {
 }
 
 /// `<folder>/.versions/<name>`: one name per version id, one symlink per label.
-struct VersionList: NodeKind {
+struct VersionList: VersionsFolderKind {
     let secretPath: SecretPath
-
-    var type: NodeType { .directory }
-
-    func attributes(in fs: SecretsFileSystem, inode: UInt64) -> NodeAttributes? {
-        fs.folderAttributes(of: nil, inode: inode, modified: nil)
-    }
 
     /// A version has the type the current value has, where the cache knows it.
     func names(in fs: SecretsFileSystem) async throws -> [ListedName] {
@@ -44,18 +43,13 @@ struct VersionList: NodeKind {
 }
 
 /// `<folder>/.versions/<name>/<id>` of a multi-field secret: a folder of that version's fields.
-struct VersionFolder: NodeKind {
+struct VersionFolder: VersionsFolderKind {
     let secretPath: SecretPath
     let id: String
     let version: Secret
     let fields: [String: SecretValue]
 
-    var type: NodeType { .directory }
     var secret: Secret? { version }
-
-    func attributes(in fs: SecretsFileSystem, inode: UInt64) -> NodeAttributes? {
-        fs.folderAttributes(of: nil, inode: inode, modified: version.createdAt)
-    }
 
     func names(in fs: SecretsFileSystem) async throws -> [ListedName] {
         fields.keys.sorted().compactMap { field in
