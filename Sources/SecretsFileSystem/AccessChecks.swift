@@ -34,13 +34,6 @@ extension SecretsFileSystem {
         if let path = judge.refusal(key, caller) { throw SecretError(.permissionDenied, "denied by policy").at(path) }
     }
 
-    static func isValueNode(_ key: NodeKey) -> Bool {
-        switch key {
-        case .path, .value, .version, .versionField, .label, .rendered: return true
-        default: return false
-        }
-    }
-
     /// Whether a listing shows `key` to `caller` (see `Judge.shows`).
     func visible(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
         judge.shows(key, type: type, to: caller)
@@ -58,17 +51,9 @@ extension SecretsFileSystem {
         case .permissionDenied?: outcome = .denied
         default: outcome = .error
         }
-        let path: String
-        switch key {
-        case .path(let p), .value(let p, _, _), .rendered(let p): path = p.string
-        case .version(let s, let id): path = "\(s.string)@\(id)"
-        case .versionField(let s, let id, let field): path = "\(s.string)@\(id)/\(field)"
-        case .label(let s, let label): path = "\(s.string)@\(label)"
-        default: path = judge.revealed(key)?.string ?? ""
-        }
         sink.record(
             AuditEvent(
-                time: clock.wallNow(), action: action, path: path, version: version,
+                time: clock.wallNow(), action: action, path: key.auditName, version: version,
                 outcome: outcome, cache: cache?.rawValue, uid: caller.uid, gid: caller.gid, pid: caller.pid,
                 executable: caller.executable))
     }

@@ -55,9 +55,9 @@ extension SecretsFileSystem {
     /// through (its close is the event). Anyone else's request is refused as before.
     func isAnnouncement(_ inode: UInt64, _ context: RequestContext, label: Bool) -> Bool {
         guard kernel.announcers.contains(context.pid) else { return false }
-        switch inodes.key(for: inode) {
-        case .value?, .rendered?: return true
-        case .label?: return label
+        switch inodes.key(for: inode)?.announcedAs {
+        case .file?: return true
+        case .symlink?: return label
         default: return false
         }
     }

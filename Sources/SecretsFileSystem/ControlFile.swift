@@ -72,3 +72,18 @@ enum ControlFiles {
         ids.first { $0.file.recordTag == tag }
     }
 }
+
+/// A control file in `folder`, as a node: what it shows is its own (`ControlFile`), made for each
+/// reader, so the kernel keeps none of its attributes.
+struct ControlNode: NodeKind {
+    let id: ControlFileID
+    let folder: SecretPath
+
+    var generated: ControlNode? { self }
+
+    func attributes(in fs: SecretsFileSystem, inode: UInt64) -> NodeAttributes? {
+        id.file.attributes(in: fs, inode: inode)
+    }
+
+    func kernelTimeout(in fs: SecretsFileSystem) -> Double { 0 }
+}

@@ -26,9 +26,9 @@ extension SecretsFileSystem {
             generation = nodes.generation
             let seen = kernel.changeCount
             node = try await resolver.resolve(childKey, outcome: outcome)
-            let numbered = Resolver.numbered(childKey, node)
+            let numbered = node.numbered(childKey)
             inode = inodes.inode(for: numbered)
-            if case .value(let path, _, _) = numbered { kernel.shown(inode, for: path) }
+            if let path = numbered.valuePath { kernel.shown(inode, for: path) }
             // A change that came while this resolved may not have seen the number just made, so
             // could not tell the kernel to drop it: resolve again rather than hand out an old
             // version. (A change after this check sees the number and drops the name once this
@@ -47,9 +47,10 @@ extension SecretsFileSystem {
     /// attributes only while the node is kept: a GETATTR is also how the kernel revalidates a file
     /// once its attribute timeout (the TTL) has passed, and that one must reach the cache.
     public func getattr(_ inode: UInt64, context: RequestContext) -> Answer<AttributeReply> {
-        if let (node, left) = kept(inode), let attributes = storedAttributes(of: node, inode: inode) {
+        if let (node, left) = kept(inode), let attributes = node.attributes(in: self, inode: inode) {
             return .now(
-                .success(AttributeReply(attributes: attributes, timeout: min(timeout(for: node), left.seconds))))
+                .success(
+                    AttributeReply(attributes: attributes, timeout: min(node.kernelTimeout(in: self), left.seconds))))
         }
         return .later { [self] in
             let node = try await resolver.resolve(try resolver.key(inode))
@@ -64,7 +65,7 @@ extension SecretsFileSystem {
         _ inode: UInt64, truncatingTo size: Int?, otherChanges: Bool, timesOnly: Bool = false, context: RequestContext
     ) -> Answer<AttributeReply> {
         if timesOnly, isAnnouncement(inode, context, label: true) { return getattr(inode, context: context) }
-        guard case .control(let id, _)? = inodes.key(for: inode), id.file is any ControlFileWriter, size == 0,
+        guard inodes.key(for: inode)?.control?.file is any ControlFileWriter, size == 0,
             !otherChanges
         else {
             return .now(.failure(SecretError(.readOnly, "read-only file system")))
@@ -74,7 +75,7 @@ extension SecretsFileSystem {
 
     public func readlink(_ inode: UInt64) -> Answer<String> {
         .later { [self] in
-            guard case .label(_, _, let target) = try await resolver.resolve(try resolver.key(inode)) else {
+            guard let target = try await resolver.resolve(try resolver.key(inode)).target else {
                 throw SecretError(.invalidArgument, "not a symlink")
             }
             return target
@@ -84,62 +85,22 @@ extension SecretsFileSystem {
     // MARK: Attributes
 
     func attributes(of node: Node, inode: UInt64, reader: RequestContext) async throws -> NodeAttributes {
-        if let attributes = storedAttributes(of: node, inode: inode) { return attributes }
-        var attributes = NodeAttributes(
-            inode: inode, type: .file, permissions: 0o444, size: 0, modified: mountedAt, uid: options.uid,
-            gid: options.gid)
-        if case .control(let id, _) = node { attributes.permissions = id.file.permissions }
+        if let attributes = node.attributes(in: self, inode: inode) { return attributes }
         let document = try await generatedDocument(of: node, inode: inode, reader: reader)
-        attributes.size = document.bytes.count
-        attributes.modified = document.made
-        return attributes
+        return NodeAttributes(
+            inode: inode, type: .file, permissions: node.generated?.id.file.permissions ?? 0o444,
+            size: document.bytes.count, modified: document.made, uid: options.uid, gid: options.gid)
     }
 
-    /// The attributes a node alone decides; nil for a control file whose size depends on who asks
-    /// and when (`.rotate`, `.status`, `.metrics`).
-    func storedAttributes(of node: Node, inode: UInt64) -> NodeAttributes? {
-        var attributes = NodeAttributes(
-            inode: inode, type: .file, permissions: options.fileMode, size: 0,
-            modified: node.secret?.createdAt ?? mountedAt, uid: options.uid, gid: options.gid)
-        switch node {
-        case .folder, .versionsRoot, .versions, .versionFolder:
-            attributes.type = .directory
-            attributes.permissions = options.dirMode
-        case .label(_, _, let target):
-            attributes.type = .symlink
-            attributes.permissions = 0o777
-            attributes.size = target.utf8.count
-        case .control(let id, _):
-            return id.file.attributes(in: self, inode: inode)
-        case .rendered(let path, let output):
-            return renderedAttributes(path, output, inode: inode)
-        default:
-            attributes.size = node.value?.count ?? 0
-        }
-        return withOwnership(attributes, of: node)
-    }
-
-    /// How long the kernel may keep a node's name and attributes: `timeout(for:)`, but for a value no
-    /// longer than its cached answer stays fresh (the TTL less its random spread, `--refresh-jitter`),
-    /// so the kernel asks again when the cache would fetch again, and mounts started together do not
-    /// all ask, and so fetch, in the same second.
+    /// How long the kernel may keep a node's name and attributes: the node's own timeout, but for a
+    /// current value no longer than its cached answer stays fresh (the TTL less its random spread,
+    /// `--refresh-jitter`), so the kernel asks again when the cache would fetch again, and mounts
+    /// started together do not all ask, and so fetch, in the same second.
     func kernelTimeout(for node: Node) async -> Double {
-        let timeout = timeout(for: node)
-        let path: SecretPath
-        switch node {
-        case .secretFile(let secret, _, _): path = secret
-        case .field(let parent, _, _, _): path = parent
-        default: return timeout
-        }
-        guard timeout > 0, let left = await store.freshLeft(.secret(path, version: nil)) else { return timeout }
+        let timeout = node.kernelTimeout(in: self)
+        guard timeout > 0, let current = node.current,
+            let left = await store.freshLeft(.secret(current.secret, version: nil))
+        else { return timeout }
         return min(timeout, left.seconds)
-    }
-
-    /// Generated files change on every read, so the kernel keeps no attributes for them.
-    func timeout(for node: Node) -> Double {
-        switch node {
-        case .control: return 0
-        default: return options.kernelCacheTimeout
-        }
     }
 }

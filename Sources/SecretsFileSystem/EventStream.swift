@@ -133,7 +133,7 @@ extension SecretsFileSystem {
     func eventStream(_ inode: UInt64, handle: UInt64, context: RequestContext) -> EventStream? {
         guard handle != 0 else { return nil }
         if case .events(let stream)? = handles.get(handle) { return stream }
-        guard case .control(let id, _)? = inodes.key(for: inode), id.file is EventsFile else { return nil }
+        guard inodes.key(for: inode)?.control?.file is EventsFile else { return nil }
         guard
             case .events(let stream) = handles.get(
                 handle, orAdopt: { .events(newEventStream(for: try? caller(context, needed: options.policy != nil))) })

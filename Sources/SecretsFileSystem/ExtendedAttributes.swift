@@ -39,22 +39,14 @@ extension SecretsFileSystem {
     private func xattrs(_ inode: UInt64, context: RequestContext) async throws -> [(String, [UInt8])] {
         let key = try resolver.key(inode)
         try checkPolicy(key, try caller(context, needed: options.policy != nil))
-        let node = try await resolver.resolve(key)
-        if case .rendered(_, let output) = node { return renderedXattrs(output) }
-        guard node.value != nil, let secret = node.secret else { return [] }
-        // The secret whose freshness the cache keeps: for a version's field, the secret it belongs to.
-        let path: SecretPath
-        switch key {
-        case .path(let p), .value(let p, _, _): path = p
-        case .version(let s, _), .versionField(let s, _, _), .label(let s, _): path = s
-        default: return []
-        }
-        let version: String?
-        switch key {
-        case .version(_, let id), .versionField(_, let id, _): version = id
-        default: version = nil
-        }
-        let freshness = await store.freshness(of: .secret(path, version: version))
+        return try await resolver.resolve(key).xattrs(in: self)
+    }
+
+    /// The attributes of a file showing `secret`, a version of what the cache keeps as `cachedAs`.
+    func valueXattrs(
+        _ secret: Secret, cachedAs: (secret: SecretPath, version: String?, file: SecretPath)
+    ) async -> [(String, [UInt8])] {
+        let freshness = await store.freshness(of: .secret(cachedAs.secret, version: cachedAs.version))
         let ttlLeft = max(0, store.policy.ttl.seconds - (freshness?.age.seconds ?? 0))
         var attributes: [(String, String)] = [
             ("version", secret.version),
@@ -63,11 +55,7 @@ extension SecretsFileSystem {
             ("ttl", String(Int(ttlLeft.rounded(.down)))),
         ]
         if let created = secret.createdAt { attributes.insert(("created", Timestamp.iso8601(created)), at: 1) }
-        var file = path
-        if case .versionField(let folder, _, let field) = key, let versioned = try? folder.appending(field) {
-            file = versioned
-        }
-        attributes += await certificateXattrs(file, serial: secret.version)
+        attributes += await certificateXattrs(cachedAs.file, serial: secret.version)
         return attributes.map { (Self.xattrPrefix + $0.0, Array($0.1.utf8)) }
     }
 }

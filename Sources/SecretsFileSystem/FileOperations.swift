@@ -16,7 +16,7 @@ extension SecretsFileSystem {
         } catch {
             return .now(.failure(error))
         }
-        if case .control(let id, _) = key, let opener = id.file as? any ControlFileOpener {
+        if let control = key.control, let opener = control.file as? any ControlFileOpener {
             return opener.open(in: self, writing: writing, caller: caller)
         }
         if let node = nodes.nodeForOpen(inode, now: clock.monotonicNow(), once: readsPerOpen) {
@@ -31,12 +31,12 @@ extension SecretsFileSystem {
                 try checkPolicy(key, caller)
                 node = try await resolver.resolve(key, outcome: outcome)
             } catch {
-                if let caller, Self.isValueNode(key) { audit(.open, key, nil, caller, outcome.value, error: error) }
+                if let caller, key.mayShowValue { audit(.open, key, nil, caller, outcome.value, error: error) }
                 throw error
             }
-            if case .control(let id, _) = node {
+            if let control = node.generated {
                 // A handle on the bytes made for this opener: a read of it sees one document.
-                guard !writing || id.file is any ControlFileWriter else {
+                guard !writing || control.id.file is any ControlFileWriter else {
                     throw SecretError(.readOnly, "read-only file")
                 }
                 let bytes = try await generatedDocument(of: node, inode: inode, reader: context).bytes
@@ -109,8 +109,7 @@ extension SecretsFileSystem {
 
     /// A write to a control file that takes them (`.rotate`); every other file is read-only.
     public func write(_ inode: UInt64, handle: UInt64, data: [UInt8], context: RequestContext) -> Answer<Int> {
-        guard case .control(let id, let folder)? = inodes.key(for: inode),
-            let writer = id.file as? any ControlFileWriter
+        guard let (file, folder) = inodes.key(for: inode)?.control, let writer = file as? any ControlFileWriter
         else {
             let stale = inodes.key(for: inode) == nil
             return .now(

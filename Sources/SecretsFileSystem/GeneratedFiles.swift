@@ -7,10 +7,8 @@ extension SecretsFileSystem {
     func generatedDocument(of node: Node, inode: UInt64, reader: RequestContext) async throws -> NodeCache.Document {
         if let recent = nodes.document(inode, reader: reader.pid, now: clock.monotonicNow()) { return recent }
         let generation = nodes.generation
-        guard case .control(let id, let folder) = node else {
-            throw SecretError(.invalidArgument, "not a generated file")
-        }
-        let bytes = try await id.file.contents(in: self, folder: folder, reader: reader)
+        guard let control = node.generated else { throw SecretError(.invalidArgument, "not a generated file") }
+        let bytes = try await control.id.file.contents(in: self, folder: control.folder, reader: reader)
         // Dated when made, not when asked for: a `.status` that waited on a slow backend's health must
         // still be the one the next read of this process gets, or the read would not match the size.
         let document = NodeCache.Document(bytes: SecretValue(bytes: bytes), made: clock.wallNow())

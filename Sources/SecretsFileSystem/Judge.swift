@@ -1,6 +1,7 @@
 import SecretsCore
 
-/// The one judge of DESIGN §10: every node is judged by the secrets and fields it can reveal, so
+/// The one judge of DESIGN §10: every node is judged by the secrets and fields it can reveal
+/// (`NodeKey.revealed`), so
 /// `db/password`, `.versions/db/3/password`, `.versions/db/current/password`, a rendered file made
 /// from it, its name in a listing, its xattrs and its `.events` lines get the same answer from the
 /// policy, and the same owner and mode from `permissions:`. Nothing else decides either.
@@ -15,18 +16,6 @@ struct Judge: Sendable {
         rendered = options.rendered
     }
 
-    /// The secret or field whose value (or, for a folder, whose names) `key` can show; nil for the
-    /// nodes that show none (control files, a `.versions` root).
-    func revealed(_ key: NodeKey) -> SecretPath? {
-        switch key {
-        case .path(let path), .value(let path, _, _), .rendered(let path): return path
-        case .versions(let secret), .version(let secret, _), .label(let secret, _): return secret
-        // A version's field is that field, not the secret it belongs to.
-        case .versionField(let secret, _, let field): return (try? secret.appending(field)) ?? secret
-        case .versionsRoot, .control: return nil
-        }
-    }
-
     /// What a rendered file shows besides its own path: every secret its template reads. The list
     /// the file keeps, so judging an open allocates nothing.
     private func inputs(_ key: NodeKey) -> [SecretPath] {
@@ -37,7 +26,7 @@ struct Judge: Sendable {
     /// The first path `key` reveals that the policy refuses `caller`; nil when it may be read
     /// (or no policy, or no caller to judge).
     func refusal(_ key: NodeKey, _ caller: Caller?) -> SecretPath? {
-        guard let caller, let policy, let path = revealed(key) else { return nil }
+        guard let caller, let policy, let path = key.revealed else { return nil }
         return refusal(key, path, policy, caller)
     }
 
@@ -50,7 +39,7 @@ struct Judge: Sendable {
     /// folder when the policy lets the caller read something below it. A name whose type is not
     /// known yet (not cached) may be either.
     func shows(_ key: NodeKey, type: NodeType, to caller: Caller?) -> Bool {
-        guard let caller, let policy, let path = revealed(key) else { return true }
+        guard let caller, let policy, let path = key.revealed else { return true }
         switch type {
         case .directory: return policy.mayAllowBelow(path, caller)
         case .unknown: return refusal(key, path, policy, caller) == nil || policy.mayAllowBelow(path, caller)
@@ -68,7 +57,7 @@ struct Judge: Sendable {
     /// cover (folders, generated files and rendered files, which have their own).
     func ownership(_ key: NodeKey, defaults: Ownership) -> Ownership? {
         if case .rendered = key { return nil }
-        guard !permissions.isEmpty, let path = revealed(key) else { return nil }
+        guard !permissions.isEmpty, let path = key.revealed else { return nil }
         return permissions.file(path, defaults: defaults)
     }
 }

@@ -20,8 +20,8 @@ final class KernelCaches: Sendable {
         self.rendered = rendered
         // A worker taking over from another cannot know which value inodes the kernel still holds;
         // each counts as held until a FORGET, or an announcement that finds it gone, says not.
-        for (key, inode) in inodes.inodes(where: { if case .value = $0 { true } else { false } }) {
-            if case .value(let path, _, _) = key { shownValues.assumeHeld(inode, for: path) }
+        for (key, inode) in inodes.inodes(where: { $0.valuePath != nil }) {
+            if let path = key.valuePath { shownValues.assumeHeld(inode, for: path) }
         }
     }
 
@@ -57,33 +57,21 @@ final class KernelCaches: Sendable {
         switch key {
         case .secret(let path, _), .versions(let path):
             let dependents = Set(rendered.dependents(of: path))
-            affected = inodes.inodes { node in
-                switch node {
-                case .path(let p), .value(let p, _, _): return p == path || p.parent == path
-                case .versions(let p), .label(let p, _): return p == path
-                // Rendered files keep their number: their pages and attributes go.
-                case .rendered(let p): return dependents.contains(p)
-                default: return false
-                }
-            }
+            affected = inodes.inodes { $0.changes(with: path, dependents: dependents) }
             oldValues = shownValues.take { $0 == path || $0.parent == path }
         case .listing(let folder):
-            affected = inodes.inodes { node in
-                if case .path(folder) = node { return true }
-                if case .versionsRoot(folder) = node { return true }
-                return false
-            }
+            affected = inodes.inodes { $0.changes(withListingOf: folder) }
         }
+        // Labels and rendered files keep their numbers, so each is announced by its path.
         var labels: [String] = []
-        for case (.label(let secret, let label), _) in affected {
-            let folder = secret.parent.map { $0.isRoot ? "" : $0.string + "/" } ?? ""
-            labels.append("\(folder).versions/\(secret.name)/\(label)")
-        }
         var renderedPaths: [String] = []
-        for case (.rendered(let path), _) in affected { renderedPaths.append(path.string) }
+        for (node, _) in affected {
+            guard let path = node.announcedPath else { continue }
+            if node.announcedAs == .symlink { labels.append(path) } else { renderedPaths.append(path) }
+        }
         var names = Set<SecretPath>()
         affected.removeAll { node, _ in
-            guard case .value(let path, _, _) = node else { return false }
+            guard let path = node.valuePath else { return false }
             names.insert(path)
             return true
         }

@@ -1,3 +1,4 @@
+import Foundation
 import SecretsCore
 import SecretsTemplates
 
@@ -8,26 +9,30 @@ extension SecretsFileSystem {
         Ownership(mode: options.fileMode, uid: options.uid, gid: options.gid)
     }
 
-    /// `attributes` as the defaults made them, with the rules applied.
-    func withOwnership(_ attributes: NodeAttributes, of node: Node) -> NodeAttributes {
-        guard !options.permissions.isEmpty || !options.rendered.isEmpty else { return attributes }
-        var attributes = attributes
-        if case .folder(let path, _, _, _) = node {
-            let folder = Ownership(mode: options.dirMode, uid: options.uid, gid: options.gid)
-            attributes.permissions |= PermissionRules.folderBits(for: ownershipsBelow(path), folder: folder)
-            return attributes
-        }
-        // Files only: a version's field is owned as that field (the judge decides), never as its secret.
-        switch node {
-        case .secretFile, .field, .versionFile, .versionField: break
-        default: return attributes
-        }
-        guard let key = inodes.key(for: attributes.inode),
+    /// What `stat` shows for a file of a secret's value: the defaults, then the rule that matches the
+    /// path the judge says it reveals (a version's field is owned as that field, never as its secret).
+    func fileAttributes(inode: UInt64, size: Int, modified: Date?) -> NodeAttributes {
+        var attributes = NodeAttributes(
+            inode: inode, type: .file, permissions: options.fileMode, size: size, modified: modified ?? mountedAt,
+            uid: options.uid, gid: options.gid)
+        guard !options.permissions.isEmpty || !options.rendered.isEmpty, let key = inodes.key(for: inode),
             let owner = judge.ownership(key, defaults: defaultOwnership)
         else { return attributes }
         attributes.permissions = owner.mode
         attributes.uid = owner.uid
         attributes.gid = owner.gid
+        return attributes
+    }
+
+    /// What `stat` shows for a folder: the defaults, opened (for a folder of `path`) as far as the
+    /// files below it need for their owners to reach them.
+    func folderAttributes(of path: SecretPath?, inode: UInt64, modified: Date?) -> NodeAttributes {
+        var attributes = NodeAttributes(
+            inode: inode, type: .directory, permissions: options.dirMode, size: 0, modified: modified ?? mountedAt,
+            uid: options.uid, gid: options.gid)
+        guard let path, !options.permissions.isEmpty || !options.rendered.isEmpty else { return attributes }
+        let folder = Ownership(mode: options.dirMode, uid: options.uid, gid: options.gid)
+        attributes.permissions |= PermissionRules.folderBits(for: ownershipsBelow(path), folder: folder)
         return attributes
     }
 

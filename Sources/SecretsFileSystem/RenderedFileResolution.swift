@@ -23,7 +23,7 @@ extension Resolver {
             }
             rendered.rendered(path, from: output.inputs.keys)
             outcome?.value = stale.value ?? .hit
-            return .rendered(path, output)
+            return .rendered(RenderedNode(path: path, output: output))
         } catch let error as TemplateError {
             logger.warning("rendered file not made", metadata: ["file": "\(path)", "reason": "\(error)"])
             throw SecretError(.configuration, "the template failed to render", path: path, cause: error)
@@ -33,16 +33,14 @@ extension Resolver {
     /// A folder that holds rendered files: what the store has there as well, or an empty folder.
     func renderedFolder(_ path: SecretPath, outcome: OutcomeRecorder?) async throws -> Node {
         do {
-            switch try await resolvePath(path, outcome: outcome) {
-            case .folder(_, _, let secret, let fields):
-                return .folder(path, isPrefix: true, secret: secret, fields: fields)
-            default:
-                logCollisionOnce(path, "a secret and a folder of rendered files share this name; the folder is shown")
+            if case .folder(let folder) = try await resolvePath(path, outcome: outcome) {
+                return .folder(SecretFolder(path: path, isPrefix: true, version: folder.version, fields: folder.fields))
             }
+            logCollisionOnce(path, "a secret and a folder of rendered files share this name; the folder is shown")
         } catch let error as SecretError where error.code == .notFound {
             // Nothing in the store here: the folder exists for the rendered files alone.
         }
-        return .folder(path, isPrefix: true, secret: nil, fields: nil)
+        return .folder(.prefix(path))
     }
 
     /// One input's bytes and version. `stale` learns whether any input was served stale, so the
@@ -68,8 +66,8 @@ extension Resolver {
             }
             return TemplateInput(value: value, version: secret.version, changedAt: secret.createdAt)
         }
-        if case .field(let parent, let name, _, _)? = try? await resolvePath(path) {
-            let secret = try await read(parent, versionOrLabel: version)
+        if let current = try? await resolvePath(path).current, let name = current.field {
+            let secret = try await read(current.secret, versionOrLabel: version)
             guard case .fields(let fields) = secret.content, let value = fields[name] else {
                 throw SecretError.notFound(path, "no such field in that version")
             }
@@ -96,9 +94,9 @@ extension Resolver {
 extension SecretsFileSystem {
     /// A rendered file's bytes as a read would get them now (`secretsfs render`).
     public func renderedValue(at path: SecretPath) async throws -> SecretValue {
-        guard case .rendered(_, let output) = try await resolver.resolve(.rendered(path)) else {
+        guard let value = try await resolver.resolve(.rendered(path)).value else {
             throw SecretError.notFound(path, "no such rendered file")
         }
-        return output.value
+        return value
     }
 }

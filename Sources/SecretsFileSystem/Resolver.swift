@@ -54,16 +54,6 @@ final class Resolver: Sendable {
         return try folder.appending(name)
     }
 
-    /// The key a resolved node is numbered by: a value file by its version, the rest by what they are.
-    static func numbered(_ key: NodeKey, _ node: Node) -> NodeKey {
-        guard case .path(let path) = key else { return key }
-        switch node {
-        case .secretFile(_, let secret, _): return .value(path, version: secret.version, isField: false)
-        case .field(_, _, let secret, _): return .value(path, version: secret.version, isField: true)
-        default: return key
-        }
-    }
-
     func resolve(_ key: NodeKey, outcome: OutcomeRecorder? = nil) async throws -> Node {
         switch key {
         case .path(let path) where rendered.isFolder(path):
@@ -76,40 +66,43 @@ final class Resolver: Sendable {
             return try await resolveValue(path, version: version, isField: isField, outcome: outcome)
         case .versionsRoot(let folder):
             guard capabilities.contains(.versions),
-                case .folder(_, true, _, _) = try await resolvePath(folder, outcome: outcome)
+                case .folder(let node) = try await resolvePath(folder, outcome: outcome), node.isPrefix
             else {
                 throw SecretError.notFound(folder, "no versions here")
             }
-            return .versionsRoot(folder: folder)
+            return .versionsRoot(VersionsRoot(folder: folder))
         case .versions(let secret):
             _ = try await store.versions(of: secret)
-            return .versions(of: secret)
+            return .versions(VersionList(secretPath: secret))
         case .version(let secret, let id):
             let version = try await read(secret, version: id, outcome: outcome)
             switch version.content {
-            case .value(let value): return .versionFile(of: secret, id: id, version, value)
-            case .fields(let fields): return .versionFolder(of: secret, id: id, version, fields)
+            case .value(let value):
+                return .versionFile(VersionFile(secretPath: secret, id: id, version: version, bytes: value))
+            case .fields(let fields):
+                return .versionFolder(VersionFolder(secretPath: secret, id: id, version: version, fields: fields))
             }
         case .versionField(let secret, let id, let field):
             let version = try await read(secret, version: id, outcome: outcome)
             guard case .fields(let fields) = version.content, let value = fields[field] else {
                 throw SecretError.notFound(secret, "no such field")
             }
-            return .versionField(of: secret, id: id, name: field, version, value)
+            return .versionField(
+                VersionFieldFile(secretPath: secret, id: id, name: field, version: version, bytes: value))
         case .label(let secret, let label):
             let versions = try await store.versions(of: secret)
             guard let target = versions.first(where: { $0.labels.contains(label) }) else {
                 throw SecretError.notFound(secret, "no such label")
             }
-            return .label(of: secret, label: label, target: target.id)
+            return .label(VersionLabel(secretPath: secret, label: label, target: target.id))
         case .control(let id, let folder):
             // A control file is there while its folder is (the root always is).
             if !folder.isRoot {
-                guard case .folder = try await resolve(.path(folder)) else {
+                guard try await resolve(.path(folder)).isDirectory else {
                     throw SecretError.notFound(folder, "not a folder")
                 }
             }
-            return .control(id, folder: folder)
+            return .control(ControlNode(id: id, folder: folder))
         }
     }
 
@@ -117,7 +110,7 @@ final class Resolver: Sendable {
     /// its folders, then the fields of a multi-field parent, and last by reading it, for stores
     /// where a name has several spellings (env).
     func resolvePath(_ path: SecretPath, outcome: OutcomeRecorder? = nil) async throws -> Node {
-        guard let parent = path.parent else { return .folder(.root, isPrefix: true, secret: nil, fields: nil) }
+        guard let parent = path.parent else { return .folder(.prefix(.root)) }
         let listing: Listing
         if outcome?.keptOnly == true {
             guard let kept = try await store.listKept(parent) else { throw Self.notKept }
@@ -136,12 +129,11 @@ final class Resolver: Sendable {
                 // Deleted since the listing; the prefix folder remains.
             }
         }
-        if isPrefix { return .folder(path, isPrefix: true, secret: nil, fields: nil) }
-        if !parent.isRoot,
-            case .folder(_, _, let secret?, let fields?) = try? await resolvePath(parent, outcome: outcome),
-            let value = fields[path.name]
+        if isPrefix { return .folder(.prefix(path)) }
+        if !parent.isRoot, case .folder(let folder) = try? await resolvePath(parent, outcome: outcome),
+            let field = folder.field(at: path)
         {
-            return .field(of: parent, name: path.name, secret, value)
+            return field
         }
         return try await node(reading: path, isPrefix: false, outcome: outcome)
     }
@@ -160,11 +152,11 @@ final class Resolver: Sendable {
         case .parentListed:
             return nil
         case .folder:
-            return .folder(path, isPrefix: true, secret: nil, fields: nil)
+            return .folder(.prefix(path))
         case .unknown:
             break
         }
-        let folder = Node.folder(path, isPrefix: true, secret: nil, fields: nil)
+        let folder = Node.folder(.prefix(path))
         if parent.isRoot {
             if try await store.isFolder(path) { return folder }
             if let node = try await probeRead(path, outcome: outcome) { return node }
@@ -173,10 +165,9 @@ final class Resolver: Sendable {
         if let node = try await probeRead(path, outcome: outcome) { return node }
         if try await store.isFolder(path) { return folder }
         // A field of a multi-field parent (which may be a folder of secrets as well).
-        if case .folder(_, _, let secret?, let fields?)? = try await probeRead(parent, outcome: outcome),
-            let value = fields[path.name]
+        if case .folder(let secret)? = try await probeRead(parent, outcome: outcome), let field = secret.field(at: path)
         {
-            return .field(of: parent, name: path.name, secret, value)
+            return field
         }
         throw SecretError.notFound(path, "no such secret or folder")
     }
@@ -205,13 +196,13 @@ final class Resolver: Sendable {
             guard case .fields(let fields) = secret.content, let value = fields[path.name] else {
                 throw SecretError.notFound(path, "no such field in that version")
             }
-            return .field(of: parent, name: path.name, secret, value)
+            return .field(FieldFile(secretPath: parent, name: path.name, path: path, version: secret, bytes: value))
         }
         let secret = try await read(path, version: version, outcome: outcome)
         guard case .value(let value) = secret.content else {
             throw SecretError.notFound(path, "that version is not a file")
         }
-        return .secretFile(path, secret, value)
+        return .secretFile(SecretFile(path: path, version: secret, bytes: value))
     }
 
     private func node(reading path: SecretPath, isPrefix: Bool, outcome: OutcomeRecorder?) async throws -> Node {
@@ -220,11 +211,11 @@ final class Resolver: Sendable {
         case .value(let value):
             if isPrefix {
                 logCollisionOnce(path, "a secret and a folder share this name; the folder is shown")
-                return .folder(path, isPrefix: true, secret: nil, fields: nil)
+                return .folder(.prefix(path))
             }
-            return .secretFile(path, secret, value)
+            return .secretFile(SecretFile(path: path, version: secret, bytes: value))
         case .fields(let fields):
-            return .folder(path, isPrefix: isPrefix, secret: secret, fields: fields)
+            return .folder(SecretFolder(path: path, isPrefix: isPrefix, version: secret, fields: fields))
         }
     }
 

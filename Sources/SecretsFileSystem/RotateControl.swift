@@ -91,13 +91,9 @@ extension SecretsFileSystem {
 
     /// The secret and field a rotate line names: a secret file, or a field of a multi-field secret.
     private func rotationTarget(_ path: SecretPath) async throws -> (SecretPath, String?) {
-        switch try await resolver.resolvePath(path) {
-        case .secretFile(let secretPath, _, _):
-            return (secretPath, nil)
-        case .field(let secretPath, let name, _, _):
-            return (secretPath, name)
-        default:
+        guard let current = try await resolver.resolvePath(path).current else {
             throw SecretError(.invalidArgument, "not a secret or a field; name one value to rotate").at(path)
         }
+        return (current.secret, current.field)
     }
 }

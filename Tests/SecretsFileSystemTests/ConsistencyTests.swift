@@ -62,7 +62,7 @@ import Testing
     @Test func aNodeResolvedBeforeAnInvalidationIsNotKept() {
         let nodes = NodeCache()
         let key = NodeCache.Key(inode: 42)
-        let status = Node.control(ControlFiles.named(".status", in: .root)!, folder: .root)
+        let status = Node.control(ControlNode(id: ControlFiles.named(".status", in: .root)!, folder: .root))
         let before = nodes.generation
         nodes.invalidate([42])
         #expect(!nodes.store(key, .node(status), until: .seconds(10), resolvedAt: before))

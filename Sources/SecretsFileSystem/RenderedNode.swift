@@ -2,6 +2,20 @@ import Foundation
 import SecretsCore
 import SecretsTemplates
 
+/// A file of `files:` as rendered from its inputs just now.
+struct RenderedNode: NodeKind {
+    let path: SecretPath
+    let output: RenderedOutput
+
+    var value: SecretValue? { output.value }
+
+    func attributes(in fs: SecretsFileSystem, inode: UInt64) -> NodeAttributes? {
+        fs.renderedAttributes(path, output, inode: inode)
+    }
+
+    func xattrs(in fs: SecretsFileSystem) async -> [(String, [UInt8])] { fs.renderedXattrs(output) }
+}
+
 /// What `stat` and `getfattr` show for a rendered file.
 extension SecretsFileSystem {
     /// Exact size, the newest input's version time, and the owner and mode `renderedOwnership` gives.
