@@ -298,7 +298,6 @@ def unmount_quietly(env, mountpoint):
 def test_mount_o_takes_our_options_in_the_direct_form(env, tmp_path, daemon):
     """`secretsfs mount MP -o store=…,cache_ttl=0,show-versions`: underscores or dashes, `key=value` or a bare
     flag, each becomes its flag; `ro` goes to the kernel mount."""
-    from conftest import Mount
     env.put("app/key", "direct-o-first-0001")
     options = f"store={env.store},cache_ttl=0,show-versions,ro"
     if daemon:

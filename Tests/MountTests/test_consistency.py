@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import wait_for, write_control
+from conftest import write_control
 from peers import aws_client, aws_environment, clean_environment, require, shared_vault, unique
 
 # The three ways a value reaches a reader: the default (opens stay in the kernel, page cache),

@@ -3,7 +3,6 @@ API schemas that kubernetes-validate ships (strict: an unknown field fails), the
 promises to the plugin, and the example pod against Pod Security "restricted" as the pod-security
 admission checks it (the rules of the Pod Security Standards page, restricted profile)."""
 
-from pathlib import Path
 
 import pytest
 

@@ -1,6 +1,5 @@
 """The env backend through a real mount: only what the prefix or globs allow is visible."""
 
-import errno
 import os
 
 import pytest

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Mount, is_mounted, mount_entries, wait_for
+from conftest import Mount, is_mounted, mount_entries, wait_for
 
 
 

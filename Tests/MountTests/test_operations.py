@@ -5,7 +5,6 @@ import ctypes
 import errno
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ROOT, Mount, is_mounted
+from conftest import BIN, ROOT, is_mounted
 
 
 def mount_flags():

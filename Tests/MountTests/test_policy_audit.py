@@ -7,13 +7,10 @@ open and per rotation, never a value. Also checked here: the daemon cannot dump 
 locks its memory."""
 
 import errno
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest

@@ -76,7 +76,6 @@ def test_stopping_is_logged_once_when_a_worker_was_told_to_stop_before(sample):
     "stopping" while the mount went on under its replacement, and the mount said it again when it
     stopped (issue 25 item 10): only the mount's own stop is "stopping"."""
     import signal
-    import time
     from conftest import wait_for
     m = sample.mount()
     first = m.worker_pid()

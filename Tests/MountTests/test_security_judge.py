@@ -5,7 +5,6 @@ with `--allow-other` and open modes, so the policy, `permissions:` and the one j
 import errno
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import time
 
 import pytest
 
-from callers import LIST, OTHER_GID, OTHER_UID, READ, as_user, audit_lines, run_as
+from callers import LIST, OTHER_UID, READ, as_user, audit_lines, run_as
 from conftest import BIN, wait_for, write_control
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount for others and to switch user")
