@@ -17,6 +17,9 @@ struct Lifetimes {
     var byTheClock = false
     /// Keys handed to `readAhead` and not started yet: each is queued once.
     var queued: Set<CacheKey> = []
+    /// Answers fetched again at their expiry whether or not a reader asked for them: the values an
+    /// `on_change` action or `secretsfs exec` watches (`CachingSecretStore.watch`).
+    var watched: Set<CacheKey> = []
 
     /// The fractional part of the golden ratio: steps by it fill [0, 1) most evenly at every count.
     static let goldenRatioPart = 0.618_033_988_749_894_8
@@ -66,6 +69,7 @@ struct Lifetimes {
 
     mutating func removeAll() {
         queued.removeAll()
+        watched.removeAll()
         expiries.removeAll()
     }
 }
@@ -88,7 +92,8 @@ extension CachingSecretStore {
     /// when a value is read again.
     nonisolated var listsVersions: Bool { descriptor.capabilities.contains(.versionListing) }
 
-    /// Starts the fetch of every answer that a reader asked for since it was fetched and whose
+    /// Starts the fetch of every answer that a reader asked for since it was fetched, or that is
+    /// watched, and whose
     /// lifetime is about to end (refresh-ahead by the clock, see `Lifetimes.refreshLead`), and says
     /// how long until the next one is. Never longer than the soonest an answer stored meanwhile can
     /// be, so none is late. Not for stores that list versions: their freshness rounds keep values
@@ -97,7 +102,8 @@ extension CachingSecretStore {
         lifetimes.byTheClock = true
         let now = clock.monotonicNow()
         while let due = lifetimes.expiries.takeDue(at: now) {
-            guard let entry = table[due.key], entry.payload != nil, entry.used,
+            guard let entry = table[due.key], entry.payload != nil,
+                entry.used || lifetimes.watched.contains(due.key),
                 entry.fetchedAt + entry.lifetime - lifetimes.refreshLead == due.at, !flights.isRunning(due.key)
             else { continue }
             stats.refreshes += 1
@@ -133,5 +139,47 @@ extension CachingSecretStore {
         else { return }
         stats.refreshes += 1
         _ = flight(key, refreshing: true, fetch: fetch)
+    }
+}
+
+extension CachingSecretStore {
+    /// Keeps the current values of `paths` fresh whether or not anyone reads them, in place of the
+    /// paths watched before: an `on_change` action or `secretsfs exec` watches them, and hears of a
+    /// change from `onChange` when the cache fetches them again. The cache stays their one reader:
+    /// a value held fresh is only marked (the freshness service fetches it again at its expiry, or
+    /// confirms it from a listing of versions); one not held, or no longer fresh, is read now through
+    /// the cache, as any reader would. A path naming a field (`db/password`) watches the secret above
+    /// it.
+    public func watch(_ paths: [SecretPath]) async {
+        var keys = Set<CacheKey>()
+        for path in paths {
+            if Task.isCancelled { break }
+            if let key = heldFresh(path) ?? (path.parent.flatMap { heldFresh($0, holdingField: path.name) }) {
+                keys.insert(key)
+                continue
+            }
+            do {
+                _ = try await read(path, version: nil)
+                keys.insert(.secret(path, version: nil))
+            } catch let error as SecretError where error.code == .notFound {
+                guard let parent = path.parent, !parent.isRoot else { continue }
+                if (try? await read(parent, version: nil)) != nil { keys.insert(.secret(parent, version: nil)) }
+            } catch {
+                // The cache logs and counts the failure; the next round tries again.
+                keys.insert(.secret(path, version: nil))
+            }
+        }
+        lifetimes.watched = keys
+    }
+
+    /// The key of `path`'s current value when it is held fresh (and, with `field`, holds that field).
+    private func heldFresh(_ path: SecretPath, holdingField field: String? = nil) -> CacheKey? {
+        let key = CacheKey.secret(path, version: nil)
+        guard let entry = table[key], entry.isFresh(at: clock.monotonicNow()),
+            case .secret(let secret)? = entry.payload
+        else { return nil }
+        guard let field else { return key }
+        if case .fields(let fields) = secret.content, fields[field] != nil { return key }
+        return nil
     }
 }

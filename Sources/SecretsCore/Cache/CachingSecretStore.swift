@@ -22,6 +22,8 @@ public actor CachingSecretStore: SecretStore {
     var flights: Flights
     /// Present only at TTL 0: what the lookups of one moment share.
     var coalescing: Coalescing?
+    /// Whether the TTL is 0 (`coalescing`), for the calls that decide before reaching the actor.
+    nonisolated var coalesces: Bool { policy.ttl == .zero }
     var stats = CacheStatistics()
     var changeHandler: (@Sendable (CacheChange) -> Void)?
     /// When answers end and whether they are fetched again by the clock (`+Lifetimes`).
@@ -60,31 +62,31 @@ public actor CachingSecretStore: SecretStore {
 
     // MARK: SecretStore
 
-    public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+    public nonisolated func read(_ path: SecretPath, version: String?) async throws -> Secret {
         try await readWithOutcome(path, version: version).value
     }
 
     /// Reads and says whether the answer came from the cache, the store, or was served stale.
-    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
+    public nonisolated func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
         let key = CacheKey.secret(path, version: version)
-        let answer = try await lookup(key, fetch: fetcher(key))
+        let answer = try await lookup(key)
         guard case .secret(let secret) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
         return CacheAnswer(secret, answer.outcome)
     }
 
     /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
     /// moment, see `list(_:lookingUp:)`).
-    public func list(_ folder: SecretPath) async throws -> Listing {
-        try await listing(folder, reuse: coalescing == nil).value
+    public nonisolated func list(_ folder: SecretPath) async throws -> Listing {
+        try await listing(folder, reuse: !coalesces).value
     }
 
     /// The listing a lookup of `name` in `folder` decides by. At TTL 0 the lookups of one moment share
     /// one listing (`CachePolicy.coalescingWindow`), but only to find what is there: one that does not
     /// show `name` is fetched again, so a name made since is seen by the very next lookup.
-    public func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
+    public nonisolated func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
         let answer = try await listing(folder, reuse: true)
         let listing = answer.value
-        guard coalescing != nil, answer.outcome == .hit, !listing.secrets.contains(name),
+        guard coalesces, answer.outcome == .hit, !listing.secrets.contains(name),
             !listing.folders.contains(name)
         else { return listing }
         return try await self.listing(folder, reuse: false).value
@@ -92,18 +94,18 @@ public actor CachingSecretStore: SecretStore {
 
     /// Whether `path` is a folder (a prefix of secret paths), by listing it: at TTL 0 that listing then
     /// answers the lookups inside it for a moment, as `list(_:lookingUp:)` does.
-    public func isFolder(_ path: SecretPath) async throws -> Bool {
+    public nonisolated func isFolder(_ path: SecretPath) async throws -> Bool {
         try await !listing(path, reuse: true).value.isEmpty
     }
 
-    func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
-        let answer = try await lookup(.listing(folder), reuse: reuse, fetch: fetcher(.listing(folder)))
+    nonisolated func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
+        let answer = try await lookup(.listing(folder), reuse: reuse)
         guard case .listing(let listing) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
         return CacheAnswer(listing, answer.outcome)
     }
 
-    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
-        let answer = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
+    public nonisolated func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        let answer = try await lookup(.versions(path))
         guard case .versions(let versions) = answer.value else {
             throw SecretError(.internal, "cache payload mismatch")
         }
@@ -137,44 +139,65 @@ public actor CachingSecretStore: SecretStore {
 
     // MARK: The cache itself
 
+    /// What a lookup finds on the actor: the answer, or the call that will give it.
+    enum Start: Sendable {
+        case answer(CacheAnswer<Payload>)
+        case call(Race<Payload>)
+    }
+
     /// The answer for `key`: kept, or fetched once however many ask. With `reuse` false nothing kept
-    /// is served (a call already running is joined).
-    private func lookup(
-        _ key: CacheKey, reuse: Bool = true,
-        fetch: @escaping @Sendable () async throws -> Payload
-    ) async throws -> CacheAnswer<Payload> {
+    /// is served (a call already running is joined). A miss waits for its call off the actor: the
+    /// answer is stored by the call (`settle`), so going back to the actor for it would only cost a hop.
+    nonisolated func lookup(_ key: CacheKey, reuse: Bool = true) async throws -> CacheAnswer<Payload> {
+        switch try await start(key, reuse: reuse) {
+        case .answer(let answer):
+            return answer
+        case .call(let flight):
+            do {
+                // Each answer is built after its await: see `CacheAnswer`.
+                let payload = try await flight.value
+                return CacheAnswer(payload, .miss)
+            } catch {
+                return try await staleOrFailure(key, error)
+            }
+        }
+    }
+
+    private func start(_ key: CacheKey, reuse: Bool) async throws -> Start {
+        let fetch = fetcher(key)
         var staleCandidate = false
         if reuse {
-            if let payload = try kept(key, fetch) { return CacheAnswer(payload, .hit) }
+            if let payload = try kept(key, fetch) { return .answer(CacheAnswer(payload, .hit)) }
             staleCandidate = servesStale(table[key])
         }
         stats.misses += 1
         let flight = flight(key, fetch: fetch)
+        guard staleCandidate else { return .call(flight) }
         do {
-            // Each answer is built after its await: see `CacheAnswer`.
-            guard staleCandidate else {
-                let payload = try await flight.value
-                return CacheAnswer(payload, .miss)
-            }
             // A call already known to be slow is not waited for again: one grace per call, not per reader.
             if !flights.isSlow(key), let payload = try await firstWithin(policy.staleGrace, flight) {
-                return CacheAnswer(payload, .miss)
+                return .answer(CacheAnswer(payload, .miss))
             }
             // The backend is slow: the reader gets the last value now; the call goes on and
             // refreshes the entry when it answers.
             flights.markSlow(key)
-            if let stale = staleValue(for: key, reason: "backend slow") { return CacheAnswer(stale, .stale) }
+            if let stale = staleValue(for: key, reason: "backend slow") { return .answer(CacheAnswer(stale, .stale)) }
             let payload = try await flight.value
-            return CacheAnswer(payload, .miss)
+            return .answer(CacheAnswer(payload, .miss))
         } catch {
-            let failure = SecretError.from(error)
-            if failure.code == .unavailable || failure.code == .internal,
-                let stale = staleValue(for: key, reason: "backend failed")
-            {
-                return CacheAnswer(stale, .stale)
-            }
-            throw failure
+            return .answer(try staleOrFailure(key, error))
         }
+    }
+
+    /// After a failed call: the last value if the store is unavailable and one may be served, else the failure.
+    private func staleOrFailure(_ key: CacheKey, _ error: any Error) throws -> CacheAnswer<Payload> {
+        let failure = SecretError.from(error)
+        if failure.code == .unavailable || failure.code == .internal,
+            let stale = staleValue(for: key, reason: "backend failed")
+        {
+            return CacheAnswer(stale, .stale)
+        }
+        throw failure
     }
 
     /// The answer kept for `key` while it is fresh (a hit), or the miss remembered for it (thrown);
