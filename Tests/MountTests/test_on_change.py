@@ -1,6 +1,6 @@
 """`on_change` actions of the config, on real mounts of the built binary: an exec action after a
-rotation through `.rotate` and after a change made at the store while nobody reads the file (the runner
-reads its watched secrets itself once per TTL), debounce (10 rotations in 1 s make one run), a `signal`
+rotation through `.rotate` and after a change made at the store while nobody reads the file (the cache
+keeps watched secrets fresh, fetching each once a TTL, counted at the server), debounce (10 rotations in 1 s make one run), a `signal`
 action reaching a program through its pid file, nginx serving TLS from the mount reloaded by an exec
 action after a certificate is replaced at the store and then serving the new certificate. Bad input: an
 unknown key refuses the mount with one line, a missing pid file and a hanging program are each one log
@@ -313,7 +313,7 @@ on_change:
 
 
 def test_a_watched_rendered_file_runs_its_action_when_an_input_changes_at_the_store(env):
-    """The action names the rendered file, not its inputs: the runner reads the inputs itself each TTL."""
+    """The action names the rendered file, not its inputs: the cache keeps the inputs fresh."""
     env.put("db/password", "first-password-value-01")
     out = env.workdir / "rendered-runs.txt"
     copy = env.workdir / "rendered-copy.txt"
