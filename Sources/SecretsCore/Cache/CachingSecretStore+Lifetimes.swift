@@ -121,7 +121,7 @@ extension CachingSecretStore {
     var refreshesByTheClock: Bool { lifetimes.byTheClock && !listsVersions }
 
     func scheduleExpiry(_ key: CacheKey, at end: Duration) {
-        guard coalescing == nil, !listsVersions else { return }
+        guard !listsVersions else { return }
         lifetimes.expiries.insert(key, at: end - lifetimes.refreshLead)
     }
 
@@ -154,8 +154,9 @@ extension CachingSecretStore {
         var keys = Set<CacheKey>()
         for path in paths {
             if Task.isCancelled { break }
-            if let key = heldFresh(path) ?? (path.parent.flatMap { heldFresh($0, holdingField: path.name) }) {
+            if case let (key, fresh)? = held(path) ?? path.parent.flatMap({ held($0, holdingField: path.name) }) {
                 keys.insert(key)
+                if !fresh { _ = try? await read(key.path, version: nil) }
                 continue
             }
             do {
@@ -172,14 +173,14 @@ extension CachingSecretStore {
         lifetimes.watched = keys
     }
 
-    /// The key of `path`'s current value when it is held fresh (and, with `field`, holds that field).
-    private func heldFresh(_ path: SecretPath, holdingField field: String? = nil) -> CacheKey? {
+    /// The key of `path`'s current value when one is held (with `field`, one that holds that field),
+    /// and whether it is fresh.
+    private func held(_ path: SecretPath, holdingField field: String? = nil) -> (CacheKey, Bool)? {
         let key = CacheKey.secret(path, version: nil)
-        guard let entry = table[key], entry.isFresh(at: clock.monotonicNow()),
-            case .secret(let secret)? = entry.payload
-        else { return nil }
-        guard let field else { return key }
-        if case .fields(let fields) = secret.content, fields[field] != nil { return key }
-        return nil
+        guard let entry = table[key], case .secret(let secret)? = entry.payload else { return nil }
+        if let field {
+            guard case .fields(let fields) = secret.content, fields[field] != nil else { return nil }
+        }
+        return (key, entry.isFresh(at: clock.monotonicNow()))
     }
 }
