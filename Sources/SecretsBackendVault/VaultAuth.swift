@@ -4,15 +4,28 @@
 import Logging
 import NIOHTTP1
 import SecretsCore
+import Synchronization
+
+/// The token calls go with, and its generation (`VaultAuth.current`).
+struct VaultCredential: Sendable {
+    var token: SecretValue
+    var generation: Int
+}
 
 actor VaultAuth {
     private let method: VaultAuthMethod
     private let client: VaultClient
     private let clock: any TimeSource
     private let logger: Logger
-    private var token = SecretValue(bytes: [])
-    /// Bumped whenever the token changes, so callers denied with an old token just retry with the new one.
-    private var generation = 0
+    /// The token and its generation, bumped whenever the token changes, so callers denied with an old
+    /// token just retry with the new one. Behind a lock, not the actor: every call reads it (`current`),
+    /// and a hop onto this actor and off it per backend call would buy nothing.
+    private let held = Mutex(VaultCredential(token: SecretValue(bytes: []), generation: 0))
+    private var token: SecretValue {
+        get { held.withLock { $0.token } }
+        set { held.withLock { $0.token = newValue } }
+    }
+    private var generation: Int { held.withLock { $0.generation } }
     /// On `clock`'s monotonic time. Nil when the token never expires (root tokens, ttl 0).
     private var expiresAt: Duration?
     private var nextRenewal: Duration?
@@ -88,8 +101,8 @@ actor VaultAuth {
         await renewNow()
     }
 
-    func current() -> (token: SecretValue, generation: Int) {
-        (token, generation)
+    nonisolated func current() -> VaultCredential {
+        held.withLock { $0 }
     }
 
     /// Called after Vault answered 403 to a call made with token `generation`. Returns true when there is
@@ -113,7 +126,8 @@ actor VaultAuth {
     /// the health check itself says so.
     func problem() async -> String? {
         if stopped { return nil }
-        let (token, generation) = current()
+        let credential = current()
+        let (token, generation) = (credential.token, credential.generation)
         guard let response = try? await client.send(.GET, "auth/token/lookup-self", token: token, idempotent: true),
             response.status == 403
         else { return nil }
@@ -160,8 +174,10 @@ actor VaultAuth {
     }
 
     private func adopt(_ fresh: SecretValue) {
-        token = fresh
-        generation += 1
+        held.withLock {
+            $0.token = fresh
+            $0.generation += 1
+        }
         renewalFailed = false
     }
 

@@ -226,10 +226,11 @@ extension VaultClient {
     func exchange(
         _ method: HTTPMethod, _ apiPath: String, body: [UInt8]? = nil, idempotent: Bool, auth: VaultAuth
     ) async throws(SecretError) -> (answer: HTTPAnswer, node: Int) {
-        let (token, generation) = await auth.current()
-        let first = try await exchange(method, apiPath, body: body, token: token, idempotent: idempotent)
-        guard first.answer.status == 403, await auth.recover(afterDenialOf: generation) else { return first }
-        let (fresh, _) = await auth.current()
-        return try await exchange(method, apiPath, body: body, token: fresh, idempotent: idempotent)
+        let credential = auth.current()
+        let first = try await exchange(method, apiPath, body: body, token: credential.token, idempotent: idempotent)
+        guard first.answer.status == 403, await auth.recover(afterDenialOf: credential.generation) else {
+            return first
+        }
+        return try await exchange(method, apiPath, body: body, token: auth.current().token, idempotent: idempotent)
     }
 }

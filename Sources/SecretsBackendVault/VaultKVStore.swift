@@ -33,7 +33,7 @@ final class VaultKVStore: SecretStore {
     static func askKVVersion(
         client: VaultClient, auth: VaultAuth, mount: [String], logger: Logger
     ) async throws(SecretError) -> Int {
-        let (token, _) = await auth.current()
+        let token = auth.current().token
         let response = try await client.send(
             .GET, "sys/internal/ui/mounts/" + VaultPaths.encodePath(mount), token: token, idempotent: true)
         let name = mount.joined(separator: "/")

@@ -9,10 +9,11 @@ import ServiceLifecycle
 /// value, then runs the program or sends the signal, logs how it ended and counts it for `.status`.
 /// A failing action never stops the mount.
 ///
-/// A change is seen only when the mount reads a secret, and a program that reloads on a change (nginx)
-/// reads its files only when it reloads. So the runner has the freshness service read its watched
-/// secrets through the cache once per cache TTL (`watch`): a read of an expired entry fetches it, and
-/// a new version found becomes a change event, which the runner hears as any.
+/// A change is seen only when the mount fetches a secret, and a program that reloads on a change (nginx)
+/// reads its files only when it reloads. So the runner has the freshness service keep its watched
+/// secrets fresh whether or not anyone reads them (`watch`, found again once per cache TTL): the cache
+/// fetches each again as it expires, and a new version found becomes a change event, which the runner
+/// hears as any.
 struct ChangeActionRunner: Service, CustomStringConvertible {
     var actions: [ChangeAction]
     var cache: CachingSecretStore
@@ -104,8 +105,9 @@ struct ChangeActionRunner: Service, CustomStringConvertible {
 
     static let maxNames = 16 * 1024
 
-    /// What the freshness service reads for the actions once per TTL, so a change at the store is
-    /// seen though nobody reads the file. With caching off nothing is kept to compare: nil.
+    /// What the freshness service keeps fresh for the actions (the paths found again once per TTL), so
+    /// a change at the store is seen though nobody reads the file. With caching off nothing is kept to
+    /// compare: nil.
     var watch: FreshnessService.Watch? {
         guard !actions.isEmpty, cache.policy.ttl > .zero else { return nil }
         return FreshnessService.Watch(period: cache.policy.ttl) { [self] in await watchedSecrets() }

@@ -4,8 +4,9 @@ import NIOPosix
 import SecretsCore
 
 /// The system clock, with waits scheduled on the event loop the waiter runs on. The cache races every
-/// backend call against such a wait; `Task.sleep` would arm a timer on Dispatch's manager thread and wake
-/// it for each call, a loop timer costs no thread switch to arm or to cancel.
+/// backend call against such a timer (`schedule`); `Task.sleep` would arm a timer on Dispatch's manager
+/// thread and wake it for each call, a loop timer costs no thread switch to arm or to cancel, and no
+/// task waits on it.
 struct EventLoopTimeSource: TimeSource {
     private let system = SystemTimeSource()
 
@@ -25,5 +26,11 @@ struct EventLoopTimeSource: TimeSource {
         } onCancel: {
             wake.cancel()
         }
+    }
+
+    func schedule(after duration: Duration, _ action: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let timer = loop.scheduleTask(in: .nanoseconds(duration.nanoseconds)) { action() }
+        return { timer.cancel() }
     }
 }

@@ -95,10 +95,11 @@ final class Race<T: Sendable>: Sendable {
 }
 
 extension Race {
-    /// Runs `body` against a timer of `timeout` on `clock`, in two tasks: each hands its ending to
-    /// `settle`, which gives this race its answer (`finish`: the first one wins and cancels the other
-    /// task). Detached tasks neither start on the caller's actor only to leave it at once nor take
-    /// its task-locals.
+    /// Runs `body` in a task against a timer of `timeout` on `clock` (`TimeSource.schedule`, which
+    /// arms it without a task of its own where it can); each hands its ending to `settle`, which gives
+    /// this race its answer (`finish`: the first one wins, cancels the task and disarms the timer).
+    /// Only a deadline that passes starts a task, for `late`'s answer. A detached task neither starts
+    /// on the caller's actor only to leave it at once nor takes its task-locals.
     func run(
         _ body: @escaping @Sendable () async throws -> T, orAfter timeout: Duration, on clock: any TimeSource,
         detached: Bool = false, late: @escaping @Sendable () throws -> T,
@@ -111,14 +112,10 @@ extension Race {
                 await settle(.failure(error))
             }
         }
-        let timer: @Sendable () async -> Void = {
-            do { try await clock.sleep(for: timeout) } catch { return }
-            await settle(Result { try late() })
+        let task = detached ? Task.detached(operation: work) : Task(operation: work)
+        let disarm = clock.schedule(after: timeout) {
+            Task.detached { await settle(Result { try late() }) }
         }
-        let tasks =
-            detached
-            ? [Task.detached(operation: work), Task.detached(operation: timer)]
-            : [Task(operation: work), Task(operation: timer)]
-        onLoss(tasks.map { task -> @Sendable () -> Void in { task.cancel() } })
+        onLoss([{ task.cancel() }, disarm])
     }
 }

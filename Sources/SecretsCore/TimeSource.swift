@@ -11,6 +11,21 @@ public protocol TimeSource: Sendable {
     func wallNow() -> Date
     /// Suspends for `duration` of this source's time; throws `CancellationError` when cancelled.
     func sleep(for duration: Duration) async throws
+    /// Runs `action` once `duration` of this source's time has passed, unless the cancel it returns is
+    /// called first. For a deadline that rarely passes (every backend call has one): a source that can
+    /// arm a timer without a task waiting on it (`EventLoopTimeSource`) does, the default is a task
+    /// that sleeps.
+    func schedule(after duration: Duration, _ action: @escaping @Sendable () -> Void) -> @Sendable () -> Void
+}
+
+extension TimeSource {
+    public func schedule(after duration: Duration, _ action: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        let timer = Task.detached {
+            do { try await self.sleep(for: duration) } catch { return }
+            action()
+        }
+        return { timer.cancel() }
+    }
 }
 
 public struct SystemTimeSource: TimeSource {

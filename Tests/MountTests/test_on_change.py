@@ -1,6 +1,6 @@
 """`on_change` actions of the config, on real mounts of the built binary: an exec action after a
-rotation through `.rotate` and after a change made at the store while nobody reads the file (the runner
-reads its watched secrets itself once per TTL), debounce (10 rotations in 1 s make one run), a `signal`
+rotation through `.rotate` and after a change made at the store while nobody reads the file (the cache
+keeps watched secrets fresh, fetching each once a TTL, counted at the server), debounce (10 rotations in 1 s make one run), a `signal`
 action reaching a program through its pid file, nginx serving TLS from the mount reloaded by an exec
 action after a certificate is replaced at the store and then serving the new certificate. Bad input: an
 unknown key refuses the mount with one line, a missing pid file and a hanging program are each one log
@@ -313,7 +313,7 @@ on_change:
 
 
 def test_a_watched_rendered_file_runs_its_action_when_an_input_changes_at_the_store(env):
-    """The action names the rendered file, not its inputs: the runner reads the inputs itself each TTL."""
+    """The action names the rendered file, not its inputs: the cache keeps the inputs fresh."""
     env.put("db/password", "first-password-value-01")
     out = env.workdir / "rendered-runs.txt"
     copy = env.workdir / "rendered-copy.txt"
@@ -335,3 +335,32 @@ on_change:
     env.put("db/password", "second-password-value-2")
     assert wait_for(lambda: "app/db.conf" in lines(out), 30), m.log_text()
     assert copy.read_bytes() == b"password=second-password-value-2"
+
+
+def test_a_watched_secret_nobody_reads_is_read_by_the_cache_alone_once_a_ttl(env, server):
+    """The watch subscribes: the cache fetches the watched value again as it expires, and the runner
+    reads nothing itself (before, it read every watched path once a TTL through the cache). Counted at
+    the server: one GET of the secret a TTL, not two."""
+    from mounts import mount_vault, put_vault_secret
+    put_vault_secret(env, server, "app/token", "watched-token-value-0001")
+    runs = env.workdir / "watched-runs.txt"
+    config = config_file(env, f"""\
+on_change:
+  - paths: ["app/token"]
+    exec: {json.dumps(["sh", "-c", f'echo "$SECRETSFS_CHANGED_PATHS" >> "{runs}"'])}
+    debounce: 100ms
+""")
+    m = mount_vault(env, server.vault, "--cache-ttl", "2s", "--refresh-jitter", "0", "--config", config)
+    data = "secret/data/app/token"
+    # The first round (one TTL after the start) reads the value nobody has read.
+    assert wait_for(lambda: server.requests(data) >= 1, 20), m.log_text()
+    start = server.requests(data)
+    began = time.monotonic()
+    time.sleep(10)
+    reads = server.requests(data) - start
+    ttls = (time.monotonic() - began) / 2
+    # One fetch a TTL (5 here), by the cache's refresh at each expiry; a reader of its own would double it.
+    assert ttls - 2 <= reads <= ttls + 1, (reads, ttls)
+    assert lines(runs) == [], "nothing changed yet"
+    put_vault_secret(env, server, "app/token", "watched-token-value-0002")
+    assert wait_for(lambda: "app/token" in lines(runs), 20), m.log_text()

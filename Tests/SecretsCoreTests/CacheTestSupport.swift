@@ -79,6 +79,9 @@ extension CachingSecretStore {
         return nil
     }
 
+    /// Whether no call runs and no refresh is queued.
+    func isIdle() -> Bool { flights.running.isEmpty && lifetimes.queued.isEmpty }
+
     /// Waits until the refreshes queued so far have started and every running call has answered;
     /// tests use it instead of sleeping. Needs the freshness service running while anything is queued.
     func waitForBackgroundWork() async {

@@ -70,6 +70,14 @@ final class StoreDouble: SecretStore {
         }
     }
 
+    /// Makes `path` a multi-field secret behind the cache's back.
+    func setFields(_ path: SecretPath, _ fields: [String: String]) {
+        state.withLock { state in
+            let version = (state.secrets[path]?.version ?? 0) + 1
+            state.secrets[path] = (.fields(fields.mapValues { SecretValue(string: $0) }), version)
+        }
+    }
+
     /// Deletes a secret behind the cache's back.
     func remove(_ path: SecretPath) {
         _ = state.withLock { $0.secrets.removeValue(forKey: path) }

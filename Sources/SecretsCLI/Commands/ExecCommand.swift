@@ -74,8 +74,9 @@ struct ExecCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let factory = StoreFactory(options: backend, environment: environment, logger: logger)
         let clock = factory.clock
-        // Read through a cache whose answers live one poll: the freshness service reads the wanted
-        // paths each poll (`FreshnessService.Watch`) and a new version found is a change event.
+        // Read through a cache whose answers live one poll: the freshness service keeps the wanted
+        // values fresh (`FreshnessService.Watch`: fetched again as each expires) and a new version
+        // found is a change event.
         var policy = CachePolicy(ttl: poll.duration, refreshJitter: 0)
         if let timeout = backend.backendTimeout?.duration { policy.backendTimeout = timeout }
         let store = CachingSecretStore(

@@ -20,11 +20,11 @@ extension CachingSecretStore {
     }
 
     /// What a lookup of `path` may go by at TTL 0 without asking the store (DESIGN §1.1): the
-    /// lookups along a path must not each cost a listing. Always `.unknown` when values are cached.
-    public func lookupHint(_ path: SecretPath) -> LookupHint {
-        guard let hint = coalescing?.hint(path, table: table, flights: flights) else { return .unknown }
-        if hint == .folder { stats.hits += 1 }
-        return hint
+    /// lookups along a path must not each cost a listing (`CoalescingSecretStore.lookupHint`). Always
+    /// `.unknown` when values are cached.
+    public nonisolated func lookupHint(_ path: SecretPath) async -> LookupHint {
+        guard let coalescing else { return .unknown }
+        return await coalescing.lookupHint(path)
     }
 
     /// For each path: whether its current value is a multi-field secret (a folder), from a cached
@@ -36,7 +36,7 @@ extension CachingSecretStore {
     /// How much longer the cached answer for `key` stays fresh (its lifetime is the TTL less its
     /// random spread); nil when nothing fresh is cached.
     public func freshLeft(_ key: CacheKey) -> Duration? {
-        guard coalescing == nil, let entry = table[key], entry.payload != nil else { return nil }
+        guard let entry = table[key], entry.payload != nil else { return nil }
         let left = entry.lifetime - (clock.monotonicNow() - entry.fetchedAt)
         return left > .zero ? left : nil
     }

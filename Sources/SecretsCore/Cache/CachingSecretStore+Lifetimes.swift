@@ -17,6 +17,9 @@ struct Lifetimes {
     var byTheClock = false
     /// Keys handed to `readAhead` and not started yet: each is queued once.
     var queued: Set<CacheKey> = []
+    /// Answers fetched again at their expiry whether or not a reader asked for them: the values an
+    /// `on_change` action or `secretsfs exec` watches (`CachingSecretStore.watch`).
+    var watched: Set<CacheKey> = []
 
     /// The fractional part of the golden ratio: steps by it fill [0, 1) most evenly at every count.
     static let goldenRatioPart = 0.618_033_988_749_894_8
@@ -66,6 +69,7 @@ struct Lifetimes {
 
     mutating func removeAll() {
         queued.removeAll()
+        watched.removeAll()
         expiries.removeAll()
     }
 }
@@ -88,7 +92,8 @@ extension CachingSecretStore {
     /// when a value is read again.
     nonisolated var listsVersions: Bool { descriptor.capabilities.contains(.versionListing) }
 
-    /// Starts the fetch of every answer that a reader asked for since it was fetched and whose
+    /// Starts the fetch of every answer that a reader asked for since it was fetched, or that is
+    /// watched, and whose
     /// lifetime is about to end (refresh-ahead by the clock, see `Lifetimes.refreshLead`), and says
     /// how long until the next one is. Never longer than the soonest an answer stored meanwhile can
     /// be, so none is late. Not for stores that list versions: their freshness rounds keep values
@@ -97,7 +102,8 @@ extension CachingSecretStore {
         lifetimes.byTheClock = true
         let now = clock.monotonicNow()
         while let due = lifetimes.expiries.takeDue(at: now) {
-            guard let entry = table[due.key], entry.payload != nil, entry.used,
+            guard let entry = table[due.key], entry.payload != nil,
+                entry.used || lifetimes.watched.contains(due.key),
                 entry.fetchedAt + entry.lifetime - lifetimes.refreshLead == due.at, !flights.isRunning(due.key)
             else { continue }
             stats.refreshes += 1
@@ -115,7 +121,7 @@ extension CachingSecretStore {
     var refreshesByTheClock: Bool { lifetimes.byTheClock && !listsVersions }
 
     func scheduleExpiry(_ key: CacheKey, at end: Duration) {
-        guard coalescing == nil, !listsVersions else { return }
+        guard !listsVersions else { return }
         lifetimes.expiries.insert(key, at: end - lifetimes.refreshLead)
     }
 
@@ -133,5 +139,48 @@ extension CachingSecretStore {
         else { return }
         stats.refreshes += 1
         _ = flight(key, refreshing: true, fetch: fetch)
+    }
+}
+
+extension CachingSecretStore {
+    /// Keeps the current values of `paths` fresh whether or not anyone reads them, in place of the
+    /// paths watched before: an `on_change` action or `secretsfs exec` watches them, and hears of a
+    /// change from `onChange` when the cache fetches them again. The cache stays their one reader:
+    /// a value held fresh is only marked (the freshness service fetches it again at its expiry, or
+    /// confirms it from a listing of versions); one not held, or no longer fresh, is read now through
+    /// the cache, as any reader would. A path naming a field (`db/password`) watches the secret above
+    /// it.
+    public func watch(_ paths: [SecretPath]) async {
+        var keys = Set<CacheKey>()
+        for path in paths {
+            if Task.isCancelled { break }
+            if case let (key, fresh)? = held(path) ?? path.parent.flatMap({ held($0, holdingField: path.name) }) {
+                keys.insert(key)
+                if !fresh { _ = try? await read(key.path, version: nil) }
+                continue
+            }
+            do {
+                _ = try await read(path, version: nil)
+                keys.insert(.secret(path, version: nil))
+            } catch let error as SecretError where error.code == .notFound {
+                guard let parent = path.parent, !parent.isRoot else { continue }
+                if (try? await read(parent, version: nil)) != nil { keys.insert(.secret(parent, version: nil)) }
+            } catch {
+                // The cache logs and counts the failure; the next round tries again.
+                keys.insert(.secret(path, version: nil))
+            }
+        }
+        lifetimes.watched = keys
+    }
+
+    /// The key of `path`'s current value when one is held (with `field`, one that holds that field),
+    /// and whether it is fresh.
+    private func held(_ path: SecretPath, holdingField field: String? = nil) -> (CacheKey, Bool)? {
+        let key = CacheKey.secret(path, version: nil)
+        guard let entry = table[key], case .secret(let secret)? = entry.payload else { return nil }
+        if let field {
+            guard case .fields(let fields) = secret.content, fields[field] != nil else { return nil }
+        }
+        return (key, entry.isFresh(at: clock.monotonicNow()))
     }
 }

@@ -5,10 +5,11 @@ import Logging
 /// bound. Values leave memory zeroed when their last copy goes (see `SecretValue`).
 ///
 /// Composed of parts: the answers held (`EntryTable`), the calls running with their deadline and
-/// breaker (`Flights`), what TTL 0 shares instead of caching (`Coalescing`) and when answers are
-/// fetched again (`CachingSecretStore+Lifetimes`, `FreshnessService`). This actor decides what a
-/// reader is given.
-public actor CachingSecretStore: SecretStore {
+/// breaker (`Flights`), and when answers are fetched again (`CachingSecretStore+Lifetimes`,
+/// `FreshnessService`); what it shares with the store it composes at TTL 0 is `StoreFront`. This actor
+/// decides what a reader is given. At TTL 0 nothing is cached: it hands every call to a
+/// `CoalescingSecretStore` (`coalescing`), so the file system keeps one type to ask.
+public actor CachingSecretStore: SecretStore, StoreFront {
     typealias Payload = MirroredEntry.Payload
 
     public nonisolated let descriptor: StoreDescriptor
@@ -20,8 +21,8 @@ public actor CachingSecretStore: SecretStore {
     let logger: Logger
     var table: EntryTable
     var flights: Flights
-    /// Present only at TTL 0: what the lookups of one moment share.
-    var coalescing: Coalescing?
+    /// At TTL 0, the store every call goes to instead: it keeps no value.
+    nonisolated let coalescing: CoalescingSecretStore?
     var stats = CacheStatistics()
     var changeHandler: (@Sendable (CacheChange) -> Void)?
     /// When answers end and whether they are fetched again by the clock (`+Lifetimes`).
@@ -36,9 +37,10 @@ public actor CachingSecretStore: SecretStore {
         self.policy = policy
         self.clock = clock
         self.logger = logger
-        self.table = EntryTable(limit: policy.maxEntries, clock: clock, mirrors: policy.ttl > .zero)
+        self.table = EntryTable(limit: policy.maxEntries, clock: clock, mirrors: true)
         self.flights = Flights(policy: policy, clock: clock)
-        self.coalescing = Coalescing(policy)
+        self.coalescing =
+            policy.ttl == .zero ? CoalescingSecretStore(upstream: upstream, policy: policy, clock: clock) : nil
         self.lifetimes = Lifetimes(policy: policy, firstPhase: min(max(random(), 0), 1))
     }
 
@@ -47,11 +49,18 @@ public actor CachingSecretStore: SecretStore {
 
     /// Called whenever a cached answer changes (refresh, rotation, write): the file system uses it
     /// to drop what the kernel keeps, and to tell programs (`.events`, `on_change`) why.
-    public func onChange(_ handler: @escaping @Sendable (CacheChange) -> Void) {
+    public func onChange(_ handler: @escaping @Sendable (CacheChange) -> Void) async {
         changeHandler = handler
+        await coalescing?.onChange(handler)
     }
 
-    public func statistics() -> CacheStatistics {
+    public func statistics() async -> CacheStatistics {
+        if let coalescing {
+            var figures = await coalescing.statistics()
+            figures.prefetch = stats.prefetch
+            figures.cacheFile = stats.cacheFile
+            return figures
+        }
         var copy = stats
         copy.entries = table.count
         copy.breakerState = flights.breakerState
@@ -60,50 +69,47 @@ public actor CachingSecretStore: SecretStore {
 
     // MARK: SecretStore
 
-    public func read(_ path: SecretPath, version: String?) async throws -> Secret {
+    public nonisolated func read(_ path: SecretPath, version: String?) async throws -> Secret {
         try await readWithOutcome(path, version: version).value
     }
 
     /// Reads and says whether the answer came from the cache, the store, or was served stale.
-    public func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
+    public nonisolated func readWithOutcome(_ path: SecretPath, version: String?) async throws -> CacheAnswer<Secret> {
+        if let coalescing { return try await coalescing.readWithOutcome(path, version: version) }
         let key = CacheKey.secret(path, version: version)
-        let answer = try await lookup(key, fetch: fetcher(key))
+        let answer = try await lookup(key)
         guard case .secret(let secret) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
         return CacheAnswer(secret, answer.outcome)
     }
 
-    /// At TTL 0 every call reaches the store (and its answer is kept for the lookups of the next
-    /// moment, see `list(_:lookingUp:)`).
-    public func list(_ folder: SecretPath) async throws -> Listing {
-        try await listing(folder, reuse: coalescing == nil).value
+    /// At TTL 0 every call reaches the store (`CoalescingSecretStore.list`).
+    public nonisolated func list(_ folder: SecretPath) async throws -> Listing {
+        if let coalescing { return try await coalescing.list(folder) }
+        return try await listing(folder, reuse: true).value
     }
 
-    /// The listing a lookup of `name` in `folder` decides by. At TTL 0 the lookups of one moment share
-    /// one listing (`CachePolicy.coalescingWindow`), but only to find what is there: one that does not
-    /// show `name` is fetched again, so a name made since is seen by the very next lookup.
-    public func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
-        let answer = try await listing(folder, reuse: true)
-        let listing = answer.value
-        guard coalescing != nil, answer.outcome == .hit, !listing.secrets.contains(name),
-            !listing.folders.contains(name)
-        else { return listing }
-        return try await self.listing(folder, reuse: false).value
+    /// The listing a lookup of `name` in `folder` decides by: the one held. At TTL 0 the lookups of one
+    /// moment share one listing, but only to find what is there (`CoalescingSecretStore.list(_:lookingUp:)`).
+    public nonisolated func list(_ folder: SecretPath, lookingUp name: String) async throws -> Listing {
+        if let coalescing { return try await coalescing.list(folder, lookingUp: name) }
+        return try await listing(folder, reuse: true).value
     }
 
-    /// Whether `path` is a folder (a prefix of secret paths), by listing it: at TTL 0 that listing then
-    /// answers the lookups inside it for a moment, as `list(_:lookingUp:)` does.
-    public func isFolder(_ path: SecretPath) async throws -> Bool {
-        try await !listing(path, reuse: true).value.isEmpty
+    /// Whether `path` is a folder (a prefix of secret paths), by listing it.
+    public nonisolated func isFolder(_ path: SecretPath) async throws -> Bool {
+        if let coalescing { return try await coalescing.isFolder(path) }
+        return try await !listing(path, reuse: true).value.isEmpty
     }
 
-    func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
-        let answer = try await lookup(.listing(folder), reuse: reuse, fetch: fetcher(.listing(folder)))
+    nonisolated func listing(_ folder: SecretPath, reuse: Bool) async throws -> CacheAnswer<Listing> {
+        let answer = try await lookup(.listing(folder), reuse: reuse)
         guard case .listing(let listing) = answer.value else { throw SecretError(.internal, "cache payload mismatch") }
         return CacheAnswer(listing, answer.outcome)
     }
 
-    public func versions(of path: SecretPath) async throws -> [VersionInfo] {
-        let answer = try await lookup(.versions(path), fetch: fetcher(.versions(path)))
+    public nonisolated func versions(of path: SecretPath) async throws -> [VersionInfo] {
+        if let coalescing { return try await coalescing.versions(of: path) }
+        let answer = try await lookup(.versions(path))
         guard case .versions(let versions) = answer.value else {
             throw SecretError(.internal, "cache payload mismatch")
         }
@@ -113,68 +119,73 @@ public actor CachingSecretStore: SecretStore {
     /// The backend's health, within the call deadline; while the breaker is open the backend is not
     /// asked, so `.status` answers at once during an outage.
     public func health() async -> HealthReport {
-        if flights.isOpen {
-            return HealthReport(healthy: false, detail: "backend circuit open after repeated failures")
-        }
-        let upstream = self.upstream
-        let timeout = flights.timeout
-        do {
-            return try await flights.answer({ await upstream.health() }) {
-                HealthReport(healthy: false, detail: "no answer to the health check within \(timeout.seconds)s")
-            }
-        } catch {
-            return HealthReport(healthy: false, detail: "health check cancelled")
-        }
+        if let coalescing { return await coalescing.health() }
+        return await checkedHealth()
     }
 
     public func shutdown() async {
         readAhead.finish()
         lifetimes.removeAll()
         table.removeAll()
-        coalescing?.forgetAll()
-        await upstream.shutdown()
+        // The store composed at TTL 0 shuts the upstream down with itself.
+        if let coalescing { await coalescing.shutdown() } else { await upstream.shutdown() }
     }
 
     // MARK: The cache itself
 
     /// The answer for `key`: kept, or fetched once however many ask. With `reuse` false nothing kept
-    /// is served (a call already running is joined).
-    private func lookup(
-        _ key: CacheKey, reuse: Bool = true,
-        fetch: @escaping @Sendable () async throws -> Payload
-    ) async throws -> CacheAnswer<Payload> {
+    /// is served (a call already running is joined). A miss waits for its call off the actor: the
+    /// answer is stored by the call (`settle`), so going back to the actor for it would only cost a hop.
+    nonisolated func lookup(_ key: CacheKey, reuse: Bool = true) async throws -> CacheAnswer<Payload> {
+        switch try await start(key, reuse: reuse) {
+        case .answer(let answer):
+            return answer
+        case .call(let flight):
+            do {
+                // Each answer is built after its await: see `CacheAnswer`.
+                let payload = try await flight.value
+                return CacheAnswer(payload, .miss)
+            } catch {
+                return try await staleOrFailure(key, error)
+            }
+        }
+    }
+
+    private func start(_ key: CacheKey, reuse: Bool) async throws -> Lookup {
+        let fetch = fetcher(key)
         var staleCandidate = false
         if reuse {
-            if let payload = try kept(key, fetch) { return CacheAnswer(payload, .hit) }
+            if let payload = try kept(key, fetch) { return .answer(CacheAnswer(payload, .hit)) }
             staleCandidate = servesStale(table[key])
         }
         stats.misses += 1
         let flight = flight(key, fetch: fetch)
+        guard staleCandidate else { return .call(flight) }
         do {
-            // Each answer is built after its await: see `CacheAnswer`.
-            guard staleCandidate else {
-                let payload = try await flight.value
-                return CacheAnswer(payload, .miss)
-            }
             // A call already known to be slow is not waited for again: one grace per call, not per reader.
             if !flights.isSlow(key), let payload = try await firstWithin(policy.staleGrace, flight) {
-                return CacheAnswer(payload, .miss)
+                return .answer(CacheAnswer(payload, .miss))
             }
             // The backend is slow: the reader gets the last value now; the call goes on and
             // refreshes the entry when it answers.
             flights.markSlow(key)
-            if let stale = staleValue(for: key, reason: "backend slow") { return CacheAnswer(stale, .stale) }
+            if let stale = staleValue(for: key, reason: "backend slow") { return .answer(CacheAnswer(stale, .stale)) }
             let payload = try await flight.value
-            return CacheAnswer(payload, .miss)
+            return .answer(CacheAnswer(payload, .miss))
         } catch {
-            let failure = SecretError.from(error)
-            if failure.code == .unavailable || failure.code == .internal,
-                let stale = staleValue(for: key, reason: "backend failed")
-            {
-                return CacheAnswer(stale, .stale)
-            }
-            throw failure
+            return .answer(try staleOrFailure(key, error))
         }
+    }
+
+    /// After a failed call: the last value if the store is unavailable and one may be served, else the failure.
+    private func staleOrFailure(_ key: CacheKey, _ error: any Error) throws -> CacheAnswer<Payload> {
+        let failure = SecretError.from(error)
+        if failure.code == .unavailable || failure.code == .internal,
+            let stale = staleValue(for: key, reason: "backend failed")
+        {
+            return CacheAnswer(stale, .stale)
+        }
+        throw failure
     }
 
     /// The answer kept for `key` while it is fresh (a hit), or the miss remembered for it (thrown);
@@ -188,7 +199,7 @@ public actor CachingSecretStore: SecretStore {
         }
         guard let payload = entry.payload, entry.isFresh(at: now) else { return nil }
         stats.hits += 1
-        if coalescing == nil, !refreshesByTheClock,
+        if !refreshesByTheClock,
             now - entry.fetchedAt >= entry.lifetime * policy.refreshAheadFraction
         {
             queueRefresh(key, fetch: fetch)
@@ -197,9 +208,8 @@ public actor CachingSecretStore: SecretStore {
     }
 
     /// Whether `entry` may be served stale: a value past its lifetime but within `maxStale` of it.
-    /// At TTL 0 only the listings of the coalescing window are held: nothing is served stale.
     private func servesStale(_ entry: EntryTable.Entry?) -> Bool {
-        guard coalescing == nil, policy.maxStale > .zero, let entry, entry.payload != nil else { return false }
+        guard policy.maxStale > .zero, let entry, entry.payload != nil else { return false }
         return clock.monotonicNow() - entry.fetchedAt < entry.lifetime + policy.maxStale
     }
 
@@ -258,7 +268,7 @@ public actor CachingSecretStore: SecretStore {
     func record(_ failure: SecretError, for key: CacheKey) {
         trace(failure, path: key.path)
         if failure.code != .unavailable { flights.breaker.recordSuccess() }
-        guard failure.code == .notFound, coalescing == nil, policy.negativeTTL > .zero else { return }
+        guard failure.code == .notFound, policy.negativeTTL > .zero else { return }
         let gone = table[key]?.payload
         // A miss's lifetime is how long it is remembered.
         let miss = EntryTable.Entry(
@@ -269,12 +279,6 @@ public actor CachingSecretStore: SecretStore {
         evictIfNeeded()
     }
 
-    /// Counts a failure and tells the breaker of an unavailable backend.
-    func trace(_ failure: SecretError, path: SecretPath) {
-        stats.record(error: failure, path: path, at: clock.wallNow())
-        if failure.code == .unavailable { flights.breaker.recordUnavailable(at: clock.monotonicNow()) }
-    }
-
     /// The one upstream call that answers `key`.
     func fetcher(_ key: CacheKey) -> @Sendable () async throws -> Payload {
         let upstream = self.upstream
@@ -282,8 +286,6 @@ public actor CachingSecretStore: SecretStore {
         case .secret(let path, let version):
             return { .secret(try await upstream.read(path, version: version)) }
         case .listing(let folder):
-            // At TTL 0 no value is kept, so the current secrets a listing may bring are not asked for.
-            guard coalescing == nil else { return { .listing(try await upstream.list(folder)) } }
             return { [weak self] in
                 let answer = try await upstream.listWithCurrent(folder)
                 await self?.keepListed(answer.current, in: folder)
@@ -294,22 +296,13 @@ public actor CachingSecretStore: SecretStore {
         }
     }
 
-    /// Keeps `payload` as the answer for `key` (at TTL 0 only a listing, for the coalescing window),
-    /// and announces it when it replaces a different one.
+    /// Keeps `payload` as the answer for `key`, and announces it when it replaces a different one.
     func store(
         _ key: CacheKey, _ payload: Payload, cause: ChangeCause, first: Bool = false, following slot: Duration? = nil,
         used: Bool = false
     ) {
         let now = clock.monotonicNow()
-        let lifetime: Duration
-        if coalescing != nil {
-            coalescing?.learn(key, payload, at: now)
-            guard let window = coalescing?.lifetime(of: key) else { return }
-            lifetime = window
-            coalescing?.dropExpired(from: &table)
-        } else {
-            lifetime = self.lifetime(first: first, following: slot)
-        }
+        let lifetime = self.lifetime(first: first, following: slot)
         let previous = table[key]
         table.put(key, EntryTable.Entry(payload: payload, missing: nil, fetchedAt: now, lifetime: lifetime, used: used))
         scheduleExpiry(key, at: now + lifetime)

@@ -1,3 +1,10 @@
+/// What a lookup finds on its store's actor: the answer, or the call that will give it, which the reader
+/// waits for off the actor (the call's answer reaches the actor by itself).
+enum Lookup: Sendable {
+    case answer(CacheAnswer<MirroredEntry.Payload>)
+    case call(Race<MirroredEntry.Payload>)
+}
+
 /// The upstream calls of one cache: at most one running call per key, which every reader that misses
 /// meanwhile joins; the breaker that refuses calls while the backend keeps failing; and the deadline
 /// each call is raced against. Every call the cache makes, a miss, a refresh, a write or a health

@@ -3,14 +3,15 @@ import ServiceLifecycle
 
 /// The one service that keeps the cache's answers fresh. What it does is chosen at wiring from what
 /// the store can do (`Strategy`); in every strategy it starts the refresh-ahead a late read asks for
-/// (DESIGN §3), and reads the paths a `Watch` names each period, so a change at the store becomes a
-/// change event (`CachingSecretStore.onChange`) though nobody reads the file: `on_change` and
-/// `secretsfs exec` subscribe that way instead of polling on their own. Every wait is one loop
+/// (DESIGN §3), and keeps the values a `Watch` names fresh though nobody reads them
+/// (`CachingSecretStore.watch`), so a change at the store becomes a change event
+/// (`CachingSecretStore.onChange`): `on_change` and `secretsfs exec` subscribe that way instead of
+/// polling on their own, and the cache stays each value's one reader. Every wait is one loop
 /// (`TimeSource.repeating`) on the injected clock.
 public struct FreshnessService: Service {
     /// How answers are fetched again before anyone waits for them.
     public enum Strategy: Sendable, Equatable {
-        /// Only when read late in their lifetime (refresh-ahead).
+        /// Only when read late in their lifetime (refresh-ahead); watched values (`Watch`) by the clock.
         case readAhead
         /// By the clock: just before its lifetime ends, each answer a reader asked for since it was
         /// fetched (`CachingSecretStore.refreshExpiring`). In the default mode the kernel keeps a value
@@ -32,9 +33,10 @@ public struct FreshnessService: Service {
         }
     }
 
-    /// Paths read through the cache once a `period`, each wait shortened by a random part of the
-    /// refresh jitter so a fleet does not call at once: a read of an expired entry fetches it, and a
-    /// new version found is a change event. `paths` is asked again each time (a new secret is seen).
+    /// Paths whose values the cache keeps fresh whether or not anyone reads them (by the clock, or by a
+    /// listing of versions): a new version found is a change event. `paths` is asked again once a
+    /// `period`, each wait lengthened by a random part of the refresh jitter so a fleet does not call
+    /// at once, so a new secret is seen; only a path whose value is not held fresh is read then.
     public struct Watch: Sendable {
         public var period: Duration
         public var paths: @Sendable () async -> [SecretPath]
@@ -97,7 +99,8 @@ public struct FreshnessService: Service {
             group.addTask { await cache.readAhead.run() }
             switch strategy {
             case .readAhead:
-                break
+                // Watched values are fetched again at their expiry, which needs the clock.
+                if !watches.isEmpty { group.addTask { await byClock() } }
             case .byClock:
                 group.addTask { await byClock() }
                 if !prefetch.isEmpty { group.addTask { await rounds() } }
@@ -128,17 +131,7 @@ public struct FreshnessService: Service {
         let jitter = min(max(cache.policy.refreshJitter, 0), 1)
         let wait = { watch.period + watch.period * (jitter * min(max(random(), 0), 1)) }
         await clock.repeating(after: wait()) {
-            for path in await watch.paths() {
-                if Task.isCancelled { break }
-                do {
-                    _ = try await cache.read(path, version: nil)
-                } catch let error as SecretError where error.code == .notFound {
-                    // A path naming a field (db/password) names the secret above it.
-                    if let parent = path.parent, !parent.isRoot { _ = try? await cache.read(parent, version: nil) }
-                } catch {
-                    // The cache logs and counts the failure; the next period tries again.
-                }
-            }
+            await cache.watch(await watch.paths())
             return wait()
         }
     }
