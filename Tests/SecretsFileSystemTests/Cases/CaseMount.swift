@@ -20,8 +20,11 @@ struct CaseMount {
             }
         }
         for (path, code) in setup.refusals { store.refuse(path, with: code) }
+        // Every answer lives exactly the TTL: with the spread, a first answer may live as little as
+        // J/2 of it, and a read after three quarters of that starts a refresh that races the next step.
         let cache = CachingSecretStore(
-            upstream: store, policy: CachePolicy(ttl: setup.ttl), clock: clock, logger: Logger(label: "cases"))
+            upstream: store, policy: CachePolicy(ttl: setup.ttl, refreshJitter: 0), clock: clock,
+            logger: Logger(label: "cases"), random: { 0 })
         fs = SecretsFileSystem(store: cache, options: setup.options, clock: clock, logger: Logger(label: "cases"))
     }
 
