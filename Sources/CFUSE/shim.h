@@ -156,6 +156,14 @@ static inline int secretsfs_notify_resend(int fd) {
     return errno;
 }
 
+// Puts `size` bytes from `data` into the kernel's page cache of inode `ino` from offset 0
+// (FUSE_NOTIFY_STORE): the next read of them is answered by the kernel, with no READ.
+static inline int secretsfs_notify_store(struct fuse_session *se, uint64_t ino, const void *data, size_t size) {
+    struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(size);
+    bufv.buf[0].mem = (void *)data;
+    return fuse_lowlevel_notify_store(se, ino, 0, &bufv, 0);
+}
+
 // Stores a journal's committed length after its bytes: a reader in a later process never sees
 // a length that covers bytes not yet written.
 static inline void secretsfs_store_release(uint64_t *where, uint64_t value) {

@@ -105,12 +105,12 @@ public struct Prefetch: Sendable {
     /// Finds the matches (from the store's listing of versions where it has one: one listing for the
     /// whole store instead of one per folder; else by walking `cache`'s listings), caches the folder
     /// listings on the way to them, and reads every match into `cache` with the store's bulk read.
-    /// One log line per secret that failed; the figures go to `.status`.
+    /// One log line per secret that failed; the figures go to `.status`, and the secrets read are returned.
     @discardableResult
     public func run(
         into cache: CachingSecretStore, clock: any TimeSource, logger: Logger,
         concurrency: Int = BulkRead.concurrency
-    ) async -> CacheStatistics.Prefetch {
+    ) async -> (figures: CacheStatistics.Prefetch, read: [SecretPath]) {
         let started = clock.monotonicNow()
         var figures = CacheStatistics.Prefetch()
         let (paths, failedListings) = await findMatches(through: cache, logger: logger, concurrency: concurrency)
@@ -133,6 +133,6 @@ public struct Prefetch: Sendable {
                 "matched": "\(figures.matched)", "read": "\(figures.read)", "failed": "\(figures.failed)",
                 "seconds": "\(figures.seconds)",
             ])
-        return figures
+        return (figures, paths.filter { failures[$0] == nil })
     }
 }

@@ -62,12 +62,14 @@ public final class FUSEMount: Service, Sendable {
     /// An earlier worker already answered the kernel's INIT on `fuse`.
     private let takeover: Bool
     private let bridgeInUse = Mutex<Bridge?>(nil)
+    /// The secrets `--prefetch` read, looked up through the mount once it serves (`KernelWarmup`).
+    private let prefetched: [SecretPath]
 
     private struct SessionPointer: @unchecked Sendable { let raw: OpaquePointer }
 
     public init(
         fileSystem: SecretsFileSystem, options: MountOptions, logger: Logger, clock: any TimeSource, fuse: Int32,
-        takeover: Bool,
+        takeover: Bool, prefetched: [SecretPath] = [],
         onReady: @escaping @Sendable () -> Void = {},
         onKernelInit: @escaping @Sendable () -> Void = {}
     ) {
@@ -78,6 +80,7 @@ public final class FUSEMount: Service, Sendable {
         self.clock = clock
         self.fuse = fuse
         self.takeover = takeover
+        self.prefetched = prefetched
         self.onReady = onReady
     }
 
@@ -94,6 +97,7 @@ public final class FUSEMount: Service, Sendable {
         session.withLock { $0 = SessionPointer(raw: raw) }
         let notifier = KernelNotifier(session: raw)
         await fileSystem.attach(notifier)
+        bridge.attach(notifier)
         let toucher = InotifyToucher(
             mountpoint: MountPoint.canonical(options.mountpoint), fileSystem: fileSystem, notifier: notifier,
             logger: logger)
@@ -102,14 +106,24 @@ public final class FUSEMount: Service, Sendable {
         logger.info(
             "mounted", metadata: ["mountpoint": "\(options.mountpoint)", "backend": "\(fileSystem.backendName)"])
         onReady()
+        let warmup = KernelWarmup()
+        if !prefetched.isEmpty {
+            Task { [fileSystem, prefetched, logger, mountpoint = MountPoint.canonical(options.mountpoint)] in
+                warmup.start(
+                    await fileSystem.prefetchedFiles(showing: prefetched), mountpoint: mountpoint,
+                    fileSystem: fileSystem, notifier: notifier, logger: logger)
+            }
+        }
 
         await withGracefulShutdownHandler {
             await runLoop(raw, bridge: bridge)
         } onGracefulShutdown: {
             toucher.close()
+            warmup.close()
             self.requestStop()
         }
         toucher.close()
+        warmup.close()
 
         // Requests already taken from the kernel are answered before the mount goes away.
         await withTaskGroup(of: Void.self) { group in

@@ -1,5 +1,6 @@
 import CFUSE
 import Dispatch
+import SecretsCore
 import SecretsFileSystem
 import Synchronization
 
@@ -26,6 +27,29 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
             guard isOpen.withLock({ $0 }) else { return }
             _ = fuse_lowlevel_notify_inval_entry(session, fuse_ino_t(parent), name, name.utf8.count)
         }
+    }
+
+    /// Puts `value` into the page cache of `inode`, whose LOOKUP was just answered. The kernel makes
+    /// the inode only once the process that looked it up runs again, so a store that comes first
+    /// finds none (ENOENT) and is tried again for `inodeWait` at most; after that the process's READ
+    /// fills the cache, as it did without this. On this queue, not the replying thread: a store waits
+    /// for the page's lock, which a READ of the same file holds until it is answered, and that answer
+    /// may need the very thread that would be waiting.
+    func store(_ value: SecretValue, inode: UInt64) {
+        queue.async { [self] in
+            let deadline = SessionLoop.now() + Self.inodeWait.nanoseconds
+            while isOpen.withLock({ $0 }), storeNow(value, inode: inode) == -ENOENT, SessionLoop.now() < deadline {
+                sched_yield()
+            }
+        }
+    }
+
+    /// How long a store waits for the kernel to make the inode a LOOKUP's reply named.
+    static let inodeWait: Duration = .microseconds(500)
+
+    /// 0, or a negative errno: -ENOENT, the kernel holds no such inode.
+    private func storeNow(_ value: SecretValue, inode: UInt64) -> Int32 {
+        value.withUnsafeBytes { secretsfs_notify_store(session, inode, $0.baseAddress, $0.count) }
     }
 
     /// The queue is serial: once this block runs, every notice queued before it has been written, and

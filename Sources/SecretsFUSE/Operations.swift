@@ -38,7 +38,7 @@ enum Operations {
             let name = String(cString: name!)
             let bridge = Bridge.from(req, .lookup)
             let answer = bridge.fileSystem.lookup(parent: UInt64(parent), name: name, context: Operations.context(req))
-            bridge.reply(req, answer) { .entry($0) }
+            bridge.replyEntry(req, answer)
         }
         ops.forget = { req, ino, lookups in
             // Inode numbers are kept for the life of the mount; only what the kernel holds changes.

@@ -6,8 +6,25 @@ extension SecretsFileSystem {
     public func lookup(parent: UInt64, name: String, context: RequestContext) -> Answer<EntryReply> {
         .later { [self] in
             let childKey = try await resolver.childKey(of: try resolver.key(parent), named: name)
-            return try await entry(childKey, context: context)
+            var reply = try await entry(childKey, context: context)
+            reply.pages = pagesForKernel(reply.attributes.inode)
+            return reply
         }
+    }
+
+    /// The largest value whose pages go to the kernel with its entry: secrets are small, and a large
+    /// file looked up by `stat` alone should not fill memory nobody reads.
+    static let largestPagesForKernel = 64 * 1024
+
+    /// What the kernel may keep of a value file from its lookup on: where it opens files without asking
+    /// (`CachingMode.kernelOpens`), the first read would fill its page cache with exactly these
+    /// bytes, from the node just kept for that READ. With the entry, that READ's round trip is gone
+    /// from every first read (DESIGN §1.1 is unchanged: no open was going to reach the daemon).
+    public func pagesForKernel(_ inode: UInt64) -> SecretValue? {
+        guard options.caching == .kernelOpens, let value = kept(inode)?.node.value, !value.isEmpty,
+            value.count <= Self.largestPagesForKernel
+        else { return nil }
+        return value
     }
 
     /// What LOOKUP answers for `childKey`, and READDIRPLUS for each name it gives with attributes:

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsCore
 
 /// The kind of a node, as `stat` and `readdir` report it.
 public enum NodeType: Sendable, Equatable {
@@ -26,6 +27,16 @@ public struct EntryReply: Sendable, Equatable {
     public var attributes: NodeAttributes
     public var entryTimeout: Double
     public var attributeTimeout: Double
+    /// The bytes of a value file, for the kernel's page cache as soon as the entry is in
+    /// (`SecretsFileSystem.pagesForKernel`): the read that follows the lookup then makes no READ.
+    public var pages: SecretValue?
+
+    public init(attributes: NodeAttributes, entryTimeout: Double, attributeTimeout: Double, pages: SecretValue? = nil) {
+        self.attributes = attributes
+        self.entryTimeout = entryTimeout
+        self.attributeTimeout = attributeTimeout
+        self.pages = pages
+    }
 }
 
 /// The answer to `getattr`.

@@ -74,7 +74,7 @@ final class CountingStore: SecretStore {
     @Test func matchesOnlyWhatAPatternNamesAndWalksOnlyFoldersItCanReach() async throws {
         let (store, cache, clock) = try await fixture()
         let prefetch = Prefetch(patterns: ["a/*", "c/**"])
-        let figures = await prefetch.run(into: cache, clock: clock, logger: logger)
+        let figures = await prefetch.run(into: cache, clock: clock, logger: logger).figures
         #expect(figures.matched == 3)
         #expect(figures.read == 3)
         #expect(figures.failed == 0)
@@ -100,7 +100,7 @@ final class CountingStore: SecretStore {
 
     @Test func aStoreWithAListingOfVersionsIsNotWalkedFolderByFolder() async throws {
         let (store, cache, clock) = try await fixture(listsVersions: true)
-        let figures = await Prefetch(patterns: ["a/**"]).run(into: cache, clock: clock, logger: logger)
+        let figures = await Prefetch(patterns: ["a/**"]).run(into: cache, clock: clock, logger: logger).figures
         #expect(figures.matched == 3)
         #expect(figures.read == 3)
         #expect(store.counts.versionListings == 1)
@@ -116,10 +116,11 @@ final class CountingStore: SecretStore {
     @Test func aSecretThatFailsIsCountedAndReadOnDemandLater() async throws {
         let (store, cache, clock) = try await fixture()
         store.failing(path("a/y"))
-        let figures = await Prefetch(patterns: ["a/*"]).run(into: cache, clock: clock, logger: logger)
+        let (figures, read) = await Prefetch(patterns: ["a/*"]).run(into: cache, clock: clock, logger: logger)
         #expect(figures.matched == 2)
         #expect(figures.read == 1)
         #expect(figures.failed == 1)
+        #expect(read == [path("a/x")], "what the mount looks up through the kernel: the secrets read")
         #expect(try await cache.readWithOutcome(path("a/x"), version: nil).outcome == .hit)
         await #expect(throws: SecretError.self) { try await cache.read(path("a/y")) }
     }

@@ -102,9 +102,10 @@ extension MountCommand {
         // Before PREPARED, so before READY=1 and the daemon-mode parent's exit: the first read of
         // each match is a hit. A replacing worker takes the cache over from its predecessor instead.
         let prefetcher = Prefetch(patterns: prefetch)
+        var prefetched: [SecretPath] = []
         if !prefetcher.isEmpty, channel.generation == 0 {
             if cachePolicy.ttl > .zero {
-                await prefetcher.run(into: cache, clock: clock, logger: logger)
+                prefetched = await prefetcher.run(into: cache, clock: clock, logger: logger).read
             } else {
                 logger.warning("--prefetch does nothing with --cache-ttl 0: nothing is kept")
             }
@@ -144,7 +145,7 @@ extension MountCommand {
             options: mountOptions(backendName: upstream.descriptor.backend),
             logger: logger,
             clock: clock,
-            fuse: channel.fuse, takeover: takeover,
+            fuse: channel.fuse, takeover: takeover, prefetched: prefetched,
             onReady: { channel.tell(.ready) },
             onKernelInit: { channel.tell(.kernelInitialized) })
         // A backend's service that makes a value anew does it through the cache, so the new one replaces what

@@ -4,6 +4,7 @@ import Testing
 enum CaseList {
     static let all: [FileSystemCase] =
         LayoutCases.all + VersionCases.all + RotateCases.all + StatusCases.all + XattrCases.all + RefusalCases.all
+        + PageCases.all
 }
 
 /// Runs the case list on the kernel-free mount. `scripts/test` runs this suite a second time on the

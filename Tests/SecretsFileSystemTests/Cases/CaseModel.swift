@@ -115,6 +115,9 @@ enum CaseOperation: Sendable, CustomStringConvertible {
     case change
     case getxattr(String, String)
     case listxattr(String)
+    /// The bytes a LOOKUP's reply hands the kernel's page cache with the entry (`EntryReply.pages`);
+    /// none is no bytes.
+    case pagesWithEntry(String)
     /// Not a request: the version ids the store itself holds now, as `secretsfs versions` shows them.
     case storeVersions(String)
     /// Not a request: the injected clock moves on.
@@ -141,6 +144,7 @@ enum CaseOperation: Sendable, CustomStringConvertible {
         case .change: return "a change of the tree"
         case .getxattr(let p, let name): return "getxattr \(p) \(name)"
         case .listxattr(let p): return "listxattr \(p)"
+        case .pagesWithEntry(let p): return "pages with the entry of \(p)"
         case .storeVersions(let p): return "store versions of \(p)"
         case .advance(let d): return "advance the clock \(d)"
         case .storeRefuses(let p, let code): return "the store refuses \(p): \(code)"

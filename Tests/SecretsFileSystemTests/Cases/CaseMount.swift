@@ -73,6 +73,8 @@ struct CaseMount {
                 return .bytes(try await fs.getXattr(try await inode(path, context), name: name, context: context).value)
             case .listxattr(let path):
                 return .names(try await fs.listXattrs(try await inode(path, context), context: context).value)
+            case .pagesWithEntry(let path):
+                return .bytes(try await lookup(path, context).pages.map { Array($0.withUnsafeBytes { $0 }) } ?? [])
             case .storeVersions(let path):
                 return .names(try await store.versions(of: SecretPath(path)).map(\.id))
             case .storeRefuses(let path, let code):

@@ -1,0 +1,106 @@
+"""A value's pages with its entry (issue 28): where the kernel opens files without asking, the
+answer to a LOOKUP of a value file also puts its bytes into the kernel's page cache, so the read
+after it sends no READ; and `--prefetch` looks its secrets up through the mount once it serves, so
+a program's first read of one sends nothing at all. Counted by the mount's `.metrics`."""
+
+import re
+import subprocess
+import time
+
+from conftest import wait_for, write_control
+
+
+def requests(m):
+    """The kernel's requests so far, by operation, from `.metrics` (read from a process of its own)."""
+    text = subprocess.run(["cat", m.p(".metrics")], capture_output=True, check=True, text=True).stdout
+    return {op: int(float(n)) for op, n in re.findall(r'fuse_requests_total\{op="(\w+)"\} (\S+)', text)}
+
+
+def cat(path):
+    """A C reader (no `isatty` ioctl, unlike Python's `open`)."""
+    return subprocess.run(["cat", path], capture_output=True, check=True).stdout
+
+
+def sent_while(m, action):
+    """The requests `action` made the kernel send, less what reading `.metrics` itself costs."""
+    requests(m)
+    steady = [requests(m) for _ in range(2)]
+    own = {op: steady[1].get(op, 0) - steady[0].get(op, 0) for op in steady[1]}
+    before = requests(m)
+    action()
+    after = requests(m)
+    return {op: after.get(op, 0) - before.get(op, 0) - own.get(op, 0) for op in after}
+
+
+def test_a_looked_up_value_is_read_with_no_read_request_and_a_rotation_is_still_seen(env):
+    values = {f"app/s{i}": f"paged-value-{i}-5c1e9a" for i in range(5)}
+    for path, value in values.items():
+        env.put(path, value)
+    m = env.mount()
+    for path in values:
+        subprocess.run(["stat", "-c", "%s", m.p(*path.split("/"))], capture_output=True, check=True)
+    time.sleep(0.5)  # the pages go in from a queue of their own, just after each LOOKUP's reply
+
+    got = {}
+    sent = sent_while(m, lambda: got.update({path: cat(m.p(*path.split("/"))) for path in values}))
+    assert got == {path: value.encode() for path, value in values.items()}
+    assert sent.get("read", 0) == 0, sent
+    assert sent.get("lookup", 0) == 0, sent
+
+    # A rotation makes another inode, looked up anew with its own pages: never the old bytes.
+    old = values["app/s0"].encode()
+    write_control(m.p("app", ".rotate"), b"s0\n")
+    new = cat(m.p("app", "s0"))
+    assert new != old and len(new) >= 16
+    assert cat(m.p("app", "s0")) == new
+
+
+def test_with_direct_io_every_read_still_reaches_the_daemon(env):
+    """The control: the same reads where the kernel keeps no pages, so the count above can fail."""
+    values = {f"app/s{i}": f"direct-value-{i}-9b3d70" for i in range(5)}
+    for path, value in values.items():
+        env.put(path, value)
+    m = env.mount("--direct-io")
+    for path in values:
+        subprocess.run(["stat", "-c", "%s", m.p(*path.split("/"))], capture_output=True, check=True)
+    time.sleep(0.5)
+    sent = sent_while(m, lambda: [cat(m.p(*path.split("/"))) for path in values])
+    assert sent.get("read", 0) >= len(values), sent
+
+
+def test_prefetched_secrets_are_read_with_no_request_at_all(env):
+    values = {"app/one": "warm-one-61d0c2", "app/two": "warm-two-07f9ee", "other/three": "cold-three-a41b58"}
+    for path, value in values.items():
+        env.put(path, value)
+    env.put("app/db", "warm-user-3e8d", field="username")
+    env.put("app/db", "warm-pass-c90b17", field="password")
+    m = env.mount("--prefetch", "app/**")
+    assert wait_for(lambda: "prefetched files are in the kernel" in m.log_text(), 30), m.log_text()[-2000:]
+    time.sleep(0.5)  # the last pages land from their queue
+
+    got = {}
+    prefetched = ["app/one", "app/two", "app/db/username", "app/db/password"]
+    sent = sent_while(m, lambda: got.update({path: cat(m.p(*path.split("/"))) for path in prefetched}))
+    assert got == {
+        "app/one": b"warm-one-61d0c2", "app/two": b"warm-two-07f9ee",
+        "app/db/username": b"warm-user-3e8d", "app/db/password": b"warm-pass-c90b17",
+    }
+    assert sent.get("lookup", 0) == 0, sent
+    assert sent.get("read", 0) == 0, sent
+
+    # Not prefetched: looked up at its first read.
+    sent = sent_while(m, lambda: got.update({"other/three": cat(m.p("other", "three"))}))
+    assert got["other/three"] == b"cold-three-a41b58"
+    assert sent.get("lookup", 0) >= 1, sent
+
+
+def test_with_a_policy_nothing_is_looked_up_ahead(env):
+    """Where every open must reach the daemon (a policy, an audit log), the kernel keeps nothing
+    ahead of a checked open: the prefetched secret's first read still looks it up."""
+    env.put("app/one", "policed-one-55e2a1")
+    audit = env.workdir / "audit.log"
+    m = env.mount("--prefetch", "app/**", "--audit-log", str(audit))
+    time.sleep(1.0)
+    sent = sent_while(m, lambda: cat(m.p("app", "one")))
+    assert sent.get("lookup", 0) >= 1, sent
+    assert "prefetched files are in the kernel" not in m.log_text()
