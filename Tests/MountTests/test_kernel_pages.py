@@ -39,7 +39,7 @@ def test_a_looked_up_value_is_read_with_no_read_request_and_a_rotation_is_still_
     m = env.mount()
     for path in values:
         subprocess.run(["stat", "-c", "%s", m.p(*path.split("/"))], capture_output=True, check=True)
-    time.sleep(0.5)  # the pages go in from a queue of their own, just after each LOOKUP's reply
+    time.sleep(1.0)  # the pages go in from a queue of their own, once each LOOKUP's reader made the inode
 
     got = {}
     sent = sent_while(m, lambda: got.update({path: cat(m.p(*path.split("/"))) for path in values}))
