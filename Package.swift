@@ -229,3 +229,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The tests' own code is not optimized in a release build: what they check is the library modules,
+// which stay compiled as the binary's (-O, whole module). At -O the test modules cost as much CPU as
+// the libraries they test (issue 28: docs/BENCHMARKS.md, "Issue 28: the CI build").
+for target in package.targets where target.type == .test || target.name == "SecretStoreConformance" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+}

@@ -108,11 +108,19 @@ public struct SigV4Signer: Sendable {
         return service == "s3" ? path : SigV4Encoding.uriEncode(path, keepSlash: true)
     }
 
+    /// One query parameter, named so that the closures below are not inferred: inferred, this one
+    /// function took seconds of the release build to type-check.
+    private typealias QueryPair = (name: String, value: String)
+
+    /// Encoded, then sorted by name and, for a repeated name, by value.
     static func canonicalQuery(_ query: [(name: String, value: String)]) -> String {
-        query.map { (SigV4Encoding.uriEncode($0.name), SigV4Encoding.uriEncode($0.value)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        let encoded = query.map { (pair: QueryPair) -> QueryPair in
+            (name: SigV4Encoding.uriEncode(pair.name), value: SigV4Encoding.uriEncode(pair.value))
+        }
+        let sorted = encoded.sorted { (left: QueryPair, right: QueryPair) -> Bool in
+            left.name == right.name ? left.value < right.value : left.name < right.name
+        }
+        return sorted.map { (pair: QueryPair) -> String in pair.name + "=" + pair.value }.joined(separator: "&")
     }
 
     /// Lower-case names, sorted; values trimmed with inner runs of spaces collapsed; repeated

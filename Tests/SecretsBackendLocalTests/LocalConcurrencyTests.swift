@@ -15,15 +15,18 @@ import Testing
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(Set(ids) == Set((1...20).map(String.init)))
+            // Spelled out with their types: inferred, these took a second to type-check.
+            let consecutive: [String] = (1...20).map { (number: Int) -> String in String(number) }
+            #expect(Set(ids) == Set(consecutive))
             let versions = try await store.versions(of: path)
-            #expect(versions.map(\.id) == (1...20).map(String.init))
+            #expect(versions.map(\.id) == consecutive)
             var written: Set<String> = []
             for version in versions {
                 let secret = try await store.read(path, version: version.id)
                 written.insert(value(of: secret)?.utf8String() ?? "")
             }
-            #expect(written == Set((0..<20).map { "w\($0)" }))
+            let everyWrite: [String] = (0..<20).map { (index: Int) -> String in "w\(index)" }
+            #expect(written == Set(everyWrite))
         }
     }
 
