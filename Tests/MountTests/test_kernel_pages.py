@@ -3,10 +3,12 @@ answer to a LOOKUP of a value file also puts its bytes into the kernel's page ca
 after it sends no READ; and `--prefetch` looks its secrets up through the mount once it serves, so
 a program's first read of one sends nothing at all. Counted by the mount's `.metrics`."""
 
+import errno
 import re
 import subprocess
 import time
 
+from callers import run_as
 from conftest import wait_for, write_control
 
 
@@ -104,3 +106,25 @@ def test_with_a_policy_nothing_is_looked_up_ahead(env):
     sent = sent_while(m, lambda: cat(m.p("app", "one")))
     assert sent.get("lookup", 0) >= 1, sent
     assert "prefetched files are in the kernel" not in m.log_text()
+
+
+def read_or_errno(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode()
+    except OSError as e:
+        return e.errno
+
+
+def test_pages_the_kernel_holds_ahead_open_to_nobody_the_modes_keep_out(env):
+    """An attacker's view: values put in the kernel ahead of any read are still behind the file's
+    mode, which the kernel checks at every open (`default_permissions`)."""
+    env.put("app/one", "ahead-one-7e21c4")
+    m = env.mount("--prefetch", "app/**", "--allow-other", "--dir-mode", "0555")
+    assert wait_for(lambda: "prefetched files are in the kernel" in m.log_text(), 30), m.log_text()[-2000:]
+    time.sleep(0.5)
+    # Mode 0400, owned by the mounting user: another user is refused, though the pages are there.
+    assert run_as(read_or_errno, m.p("app", "one")) == errno.EACCES
+    sent = sent_while(m, lambda: cat(m.p("app", "one")))
+    assert sent.get("read", 0) == 0 and sent.get("lookup", 0) == 0, sent
+    assert cat(m.p("app", "one")) == b"ahead-one-7e21c4"
