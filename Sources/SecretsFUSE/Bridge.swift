@@ -38,13 +38,6 @@ final class Bridge: Sendable {
         }
     }
 
-    /// Before a request from a process holding `inode` open is answered: its value's pages, if a
-    /// store is under way (`KernelNotifier.settle`). At most 2 ms: a READ of the file by another
-    /// process may hold the page lock until this loop thread reads it.
-    func settlePages(_ inode: UInt64) {
-        notifier.withLock { $0 }?.settle(inode, within: .milliseconds(2))
-    }
-
     static func from(_ req: fuse_req_t?) -> Bridge {
         Unmanaged<Bridge>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
     }

@@ -15,8 +15,6 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
     /// each inode shows one version, so a store late or early puts the same bytes in.
     private let pageQueue = DispatchQueue(label: "secretsfs.kernel-pages")
     private let isOpen = Mutex(true)
-    /// Stores not in yet, by inode (`settle`).
-    private let unsettled = Mutex<[UInt64: StoreSignal]>([:])
 
     init(session: OpaquePointer) { self.session = session }
 
@@ -38,42 +36,19 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
     /// Puts `value` into the page cache of `inode`, whose LOOKUP was just answered. The kernel makes
     /// the inode only once the process that looked it up runs again, so a store that comes first
     /// finds none (ENOENT) and is tried again: at once for `spinFor` (a process about to read runs
-    /// within microseconds), then every millisecond up to `inodeWait` (a loaded machine), or as soon
-    /// as a request proves the inode is there (`settle`). A READ that comes first fills the cache
-    /// itself, as it did without this. Off the replying thread: a store waits for the page's lock,
-    /// which a READ of the same file holds until it is answered, and that answer may need the very
-    /// thread that would be waiting.
+    /// within microseconds), then every millisecond up to `inodeWait` (a loaded machine). A READ that
+    /// comes first fills the cache itself, as it did without this. Off the replying thread: a store
+    /// waits for the page's lock, which a READ of the same file holds until it is answered, and that
+    /// answer may need the very thread that would be waiting.
     func store(_ value: SecretValue, inode: UInt64) {
-        let signal = StoreSignal()
-        unsettled.withLock { $0[inode] = signal }
         pageQueue.async { [self] in
-            defer { settled(inode, signal) }
             let started = SessionLoop.now()
             while isOpen.withLock({ $0 }), storeNow(value, inode: inode) == -ENOENT {
                 let waited = SessionLoop.now() - started
                 if waited >= Self.inodeWait.nanoseconds { return }
-                if waited < Self.spinFor.nanoseconds {
-                    sched_yield()
-                } else {
-                    _ = signal.nudge.wait(timeout: .now() + .milliseconds(1))
-                }
+                if waited < Self.spinFor.nanoseconds { sched_yield() } else { usleep(1000) }
             }
         }
-    }
-
-    /// Lets a request about `inode` wait, at most `within`, for its pages to go in. Python's `isatty`
-    /// IOCTL comes between a program's `open` and its first READ, from a process that holds the
-    /// inode open, so a store still under way can go in at once and that READ is never sent. Only
-    /// IOCTL: a READ of the file holds the page lock the store would wait for.
-    func settle(_ inode: UInt64, within: Duration) {
-        guard let signal = unsettled.withLock({ $0[inode] }) else { return }
-        signal.nudge.signal()
-        _ = signal.done.wait(timeout: .now() + .nanoseconds(Int(within.nanoseconds)))
-    }
-
-    private func settled(_ inode: UInt64, _ signal: StoreSignal) {
-        unsettled.withLock { if $0[inode] === signal { $0[inode] = nil } }
-        signal.done.signal()
     }
 
     static let spinFor: Duration = .microseconds(200)
@@ -104,10 +79,4 @@ final class KernelNotifier: KernelCacheInvalidator, @unchecked Sendable {
         queue.sync { isOpen.withLock { $0 = false } }
         pageQueue.sync {}
     }
-}
-
-/// One store's signals: `nudge` asks it to try again now, `done` says it went in or gave up.
-private final class StoreSignal: @unchecked Sendable {
-    let nudge = DispatchSemaphore(value: 0)
-    let done = DispatchSemaphore(value: 0)
 }

@@ -176,10 +176,9 @@ enum Operations {
         }
         // Answered here, on the loop thread: no file is a terminal or takes a command. The kernel
         // forwards every ioctl but a few generic ones and remembers no refusal (fs/fuse/ioctl.c turns
-        // ENOSYS into ENOTTY per call), so answering at once is the whole saving to be had. Python's
-        // `isatty` comes between its open and its first READ: the LOOKUP's pages go in first.
-        ops.ioctl = { req, ino, _, _, _, _, _, _, _ in
-            Bridge.from(req, .ioctl).settlePages(UInt64(ino))
+        // ENOSYS into ENOTTY per call), so answering at once is the whole saving to be had.
+        ops.ioctl = { req, _, _, _, _, _, _, _, _ in
+            _ = Bridge.from(req, .ioctl)
             FUSEReplier.send(Request(raw: req!), .error(ENOTTY))
         }
         ops.setxattr = { req, _, _, _, _, _ in Operations.refuse(req) }
