@@ -26,9 +26,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
+        // The one time format, Glibc only: the supervisor program and the core both write it.
+        .target(name: "SecretsTime"),
         .target(
             name: "SecretsCore",
             dependencies: [
+                "SecretsTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -109,7 +112,7 @@ let package = Package(
         // no Foundation, no NIO, no libfuse, so the process that lives as long as the mount stays small.
         .target(
             name: "SecretsSupervision",
-            dependencies: ["CProcessGuard", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CProcessGuard", "SecretsTime", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "secretsfs-supervise",
@@ -217,7 +220,7 @@ let package = Package(
         ),
         .testTarget(name: "SecretsCLITests", dependencies: ["SecretsCLI", "SecretsSupervision"]),
         .testTarget(name: "SecretsFUSETests", dependencies: ["SecretsFUSE", "SecretsSupervision", "CProcessGuard"]),
-        .testTarget(name: "SecretsSupervisionTests", dependencies: ["SecretsSupervision"]),
+        .testTarget(name: "SecretsSupervisionTests", dependencies: ["SecretsSupervision", "SecretsTime"]),
         // Bounded property and fuzz checks of every parser that takes outside input.
         .testTarget(
             name: "PropertyTests",

@@ -1,4 +1,5 @@
 import Logging
+import SecretsTime
 import Synchronization
 
 #if canImport(Glibc)
@@ -89,24 +90,6 @@ public struct LineLogHandler: LogHandler {
         return out + "\""
     }
 
-    /// The wall clock as `2026-12-07T02:44:20.178Z`, the form of the daemon's other times.
-    static func now() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return iso8601(seconds: spec.tv_sec, milliseconds: Int(spec.tv_nsec / 1_000_000))
-    }
-
-    static func iso8601(seconds: Int, milliseconds: Int) -> String {
-        var whole = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&whole, &parts)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-"
-            + pad(Int(parts.tm_mday), 2)
-            + "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-            + "." + pad(min(999, milliseconds), 3) + "Z"
-    }
+    /// The wall clock, in the form of the daemon's other times.
+    static func now() -> String { ISO8601.now() }
 }

@@ -1,3 +1,4 @@
+import SecretsTime
 import Testing
 
 @testable import SecretsSupervision
@@ -51,8 +52,8 @@ import Testing
 
 @Suite struct LineLogHandlerTests {
     @Test func theTimeIsTheDaemonsOneForm() {
-        #expect(LineLogHandler.iso8601(seconds: 1_800_000_000, milliseconds: 7) == "2027-01-15T08:00:00.007Z")
-        #expect(LineLogHandler.iso8601(seconds: 0, milliseconds: 999) == "1970-01-01T00:00:00.999Z")
+        #expect(ISO8601.format(seconds: 1_800_000_000, milliseconds: 7) == "2027-01-15T08:00:00.007Z")
+        #expect(ISO8601.format(seconds: 0, milliseconds: 999) == "1970-01-01T00:00:00.999Z")
     }
 
     @Test func aTextLineQuotesWhatWouldSplitIt() {
