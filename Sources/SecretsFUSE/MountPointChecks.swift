@@ -93,7 +93,17 @@ extension MountPoint {
             throw SecretError(.invalidArgument, "\(path) is not a secretsfs mount (\(type)); left mounted")
         }
         if umount2(target, 0) == 0 { return }
-        let failure = errno
+        var failure = errno
+        // A path walk passing through the mount holds it for microseconds (a `find`, the worker's
+        // warm-up of prefetched files right after a mount): busy is asked again for half a second
+        // before it is the answer.
+        var tries = 0
+        while failure == EBUSY, tries < 10 {
+            tries += 1
+            usleep(50_000)
+            if umount2(target, 0) == 0 { return }
+            failure = errno
+        }
         if failure == EINVAL { throw SecretError(.invalidArgument, "\(path) is not a mountpoint") }
         if failure == EBUSY { throw SecretError(.unavailable, "\(path) is busy (a process is using it)") }
         if failure == ENOENT { throw SecretError(.notFound, "mountpoint \(path) does not exist") }

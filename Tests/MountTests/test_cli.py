@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,27 @@ def test_unmount_refuses_a_mount_that_is_not_secretsfs(env, tmp_path):
 
 def test_unmount_of_a_secretsfs_mount(sample):
     mount = sample.mount()
+    result = sample.cli("unmount", mount.path, backend=[], check=False)
+    assert result.returncode == 0, result.stderr
+    assert wait_for(lambda: not is_mounted(mount.path), 10)
+
+
+def test_unmount_of_a_mount_in_use_is_refused_in_one_line_and_keeps_serving(sample):
+    """A process with its working folder in the mount keeps it busy: refused (EX_UNAVAILABLE) after
+    the half second unmount gives a passing walk, still mounted and read; once it leaves, unmounted."""
+    mount = sample.mount()
+    holder = subprocess.Popen(["sleep", "60"], cwd=mount.p("openai"))
+    try:
+        started = time.monotonic()
+        result = sample.cli("unmount", mount.path, backend=[], check=False)
+        assert result.returncode == 69, result.stderr
+        assert "is busy (a process is using it)" in one_line(result)
+        assert time.monotonic() - started >= 0.4
+        assert is_mounted(mount.path)
+        assert len(mount.read("openai", "api_key")) > 0
+    finally:
+        holder.kill()
+        holder.wait()
     result = sample.cli("unmount", mount.path, backend=[], check=False)
     assert result.returncode == 0, result.stderr
     assert wait_for(lambda: not is_mounted(mount.path), 10)

@@ -4,7 +4,9 @@ after it sends no READ; and `--prefetch` looks its secrets up through the mount 
 a program's first read of one sends nothing at all. Counted by the mount's `.metrics`."""
 
 import errno
+import os
 import re
+import signal
 import subprocess
 import time
 
@@ -128,3 +130,27 @@ def test_pages_the_kernel_holds_ahead_open_to_nobody_the_modes_keep_out(env):
     sent = sent_while(m, lambda: cat(m.p("app", "one")))
     assert sent.get("read", 0) == 0 and sent.get("lookup", 0) == 0, sent
     assert cat(m.p("app", "one")) == b"ahead-one-7e21c4"
+
+
+def test_a_dead_mount_hands_a_value_to_new_opens_no_longer_than_its_ttl(env):
+    """An attacker's view of a daemon gone for good (supervisor and worker killed): nothing is left
+    to drop what the kernel holds, but a new open needs the file's dentry, which the kernel keeps
+    no longer than the TTL (the entry timeout); then it must ask, and a dead mount answers ENOTCONN."""
+    env.put("app/one", "dead-mount-value-3b91f0")
+    env.put("app/two", "dead-mount-never-read-77c2a4")
+    m = env.mount("--cache-ttl", "3s")
+    assert cat(m.p("app", "one")) == b"dead-mount-value-3b91f0"
+    subprocess.run(["stat", m.p("app", "two")], capture_output=True, check=True)  # looked up, pages stored
+    worker = m.worker_pid()
+    os.kill(m.pid, signal.SIGKILL)
+    os.kill(worker, signal.SIGKILL)
+    killed = time.monotonic()
+    # A name the kernel never looked up must be asked for: the mount is dead at once.
+    assert wait_for(lambda: read_or_errno(m.p("app", "three")) == errno.ENOTCONN, 5)
+
+    def both_refused():
+        return all(read_or_errno(m.p("app", name)) == errno.ENOTCONN for name in ("one", "two"))
+
+    # Looked up 0-1 s before the kill with a 3 s TTL: refused within 3 s of it, with room for a loaded machine.
+    assert wait_for(both_refused, 10), [read_or_errno(m.p("app", name)) for name in ("one", "two")]
+    print(f"a dead mount refused both values {time.monotonic() - killed:.1f}s after the kill (TTL 3s)")
