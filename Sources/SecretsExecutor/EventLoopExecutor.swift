@@ -25,8 +25,15 @@ public enum EventLoopExecutor {
 
     /// A job started from a loop stays on it; one from any other thread (the FUSE thread) goes to
     /// the first loop, so the backend connections, made from there, live where the work is.
+    ///
+    /// Run as the generic executor, not as the loop's serial executor (what NIO's
+    /// `enqueue(ExecutorJob)` does): under the loop's identity every nonisolated async call was a
+    /// switch of executors, a real suspension, and swift-async-algorithms' merge suspended so while
+    /// holding its lock; a cancel run by the same loop in that window waited for ever.
     private static func enqueue(_ job: UnownedJob) {
-        (MultiThreadedEventLoopGroup.currentEventLoop ?? home).enqueue(ExecutorJob(job))
+        (MultiThreadedEventLoopGroup.currentEventLoop ?? home).execute {
+            job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
+        }
     }
 
     private static let home: any EventLoop = {
