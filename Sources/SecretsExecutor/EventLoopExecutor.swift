@@ -32,9 +32,11 @@ public enum EventLoopExecutor {
     /// holding its lock; a cancel run by the same loop in that window waited for ever.
     private static func enqueue(_ job: UnownedJob) {
         (MultiThreadedEventLoopGroup.currentEventLoop ?? home).execute {
-            job.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
+            job.runSynchronously(on: generic)
         }
     }
+
+    private static let generic = globalConcurrentExecutor.asUnownedTaskExecutor()
 
     private static let home: any EventLoop = {
         var loops = MultiThreadedEventLoopGroup.singleton.makeIterator()

@@ -36,7 +36,7 @@ public struct LineLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let line = Self.line(
-            time: Self.now(), level: "\(event.level)", label: label, message: "\(event.message)",
+            time: ISO8601.now(), level: "\(event.level)", label: label, message: "\(event.message)",
             metadata: merged.mapValues { "\($0)" }, format: format)
         let bytes = Array((line + "\n").utf8)
         Self.lock.withLock { _ in
@@ -89,7 +89,4 @@ public struct LineLogHandler: LogHandler {
         }
         return out + "\""
     }
-
-    /// The wall clock, in the form of the daemon's other times.
-    static func now() -> String { ISO8601.now() }
 }

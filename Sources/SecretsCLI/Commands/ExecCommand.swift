@@ -117,12 +117,8 @@ struct ExecCommand: AsyncParsableCommand {
         }
         let status = await child.waitForExit()
         watcher.cancel()
+        keeper.cancel()
         announce.finish()
-        // The keeper is left to the exit below, not cancelled: its read-ahead queue iterates
-        // `cancelOnGracefulShutdown()` (swift-async-algorithms' merge), and a cancel that came while
-        // that merge was starting waited for ever on the merge's lock (a program that ended at once,
-        // `sh -c 'kill -9 $$'`, hung `exec` on its first try here; test_exec).
-        _ = keeper
         await store.shutdown()
         // The program's status is secretsfs's, as `exec` in a shell would leave it.
         Foundation.exit(status)
