@@ -71,6 +71,12 @@ import Testing
             asked.withLock { $0.append(duration) }
             try await manual.sleep(for: duration)
         }
+
+        /// A deadline's timer is not a pause: left to the default, it would sleep through `sleep` above
+        /// and be recorded whenever its task got to run, which on a loaded machine is after the pause.
+        func schedule(after duration: Duration, _ action: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+            manual.schedule(after: duration, action)
+        }
     }
 
     static let get = HTTPRequest(method: .GET, url: "http://127.0.0.1:1/v1/x")
@@ -83,6 +89,13 @@ import Testing
     /// Lets other tasks run until `condition` holds; yields, never sleeps.
     func until(_ condition: () -> Bool) async {
         for _ in 0..<100_000 where !condition() { await Task.yield() }
+    }
+
+    /// For a condition that must come true: bounded by time, as 100,000 yields ran out first on a
+    /// loaded machine (the other callers use `until`'s bound to let things settle).
+    func untilTrue(_ condition: () -> Bool) async {
+        let end = ContinuousClock.now + .seconds(60)
+        while !condition(), ContinuousClock.now < end { await Task.yield() }
     }
 
     /// Retries 5xx, accepts everything else: what a backend's judge does for reads.
@@ -247,12 +260,13 @@ import Testing
                 makeRequest: { Self.post }, judge: judge)
         }
         for (index, pause) in [100, 200, 400, 800].enumerated() {
-            await until { clock.pauses.count == index + 1 && clock.sleeperCount == 1 }
+            await untilTrue { clock.pauses.count == index + 1 && clock.sleeperCount == 1 }
             #expect(clock.pauses.last == .milliseconds(pause))
             clock.advance(by: .milliseconds(pause))
         }
         #expect(try await call.value.get().status == 200)
         #expect(script.sent.count == 5)
+        #expect(clock.pauses == [100, 200, 400, 800].map { .milliseconds($0) }, "the pauses, and only they")
 
         let electing = Script([.answer(307)])
         let short = layer(electing, clock: clock, random: 1)
