@@ -67,8 +67,10 @@ def image(tmp_path_factory, debian_package):
     context = tmp_path_factory.mktemp("image-context")
     shutil.copy(deb, context / deb.name)
     name = f"localhost/secretsfs-test:{uuid.uuid4().hex[:12]}"
+    checksum = hashlib.sha256(deb.read_bytes()).hexdigest()
     podman("build", *LIMITS, "--network", "none", "--layers", "-q", "--build-arg", f"BASE={BASE_IMAGE}",
-           "--target", "package", "-t", name, "-f", str(CONTAINERFILE), str(context), timeout=600)
+           "--build-arg", f"PACKAGE_SHA256={checksum}", "--target", "package", "-t", name,
+           "-f", str(CONTAINERFILE), str(context), timeout=600)
     shutil.rmtree(context, ignore_errors=True)
     size = int(podman("image", "inspect", "--format", "{{.Size}}", name).stdout.strip())
     runtime = int(podman("image", "inspect", "--format", "{{.Size}}", "localhost/secretsfs-runtime:cache").stdout.strip())
