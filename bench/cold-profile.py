@@ -22,6 +22,9 @@ ap.add_argument("--extra", default="", help="more mount flags")
 ap.add_argument("--bao-pid", default="")
 ap.add_argument("--trace", default="", help="one more round of each under perf record into this file")
 ap.add_argument("--profile", default="")
+ap.add_argument("--reader", choices=["python", "unbuffered"], default="python",
+                help="python: open(p, 'rb').read(), as scripts/bench reads (its isatty is one IOCTL more); "
+                     "unbuffered: os.open and os.read, as cat and C programs read")
 ap.add_argument("--cpu", action="store_true", help="report worker CPU per miss (/proc ticks of 10 ms: coarse for small rounds)")
 o = ap.parse_args()
 if o.trace and not o.bao_pid:
@@ -33,6 +36,19 @@ conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
 work = tempfile.mkdtemp(prefix="coldprof-")
 prefix = f"cp{secrets.token_hex(3)}"
 values = {}
+
+def read_through(path):
+    if o.reader == "python":
+        with open(path, "rb") as f:
+            return f.read().decode()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while chunk := os.read(fd, 65536):
+            parts.append(chunk)
+        return b"".join(parts).decode()
+    finally:
+        os.close(fd)
 
 def vault_get(name):
     conn.request("GET", f"/v1/secret/data/{name}", headers={"X-Vault-Token": vault.token})
@@ -84,7 +100,7 @@ for r in range(o.rounds):
             d = daemons[int(c[1:])]
             listed = [e for e in os.listdir(d.p(f)) if not e.startswith(".")]
             assert len(listed) == o.per_round
-            call = lambda n, d=d: open(d.p(n), "rb").read().decode()
+            call = lambda n, d=d: read_through(d.p(n))
         c0 = cpu(pids[int(c[1:])]) if c != "direct" else 0
         lat = []
         for n in names:
@@ -126,7 +142,7 @@ if o.trace:
         else:
             d = daemons[int(c[1:])]
             os.listdir(d.p(f))
-            call = lambda n, d=d: open(d.p(n), "rb").read().decode()
+            call = lambda n, d=d: read_through(d.p(n))
         time.sleep(0.2)
         for n in names:
             os.getpid(); v = call(n); os.getpid()
