@@ -14,7 +14,18 @@ enum CaseList {
     func theMountAnswersAsTheCaseSays(_ testCase: FileSystemCase) async {
         let failures = await Self.run(testCase) { step, outcome, check in
             // Whatever else it expects, an answer the mount makes never holds a value.
-            check(step.operation.answerIsMade ? .all([step.expect, .lacksValues]) : step.expect, outcome)
+            let made = step.operation.answerIsMade
+            guard let failure = check(made ? .all([step.expect, .lacksValues]) : step.expect, outcome) else {
+                return nil
+            }
+            // A short made answer that holds no value (an xattr, a count) is shown, so that a step
+            // that fails now and then says what it saw.
+            if made, check(.lacksValues, outcome) == nil, case .bytes(let got) = outcome, got.count <= 40,
+                let text = String(validating: got, as: UTF8.self), text.allSatisfy({ $0.isASCII && !$0.isNewline })
+            {
+                return "\(failure) (the answer: \"\(text)\")"
+            }
+            return failure
         }
         for failure in failures { Issue.record(Comment(rawValue: failure)) }
     }
