@@ -247,8 +247,11 @@ public actor CachingSecretStore: SecretStore, StoreFront {
     private func settle(
         _ key: CacheKey, _ race: Race<Payload>, _ result: Result<Payload, SecretError>, refreshing: Bool
     ) {
-        // The readers it wakes wait for this actor, so they find the answer stored.
-        guard race.finish(result.mapError { $0 as any Error }) else { return }
+        // Only this actor finishes a call's race, so it is still open at the end. Stored first, then
+        // given: a reader waits for a miss off the actor (`lookup`), and a reader woken before the
+        // store could act (or the clock move) before the answer's time was taken.
+        guard !race.isFinished else { return }
+        defer { race.finish(result.mapError { $0 as any Error }) }
         flights.landed(key)
         // A refresh's answer is due one cycle after the answer it replaces was.
         let slot = refreshing ? table[key].map { $0.fetchedAt + $0.lifetime } : nil

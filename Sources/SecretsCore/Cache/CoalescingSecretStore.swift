@@ -174,7 +174,9 @@ public actor CoalescingSecretStore: StoreFront {
     /// The first answer of `race` (the call's or its deadline's) is given to its readers and learnt
     /// from; a later one changes nothing.
     private func settle(_ key: CacheKey, _ race: Race<Payload>, _ result: Result<Payload, SecretError>) {
-        guard race.finish(result.mapError { $0 as any Error }) else { return }
+        // Learnt first, then given, as `CachingSecretStore.settle` does: only this actor finishes it.
+        guard !race.isFinished else { return }
+        defer { race.finish(result.mapError { $0 as any Error }) }
         flights.landed(key)
         switch result {
         case .success(let payload):
