@@ -79,8 +79,14 @@ extension CachingSecretStore {
         return nil
     }
 
-    /// Whether no call runs and no refresh is queued.
-    func isIdle() -> Bool { flights.running.isEmpty && lifetimes.queued.isEmpty }
+    /// Whether no call runs and no refresh is queued, and `sleepers` tasks wait on `clock`, seen at one
+    /// moment on the actor. Calls start and land only here, and a call's deadline timer is gone before
+    /// it lands, so then the sleepers are the service's loops. Read one after the other, the count
+    /// could be a loop and a call's timer, and the cache idle a moment later with a loop still
+    /// awake: the clock then moved before that loop slept, and its rounds came late from then on.
+    func isIdle(with sleepers: Int, on clock: ManualTimeSource) -> Bool {
+        flights.running.isEmpty && lifetimes.queued.isEmpty && clock.sleeperCount == sleepers
+    }
 
     /// Waits until the refreshes queued so far have started and every running call has answered;
     /// tests use it instead of sleeping. Needs the freshness service running while anything is queued.

@@ -21,12 +21,12 @@ import Testing
         return (f, task)
     }
 
-    /// Moves the clock and waits until the service has looked at what fell due and the calls it
-    /// started have answered.
+    /// Moves the clock and waits until the service has looked at what fell due, the calls it
+    /// started have answered and it sleeps again (`isIdle(with:on:)`: a call's deadline timer is a
+    /// sleeper too).
     static func advance(_ f: CacheFixture, by duration: Duration) async {
         f.clock.advance(by: duration)
-        #expect(await eventually { f.clock.sleeperCount == 1 })
-        await f.cache.waitForBackgroundWork()
+        #expect(await eventually { await f.cache.isIdle(with: 1, on: f.clock) })
     }
 
     @Test func aValueReadIsFetchedAgainAtItsExpiryWithNoReaderWaiting() async throws {
@@ -100,8 +100,7 @@ import Testing
         upstream.set(path("a"), "one")
         _ = try await cache.read(path("a"))
         clock.advance(by: .seconds(100))
-        #expect(await eventually { clock.sleeperCount == 1 })
-        await cache.waitForBackgroundWork()
+        #expect(await eventually { await cache.isIdle(with: 1, on: clock) })
         #expect(upstream.calls.reads == 1)
     }
 

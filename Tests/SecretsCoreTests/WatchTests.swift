@@ -20,15 +20,12 @@ import Testing
     }
 
     /// Moves the clock in steps of 10 s, each time until both loops wait again and no call runs (a
-    /// call's deadline is a sleeper too, so both are asked, in this order: once both loops sleep,
+    /// call's deadline is a sleeper too, so both are asked at one moment: once both loops sleep,
     /// nothing starts until the clock moves).
     static func advance(_ f: CacheFixture, to end: Duration) async {
         while f.clock.monotonicNow() < end {
             f.clock.advance(by: .seconds(10))
-            let settled = await eventually {
-                guard f.clock.sleeperCount == 2 else { return false }
-                return await f.cache.isIdle()
-            }
+            let settled = await eventually { await f.cache.isIdle(with: 2, on: f.clock) }
             #expect(settled)
         }
     }
