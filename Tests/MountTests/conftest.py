@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SECRETSFS_BIN") or str(ROOT / ".build" / "debug" / "secretsfs")
 
 
+# A suite started in the background of a shell without job control (`scripts/test &`, a CI step
+# that does so) inherits SIGINT and SIGQUIT ignored, as POSIX has such shells start background
+# commands; every program a test starts would inherit that too, and a `cat` of `.events` told to
+# stop by SIGINT would read on (test_events_stream.py). The tests start programs as a terminal's
+# shell would: with both at their defaults.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 # The files that share the one Debian package (and the images made from it) or boot a systemd
 # machine run on one worker.
 PACKAGE_FILES = {"test_package.py", "test_containers.py", "test_systemd.py", "test_csi_node.py"}
