@@ -2,6 +2,7 @@
 # Issue 28's cold Vault read, layer by layer (bench/cold-layers.swift), beside Python's own direct GET,
 # against one OpenBao dev server: where the mount's miss spends its time without FUSE.
 #   bench/cold-layers.sh [READS_PER_ROUND] [ROUNDS]     (default 1000 4)
+#   ONLY=ahc|store|cache PERF="perf record -F 4999 -g -o F" bench/cold-layers.sh ...   one layer, profiled
 # The Swift file needs the package's internal modules, so it becomes a target for the run: the script
 # adds it to Package.swift, builds it (release), and puts Package.swift back when it ends, however.
 set -euo pipefail
@@ -46,7 +47,7 @@ for i in range(count):
     assert conn.getresponse().read() is not None
 PY
 echo "Swift, on the event loop: AsyncHTTPClient | VaultSecretStore | cache"
-.build/release/ColdLayers "$COUNT" "$ROUNDS" "$PREFIX"
+${PERF:-} .build/release/ColdLayers "$COUNT" "$ROUNDS" "$PREFIX" ${ONLY:-}
 echo "Python, one keep-alive http.client connection and json.loads:"
 python3 - "$PREFIX" "$COUNT" "$ROUNDS" <<'PY'
 import http.client, json, os, statistics, sys, time, urllib.parse

@@ -64,6 +64,7 @@ let token = environment["SECRETSFS_TEST_VAULT_TOKEN"]!
 let count = Int(CommandLine.arguments[1])!
 let rounds = Int(CommandLine.arguments[2])!
 let prefix = CommandLine.arguments[3]
+let only = CommandLine.arguments.count > 4 ? CommandLine.arguments[4] : ""
 var logger = Logger(label: "cold-layers")
 logger.logLevel = .error
 let client = HTTPClientSetup.makeClient(callTimeout: .seconds(5))
@@ -77,22 +78,31 @@ let vault = try await VaultSecretStore.connect(
 try await Task.detached { [logger, client, vault] in
     var figures: [String: [(latency: Double, cpu: Double)]] = [:]
     for round in 1...rounds {
-        let direct = try await measure(count) { index in
-            var request = HTTPClientRequest(url: "\(address)/v1/secret/data/\(prefix)/s\(index)")
-            request.headers.add(name: "X-Vault-Token", value: token)
-            let response = try await client.execute(request, deadline: .distantFuture, logger: nil)
-            let body = try await response.body.collect(upTo: 1 << 20)
-            let root = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
-            let data = (root?["data"] as? [String: Any])?["data"] as? [String: Any]
-            return (data?["value"] as? String)?.utf8.count ?? -1
-        }
-        let store = try await measure(count) { index in
-            length(try await vault.read(try SecretPath("\(prefix)/s\(index)"), version: nil))
-        }
+        let direct =
+            only != "" && only != "ahc"
+            ? (latency: 0.0, cpu: 0.0)
+            : try await measure(count) { index in
+                var request = HTTPClientRequest(url: "\(address)/v1/secret/data/\(prefix)/s\(index)")
+                request.headers.add(name: "X-Vault-Token", value: token)
+                let response = try await client.execute(request, deadline: .distantFuture, logger: nil)
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let root = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                let data = (root?["data"] as? [String: Any])?["data"] as? [String: Any]
+                return (data?["value"] as? String)?.utf8.count ?? -1
+            }
+        let store =
+            only != "" && only != "store"
+            ? (latency: 0.0, cpu: 0.0)
+            : try await measure(count) { index in
+                length(try await vault.read(try SecretPath("\(prefix)/s\(index)"), version: nil))
+            }
         let cache = CachingSecretStore(upstream: vault, policy: CachePolicy(), clock: LoopClock(), logger: logger)
-        let cached = try await measure(count) { index in
-            length(try await cache.read(try SecretPath("\(prefix)/s\(index)"), version: nil))
-        }
+        let cached =
+            only != "" && only != "cache"
+            ? (latency: 0.0, cpu: 0.0)
+            : try await measure(count) { index in
+                length(try await cache.read(try SecretPath("\(prefix)/s\(index)"), version: nil))
+            }
         for (name, figure) in [("AsyncHTTPClient", direct), ("VaultSecretStore", store), ("cache", cached)] {
             figures[name, default: []].append(figure)
         }
