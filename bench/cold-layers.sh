@@ -35,16 +35,13 @@ SWIFT
 swift build -c release --product ColdLayers >&2
 OPENBAO_TLS=0 openbao_start >/dev/null
 PREFIX="layers$RANDOM"
-python3 - "$PREFIX" "$COUNT" <<'PY'
-import http.client, json, os, secrets, sys, urllib.parse
+PYTHONPATH=Tests/MountTests python3 - "$PREFIX" "$COUNT" <<'PY'
+import os, secrets, sys
+from peers import Vault
 prefix, count = sys.argv[1], int(sys.argv[2])
-url = urllib.parse.urlsplit(os.environ["SECRETSFS_TEST_VAULT_ADDR"])
-conn = http.client.HTTPConnection(url.hostname, url.port)
+vault = Vault(os.environ["SECRETSFS_TEST_VAULT_ADDR"], os.environ["SECRETSFS_TEST_VAULT_TOKEN"])
 for i in range(count):
-    body = json.dumps({"data": {"value": secrets.token_hex(16)}})
-    conn.request("POST", f"/v1/secret/data/{prefix}/s{i}", body=body,
-                 headers={"X-Vault-Token": os.environ["SECRETSFS_TEST_VAULT_TOKEN"]})
-    assert conn.getresponse().read() is not None
+    vault.request("POST", f"secret/data/{prefix}/s{i}", {"data": {"value": secrets.token_hex(16)}})
 PY
 echo "Swift, on the event loop: AsyncHTTPClient | VaultSecretStore | cache"
 ${PERF:-} .build/release/ColdLayers "$COUNT" "$ROUNDS" "$PREFIX" ${ONLY:-}
