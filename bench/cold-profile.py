@@ -4,6 +4,8 @@ from this process, all against one OpenBao, alternating round by round (medians;
 Also the worker's CPU per miss (--cpu), a `perf record -g` of the workers during the rounds
 (--profile FILE), and one more round of each under a kernel trace of this process, the workers and
 OpenBao (--trace FILE --bao-pid PID), which bench/cold-segments.py cuts into the legs of each read.
+--floor BIN adds bench/cold-floor.c's least possible FUSE daemon twice, as it is and with its
+thread hand-off (--hop), and prints the median of each one's own GETs.
 
     SECRETSFS_TEST_VAULT_ADDR=... SECRETSFS_TEST_VAULT_TOKEN=... python3 bench/cold-profile.py \
         --bin OLD/secretsfs --bin NEW/secretsfs --rounds 6 --per-round 100 --cpu [--trace t.data --bao-pid P]
@@ -15,7 +17,8 @@ from mounts import vault_backend, vault_env
 from peers import Vault
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--bin", action="append", required=True)
+ap.add_argument("--bin", action="append", default=[])
+ap.add_argument("--floor", default="", help="bench/cold-floor.c built: mounted as is (f0) and with --hop (f1)")
 ap.add_argument("--rounds", type=int, default=4)
 ap.add_argument("--per-round", type=int, default=200)
 ap.add_argument("--extra", default="", help="more mount flags")
@@ -28,6 +31,8 @@ ap.add_argument("--reader", choices=["python", "unbuffered"], default="python",
 ap.add_argument("--cpu", action="store_true", help="report worker CPU per miss (/proc ticks of 10 ms: coarse for small rounds) "
                 "and this process's CPU per direct GET")
 o = ap.parse_args()
+if not o.bin and not o.floor:
+    ap.error("give --bin or --floor")
 if o.trace and not o.bao_pid:
     ap.error("--trace needs --bao-pid (OpenBao's pid, traced too)")
 
@@ -57,7 +62,8 @@ def vault_get(name):
     assert r.status == 200, r.status
     return json.loads(data)["data"]["data"]["value"]
 
-cases = [f"m{i}" for i in range(len(o.bin))] + ["direct"]
+floors = ["f0", "f1"] if o.floor else []
+cases = [f"m{i}" for i in range(len(o.bin))] + floors + ["direct"]
 folders = {(c, r): f"{prefix}/{c}r{r}" for c in cases for r in range(o.rounds)}
 for f in folders.values():
     for i in range(o.per_round):
@@ -77,9 +83,24 @@ for i, b in enumerate(o.bin):
                env=vault_env(vault.token), log_path=os.path.join(work, f"d{i}.log"))
     d.start(probe="cpwarm")
     daemons.append(d)
+floor_procs = {}
+for c in floors:
+    mp = os.path.join(work, c)
+    os.mkdir(mp)
+    floor_procs[c] = (mp, subprocess.Popen([o.floor, mp, *(["--hop"] if c == "f1" else [])], stderr=subprocess.PIPE, text=True,
+                                           env={**os.environ, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token}))
+    for _ in range(500):
+        if os.path.ismount(mp): break
+        time.sleep(0.01)
+    assert os.path.ismount(mp), f"{c} did not mount"
+
+def under(c, name):
+    return os.path.join(floor_procs[c][0], name) if c in floor_procs else daemons[int(c[1:])].p(name)
+
 for _ in range(20):
     vault_get("cpwarm")
     for d in daemons: d.read("cpwarm")
+    for c in floors: read_through(under(c, "cpwarm"))
 pids = [d.worker_pid() for d in daemons]
 
 def cpu(pid):
@@ -98,11 +119,10 @@ for r in range(o.rounds):
         if c == "direct":
             call = vault_get
         else:
-            d = daemons[int(c[1:])]
-            listed = [e for e in os.listdir(d.p(f)) if not e.startswith(".")]
-            assert len(listed) == o.per_round
-            call = lambda n, d=d: read_through(d.p(n))
-        c0 = cpu(pids[int(c[1:])]) if c != "direct" else time.process_time()
+            listed = [e for e in os.listdir(under(c, f)) if not e.startswith(".")]
+            assert len(listed) == (0 if c in floors else o.per_round)
+            call = lambda n, c=c: read_through(under(c, n))
+        c0 = time.process_time() if c == "direct" else cpu(floor_procs[c][1].pid if c in floors else pids[int(c[1:])])
         lat = []
         for n in names:
             t = time.perf_counter(); v = call(n); lat.append(time.perf_counter() - t)
@@ -111,7 +131,7 @@ for r in range(o.rounds):
             # This process's own CPU per GET (http.client and json.loads), the direct side's share.
             cpus[c].append((time.process_time() - c0) / o.per_round * 1e6)
         else:
-            cpus[c].append((cpu(pids[int(c[1:])]) - c0) / o.per_round * 1e6)
+            cpus[c].append((cpu(floor_procs[c][1].pid if c in floors else pids[int(c[1:])]) - c0) / o.per_round * 1e6)
             hl = []
             for n in names:
                 t = time.perf_counter(); call(n); hl.append(time.perf_counter() - t)
@@ -122,13 +142,17 @@ for r in range(o.rounds):
 print("median: " + " | ".join(f"{c} {statistics.median(samples[c]):.0f} µs" for c in cases))
 for c in cases[:-1]:
     ratios = [a / b for a, b in zip(samples[c], samples["direct"])]
-    print(f"{c} ({o.bin[int(c[1:])]}): ratio median {statistics.median(ratios):.2f}x, per round "
+    what = ("cold-floor" + (" --hop" if c == "f1" else "")) if c in floors else o.bin[int(c[1:])]
+    print(f"{c} ({what}): ratio median {statistics.median(ratios):.2f}x, per round "
           + ", ".join(f"{x:.2f}" for x in ratios) + f"; cached read {statistics.median(hits[c]):.0f} µs; "
           + (f"worker CPU/miss {statistics.median(cpus[c]):.0f} µs" if o.cpu else ""))
 if o.cpu:
     print(f"direct: this process's CPU per GET {statistics.median(cpus['direct']):.0f} µs")
 if prof:
     prof.send_signal(2); prof.wait()
+for c, (mp, proc) in floor_procs.items():
+    subprocess.run(["fusermount3", "-u", mp], check=True)
+    print(f"{c}: {proc.communicate(timeout=30)[1].strip()}")
 if o.trace:
     events = ["fuse:fuse_request_send", "fuse:fuse_request_end", "sched:sched_switch",
               "raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
@@ -146,9 +170,8 @@ if o.trace:
         if c == "direct":
             call = vault_get
         else:
-            d = daemons[int(c[1:])]
-            os.listdir(d.p(f))
-            call = lambda n, d=d: read_through(d.p(n))
+            os.listdir(under(c, f))
+            call = lambda n, c=c: read_through(under(c, n))
         time.sleep(0.2)
         for n in names:
             os.getpid(); v = call(n); os.getpid()

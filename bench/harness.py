@@ -100,6 +100,16 @@ class Bench:
         out = subprocess.run([self.o.readloop, path, str(iterations)], capture_output=True, text=True, check=True)
         return float(out.stdout.strip())
 
+    def cold_floor(self):
+        """bench/cold-floor.c, compiled into the work folder: the least a FUSE daemon can do for a cold read."""
+        program = os.path.join(self.work, "cold-floor")
+        if not os.path.exists(program):
+            source = os.path.join(self.o.root, "bench", "cold-floor.c")
+            fuse = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True, text=True,
+                                  check=True).stdout.split()
+            subprocess.run(["gcc", "-O2", "-Wall", "-o", program, source, *fuse, "-lpthread"], check=True)
+        return program
+
     def lifeloop(self):
         if self.o.lifeloop:
             return self.o.lifeloop

@@ -1,18 +1,46 @@
 """Section 3: a cache miss through the mount (first open+read of each secret of a listed folder)
 against a direct call to the same backend, OpenBao and moto, interleaved round by round; the
-`--prefetch` and `--cache-ttl 0` variants for reference."""
+`--prefetch` and `--cache-ttl 0` variants, and the least a FUSE daemon can do for a cold Vault read
+(bench/cold-floor.c, as it is and with a thread hand-off), for reference."""
 
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import AWS_REGION, aws_client, log, median, read_file
+from harness import AWS_REGION, aws_client, is_mounted, log, median, read_file
+
+
+class Floor:
+    """bench/cold-floor.c mounted on the shared OpenBao (without TLS: a bare socket is its client)."""
+
+    def __init__(self, bench, name, *args):
+        self.mountpoint = os.path.join(bench.fresh_dir(name), "mnt")
+        os.mkdir(self.mountpoint)
+        self.process = subprocess.Popen(
+            [bench.cold_floor(), self.mountpoint, *args], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "VAULT_ADDR": bench.vault.addr, "VAULT_TOKEN": bench.vault.token})
+        deadline = time.monotonic() + 10
+        while not is_mounted(self.mountpoint):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"cold-floor {name} did not mount: {self.process.communicate(timeout=5)[1]!r}")
+            time.sleep(0.01)
+
+    def stop(self):
+        """Unmounts; the median of the floor's own GETs, in µs."""
+        subprocess.run(["fusermount3", "-u", self.mountpoint], check=True)
+        said = self.process.communicate(timeout=30)[1]
+        found = re.search(r"median (\d+) us", said)
+        if not found:
+            raise RuntimeError(f"cold-floor said {said!r}")
+        return float(found.group(1))
 
 
 def run(bench):
@@ -54,6 +82,9 @@ def run(bench):
         "vault_ttl0": bench.vault_mount("ttl0-vault", "--cache-ttl", "0"),
         "aws_ttl0": bench.aws_mount("ttl0-aws", "--cache-ttl", "0"),
     }
+    floors = {}
+    if bench.vault.addr.startswith("http://"):
+        floors = {"vault_floor": Floor(bench, "floor"), "vault_floor_hop": Floor(bench, "floor-hop", "--hop")}
     for key in ("vault_ttl0", "aws_ttl0"):
         # bench/cold reads: the mount's first OPEN (answered ENOSYS once) is behind us.
         mounts[key].start(probe="bench/cold")
@@ -113,7 +144,7 @@ def run(bench):
 
     calls = {name: 0 for name in mounts}
     reads = {name: 0 for name in mounts}
-    hits = {"vault_miss": [], "aws_miss": []}
+    hits = {"vault_miss": [], "aws_miss": [], **{key: [] for key in floors}}
 
     def through(key):
         daemon = mounts[key]
@@ -142,6 +173,24 @@ def run(bench):
             if key.endswith("_miss"):
                 # The same reads again, now cached: what the kernel and Python cost without the backend.
                 hits[key].append(median(timed(call, names)) * 1e6)
+            return latencies
+        return run
+
+    def through_floor(key):
+        mp = floors[key].mountpoint
+
+        def call(name):
+            return read_file(os.path.join(mp, name)).decode()
+
+        def run(r):
+            # No listing: the floor lists nothing, and its LOOKUP is where it fetches.
+            names = [f"{folders[r]}/s{i:03d}" for i in range(per_round)]
+            latencies = timed(call, names)
+            # Twice again: the first pass's GETATTRs (the kernel drops a file's attributes after a
+            # short READ) are behind the second, where only Python's isatty IOCTL reaches the floor,
+            # as only it reaches secretsfs on a prefetched secret's first read.
+            timed(call, names)
+            hits[key].append(median(timed(call, names)) * 1e6)
             return latencies
         return run
 
@@ -175,6 +224,7 @@ def run(bench):
         "vault_prefetched": through("vault_prefetched"),
         "tmpfs_first": direct(tmpfs_read),
         "vault_http": direct(vault_get),
+        **{key: through_floor(key) for key in floors},
         "aws_miss": through("aws_miss"),
         "aws_http": direct(aws_signed),
         "aws_boto3": direct(aws_boto3),
@@ -195,6 +245,8 @@ def run(bench):
         aws_boto3("bench/cold")
         for key in ("vault_ttl0", "aws_ttl0"):
             read_file(os.path.join(mounts[key].mountpoint, "bench", "cold"))
+        for floor in floors.values():
+            read_file(os.path.join(floor.mountpoint, "bench", "cold"))
     samples = {name: [] for name in [*ttl0_cases, *cases]}
     for phase in (ttl0_cases, cases):
         if phase is cases:
@@ -207,6 +259,7 @@ def run(bench):
     aws_connection.close()
     for daemon in mounts.values():
         daemon.cleanup()
+    bench.results["cold_floor_get"] = {key: floor.stop() for key, floor in floors.items()}
     shutil.rmtree(shm, ignore_errors=True)
     bench.results["cold"] = {name: median(values) for name, values in samples.items()}
     bench.results["cold_samples"] = samples
