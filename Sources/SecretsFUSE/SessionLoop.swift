@@ -18,7 +18,7 @@ import SecretsCore
 /// answered off the loop (a backend call: the reader's next request waits for that answer
 /// anyway), and it yields its CPU every `yieldEvery` while it spins, so a thread made runnable
 /// there (the task answering a miss, the HTTP client, the reader) does not wait out the window;
-/// and it yields once after each request, for the reader its reply woke.
+/// and it yields as soon as it finds nothing after an answer, for the reader the answer woke.
 /// Without both, a kernel trace showed the loop spinning out its 200 µs while the task fetching
 /// a Vault miss sat runnable on the same CPU.
 struct SessionLoop {
@@ -45,6 +45,8 @@ struct SessionLoop {
         // Set when the loop slept because a request was being answered elsewhere: the gap that
         // leaves measures the backend, not how fast the reader comes back.
         var waitedForWork = false
+        // Set once a request is answered, until the loop next finds nothing to read.
+        var answered = false
         var result: Int32 = 0
         while fuse_session_exited(session) == 0 {
             let received = fuse_session_receive_buf(session, &buffer)
@@ -52,9 +54,14 @@ struct SessionLoop {
                 let now = Self.now()
                 let working = answeringElsewhere()
                 if now - lastDone < window.current, !working {
-                    if now - lastYield >= Self.yieldEvery {
+                    // Nothing came after an answer: the reader it woke may be waiting for this very
+                    // CPU (a spinning loop often shares the reader's: the reader sleeps while it
+                    // waits), so give it the CPU at once rather than after `yieldEvery`. A reader
+                    // that took the CPU itself has already sent its next request, and pays nothing.
+                    if answered || now - lastYield >= Self.yieldEvery {
                         sched_yield()
                         lastYield = now
+                        answered = false
                     }
                     continue
                 }
@@ -76,14 +83,10 @@ struct SessionLoop {
             } else {
                 fuse_session_process_buf(session, &buffer)
             }
-            // The reply just woke the reader, and a spinning loop often shares the reader's CPU
-            // (the reader sleeps while it waits, so the scheduler puts the two together). Without
-            // this the reader waited up to `yieldEvery` for the CPU: Python's reads, whose isatty
-            // IOCTL is all that reaches the loop, took 19–47 µs a read instead of 19–30.
-            if window.maximum > 0 { sched_yield() }
             lastDone = Self.now()
             handled(lastDone)
             lastYield = lastDone
+            answered = true
         }
         fuse_session_reset(session)
         return result < 0 ? result : 0
