@@ -92,7 +92,7 @@ static void attributes(fuse_ino_t ino, struct stat *st) {
 }
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t ready = PTHREAD_COND_INITIALIZER, freed = PTHREAD_COND_INITIALIZER;
 static struct { fuse_req_t req; fuse_ino_t parent; char *name; } queued;
 static int hop;
 
@@ -107,7 +107,8 @@ static void lookup_now(fuse_req_t req, fuse_ino_t parent, const char *name) {
         int missing = 0;
         char *value = vault_get(path, &missing);
         if (!value && !missing) { fuse_reply_err(req, EIO); return; }
-        if (count == capacity) nodes = realloc(nodes, (capacity = capacity * 2 + 1024) * sizeof *nodes);
+        // Never moved: with --hop, the FUSE thread reads the table while the other thread adds to it.
+        if (count == capacity) { free(value); fuse_reply_err(req, ENOSPC); return; }
         nodes[count] = (struct node){strdup(path), value, value ? strlen(value) : 0};
         e.ino = ++count;
     }
@@ -125,6 +126,7 @@ static void *hopper(void *unused) {
         fuse_ino_t parent = queued.parent;
         char *name = queued.name;
         queued.req = NULL;
+        pthread_cond_signal(&freed);
         pthread_mutex_unlock(&lock);
         lookup_now(req, parent, name);
         free(name);
@@ -134,8 +136,9 @@ static void *hopper(void *unused) {
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     if (!hop) { lookup_now(req, parent, name); return; }
-    // The kernel sends this reader's next request only after the answer, so one slot is enough.
+    // One slot: a reader's next LOOKUP comes only after the answer, and another reader's waits here.
     pthread_mutex_lock(&lock);
+    while (queued.req) pthread_cond_wait(&freed, &lock);
     queued.req = req, queued.parent = parent, queued.name = strdup(name);
     pthread_cond_signal(&ready);
     pthread_mutex_unlock(&lock);
@@ -187,7 +190,7 @@ int main(int argc, char **argv) {
     addr.sin_port = htons(port);
     inet_pton(AF_INET, host, &addr.sin_addr);
     if (connect_vault()) { perror("connect"); return 1; }
-    nodes = calloc(capacity = 1024, sizeof *nodes);
+    nodes = calloc(capacity = 1 << 20, sizeof *nodes);
     nodes[count++] = (struct node){strdup(""), NULL, 0};
     if (hop) {
         pthread_t thread;
