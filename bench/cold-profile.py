@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from daemon import Daemon
 from mounts import vault_backend, vault_env
 from peers import Vault
+from floor import Floor
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", action="append", default=[])
@@ -83,19 +84,10 @@ for i, b in enumerate(o.bin):
                env=vault_env(vault.token), log_path=os.path.join(work, f"d{i}.log"))
     d.start(probe="cpwarm")
     daemons.append(d)
-floor_procs = {}
-for c in floors:
-    mp = os.path.join(work, c)
-    os.mkdir(mp)
-    floor_procs[c] = (mp, subprocess.Popen([o.floor, mp, *(["--hop"] if c == "f1" else [])], stderr=subprocess.PIPE, text=True,
-                                           env={**os.environ, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token}))
-    for _ in range(500):
-        if os.path.ismount(mp): break
-        time.sleep(0.01)
-    assert os.path.ismount(mp), f"{c} did not mount"
+floor_mounts = {c: Floor(o.floor, os.path.join(work, c), vault, *(["--hop"] if c == "f1" else [])) for c in floors}
 
 def under(c, name):
-    return os.path.join(floor_procs[c][0], name) if c in floor_procs else daemons[int(c[1:])].p(name)
+    return floor_mounts[c].path(name) if c in floor_mounts else daemons[int(c[1:])].p(name)
 
 for _ in range(20):
     vault_get("cpwarm")
@@ -122,7 +114,7 @@ for r in range(o.rounds):
             listed = [e for e in os.listdir(under(c, f)) if not e.startswith(".")]
             assert len(listed) == (0 if c in floors else o.per_round)
             call = lambda n, c=c: read_through(under(c, n))
-        c0 = time.process_time() if c == "direct" else cpu(floor_procs[c][1].pid if c in floors else pids[int(c[1:])])
+        c0 = time.process_time() if c == "direct" else cpu(floor_mounts[c].process.pid if c in floors else pids[int(c[1:])])
         lat = []
         for n in names:
             t = time.perf_counter(); v = call(n); lat.append(time.perf_counter() - t)
@@ -131,7 +123,7 @@ for r in range(o.rounds):
             # This process's own CPU per GET (http.client and json.loads), the direct side's share.
             cpus[c].append((time.process_time() - c0) / o.per_round * 1e6)
         else:
-            cpus[c].append((cpu(floor_procs[c][1].pid if c in floors else pids[int(c[1:])]) - c0) / o.per_round * 1e6)
+            cpus[c].append((cpu(floor_mounts[c].process.pid if c in floors else pids[int(c[1:])]) - c0) / o.per_round * 1e6)
             hl = []
             for n in names:
                 t = time.perf_counter(); call(n); hl.append(time.perf_counter() - t)
@@ -150,9 +142,6 @@ if o.cpu:
     print(f"direct: this process's CPU per GET {statistics.median(cpus['direct']):.0f} µs")
 if prof:
     prof.send_signal(2); prof.wait()
-for c, (mp, proc) in floor_procs.items():
-    subprocess.run(["fusermount3", "-u", mp], check=True)
-    print(f"{c}: {proc.communicate(timeout=30)[1].strip()}")
 if o.trace:
     events = ["fuse:fuse_request_send", "fuse:fuse_request_end", "sched:sched_switch",
               "raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
@@ -179,4 +168,6 @@ if o.trace:
             time.sleep(0.002)
     perf.send_signal(2); perf.wait()
     print("trace: python pid", os.getpid(), "workers", pids, "cases", cases)
+for c, floor in floor_mounts.items():
+    print(f"{c}: its own GETs, median {floor.stop():.0f} µs")
 for d in daemons: d.cleanup()

@@ -101,20 +101,18 @@ class Bench:
         return float(out.stdout.strip())
 
     def cold_floor(self):
-        """bench/cold-floor.c, compiled into the work folder: the least a FUSE daemon can do for a cold read."""
-        program = os.path.join(self.work, "cold-floor")
+        """bench/cold-floor.c, the least a FUSE daemon can do for a cold read."""
+        fuse = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True, text=True,
+                              check=True).stdout.split()
+        return self.compiled("cold-floor", *fuse, "-lpthread")
+
+    def compiled(self, name, *flags):
+        """bench/NAME.c, compiled into the work folder once."""
+        program = os.path.join(self.work, name)
         if not os.path.exists(program):
-            source = os.path.join(self.o.root, "bench", "cold-floor.c")
-            fuse = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True, text=True,
-                                  check=True).stdout.split()
-            subprocess.run(["gcc", "-O2", "-Wall", "-o", program, source, *fuse, "-lpthread"], check=True)
+            source = os.path.join(self.o.root, "bench", f"{name}.c")
+            subprocess.run(["gcc", "-O2", "-Wall", "-o", program, source, *flags], check=True)
         return program
 
     def lifeloop(self):
-        if self.o.lifeloop:
-            return self.o.lifeloop
-        program = os.path.join(self.work, "lifeloop")
-        if not os.path.exists(program):
-            source = os.path.join(self.o.root, "bench", "lifeloop.c")
-            subprocess.run(["gcc", "-O2", "-Wall", "-o", program, source], check=True)
-        return program
+        return self.o.lifeloop or self.compiled("lifeloop")

@@ -45,8 +45,6 @@ struct SessionLoop {
         // Set when the loop slept because a request was being answered elsewhere: the gap that
         // leaves measures the backend, not how fast the reader comes back.
         var waitedForWork = false
-        // Set once a request is answered, until the loop next finds nothing to read.
-        var answered = false
         var result: Int32 = 0
         while fuse_session_exited(session) == 0 {
             let received = fuse_session_receive_buf(session, &buffer)
@@ -58,10 +56,10 @@ struct SessionLoop {
                     // CPU (a spinning loop often shares the reader's: the reader sleeps while it
                     // waits), so give it the CPU at once rather than after `yieldEvery`. A reader
                     // that took the CPU itself has already sent its next request, and pays nothing.
-                    if answered || now - lastYield >= Self.yieldEvery {
+                    // (An answer sets `lastYield` to `lastDone`; the first yield after it moves it on.)
+                    if lastYield == lastDone || now - lastYield >= Self.yieldEvery {
                         sched_yield()
                         lastYield = now
-                        answered = false
                     }
                     continue
                 }
@@ -86,7 +84,6 @@ struct SessionLoop {
             lastDone = Self.now()
             handled(lastDone)
             lastYield = lastDone
-            answered = true
         }
         fuse_session_reset(session)
         return result < 0 ? result : 0

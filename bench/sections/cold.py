@@ -6,41 +6,15 @@ against a direct call to the same backend, OpenBao and moto, interleaved round b
 import http.client
 import json
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import AWS_REGION, aws_client, is_mounted, log, median, read_file
-
-
-class Floor:
-    """bench/cold-floor.c mounted on the shared OpenBao (without TLS: a bare socket is its client)."""
-
-    def __init__(self, bench, name, *args):
-        self.mountpoint = os.path.join(bench.fresh_dir(name), "mnt")
-        os.mkdir(self.mountpoint)
-        self.process = subprocess.Popen(
-            [bench.cold_floor(), self.mountpoint, *args], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "VAULT_ADDR": bench.vault.addr, "VAULT_TOKEN": bench.vault.token})
-        deadline = time.monotonic() + 10
-        while not is_mounted(self.mountpoint):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"cold-floor {name} did not mount: {self.process.communicate(timeout=5)[1]!r}")
-            time.sleep(0.01)
-
-    def stop(self):
-        """Unmounts; the median of the floor's own GETs, in µs."""
-        subprocess.run(["fusermount3", "-u", self.mountpoint], check=True)
-        said = self.process.communicate(timeout=30)[1]
-        found = re.search(r"median (\d+) us", said)
-        if not found:
-            raise RuntimeError(f"cold-floor said {said!r}")
-        return float(found.group(1))
+from floor import Floor
+from harness import AWS_REGION, aws_client, log, median, read_file
 
 
 def run(bench):
@@ -84,7 +58,8 @@ def run(bench):
     }
     floors = {}
     if bench.vault.addr.startswith("http://"):
-        floors = {"vault_floor": Floor(bench, "floor"), "vault_floor_hop": Floor(bench, "floor-hop", "--hop")}
+        floors = {key: Floor(bench.cold_floor(), os.path.join(bench.fresh_dir(key), "mnt"), bench.vault, *args)
+                  for key, args in (("vault_floor", ()), ("vault_floor_hop", ("--hop",)))}
     for key in ("vault_ttl0", "aws_ttl0"):
         # bench/cold reads: the mount's first OPEN (answered ENOSYS once) is behind us.
         mounts[key].start(probe="bench/cold")
@@ -177,10 +152,8 @@ def run(bench):
         return run
 
     def through_floor(key):
-        mp = floors[key].mountpoint
-
         def call(name):
-            return read_file(os.path.join(mp, name)).decode()
+            return read_file(floors[key].path(name)).decode()
 
         def run(r):
             # No listing: the floor lists nothing, and its LOOKUP is where it fetches.
@@ -246,7 +219,7 @@ def run(bench):
         for key in ("vault_ttl0", "aws_ttl0"):
             read_file(os.path.join(mounts[key].mountpoint, "bench", "cold"))
         for floor in floors.values():
-            read_file(os.path.join(floor.mountpoint, "bench", "cold"))
+            read_file(floor.path("bench/cold"))
     samples = {name: [] for name in [*ttl0_cases, *cases]}
     for phase in (ttl0_cases, cases):
         if phase is cases:
